@@ -1,0 +1,19 @@
+/*
+ * zz_cli.h — subcommands of the admin command `zizhu`.
+ *
+ * Each subcommand lives in its own cli/cmd_<name>.c and is called with
+ * argv[0] = the subcommand name. It returns the process exit status.
+ */
+#ifndef ZIZHU_CLI_H
+#define ZIZHU_CLI_H
+
+int zz_cmd_stack(int argc, char **argv);
+int zz_cmd_migrate(int argc, char **argv);
+int zz_cmd_policy(int argc, char **argv);
+int zz_cmd_demo(int argc, char **argv);
+
+/* The project's source folder (scripts, policies, schemas): $ZZ_SOURCE_DIR,
+ * else the folder the binary was built from. Borrowed. */
+const char *zz_cli_source_dir(void);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * config.c — defaults, then a key = value file, then the environment, then
+ * the command line; librdkafka properties pass through untouched.
+ */
+#include "zizhu/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct zz_kv {
+        char *key;
+        char *value;
+};
+
+struct zz_config_s {
+        char *bootstrap;
+        char *pg;
+        char *topic_prefix;
+        char *pseudonym_key;
+        struct zz_kv *kafka;
+        size_t kafka_count;
+        size_t kafka_cap;
+};
+
+static int replace(char **slot, const char *value)
+{
+        char *copy = strdup(value);
+
+        if (copy == NULL)
+                return -1;
+        free(*slot);
+        *slot = copy;
+        return 0;
+}
+
+int zz_config_set_kafka(zz_config_t *config, const char *key,
+                        const char *value)
+{
+        size_t i;
+
+        for (i = 0; i < config->kafka_count; i++) {
+                if (strcmp(config->kafka[i].key, key) == 0)
+                        return replace(&config->kafka[i].value, value);
+        }
+        if (config->kafka_count == config->kafka_cap) {
+                size_t cap = config->kafka_cap ? config->kafka_cap * 2 : 8;
+                struct zz_kv *grown =
+                    realloc(config->kafka, cap * sizeof(*grown));
+
+                if (grown == NULL)
+                        return -1;
+                config->kafka = grown;
+                config->kafka_cap = cap;
+        }
+        config->kafka[config->kafka_count].key = strdup(key);
+        config->kafka[config->kafka_count].value = strdup(value);
+        if (config->kafka[config->kafka_count].key == NULL ||
+            config->kafka[config->kafka_count].value == NULL) {
+                free(config->kafka[config->kafka_count].key);
+                free(config->kafka[config->kafka_count].value);
+                return -1;
+        }
+        config->kafka_count++;
+        return 0;
+}
+
+/* Applies one setting by name; anything unknown is a librdkafka property
+ * when it came from -X, an error when it came from the file without the
+ * "kafka." prefix. */
+static int apply(zz_config_t *config, const char *key, const char *value,
+                 int from_file, char *errstr, size_t errstr_size)
+{
+        if (strcmp(key, "bootstrap") == 0)
+                return replace(&config->bootstrap, value);
+        if (strcmp(key, "pg") == 0)
+                return replace(&config->pg, value);
+        if (strcmp(key, "topic_prefix") == 0)
+                return replace(&config->topic_prefix, value);
+        if (strcmp(key, "pseudonym_key") == 0)
+                return replace(&config->pseudonym_key, value);
+        if (strncmp(key, "kafka.", 6) == 0 && key[6] != '\0')
+                return zz_config_set_kafka(config, key + 6, value);
+        if (from_file) {
+                snprintf(errstr, errstr_size, "unknown setting \"%s\"", key);
+                return -1;
+        }
+        return zz_config_set_kafka(config, key, value);
+}
+
+static char *trim(char *s)
+{
+        char *end;
+
+        while (isspace((unsigned char)*s))
+                s++;
+        end = s + strlen(s);
+        while (end > s && isspace((unsigned char)end[-1]))
+                *--end = '\0';
+        return s;
+}
+
+int zz_config_set(zz_config_t *config, const char *pair, char *errstr,
+                  size_t errstr_size)
+{
+        char buf[4096];
+        char *eq;
+        char *key;
+
+        if (strlen(pair) >= sizeof(buf)) {
+                snprintf(errstr, errstr_size, "setting is too long");
+                return -1;
+        }
+        memcpy(buf, pair, strlen(pair) + 1);
+        eq = strchr(buf, '=');
+        if (eq == NULL) {
+                snprintf(errstr, errstr_size,
+                         "expected key=value, got \"%.64s\"", pair);
+                return -1;
+        }
+        *eq = '\0';
+        key = trim(buf);
+        if (*key == '\0') {
+                snprintf(errstr, errstr_size, "empty key in \"%.64s\"", pair);
+                return -1;
+        }
+        if (apply(config, key, trim(eq + 1), 0, errstr, errstr_size) != 0) {
+                if (errstr_size > 0 && errstr[0] == '\0')
+                        snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        return 0;
+}
+
+static int load_file(zz_config_t *config, const char *path, char *errstr,
+                     size_t errstr_size)
+{
+        FILE *fp = fopen(path, "r");
+        char line[4096];
+        int lineno = 0;
+
+        if (fp == NULL) {
+                snprintf(errstr, errstr_size, "could not open \"%s\": %s",
+                         path, strerror(errno));
+                return -1;
+        }
+        while (fgets(line, sizeof(line), fp) != NULL) {
+                char *s;
+                char *eq;
+                char detail[256] = "";
+
+                lineno++;
+                s = strchr(line, '#');
+                if (s != NULL)
+                        *s = '\0';
+                s = trim(line);
+                if (*s == '\0')
+                        continue;
+                eq = strchr(s, '=');
+                if (eq == NULL) {
+                        snprintf(errstr, errstr_size,
+                                 "%s:%d: expected key = value", path, lineno);
+                        fclose(fp);
+                        return -1;
+                }
+                *eq = '\0';
+                if (apply(config, trim(s), trim(eq + 1), 1, detail,
+                          sizeof(detail)) != 0) {
+                        snprintf(errstr, errstr_size, "%s:%d: %s", path,
+                                 lineno,
+                                 detail[0] ? detail : "out of memory");
+                        fclose(fp);
+                        return -1;
+                }
+        }
+        fclose(fp);
+        return 0;
+}
+
+zz_config_t *zz_config_load(const char *path, char *errstr,
+                            size_t errstr_size)
+{
+        static const struct {
+                const char *env;
+                const char *key;
+        } envs[] = {{"ZIZHU_BOOTSTRAP", "bootstrap"},
+                    {"ZIZHU_PG", "pg"},
+                    {"ZIZHU_TOPIC_PREFIX", "topic_prefix"},
+                    {"ZIZHU_PSEUDONYM_KEY", "pseudonym_key"}};
+        zz_config_t *config = calloc(1, sizeof(*config));
+        size_t i;
+
+        if (errstr_size > 0)
+                errstr[0] = '\0';
+        if (config == NULL)
+                return NULL;
+        if (replace(&config->bootstrap, ZZ_DEFAULT_BOOTSTRAP) != 0 ||
+            replace(&config->pg, ZZ_DEFAULT_PG) != 0 ||
+            replace(&config->topic_prefix, ZZ_DEFAULT_TOPIC_PREFIX) != 0 ||
+            replace(&config->pseudonym_key, "") != 0)
+                goto fail;
+        if (path == NULL)
+                path = getenv("ZIZHU_CONFIG");
+        if (path != NULL && path[0] != '\0' &&
+            load_file(config, path, errstr, errstr_size) != 0)
+                goto fail;
+        for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+                const char *value = getenv(envs[i].env);
+
+                if (value != NULL && value[0] != '\0' &&
+                    apply(config, envs[i].key, value, 1, errstr,
+                          errstr_size) != 0)
+                        goto fail;
+        }
+        return config;
+fail:
+        zz_config_destroy(config);
+        return NULL;
+}
+
+void zz_config_destroy(zz_config_t *config)
+{
+        size_t i;
+
+        if (config == NULL)
+                return;
+        for (i = 0; i < config->kafka_count; i++) {
+                free(config->kafka[i].key);
+                free(config->kafka[i].value);
+        }
+        free(config->kafka);
+        free(config->bootstrap);
+        free(config->pg);
+        free(config->topic_prefix);
+        free(config->pseudonym_key);
+        free(config);
+}
+
+const char *zz_config_bootstrap(const zz_config_t *config)
+{
+        return config->bootstrap;
+}
+
+const char *zz_config_pg(const zz_config_t *config)
+{
+        return config->pg;
+}
+
+const char *zz_config_topic_prefix(const zz_config_t *config)
+{
+        return config->topic_prefix;
+}
+
+const char *zz_config_pseudonym_key(const zz_config_t *config)
+{
+        return config->pseudonym_key;
+}
+
+size_t zz_config_kafka_count(const zz_config_t *config)
+{
+        return config->kafka_count;
+}
+
+void zz_config_kafka_get(const zz_config_t *config, size_t i,
+                         const char **key, const char **value)
+{
+        *key = config->kafka[i].key;
+        *value = config->kafka[i].value;
+}
+
+char *zz_config_topic(const zz_config_t *config, const char *stream,
+                      char *buf, size_t buf_size)
+{
+        snprintf(buf, buf_size, "%s%s", config->topic_prefix, stream);
+        return buf;
+}
