@@ -11,13 +11,12 @@
 
 static void usage(FILE *out)
 {
-        fprintf(out,
-                "usage: zizhu migrate [--config FILE] [--dir DIR]\n\n"
-                "Applies every sql/NNN_name.sql not yet applied to the "
-                "database named by\nZIZHU_PG (or pg = ... in the config "
-                "file), each in its own transaction.\nRunning it again "
-                "applies nothing.\n\nexample: ZIZHU_PG='host=127.0.0.1 "
-                "port=15432 dbname=zizhu user=zizhu' zizhu migrate\n");
+        fprintf(out, "usage: zizhu migrate [--config FILE] [--dir DIR]\n\n"
+                     "Applies every sql/NNN_name.sql not yet applied to the "
+                     "database named by\nZIZHU_PG (or pg = ... in the config "
+                     "file), each in its own transaction.\nRunning it again "
+                     "applies nothing.\n\nexample: ZIZHU_PG='host=127.0.0.1 "
+                     "port=15432 dbname=zizhu user=zizhu' zizhu migrate\n");
 }
 
 int zz_cmd_migrate(int argc, char **argv)

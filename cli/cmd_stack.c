@@ -10,19 +10,18 @@
 
 static void usage(FILE *out)
 {
-        fprintf(out,
-                "usage: zizhu stack up|down|status|env\n\n"
-                "Starts, stops or shows the local stack: one Apache Kafka "
-                "node (KRaft) on\n127.0.0.1:19092 and PostgreSQL 15 on "
-                "127.0.0.1:15432, both kept under .zz/\nin the source "
-                "folder.\n\n"
-                "  up      start both (twice is harmless) and create the "
-                "topics\n"
-                "  down    stop both; no process is left behind\n"
-                "  status  what runs where\n"
-                "  env     the ZIZHU_BOOTSTRAP and ZIZHU_PG settings to "
-                "export\n\n"
-                "example: eval \"$(zizhu stack env)\"\n");
+        fprintf(out, "usage: zizhu stack up|down|status|env\n\n"
+                     "Starts, stops or shows the local stack: one Apache Kafka "
+                     "node (KRaft) on\n127.0.0.1:19092 and PostgreSQL 15 on "
+                     "127.0.0.1:15432, both kept under .zz/\nin the source "
+                     "folder.\n\n"
+                     "  up      start both (twice is harmless) and create the "
+                     "topics\n"
+                     "  down    stop both; no process is left behind\n"
+                     "  status  what runs where\n"
+                     "  env     the ZIZHU_BOOTSTRAP and ZIZHU_PG settings to "
+                     "export\n\n"
+                     "example: eval \"$(zizhu stack env)\"\n");
 }
 
 int zz_cmd_stack(int argc, char **argv)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ZZ_ARENA_ALIGN (_Alignof(max_align_t))
+#define ZZ_ARENA_ALIGN         (_Alignof(max_align_t))
 #define ZZ_ARENA_DEFAULT_BLOCK ((size_t)64 * 1024)
 
 struct zz_arena_block {
@@ -101,8 +101,8 @@ void *zz_arena_alloc(zz_arena_t *arena, size_t size)
         if (need == 0)
                 need = ZZ_ARENA_ALIGN;
         if (block->size - block->used < need) {
-                size_t bsize = need > arena->block_size ? need
-                                                        : arena->block_size;
+                size_t bsize =
+                    need > arena->block_size ? need : arena->block_size;
 
                 block = block_new(bsize);
                 if (block == NULL)

@@ -36,8 +36,7 @@ static int replace(char **slot, const char *value)
         return 0;
 }
 
-int zz_config_set_kafka(zz_config_t *config, const char *key,
-                        const char *value)
+int zz_config_set_kafka(zz_config_t *config, const char *key, const char *value)
 {
         size_t i;
 
@@ -142,8 +141,8 @@ static int load_file(zz_config_t *config, const char *path, char *errstr,
         int lineno = 0;
 
         if (fp == NULL) {
-                snprintf(errstr, errstr_size, "could not open \"%s\": %s",
-                         path, strerror(errno));
+                snprintf(errstr, errstr_size, "could not open \"%s\": %s", path,
+                         strerror(errno));
                 return -1;
         }
         while (fgets(line, sizeof(line), fp) != NULL) {
@@ -168,8 +167,7 @@ static int load_file(zz_config_t *config, const char *path, char *errstr,
                 *eq = '\0';
                 if (apply(config, trim(s), trim(eq + 1), 1, detail,
                           sizeof(detail)) != 0) {
-                        snprintf(errstr, errstr_size, "%s:%d: %s", path,
-                                 lineno,
+                        snprintf(errstr, errstr_size, "%s:%d: %s", path, lineno,
                                  detail[0] ? detail : "out of memory");
                         fclose(fp);
                         return -1;
@@ -179,8 +177,7 @@ static int load_file(zz_config_t *config, const char *path, char *errstr,
         return 0;
 }
 
-zz_config_t *zz_config_load(const char *path, char *errstr,
-                            size_t errstr_size)
+zz_config_t *zz_config_load(const char *path, char *errstr, size_t errstr_size)
 {
         static const struct {
                 const char *env;
@@ -210,8 +207,8 @@ zz_config_t *zz_config_load(const char *path, char *errstr,
                 const char *value = getenv(envs[i].env);
 
                 if (value != NULL && value[0] != '\0' &&
-                    apply(config, envs[i].key, value, 1, errstr,
-                          errstr_size) != 0)
+                    apply(config, envs[i].key, value, 1, errstr, errstr_size) !=
+                        0)
                         goto fail;
         }
         return config;
@@ -263,15 +260,15 @@ size_t zz_config_kafka_count(const zz_config_t *config)
         return config->kafka_count;
 }
 
-void zz_config_kafka_get(const zz_config_t *config, size_t i,
-                         const char **key, const char **value)
+void zz_config_kafka_get(const zz_config_t *config, size_t i, const char **key,
+                         const char **value)
 {
         *key = config->kafka[i].key;
         *value = config->kafka[i].value;
 }
 
-char *zz_config_topic(const zz_config_t *config, const char *stream,
-                      char *buf, size_t buf_size)
+char *zz_config_topic(const zz_config_t *config, const char *stream, char *buf,
+                      size_t buf_size)
 {
         snprintf(buf, buf_size, "%s%s", config->topic_prefix, stream);
         return buf;

@@ -177,8 +177,8 @@ int zz_ts_parse(const char *s, size_t len, zz_ts_t *out)
                         }
                         if (oh < 0 || oh > 14 || om < 0 || om > 59)
                                 return -1;
-                        offset_ms = sign * ((zz_ts_t)oh * 3600 + om * 60) *
-                                    1000;
+                        offset_ms =
+                            sign * ((zz_ts_t)oh * 3600 + om * 60) * 1000;
                 } else {
                         return -1;
                 }

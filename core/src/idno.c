@@ -8,8 +8,8 @@
 
 #include "zizhu/date.h"
 
-static const int zz_idno_weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6,
-                                        3, 7, 9, 10, 5, 8, 4, 2};
+static const int zz_idno_weights[17] = {7, 9, 10, 5,  8, 4, 2, 1, 6,
+                                        3, 7, 9,  10, 5, 8, 4, 2};
 static const char zz_idno_checks[11] = {'1', '0', 'X', '9', '8', '7',
                                         '6', '5', '4', '3', '2'};
 
@@ -17,13 +17,41 @@ static const char zz_idno_checks[11] = {'1', '0', 'X', '9', '8', '7',
 static int valid_province(int p)
 {
         switch (p) {
-        case 11: case 12: case 13: case 14: case 15:
-        case 21: case 22: case 23:
-        case 31: case 32: case 33: case 34: case 35: case 36: case 37:
-        case 41: case 42: case 43: case 44: case 45: case 46:
-        case 50: case 51: case 52: case 53: case 54:
-        case 61: case 62: case 63: case 64: case 65:
-        case 71: case 81: case 82: case 83:
+        case 11:
+        case 12:
+        case 13:
+        case 14:
+        case 15:
+        case 21:
+        case 22:
+        case 23:
+        case 31:
+        case 32:
+        case 33:
+        case 34:
+        case 35:
+        case 36:
+        case 37:
+        case 41:
+        case 42:
+        case 43:
+        case 44:
+        case 45:
+        case 46:
+        case 50:
+        case 51:
+        case 52:
+        case 53:
+        case 54:
+        case 61:
+        case 62:
+        case 63:
+        case 64:
+        case 65:
+        case 71:
+        case 81:
+        case 82:
+        case 83:
                 return 1;
         default:
                 return 0;

@@ -38,8 +38,7 @@ PGconn *zz_pg_connect(const char *conninfo, const char *application_name,
         return conn;
 }
 
-int zz_pg_exec(PGconn *conn, const char *sql, char *errstr,
-               size_t errstr_size)
+int zz_pg_exec(PGconn *conn, const char *sql, char *errstr, size_t errstr_size)
 {
         PGresult *res = PQexec(conn, sql);
         ExecStatusType status = PQresultStatus(res);
@@ -93,8 +92,8 @@ static int is_applied(PGconn *conn, const char *name, char *errstr,
 {
         const char *params[1] = {name};
         PGresult *res = PQexecParams(
-            conn, "SELECT 1 FROM zz_schema_migrations WHERE name = $1", 1,
-            NULL, params, NULL, NULL, 0);
+            conn, "SELECT 1 FROM zz_schema_migrations WHERE name = $1", 1, NULL,
+            params, NULL, NULL, 0);
         int rc;
 
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {

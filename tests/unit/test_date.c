@@ -88,20 +88,23 @@ Test(date, timestamp_format)
 {
         char buf[40];
 
-        cr_assert_str_eq(zz_ts_format(ts("2019-10-15T02:00:00Z"), buf,
-                                      sizeof(buf)),
-                         "2019-10-15T10:00:00+08:00");
-        cr_assert_str_eq(zz_ts_format(ts("2019-10-15T10:00:00.5"), buf,
-                                      sizeof(buf)),
-                         "2019-10-15T10:00:00.500+08:00");
+        cr_assert_str_eq(
+            zz_ts_format(ts("2019-10-15T02:00:00Z"), buf, sizeof(buf)),
+            "2019-10-15T10:00:00+08:00");
+        cr_assert_str_eq(
+            zz_ts_format(ts("2019-10-15T10:00:00.5"), buf, sizeof(buf)),
+            "2019-10-15T10:00:00.500+08:00");
 }
 
 Test(date, rejects_bad_timestamps)
 {
         zz_ts_t out;
-        const char *bad[] = {"2019-10-15T25:00", "2019-10-15T10:60",
-                             "2019-10-15T10:00:00+8", "2019-10-15X10:00",
-                             "2019-10-15T10:00:00.", "2019-10-15T10",
+        const char *bad[] = {"2019-10-15T25:00",
+                             "2019-10-15T10:60",
+                             "2019-10-15T10:00:00+8",
+                             "2019-10-15X10:00",
+                             "2019-10-15T10:00:00.",
+                             "2019-10-15T10",
                              "2019-10-15T10:00:00+08:00junk"};
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -95,21 +95,18 @@ Test(config, defaults_env_file_and_passthrough)
         cr_assert_not_null(config, "%s", errstr);
         cr_assert_str_eq(zz_config_bootstrap(config), "10.0.0.1:9092");
         cr_assert_str_eq(zz_config_pg(config), "dbname=other");
-        cr_assert_str_eq(zz_config_topic(config, "identity", topic,
-                                         sizeof(topic)),
-                         "test.identity");
-        cr_assert_eq(zz_config_set(config, "linger.ms=50", errstr,
-                                   sizeof(errstr)),
-                     0);
-        cr_assert_eq(zz_config_set(config, "acks=all", errstr,
-                                   sizeof(errstr)),
+        cr_assert_str_eq(
+            zz_config_topic(config, "identity", topic, sizeof(topic)),
+            "test.identity");
+        cr_assert_eq(
+            zz_config_set(config, "linger.ms=50", errstr, sizeof(errstr)), 0);
+        cr_assert_eq(zz_config_set(config, "acks=all", errstr, sizeof(errstr)),
                      0);
         cr_assert_eq(zz_config_kafka_count(config), 2);
         zz_config_kafka_get(config, 0, &k, &v);
         cr_assert_str_eq(k, "linger.ms");
         cr_assert_str_eq(v, "50");
-        cr_assert_eq(zz_config_set(config, "novalue", errstr,
-                                   sizeof(errstr)),
+        cr_assert_eq(zz_config_set(config, "novalue", errstr, sizeof(errstr)),
                      -1);
         zz_config_destroy(config);
         unsetenv("ZIZHU_PG");
@@ -126,7 +123,6 @@ Test(config, bad_file_names_the_line)
         fprintf(fp, "bootstrap = x\nfrobnicate = 1\n");
         fclose(fp);
         cr_assert_null(zz_config_load(path, errstr, sizeof(errstr)));
-        cr_assert_not_null(strstr(errstr, ":2: unknown setting"), "%s",
-                           errstr);
+        cr_assert_not_null(strstr(errstr, ":2: unknown setting"), "%s", errstr);
         unlink(path);
 }

@@ -41,15 +41,16 @@ Test(money, pct_rounds_half_up)
 Test(money, pct_exact_against_wide_arithmetic)
 {
         /* Compare with 128-bit arithmetic over a spread of values. */
-        int64_t amounts[] = {0, 1, 99, 10001, 987654321, ZZ_FEN_MAX,
-                             -ZZ_FEN_MAX, -77777};
+        int64_t amounts[] = {0,         1,          99,          10001,
+                             987654321, ZZ_FEN_MAX, -ZZ_FEN_MAX, -77777};
         int64_t bps[] = {0, 1, 3333, 5000, 7000, 10000, 12345, 1000000};
         size_t i;
         size_t j;
 
         for (i = 0; i < sizeof(amounts) / sizeof(amounts[0]); i++) {
                 for (j = 0; j < sizeof(bps) / sizeof(bps[0]); j++) {
-                        __extension__ __int128 p = (__int128)amounts[i] * bps[j];
+                        __extension__ __int128 p =
+                            (__int128)amounts[i] * bps[j];
                         __extension__ __int128 q = p / 10000;
                         __extension__ __int128 r = p % 10000;
                         zz_fen_t out;
@@ -58,11 +59,9 @@ Test(money, pct_exact_against_wide_arithmetic)
                                 q++;
                         else if (r <= -5000)
                                 q--;
-                        cr_assert_eq(zz_money_pct(amounts[i], bps[j], &out),
-                                     0);
+                        cr_assert_eq(zz_money_pct(amounts[i], bps[j], &out), 0);
                         cr_assert_eq(out, (int64_t)q, "%lld * %lld bp",
-                                     (long long)amounts[i],
-                                     (long long)bps[j]);
+                                     (long long)amounts[i], (long long)bps[j]);
                 }
         }
 }

@@ -1,0 +1,149 @@
+/*
+ * zizhu-mock-broker — librdkafka's mock cluster on loopback, for machines
+ * where Java or Maven cannot be had.
+ *
+ * It is a FALLBACK ONLY. In librdkafka 2.0.2 the mock cluster does not
+ * filter aborted transactions for read_committed readers, stores no
+ * transactional offsets and answers no offset-for-time lookups, so
+ * exactly-once and time-based replay are NOT guaranteed on it. CI and the
+ * integration tests use the real Apache Kafka broker.
+ *
+ * It creates the project's topics from deploy/local/topics.txt (name,
+ * partitions, config), prints the bootstrap list on stdout, writes it to
+ * --bootstrap-file, and serves until SIGINT or SIGTERM.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+static volatile sig_atomic_t zz_stop;
+
+static void on_signal(int sig)
+{
+        (void)sig;
+        zz_stop = 1;
+}
+
+static void usage(FILE *out)
+{
+        fprintf(out,
+                "usage: zizhu-mock-broker [--topics FILE] [--prefix P] "
+                "[--bootstrap-file FILE]\n\n"
+                "Serves librdkafka's mock cluster (3 brokers) on loopback "
+                "until stopped.\nWARNING: no exactly-once, no time-based "
+                "replay: a fallback for machines\nwithout Java. The bootstrap "
+                "list goes to stdout and --bootstrap-file.\n\n"
+                "example: zizhu-mock-broker --topics deploy/local/topics.txt "
+                "--bootstrap-file .zz/mock.bootstrap &\n"
+                "exit status: 0 stopped by a signal, 1 could not start, 2 "
+                "usage\n");
+}
+
+/* Reads "name partitions [config]" lines; '#' comments. */
+static int create_topics(rd_kafka_mock_cluster_t *mcluster, const char *path,
+                         const char *prefix)
+{
+        FILE *fp = fopen(path, "r");
+        char line[512];
+        int created = 0;
+
+        if (fp == NULL) {
+                fprintf(stderr, "zizhu-mock-broker: could not open %s\n", path);
+                return -1;
+        }
+        while (fgets(line, sizeof(line), fp) != NULL) {
+                char name[256];
+                char full[300];
+                int partitions;
+
+                if (line[0] == '#' ||
+                    sscanf(line, "%255s %d", name, &partitions) != 2)
+                        continue;
+                snprintf(full, sizeof(full), "%s%s", prefix, name);
+                if (rd_kafka_mock_topic_create(mcluster, full, partitions, 1) !=
+                    RD_KAFKA_RESP_ERR_NO_ERROR)
+                        fprintf(stderr,
+                                "zizhu-mock-broker: could not create %s\n",
+                                full);
+                else
+                        created++;
+        }
+        fclose(fp);
+        return created;
+}
+
+int main(int argc, char **argv)
+{
+        const char *topics = NULL;
+        const char *prefix = "zz.";
+        const char *bootstrap_file = NULL;
+        char errstr[512];
+        rd_kafka_conf_t *conf;
+        rd_kafka_t *rk;
+        rd_kafka_mock_cluster_t *mcluster;
+        const char *bootstraps;
+        int i;
+
+        for (i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--topics") == 0 && i + 1 < argc) {
+                        topics = argv[++i];
+                } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
+                        prefix = argv[++i];
+                } else if (strcmp(argv[i], "--bootstrap-file") == 0 &&
+                           i + 1 < argc) {
+                        bootstrap_file = argv[++i];
+                } else if (strcmp(argv[i], "--help") == 0) {
+                        usage(stdout);
+                        return 0;
+                } else {
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        fprintf(stderr,
+                "WARNING: zizhu-mock-broker is librdkafka's mock cluster: "
+                "exactly-once and\nWARNING: time-based replay are NOT "
+                "guaranteed. Use the real broker ('zizhu stack up')\n"
+                "WARNING: wherever Java is available.\n");
+        conf = rd_kafka_conf_new();
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        if (rk == NULL) {
+                fprintf(stderr, "zizhu-mock-broker: %s\n", errstr);
+                return 1;
+        }
+        mcluster = rd_kafka_mock_cluster_new(rk, 3);
+        if (mcluster == NULL) {
+                fprintf(stderr, "zizhu-mock-broker: could not start the "
+                                "mock cluster\n");
+                rd_kafka_destroy(rk);
+                return 1;
+        }
+        if (topics != NULL && create_topics(mcluster, topics, prefix) < 0) {
+                rd_kafka_mock_cluster_destroy(mcluster);
+                rd_kafka_destroy(rk);
+                return 1;
+        }
+        bootstraps = rd_kafka_mock_cluster_bootstraps(mcluster);
+        printf("%s\n", bootstraps);
+        fflush(stdout);
+        if (bootstrap_file != NULL) {
+                FILE *fp = fopen(bootstrap_file, "w");
+
+                if (fp != NULL) {
+                        fprintf(fp, "%s\n", bootstraps);
+                        fclose(fp);
+                }
+        }
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        while (!zz_stop)
+                pause();
+        rd_kafka_mock_cluster_destroy(mcluster);
+        rd_kafka_destroy(rk);
+        return 0;
+}
