@@ -1,0 +1,197 @@
+/*
+ * policy_vocab.c — the identity categories of POLICIES.md and their
+ * attributes, shared by every policy file and by the case parser.
+ *
+ * A policy may only name these categories and attributes, and only with
+ * values the attribute can take, so that a typo in a policy file ("leve",
+ * "DPF.DISABLE", "lifted: flase") is an error at load time instead of a
+ * rule that silently never matches.
+ */
+#include <string.h>
+
+#include "policy_int.h"
+
+static const char *const zz_v_supported[] = {"dispersed", "institution", NULL};
+static const char *const zz_v_inst_level[] = {"city", "district", "town", NULL};
+static const char *const zz_v_subgroup[] = {"college_student", "elderly60",
+                                            "minor", "seriously_ill", NULL};
+static const char *const zz_v_kind[] = {"unstable_lifted", "edge",
+                                        "sudden_hardship", NULL};
+static const char *const zz_v_relation[] = {"self", "child", NULL};
+
+static const zz_attr_def_t zz_a_supported_inst[] = {
+    {"supported", ZZ_AT_ENUM, 0, 0, zz_v_supported},
+    {"institution", ZZ_AT_TEXT, 0, 0, NULL},
+    {"institution_level", ZZ_AT_ENUM, 0, 0, zz_v_inst_level},
+};
+static const zz_attr_def_t zz_a_low_income[] = {
+    {"subgroup", ZZ_AT_ENUM, 0, 0, zz_v_subgroup},
+};
+static const zz_attr_def_t zz_a_vagrant[] = {
+    {"institution", ZZ_AT_TEXT, 0, 0, NULL},
+    {"institution_level", ZZ_AT_ENUM, 0, 0, zz_v_inst_level},
+};
+static const zz_attr_def_t zz_a_priority_care[] = {
+    {"disabled_veteran_grade", ZZ_AT_INT, 1, 10, NULL},
+    {"old_demobilized", ZZ_AT_BOOL, 0, 0, NULL},
+};
+static const zz_attr_def_t zz_a_poor[] = {
+    {"lifted", ZZ_AT_BOOL, 0, 0, NULL},
+    {"benefits_enjoyed", ZZ_AT_BOOL, 0, 0, NULL},
+};
+static const zz_attr_def_t zz_a_monitored[] = {
+    {"kind", ZZ_AT_ENUM, 0, 0, zz_v_kind},
+};
+static const zz_attr_def_t zz_a_disabled[] = {
+    {"level", ZZ_AT_INT, 1, 4, NULL},
+};
+static const zz_attr_def_t zz_a_relation[] = {
+    {"relation", ZZ_AT_ENUM, 0, 0, zz_v_relation},
+};
+
+#define ZZ_ATTRS(a) a, sizeof(a) / sizeof(a[0])
+
+static const zz_cat_def_t zz_cats[ZZ_POL_CATS] = {
+    {"MCA.DIBAO", "最低生活保障对象", "MCA", NULL, 0},
+    {"MCA.TEKUN", "特困供养人员", "MCA", ZZ_ATTRS(zz_a_supported_inst)},
+    {"MCA.ORPHAN", "孤儿", "MCA", ZZ_ATTRS(zz_a_supported_inst)},
+    {"MCA.UNSUPPORTED_CHILD", "事实无人抚养儿童", "MCA", NULL, 0},
+    {"MCA.LOW_INCOME", "低收入家庭成员", "MCA", ZZ_ATTRS(zz_a_low_income)},
+    {"MCA.ILLNESS_POVERTY", "因病致贫家庭重病患者", "MCA", NULL, 0},
+    {"MCA.OTHER_HARDSHIP", "民政部门建档的特殊困难人员", "MCA", NULL, 0},
+    {"MCA.VAGRANT_SETTLED", "已落户流浪乞讨人员", "MCA",
+     ZZ_ATTRS(zz_a_vagrant)},
+    {"MVA.PRIORITY_CARE", "在乡重点优抚对象", "MVA",
+     ZZ_ATTRS(zz_a_priority_care)},
+    {"RRB.POOR", "建档立卡贫困人口", "RRB", ZZ_ATTRS(zz_a_poor)},
+    {"RRB.EDGE", "边缘易致贫户", "RRB", NULL, 0},
+    {"RRB.MONITORED", "防止返贫监测对象", "RRB", ZZ_ATTRS(zz_a_monitored)},
+    {"RRB.STABLE_LIFTED", "已稳定脱贫人口", "RRB", NULL, 0},
+    {"DPF.DISABLED", "持证残疾人", "DPF", ZZ_ATTRS(zz_a_disabled)},
+    {"NHC.FP_REWARD", "农村部分计划生育家庭奖励扶助对象", "NHC", NULL, 0},
+    {"NHC.FP_SPECIAL", "计划生育家庭特别扶助对象", "NHC",
+     ZZ_ATTRS(zz_a_relation)},
+    {"NHC.FP_COMPLICATION", "计划生育手术并发症人员", "NHC", NULL, 0},
+    {"NHC.FP_ONLY_CHILD_DISABLED", "农村独生子女四级残疾家庭扶助对象", "NHC",
+     ZZ_ATTRS(zz_a_relation)},
+    {"EDU.GRANT_STUDENT", "享受国家助学金的在校大学生", "EDU", NULL, 0},
+};
+
+static const char *const zz_payers[] = {"MCA", "MVA", "RRB", "DPF",
+                                        "NHC", "MAF", "FIN", "WLF"};
+
+int zz_pol_cat_index(const char *code)
+{
+        int i;
+
+        if (code == NULL)
+                return -1;
+        for (i = 0; i < ZZ_POL_CATS; i++) {
+                if (strcmp(zz_cats[i].code, code) == 0)
+                        return i;
+        }
+        return -1;
+}
+
+const zz_cat_def_t *zz_pol_cat(int index)
+{
+        if (index < 0 || index >= ZZ_POL_CATS)
+                return NULL;
+        return &zz_cats[index];
+}
+
+const zz_attr_def_t *zz_pol_attr_def(const zz_cat_def_t *cat, const char *key)
+{
+        size_t i;
+
+        if (cat == NULL || key == NULL)
+                return NULL;
+        for (i = 0; i < cat->n_attrs; i++) {
+                if (strcmp(cat->attrs[i].key, key) == 0)
+                        return &cat->attrs[i];
+        }
+        return NULL;
+}
+
+int zz_pol_parse_long(const char *s, long *out)
+{
+        long v = 0;
+        int neg = 0;
+        size_t i = 0;
+
+        if (s == NULL || s[0] == '\0')
+                return -1;
+        if (s[0] == '-') {
+                neg = 1;
+                i = 1;
+        }
+        if (s[i] == '\0')
+                return -1;
+        for (; s[i] != '\0'; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -1;
+                if (v > 100000000000000L)
+                        return -1;
+                v = v * 10 + (s[i] - '0');
+        }
+        *out = neg ? -v : v;
+        return 0;
+}
+
+int zz_pol_attr_value_ok(const zz_attr_def_t *def, const char *value)
+{
+        long v;
+        size_t i;
+
+        if (def == NULL || value == NULL)
+                return 0;
+        switch (def->type) {
+        case ZZ_AT_ENUM:
+                for (i = 0; def->values[i] != NULL; i++) {
+                        if (strcmp(def->values[i], value) == 0)
+                                return 1;
+                }
+                return 0;
+        case ZZ_AT_INT:
+                if (zz_pol_parse_long(value, &v) != 0)
+                        return 0;
+                return v >= def->min && v <= def->max;
+        case ZZ_AT_BOOL:
+                return strcmp(value, "true") == 0 ||
+                       strcmp(value, "false") == 0;
+        case ZZ_AT_TEXT:
+                return value[0] != '\0';
+        }
+        return 0;
+}
+
+int zz_pol_payer_known(const char *code)
+{
+        size_t i;
+
+        if (code == NULL)
+                return 0;
+        for (i = 0; i < sizeof(zz_payers) / sizeof(zz_payers[0]); i++) {
+                if (strcmp(zz_payers[i], code) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+int zz_category_known(const char *code)
+{
+        return zz_pol_cat_index(code) >= 0;
+}
+
+const char *zz_category_name_zh(const char *code)
+{
+        const zz_cat_def_t *cat = zz_pol_cat(zz_pol_cat_index(code));
+
+        return cat != NULL ? cat->zh : NULL;
+}
+
+int zz_category_has_attr(const char *code, const char *attr)
+{
+        return zz_pol_attr_def(zz_pol_cat(zz_pol_cat_index(code)), attr) !=
+               NULL;
+}
