@@ -1,0 +1,920 @@
+/*
+ * loadgen.c — the synthetic population of zizhu-loadgen.
+ *
+ * Every random choice comes from a xoshiro256** generator seeded by
+ * splitmix64(seed, person index), so a person's facts do not depend on how
+ * many random numbers earlier persons used. ID numbers are made unique by a
+ * bijection from the county's person counter to (birth day, sequence):
+ * counter times a large prime, modulo the county's space of birth days x
+ * 1000 sequences.
+ *
+ * What a run generates per person, in this order: identity GRANTs (some
+ * reported late, after the payment), the enrollment (most annual, some
+ * mid-year, some outside the jurisdiction, some missing), the payment with
+ * the subsidy tax applied from the flags it had at that moment (the policy
+ * engine decides it), a refund by tax for part of the refunds due, and
+ * revocations and deaths reported afterwards. The final facts are decided
+ * again by the engine for the expected totals.
+ */
+#include "zizhu/loadgen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "zizhu/arena.h"
+#include "zizhu/idno.h"
+#include "zizhu/policy.h"
+
+/* ------------------------------------------------------------------ */
+/* Random numbers                                                      */
+
+typedef struct {
+        uint64_t s[4];
+} zz_rng_t;
+
+static uint64_t splitmix(uint64_t *x)
+{
+        uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+}
+
+static void rng_seed(zz_rng_t *r, uint64_t seed, uint64_t stream)
+{
+        uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03ULL);
+        int i;
+
+        for (i = 0; i < 4; i++)
+                r->s[i] = splitmix(&x);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+        return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(zz_rng_t *r)
+{
+        uint64_t *s = r->s;
+        uint64_t result = rotl(s[1] * 5, 7) * 9;
+        uint64_t t = s[1] << 17;
+
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = rotl(s[3], 45);
+        return result;
+}
+
+/* Uniform in [0, n). */
+static uint64_t rng_below(zz_rng_t *r, uint64_t n)
+{
+        return n ? rng_next(r) % n : 0;
+}
+
+/* 1 with probability per-mille pm / 1000. */
+static int rng_pm(zz_rng_t *r, unsigned pm)
+{
+        return rng_below(r, 1000) < pm;
+}
+
+/* ------------------------------------------------------------------ */
+/* Jurisdictions                                                       */
+
+struct zz_lg_jur {
+        const char *name;
+        const char *policy; /* file name without .yaml */
+        const char *counties[8];
+        int n_counties;
+        /* Huilong: fixed villages with their targets as weights. */
+        int villages_fixed;
+        unsigned weight; /* share of a province, per mille */
+};
+
+static const struct zz_lg_jur zz_lg_jurs[] = {
+    {"huilong", "huilong-2020", {"500155"}, 1, 1, 40},
+    {"tongnan", "tongnan-2021", {"500152"}, 1, 0, 200},
+    {"panzhihua",
+     "panzhihua-2022",
+     {"510402", "510403", "510411", "510421", "510422"},
+     5,
+     0,
+     200},
+    {"yubei", "yubei-2017", {"500112"}, 1, 0, 160},
+    {"shantou",
+     "shantou-2021",
+     {"440507", "440511", "440512", "440513", "440514", "440515", "440523"},
+     7,
+     0,
+     400},
+};
+
+#define ZZ_LG_NJURS (sizeof(zz_lg_jurs) / sizeof(zz_lg_jurs[0]))
+
+/* Huilong's villages (附件 of 回龙府发〔2019〕49号), targets as weights. */
+static const unsigned zz_hl_targets[16] = {2854, 1797, 1860, 2210, 1679, 1539,
+                                           1916, 2028, 2051, 2195, 2452, 3274,
+                                           2158, 2699, 3080, 2882};
+
+const char *zz_loadgen_jurisdictions(void)
+{
+        return "huilong tongnan panzhihua yubei shantou province";
+}
+
+/* ------------------------------------------------------------------ */
+/* Categories                                                          */
+
+struct zz_lg_cat {
+        const char *code;
+        unsigned weight; /* among subsidized identities, per mille */
+};
+
+static const struct zz_lg_cat zz_lg_cats[] = {
+    {"MCA.DIBAO", 260},         {"MCA.TEKUN", 50},
+    {"MCA.ORPHAN", 8},          {"MCA.UNSUPPORTED_CHILD", 8},
+    {"MCA.LOW_INCOME", 50},     {"MCA.ILLNESS_POVERTY", 20},
+    {"MCA.OTHER_HARDSHIP", 20}, {"MCA.VAGRANT_SETTLED", 4},
+    {"MVA.PRIORITY_CARE", 30},  {"RRB.POOR", 200},
+    {"RRB.EDGE", 30},           {"RRB.MONITORED", 50},
+    {"RRB.STABLE_LIFTED", 50},  {"DPF.DISABLED", 130},
+    {"NHC.FP_REWARD", 40},      {"NHC.FP_SPECIAL", 15},
+    {"NHC.FP_COMPLICATION", 5}, {"NHC.FP_ONLY_CHILD_DISABLED", 5},
+    {"EDU.GRANT_STUDENT", 25},
+};
+
+#define ZZ_LG_NCATS (sizeof(zz_lg_cats) / sizeof(zz_lg_cats[0]))
+
+static const char *pick_cat(zz_rng_t *r)
+{
+        uint64_t x = rng_below(r, 1000);
+        size_t i;
+
+        for (i = 0; i < ZZ_LG_NCATS; i++) {
+                if (x < zz_lg_cats[i].weight)
+                        return zz_lg_cats[i].code;
+                x -= zz_lg_cats[i].weight;
+        }
+        return "MCA.DIBAO";
+}
+
+static void pick_attrs(zz_rng_t *r, const char *cat, char *out, size_t size)
+{
+        static const char *const bools[] = {"false", "true"};
+
+        out[0] = '\0';
+        if (strcmp(cat, "DPF.DISABLED") == 0) {
+                snprintf(out, size, "level=%d", 1 + (int)rng_below(r, 4));
+        } else if (strcmp(cat, "RRB.POOR") == 0) {
+                int lifted = rng_pm(r, 700);
+
+                if (lifted)
+                        snprintf(out, size, "benefits_enjoyed=%s;lifted=true",
+                                 bools[rng_pm(r, 800)]);
+                else
+                        snprintf(out, size, "lifted=false");
+        } else if (strcmp(cat, "MCA.TEKUN") == 0 ||
+                   strcmp(cat, "MCA.ORPHAN") == 0) {
+                if (rng_pm(r, 700))
+                        snprintf(out, size, "supported=dispersed");
+                else
+                        snprintf(out, size,
+                                 "institution=FLY%03d;institution_level=%s;"
+                                 "supported=institution",
+                                 (int)rng_below(r, 20),
+                                 rng_pm(r, 400) ? "city" : "district");
+        } else if (strcmp(cat, "MCA.VAGRANT_SETTLED") == 0) {
+                snprintf(out, size, "institution=JZZ%03d;institution_level=%s",
+                         (int)rng_below(r, 5),
+                         rng_pm(r, 500) ? "city" : "district");
+        } else if (strcmp(cat, "MCA.LOW_INCOME") == 0) {
+                static const char *const sub[] = {
+                    "college_student", "elderly60", "minor", "seriously_ill"};
+
+                snprintf(out, size, "subgroup=%s", sub[rng_below(r, 4)]);
+        } else if (strcmp(cat, "MVA.PRIORITY_CARE") == 0) {
+                if (rng_pm(r, 300))
+                        snprintf(out, size,
+                                 "disabled_veteran_grade=%d;old_demobilized="
+                                 "false",
+                                 1 + (int)rng_below(r, 10));
+                else
+                        snprintf(out, size, "old_demobilized=%s",
+                                 bools[rng_pm(r, 300)]);
+        } else if (strcmp(cat, "RRB.MONITORED") == 0) {
+                static const char *const kinds[] = {"unstable_lifted", "edge",
+                                                    "sudden_hardship"};
+
+                snprintf(out, size, "kind=%s", kinds[rng_below(r, 3)]);
+        } else if (strcmp(cat, "NHC.FP_SPECIAL") == 0 ||
+                   strcmp(cat, "NHC.FP_ONLY_CHILD_DISABLED") == 0) {
+                snprintf(out, size, "relation=%s",
+                         rng_pm(r, 600) ? "self" : "child");
+        }
+}
+
+/* ------------------------------------------------------------------ */
+/* Totals                                                              */
+
+#define ZZ_LG_MAX_PAYERS 12
+
+struct zz_lg_totals {
+        uint64_t persons, enrolled, paid, eligible, deceased;
+        int64_t contribution_fen, subsidy_fen, due_fen, applied_fen;
+        int64_t refunded_by_tax_fen;
+        struct {
+                char payer[8];
+                int64_t fen;
+                uint64_t persons;
+        } payers[ZZ_LG_MAX_PAYERS];
+        size_t n_payers;
+        uint64_t status_n[8];
+        int64_t status_fen[8];
+};
+
+struct zz_lg_policy {
+        const struct zz_lg_jur *jur;
+        zz_policy_t *policy;
+        int year;
+        zz_date_t wf, wt;
+        zz_fen_t tier_fen[3];
+        uint32_t *county_counters;
+        struct zz_lg_totals t;
+};
+
+struct zz_loadgen_s {
+        zz_loadgen_options_t opt;
+        char jurisdiction[32];
+        struct zz_lg_policy pols[ZZ_LG_NJURS];
+        size_t n_pols;
+        zz_arena_t *arena;
+        uint64_t events[4];
+        uint64_t hh_counter;
+};
+
+zz_loadgen_t *zz_loadgen_new(const zz_loadgen_options_t *options, char *errstr,
+                             size_t errstr_size)
+{
+        zz_loadgen_t *lg;
+        size_t i;
+        int province;
+
+        if (options->jurisdiction == NULL || options->persons == 0) {
+                snprintf(errstr, errstr_size,
+                         "a jurisdiction and a number of persons are needed");
+                return NULL;
+        }
+        province = strcmp(options->jurisdiction, "province") == 0;
+        lg = calloc(1, sizeof(*lg));
+        if (lg == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        lg->opt = *options;
+        snprintf(lg->jurisdiction, sizeof(lg->jurisdiction), "%s",
+                 options->jurisdiction);
+        lg->opt.jurisdiction = lg->jurisdiction;
+        lg->arena = zz_arena_new(0);
+        for (i = 0; i < ZZ_LG_NJURS; i++) {
+                const struct zz_lg_jur *j = &zz_lg_jurs[i];
+                struct zz_lg_policy *p;
+                char path[4096];
+                int t;
+
+                if (!province && strcmp(j->name, options->jurisdiction) != 0)
+                        continue;
+                p = &lg->pols[lg->n_pols++];
+                p->jur = j;
+                snprintf(path, sizeof(path), "%s/%s.yaml",
+                         options->policy_dir ? options->policy_dir : "policies",
+                         j->policy);
+                p->policy = zz_policy_load_file(path, errstr, errstr_size);
+                p->county_counters = calloc(8, sizeof(uint32_t));
+                if (p->policy == NULL || p->county_counters == NULL) {
+                        zz_loadgen_destroy(lg);
+                        return NULL;
+                }
+                p->year = zz_policy_year(p->policy);
+                zz_policy_window(p->policy, &p->wf, &p->wt);
+                for (t = 1; t <= 2; t++)
+                        p->tier_fen[t] = zz_policy_tier_fen(p->policy, t);
+        }
+        if (lg->n_pols == 0) {
+                snprintf(errstr, errstr_size,
+                         "unknown jurisdiction \"%s\" (one of: %s)",
+                         options->jurisdiction, zz_loadgen_jurisdictions());
+                zz_loadgen_destroy(lg);
+                return NULL;
+        }
+        return lg;
+}
+
+void zz_loadgen_destroy(zz_loadgen_t *lg)
+{
+        size_t i;
+
+        if (lg == NULL)
+                return;
+        for (i = 0; i < lg->n_pols; i++) {
+                zz_policy_destroy(lg->pols[i].policy);
+                free(lg->pols[i].county_counters);
+        }
+        zz_arena_destroy(lg->arena);
+        free(lg);
+}
+
+uint64_t zz_loadgen_events(const zz_loadgen_t *lg, zz_feed_kind_t kind)
+{
+        return (unsigned)kind < 4 ? lg->events[kind] : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* One person                                                          */
+
+#define ZZ_LG_MAX_IDS 3
+#define ZZ_DAY_MS     ((zz_ts_t)86400000)
+
+struct zz_lg_person {
+        char id[19];
+        char region[16]; /* village */
+        char household[32];
+        zz_date_t birth;
+        int n_ids;
+        zz_feed_identity_t ids[ZZ_LG_MAX_IDS];
+        int revoked[ZZ_LG_MAX_IDS];
+        zz_ts_t revoke_at[ZZ_LG_MAX_IDS];
+        zz_date_t deceased_on;
+        zz_ts_t deceased_reported;
+        int enrolled;
+        zz_feed_enrollment_t enr;
+        int paid;
+        zz_feed_payment_t pay;
+};
+
+static void make_id(struct zz_lg_policy *p, int county, const char *code,
+                    struct zz_lg_person *pp)
+{
+        /* Birth days from 1930-01-01 to 200 days before the window, times
+         * 1000 sequences; multiplying by a prime larger than that space
+         * (so coprime with it) is a bijection modulo the space: unique
+         * numbers for up to `space` persons per county. */
+        zz_date_t base = zz_date_from_ymd(1930, 1, 1);
+        uint64_t days = (uint64_t)(p->wf - 200 - base);
+        uint64_t space = days * 1000ULL;
+        uint64_t k =
+            ((uint64_t)p->county_counters[county]++ * 2654435761ULL) % space;
+        int y, m, d;
+        char first17[18];
+
+        pp->birth = base + (zz_date_t)(k / 1000);
+        zz_date_to_ymd(pp->birth, &y, &m, &d);
+        snprintf(first17, sizeof(first17), "%.6s%04d%02d%02d%03d", code, y, m,
+                 d, (int)(k % 1000));
+        memcpy(pp->id, first17, 17);
+        pp->id[17] = zz_idno_check_char(first17);
+        pp->id[18] = '\0';
+}
+
+static void make_village(zz_rng_t *r, const struct zz_lg_jur *j,
+                         const char *county, char out[16])
+{
+        if (j->villages_fixed) {
+                uint64_t total = 0, x;
+                int i;
+
+                for (i = 0; i < 16; i++)
+                        total += zz_hl_targets[i];
+                x = rng_below(r, total);
+                for (i = 0; i < 15 && x >= zz_hl_targets[i]; i++)
+                        x -= zz_hl_targets[i];
+                snprintf(out, 16, "500155107%03d", i + 1);
+                return;
+        }
+        snprintf(out, 16, "%.6s%03u%03u", county,
+                 (unsigned)(100 + rng_below(r, 25)),
+                 (unsigned)(1 + rng_below(r, 30)));
+}
+
+/* Builds the engine's case from what is known at time `at` (all facts
+ * when at is INT64_MAX). */
+static void build_case(const struct zz_lg_person *pp, zz_ts_t at,
+                       int with_payment, zz_case_t *c, zz_identity_t *ids,
+                       zz_attr_t *attrs, char *attr_buf)
+{
+        int i;
+        size_t na = 0;
+        size_t off = 0;
+
+        zz_case_init(c);
+        c->person_id = pp->id;
+        c->region = pp->region;
+        c->household = pp->household;
+        c->identities = ids;
+        for (i = 0; i < pp->n_ids; i++) {
+                const zz_feed_identity_t *r = &pp->ids[i];
+                zz_identity_t *id;
+                char *save = NULL;
+                char *tok;
+                size_t len = strlen(r->attrs);
+
+                if (r->reported_at > at)
+                        continue;
+                id = &ids[c->n_identities++];
+                memset(id, 0, sizeof(*id));
+                id->category = r->category;
+                id->valid_from = r->valid_from;
+                id->valid_to = r->valid_to;
+                id->reported_at = r->reported_at;
+                id->has_reported_at = 1;
+                id->approving_region = r->approving_region;
+                id->action = pp->revoked[i] && pp->revoke_at[i] <= at
+                                 ? ZZ_ACTION_REVOKE
+                                 : ZZ_ACTION_GRANT;
+                id->attrs = &attrs[na];
+                memcpy(attr_buf + off, r->attrs, len + 1);
+                for (tok = strtok_r(attr_buf + off, ";", &save); tok != NULL;
+                     tok = strtok_r(NULL, ";", &save)) {
+                        char *eq = strchr(tok, '=');
+
+                        if (eq == NULL)
+                                continue;
+                        *eq = '\0';
+                        attrs[na].key = tok;
+                        attrs[na].value = eq + 1;
+                        na++;
+                        id->n_attrs++;
+                }
+                off += len + 1;
+        }
+        if (pp->deceased_on != ZZ_DATE_NONE && pp->deceased_reported <= at)
+                c->deceased_on = pp->deceased_on;
+        if (pp->enrolled && pp->enr.action == ZZ_FEED_ENR_REGISTER) {
+                c->has_enrollment = 1;
+                c->enrollment.year = pp->enr.year;
+                c->enrollment.tier = pp->enr.tier;
+                c->enrollment.enroll_class =
+                    (zz_enroll_class_t)(pp->enr.enroll_class - 1);
+                c->enrollment.kind = (zz_enroll_kind_t)(pp->enr.kind - 1);
+                c->enrollment.registered_on = pp->enr.registered_on;
+                c->enrollment.region = pp->enr.region;
+                c->enrollment.unit = pp->enr.unit[0] ? pp->enr.unit : NULL;
+        }
+        if (with_payment && pp->paid) {
+                c->has_payment = 1;
+                c->payment.paid_at = pp->pay.paid_at;
+                c->payment.contribution_fen = pp->pay.contribution_fen;
+                c->payment.subsidy_applied_fen = pp->pay.subsidy_applied_fen;
+                c->payment.paid_fen = pp->pay.paid_fen;
+        }
+}
+
+static void add_totals(struct zz_lg_totals *t, const struct zz_lg_person *pp,
+                       const zz_decision_t *d)
+{
+        size_t i, j;
+
+        t->persons++;
+        t->enrolled += (uint64_t)(pp->enrolled != 0);
+        t->paid += (uint64_t)(pp->paid != 0);
+        t->deceased += (uint64_t)(pp->deceased_on != ZZ_DATE_NONE);
+        if (d->eligible)
+                t->eligible++;
+        t->contribution_fen += d->contribution_fen;
+        t->subsidy_fen += d->subsidy_fen;
+        t->due_fen += d->individual_due_fen;
+        if (pp->paid)
+                t->applied_fen += pp->pay.subsidy_applied_fen;
+        for (i = 0; i < d->n_funding; i++) {
+                for (j = 0; j < t->n_payers; j++) {
+                        if (strcmp(t->payers[j].payer, d->funding[i].payer) ==
+                            0)
+                                break;
+                }
+                if (j == t->n_payers) {
+                        if (t->n_payers == ZZ_LG_MAX_PAYERS)
+                                continue;
+                        snprintf(t->payers[j].payer, sizeof(t->payers[j].payer),
+                                 "%s", d->funding[i].payer);
+                        t->n_payers++;
+                }
+                t->payers[j].fen += d->funding[i].fen;
+                t->payers[j].persons++;
+        }
+        if ((unsigned)d->reconciliation.status < 8) {
+                t->status_n[d->reconciliation.status]++;
+                t->status_fen[d->reconciliation.status] +=
+                    d->reconciliation.fen;
+        }
+}
+
+static int emit_rec(zz_loadgen_t *lg, zz_feed_record_t *rec,
+                    zz_feed_record_cb emit, void *opaque)
+{
+        zz_feed_event_id(rec);
+        lg->events[rec->kind]++;
+        return emit(rec, opaque);
+}
+
+static int gen_person(zz_loadgen_t *lg, uint64_t index, zz_feed_record_cb emit,
+                      void *opaque, char *errstr, size_t errstr_size)
+{
+        zz_rng_t r;
+        struct zz_lg_policy *p = &lg->pols[0];
+        struct zz_lg_person pp;
+        const struct zz_lg_jur *j;
+        int county;
+        int i, rc;
+        zz_feed_record_t rec;
+        int late[ZZ_LG_MAX_IDS] = {0};
+        zz_date_t pay_day;
+        int age;
+        int subsidized;
+
+        rng_seed(&r, lg->opt.seed, index);
+        memset(&pp, 0, sizeof(pp));
+        pp.deceased_on = ZZ_DATE_NONE;
+        if (lg->n_pols > 1) {
+                uint64_t x = rng_below(&r, 1000);
+                size_t k;
+
+                for (k = 0; k + 1 < lg->n_pols && x >= lg->pols[k].jur->weight;
+                     k++)
+                        x -= lg->pols[k].jur->weight;
+                p = &lg->pols[k];
+        }
+        j = p->jur;
+        county = (int)rng_below(&r, (uint64_t)j->n_counties);
+        make_id(p, county, j->counties[county], &pp);
+        make_village(&r, j, j->counties[county], pp.region);
+        /* Households of about three: consecutive persons share one. */
+        snprintf(pp.household, sizeof(pp.household), "H%s-%07llu",
+                 j->counties[county], (unsigned long long)(index / 3));
+        age = (int)((p->wf - pp.birth) / 365);
+        subsidized = rng_pm(&r, 150);
+
+        /* Identities. */
+        if (subsidized) {
+                int n = rng_pm(&r, 200) ? 2 : 1;
+
+                for (i = 0; i < n; i++) {
+                        zz_feed_identity_t *id = &pp.ids[pp.n_ids];
+                        const char *cat = pick_cat(&r);
+                        char dept[8];
+
+                        if (strcmp(cat, "EDU.GRANT_STUDENT") == 0 &&
+                            (age < 17 || age > 25))
+                                cat = "MCA.DIBAO";
+                        snprintf(dept, sizeof(dept), "%.3s", cat);
+                        snprintf(id->person_id, sizeof(id->person_id), "%s",
+                                 pp.id);
+                        snprintf(id->department, sizeof(id->department), "%s",
+                                 dept);
+                        snprintf(id->dept_record_id, sizeof(id->dept_record_id),
+                                 "%s-%s-%llu-%d", dept, j->name,
+                                 (unsigned long long)index, i);
+                        id->action = ZZ_FEED_ID_GRANT;
+                        snprintf(id->category, sizeof(id->category), "%s", cat);
+                        pick_attrs(&r, cat, id->attrs, sizeof(id->attrs));
+                        id->valid_from =
+                            p->wf - 30 - (zz_date_t)rng_below(&r, 3000);
+                        if (id->valid_from < pp.birth)
+                                id->valid_from = pp.birth;
+                        id->valid_to = ZZ_DATE_NONE;
+                        /* A few ended before the year began. */
+                        if (rng_pm(&r, 30))
+                                id->valid_to =
+                                    p->wf - 1 - (zz_date_t)rng_below(&r, 300);
+                        if (id->valid_to != ZZ_DATE_NONE &&
+                            id->valid_to < id->valid_from)
+                                id->valid_to = id->valid_from;
+                        id->deceased_on = ZZ_DATE_NONE;
+                        /* Approved by the county (Shantou allocates by
+                         * it). */
+                        snprintf(id->approving_region,
+                                 sizeof(id->approving_region), "%.6s",
+                                 pp.region);
+                        snprintf(id->residence_region,
+                                 sizeof(id->residence_region), "%s", pp.region);
+                        /* The list exchange before the window. */
+                        id->reported_at =
+                            zz_ts_from_cst_date(p->wf - 15) +
+                            (zz_ts_t)rng_below(&r, 10 * 3600) * 1000;
+                        late[pp.n_ids] = rng_pm(&r, 80);
+                        pp.n_ids++;
+                }
+        }
+        /* Enrollment. */
+        if (rng_pm(&r, 930)) {
+                zz_feed_enrollment_t *e = &pp.enr;
+                zz_date_t span = p->wt - p->wf;
+
+                pp.enrolled = 1;
+                snprintf(e->person_id, sizeof(e->person_id), "%s", pp.id);
+                snprintf(e->department, sizeof(e->department), "NHSA");
+                snprintf(e->dept_record_id, sizeof(e->dept_record_id),
+                         "EN%d-%s-%llu", p->year, j->name,
+                         (unsigned long long)index);
+                e->action = ZZ_FEED_ENR_REGISTER;
+                snprintf(e->household_id, sizeof(e->household_id), "%s",
+                         pp.household);
+                e->year = p->year;
+                e->tier = p->tier_fen[2] > 0 && rng_pm(&r, 150) ? 2 : 1;
+                e->enroll_class = age < 18 ? ZZ_FEED_CLASS_STUDENT_CHILD
+                                  : age <= 22 && rng_pm(&r, 400)
+                                      ? ZZ_FEED_CLASS_COLLEGE
+                                      : ZZ_FEED_CLASS_ADULT;
+                if (rng_pm(&r, 40)) {
+                        e->kind = ZZ_FEED_KIND_MID_YEAR;
+                        e->registered_on =
+                            p->wf + span / 2 +
+                            (zz_date_t)rng_below(&r, (uint64_t)(span / 2));
+                } else {
+                        e->kind = ZZ_FEED_KIND_ANNUAL;
+                        e->registered_on =
+                            p->wf +
+                            (zz_date_t)rng_below(&r, (uint64_t)(span * 6 / 10));
+                }
+                /* 2 % enroll elsewhere (a city outside every policy). */
+                if (rng_pm(&r, 20))
+                        snprintf(e->region, sizeof(e->region), "500101%03u%03u",
+                                 (unsigned)(100 + rng_below(&r, 20)),
+                                 (unsigned)(1 + rng_below(&r, 30)));
+                else
+                        snprintf(e->region, sizeof(e->region), "%s", pp.region);
+                e->reported_at = zz_ts_from_cst_date(e->registered_on + 1);
+        }
+        pay_day = pp.enrolled ? pp.enr.registered_on : p->wt;
+        /* Identities new in the window, and flags that reach tax late. */
+        for (i = 0; i < pp.n_ids; i++) {
+                if (late[i]) {
+                        pp.ids[i].valid_from =
+                            pay_day - 1 - (zz_date_t)rng_below(&r, 20);
+                        if (pp.ids[i].valid_from < pp.birth)
+                                pp.ids[i].valid_from = pp.birth;
+                        pp.ids[i].valid_to = ZZ_DATE_NONE;
+                        pp.ids[i].reported_at = zz_ts_from_cst_date(
+                            pay_day + 5 + (zz_date_t)rng_below(&r, 40));
+                }
+        }
+        /* Payment, with what tax applied from the flags it had. */
+        if (pp.enrolled && rng_pm(&r, 960)) {
+                zz_feed_payment_t *py = &pp.pay;
+                zz_case_t c;
+                zz_identity_t ids[ZZ_LG_MAX_IDS];
+                zz_attr_t attrs[ZZ_LG_MAX_IDS * 4];
+                char buf[ZZ_LG_MAX_IDS * ZZ_FEED_ATTRS_SIZE];
+                zz_decision_t d;
+                zz_fen_t applied = 0;
+                zz_fen_t contribution = p->tier_fen[pp.enr.tier];
+
+                pp.paid = 1;
+                py->paid_at =
+                    zz_ts_from_cst_date(pay_day) +
+                    (zz_ts_t)(8 * 3600 + rng_below(&r, 9 * 3600)) * 1000;
+                if (!lg->opt.no_expected) {
+                        build_case(&pp, py->paid_at, 0, &c, ids, attrs, buf);
+                        zz_arena_reset(lg->arena);
+                        if (zz_policy_eval_ex(p->policy, &c, &d, lg->arena,
+                                              ZZ_EVAL_NO_TRACE) != 0) {
+                                snprintf(errstr, errstr_size,
+                                         "policy %s refused person %llu: %s",
+                                         j->policy, (unsigned long long)index,
+                                         d.error ? d.error : "?");
+                                return -1;
+                        }
+                        applied = d.subsidy_fen;
+                        if (applied > contribution)
+                                applied = contribution;
+                }
+                snprintf(py->person_id, sizeof(py->person_id), "%s", pp.id);
+                snprintf(py->department, sizeof(py->department), "TAX");
+                snprintf(py->receipt, sizeof(py->receipt), "SP%d%s%09llu",
+                         p->year, j->counties[county],
+                         (unsigned long long)index);
+                snprintf(py->dept_record_id, sizeof(py->dept_record_id), "%s",
+                         py->receipt);
+                py->kind = ZZ_FEED_PAY_PAYMENT;
+                py->year = p->year;
+                py->contribution_fen = contribution;
+                py->subsidy_applied_fen = applied;
+                py->paid_fen = contribution - applied;
+        }
+        /* Revocations (found erroneous after the payment) and deaths. */
+        for (i = 0; i < pp.n_ids; i++) {
+                if (rng_pm(&r, 12)) {
+                        pp.revoked[i] = 1;
+                        pp.revoke_at[i] = zz_ts_from_cst_date(pay_day + 30);
+                }
+        }
+        if (rng_pm(&r, 6)) {
+                pp.deceased_on =
+                    p->wf + (zz_date_t)rng_below(&r, (uint64_t)(p->wt - p->wf));
+                pp.deceased_reported = zz_ts_from_cst_date(pp.deceased_on + 7);
+        }
+
+        /* Emit, person by person. */
+        for (i = 0; i < pp.n_ids; i++) {
+                memset(&rec, 0, sizeof(rec));
+                rec.kind = ZZ_FEED_IDENTITY;
+                rec.u.identity = pp.ids[i];
+                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
+                        return rc;
+        }
+        if (pp.enrolled) {
+                memset(&rec, 0, sizeof(rec));
+                rec.kind = ZZ_FEED_ENROLLMENT;
+                rec.u.enrollment = pp.enr;
+                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
+                        return rc;
+        }
+        if (pp.paid) {
+                memset(&rec, 0, sizeof(rec));
+                rec.kind = ZZ_FEED_PAYMENT;
+                rec.u.payment = pp.pay;
+                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
+                        return rc;
+        }
+        for (i = 0; i < pp.n_ids; i++) {
+                if (!pp.revoked[i])
+                        continue;
+                memset(&rec, 0, sizeof(rec));
+                rec.kind = ZZ_FEED_IDENTITY;
+                rec.u.identity = pp.ids[i];
+                rec.u.identity.action = ZZ_FEED_ID_REVOKE;
+                rec.u.identity.reported_at = pp.revoke_at[i];
+                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
+                        return rc;
+        }
+        if (pp.deceased_on != ZZ_DATE_NONE) {
+                memset(&rec, 0, sizeof(rec));
+                rec.kind = ZZ_FEED_IDENTITY;
+                {
+                        zz_feed_identity_t *id = &rec.u.identity;
+
+                        snprintf(id->person_id, sizeof(id->person_id), "%s",
+                                 pp.id);
+                        snprintf(id->department, sizeof(id->department), "MCA");
+                        snprintf(id->dept_record_id, sizeof(id->dept_record_id),
+                                 "D-%s-%llu", j->name,
+                                 (unsigned long long)index);
+                        id->action = ZZ_FEED_ID_DECEASED;
+                        id->valid_from = pp.deceased_on;
+                        id->valid_to = ZZ_DATE_NONE;
+                        id->deceased_on = pp.deceased_on;
+                        snprintf(id->approving_region,
+                                 sizeof(id->approving_region), "%.6s",
+                                 pp.region);
+                        snprintf(id->residence_region,
+                                 sizeof(id->residence_region), "%s", pp.region);
+                        id->reported_at = pp.deceased_reported;
+                }
+                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
+                        return rc;
+        }
+
+        /* The final decision; tax refunds part of the refunds due through
+         * it, which is then part of the facts. */
+        if (!lg->opt.no_expected) {
+                zz_case_t c;
+                zz_identity_t ids[ZZ_LG_MAX_IDS];
+                zz_attr_t attrs[ZZ_LG_MAX_IDS * 4];
+                char buf[ZZ_LG_MAX_IDS * ZZ_FEED_ATTRS_SIZE];
+                zz_decision_t d;
+
+                build_case(&pp, INT64_MAX, 1, &c, ids, attrs, buf);
+                zz_arena_reset(lg->arena);
+                if (zz_policy_eval_ex(p->policy, &c, &d, lg->arena,
+                                      ZZ_EVAL_NO_TRACE) != 0) {
+                        snprintf(errstr, errstr_size,
+                                 "policy %s refused person %llu: %s", j->policy,
+                                 (unsigned long long)index,
+                                 d.error ? d.error : "?");
+                        return -1;
+                }
+                if (pp.paid && d.reconciliation.status == ZZ_RECON_REFUND_DUE &&
+                    d.reconciliation.route == ZZ_ROUTE_VIA_TAX &&
+                    d.reconciliation.fen > 0 &&
+                    d.reconciliation.fen <= pp.pay.paid_fen &&
+                    rng_pm(&r, 500)) {
+                        zz_feed_payment_t *py = &pp.pay;
+
+                        memset(&rec, 0, sizeof(rec));
+                        rec.kind = ZZ_FEED_PAYMENT;
+                        rec.u.payment = *py;
+                        rec.u.payment.kind = ZZ_FEED_PAY_REFUND;
+                        rec.u.payment.refund_fen = d.reconciliation.fen;
+                        rec.u.payment.subsidy_applied_fen +=
+                            d.reconciliation.fen;
+                        rec.u.payment.paid_fen -= d.reconciliation.fen;
+                        rec.u.payment.paid_at = py->paid_at + 60 * ZZ_DAY_MS;
+                        snprintf(rec.u.payment.dept_record_id,
+                                 sizeof(rec.u.payment.dept_record_id),
+                                 "R-%.60s", py->receipt);
+                        p->t.refunded_by_tax_fen += d.reconciliation.fen;
+                        *py = rec.u.payment;
+                        if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
+                                return rc;
+                        build_case(&pp, INT64_MAX, 1, &c, ids, attrs, buf);
+                        zz_arena_reset(lg->arena);
+                        if (zz_policy_eval_ex(p->policy, &c, &d, lg->arena,
+                                              ZZ_EVAL_NO_TRACE) != 0) {
+                                snprintf(errstr, errstr_size,
+                                         "policy %s refused person %llu",
+                                         j->policy, (unsigned long long)index);
+                                return -1;
+                        }
+                }
+                add_totals(&p->t, &pp, &d);
+        } else {
+                p->t.persons++;
+        }
+        return 0;
+}
+
+int zz_loadgen_run(zz_loadgen_t *lg, zz_feed_record_cb emit, void *opaque,
+                   char *errstr, size_t errstr_size)
+{
+        uint64_t i;
+
+        for (i = 0; i < lg->opt.persons; i++) {
+                int rc = gen_person(lg, i, emit, opaque, errstr, errstr_size);
+
+                if (rc != 0)
+                        return rc;
+        }
+        return 0;
+}
+
+int zz_loadgen_write_expected(const zz_loadgen_t *lg, FILE *fp)
+{
+        static const zz_recon_status_t statuses[] = {
+            ZZ_RECON_OK,           ZZ_RECON_REFUND_DUE,
+            ZZ_RECON_RECOVERY_DUE, ZZ_RECON_UNFUNDED_SUBSIDY,
+            ZZ_RECON_NOT_ENROLLED, ZZ_RECON_ENROLLED_ELSEWHERE,
+            ZZ_RECON_NOT_ELIGIBLE, ZZ_RECON_PENDING};
+        size_t i, k;
+
+        fprintf(fp,
+                "{\"generator\": \"zizhu-loadgen\", \"seed\": %llu, "
+                "\"jurisdiction\": \"%s\", \"persons\": %llu,\n"
+                " \"expected_computed\": %s,\n"
+                " \"events\": {\"identity\": %llu, \"enrollment\": %llu, "
+                "\"payment\": %llu, \"control\": %llu},\n"
+                " \"policies\": [",
+                (unsigned long long)lg->opt.seed, lg->opt.jurisdiction,
+                (unsigned long long)lg->opt.persons,
+                lg->opt.no_expected ? "false" : "true",
+                (unsigned long long)lg->events[0],
+                (unsigned long long)lg->events[1],
+                (unsigned long long)lg->events[2],
+                (unsigned long long)lg->events[3]);
+        for (i = 0; i < lg->n_pols; i++) {
+                const struct zz_lg_policy *p = &lg->pols[i];
+                const struct zz_lg_totals *t = &p->t;
+
+                fprintf(fp,
+                        "%s\n  {\"policy\": \"%s\", \"version\": \"%s\", "
+                        "\"year\": %d,\n"
+                        "   \"persons\": %llu, \"enrolled\": %llu, "
+                        "\"paid\": %llu, \"eligible\": %llu, "
+                        "\"deceased\": %llu,\n"
+                        "   \"contribution_fen\": %lld, \"subsidy_fen\": "
+                        "%lld, \"individual_due_fen\": %lld, "
+                        "\"subsidy_applied_fen\": %lld, "
+                        "\"refunded_by_tax_fen\": %lld,\n"
+                        "   \"by_payer\": {",
+                        i ? "," : "", zz_policy_name(p->policy),
+                        zz_policy_version(p->policy), p->year,
+                        (unsigned long long)t->persons,
+                        (unsigned long long)t->enrolled,
+                        (unsigned long long)t->paid,
+                        (unsigned long long)t->eligible,
+                        (unsigned long long)t->deceased,
+                        (long long)t->contribution_fen,
+                        (long long)t->subsidy_fen, (long long)t->due_fen,
+                        (long long)t->applied_fen,
+                        (long long)t->refunded_by_tax_fen);
+                for (k = 0; k < t->n_payers; k++)
+                        fprintf(fp,
+                                "%s\"%s\": {\"persons\": %llu, \"fen\": "
+                                "%lld}",
+                                k ? ", " : "", t->payers[k].payer,
+                                (unsigned long long)t->payers[k].persons,
+                                (long long)t->payers[k].fen);
+                fprintf(fp, "},\n   \"reconciliation\": {");
+                for (k = 0; k < 8; k++)
+                        fprintf(fp,
+                                "%s\"%s\": {\"persons\": %llu, \"fen\": "
+                                "%lld}",
+                                k ? ", " : "",
+                                zz_recon_status_name(statuses[k]),
+                                (unsigned long long)t->status_n[statuses[k]],
+                                (long long)t->status_fen[statuses[k]]);
+                fprintf(fp, "}}");
+        }
+        fprintf(fp, "\n ]}\n");
+        return ferror(fp) ? -1 : 0;
+}

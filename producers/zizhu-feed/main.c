@@ -1,0 +1,704 @@
+/*
+ * main.c — zizhu-feed: department files in, events out.
+ *
+ * One mode per source: identity lists (per department, as changes or as
+ * full snapshots), enrollment exports, tax payment and refund exports, and
+ * the period-close and policy-activation commands. The work is in
+ * core/src/feed*.c; this file parses options and wires reader, snapshot
+ * store and sink together.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "zizhu/config.h"
+#include "zizhu/date.h"
+#include "zizhu/feed.h"
+#include "zizhu/log.h"
+#include "zizhu/pg.h"
+#include "zizhu/policy.h"
+
+#define EXIT_OK      0
+#define EXIT_FAIL    1
+#define EXIT_USAGE   2
+#define EXIT_REJECTS 3
+#define EXIT_REFUSED 4
+
+static void usage(FILE *out)
+{
+        fputs(
+            "usage: zizhu-feed <mode> [options] [FILE]\n"
+            "\n"
+            "Reads a department's CSV file (templates in deploy/templates/),\n"
+            "validates every row and sends each valid one as an event to\n"
+            "Kafka. Bad rows go to FILE.rejects.csv beside the input, with\n"
+            "the line number and the reason. Event ids come from the\n"
+            "department and the content of each record: feeding a file "
+            "twice\n"
+            "sends the same events again, which change nothing.\n"
+            "\n"
+            "modes:\n"
+            "  identity FILE     a department's identity list (--dept)\n"
+            "  enrollment FILE   the insurance agency's enrollment export\n"
+            "  payment FILE      tax's payment and refund export\n"
+            "  close             close a settlement period (--jurisdiction,\n"
+            "                    --period)\n"
+            "  activate          activate a policy file (--policy)\n"
+            "\n"
+            "options:\n"
+            "  --dept CODE         MCA, RRB, DPF, NHC, MVA, EDU (or 民政, "
+            "残联...)\n"
+            "  --snapshot          the identity file lists everyone the\n"
+            "                      department recognizes now: compare with\n"
+            "                      its previous list (kept in PostgreSQL) and\n"
+            "                      send grants, changes, ends and deaths\n"
+            "  --as-of DATE        date of the snapshot (default: today); a\n"
+            "                      record missing from it ends the day before\n"
+            "  --max-end-share F   refuse a snapshot that ends more than this\n"
+            "                      share of the active identities (0.05)\n"
+            "  --force             send such a snapshot anyway\n"
+            "  --encoding E        auto (default), utf-8, gb18030 (gbk)\n"
+            "  --reported-at TS    report time for rows without 报送时间\n"
+            "                      (default: now)\n"
+            "  --dry-run           print events as JSON lines on stdout; send\n"
+            "                      nothing, store no snapshot\n"
+            "  --jurisdiction J    close/activate: e.g. huilong\n"
+            "  --period P          close: e.g. 2020, 2021H1\n"
+            "  --policy FILE       activate: the policy file\n"
+            "  --issued-at TS      close/activate: time of the command\n"
+            "                      (default: now)\n"
+            "  --ref TEXT          close/activate: the issuer's reference "
+            "(文号)\n"
+            "  --issuer CODE       close/activate: issuing office (NHSA)\n"
+            "  --progress          progress bar on stderr even when not a tty\n"
+            "  --config FILE       zizhu configuration file\n"
+            "  -X key=value        librdkafka property, or a zizhu setting\n"
+            "                      (bootstrap=, pg=, topic_prefix=)\n"
+            "  -q, -v              quieter, more verbose\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "examples:\n"
+            "  zizhu-feed identity --dept MCA mca-2019-09.csv\n"
+            "  zizhu-feed identity --dept 残联 --snapshot --as-of 2019-10-01 "
+            "dpf-list.csv\n"
+            "  zizhu-feed enrollment --encoding gbk 参保登记.csv\n"
+            "  zizhu-feed payment --dry-run tax-2019-10.csv | head\n"
+            "  zizhu-feed activate --policy policies/huilong-2020.yaml\n"
+            "  zizhu-feed close --jurisdiction huilong --period 2020\n"
+            "\n"
+            "exit status: 0 every row sent; 1 failure (Kafka, PostgreSQL, "
+            "I/O);\n"
+            "2 usage error or file refused (missing column, truncated "
+            "file);\n"
+            "3 sent, but some rows were rejected (see the reject file);\n"
+            "4 snapshot refused: it would end too many identities\n",
+            out);
+}
+
+struct opts {
+        const char *mode;
+        const char *file;
+        const char *dept;
+        int snapshot;
+        const char *as_of;
+        double max_end_share;
+        int force;
+        zz_feed_enc_t enc;
+        const char *reported_at;
+        int dry_run;
+        const char *jurisdiction;
+        const char *period;
+        const char *policy;
+        const char *issued_at;
+        const char *ref;
+        const char *issuer;
+        int progress;
+        const char *config;
+        int verbosity;
+};
+
+struct run {
+        struct opts *o;
+        zz_feed_sink_t *sink;
+        zz_feed_snapshot_t *cur;
+        zz_feed_snapshot_t *carried; /* record ids of rejected rows */
+        size_t duplicates;
+        char errstr[512];
+        int progress;
+        struct timespec start;
+};
+
+static volatile sig_atomic_t zz_stop;
+
+static void on_signal(int sig)
+{
+        if (zz_stop)
+                _exit(128 + sig);
+        zz_stop = 1;
+}
+
+static double elapsed(const struct timespec *start)
+{
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (double)(now.tv_sec - start->tv_sec) +
+               (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void progress_cb(uint64_t off, uint64_t size, void *opaque)
+{
+        struct run *run = opaque;
+        double secs = elapsed(&run->start);
+        double mb = (double)off / 1e6;
+
+        if (!run->progress)
+                return;
+        if (size > 0) {
+                int pct = (int)(off * 100 / size);
+                int bars = pct / 4;
+                char bar[26];
+                int i;
+
+                for (i = 0; i < 25; i++)
+                        bar[i] = i < bars ? '#' : '.';
+                bar[25] = '\0';
+                fprintf(stderr, "\r[%s] %3d%% %.1f MB %.1f MB/s", bar, pct, mb,
+                        secs > 0 ? mb / secs : 0.0);
+        } else {
+                fprintf(stderr, "\r%.1f MB %.1f MB/s", mb,
+                        secs > 0 ? mb / secs : 0.0);
+        }
+}
+
+static int on_record(const zz_feed_record_t *rec, void *opaque)
+{
+        struct run *run = opaque;
+
+        if (zz_stop)
+                return EXIT_FAIL;
+        if (run->cur != NULL) {
+                int rc = zz_feed_snapshot_add(run->cur, &rec->u.identity);
+
+                if (rc < 0) {
+                        snprintf(run->errstr, sizeof(run->errstr),
+                                 "out of memory");
+                        return EXIT_FAIL;
+                }
+                if (rc == 1) {
+                        /* Never names the person: the line is enough. */
+                        zz_log_warn("line %zu: 人员编号 listed twice; the "
+                                    "first row is kept",
+                                    rec->line);
+                        run->duplicates++;
+                }
+                return 0;
+        }
+        if (zz_feed_sink_put(run->sink, rec, run->errstr,
+                             sizeof(run->errstr)) != 0) {
+                zz_log_error("line %zu: could not send event %s: %s", rec->line,
+                             rec->event_id, run->errstr);
+                return EXIT_FAIL;
+        }
+        return 0;
+}
+
+static void on_reject(size_t line, const char *record_id, void *opaque)
+{
+        struct run *run = opaque;
+        zz_feed_identity_t r;
+
+        (void)line;
+        if (run->carried == NULL || record_id == NULL || record_id[0] == '\0')
+                return;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.dept_record_id, sizeof(r.dept_record_id), "%s", record_id);
+        (void)zz_feed_snapshot_add(run->carried, &r);
+}
+
+static int parse_ts_opt(const char *s, zz_ts_t *out)
+{
+        if (s == NULL) {
+                struct timespec now;
+
+                clock_gettime(CLOCK_REALTIME, &now);
+                *out = (zz_ts_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+                return 0;
+        }
+        return zz_feed_parse_ts(s, out);
+}
+
+static zz_feed_sink_t *open_sink(struct opts *o, zz_config_t *config,
+                                 char *errstr, size_t errstr_size)
+{
+        if (o->dry_run)
+                return zz_feed_sink_jsonl(stdout, errstr, errstr_size);
+        return zz_feed_sink_kafka(config, errstr, errstr_size);
+}
+
+static int finish_sink(zz_feed_sink_t *sink)
+{
+        char errstr[512];
+
+        if (zz_feed_sink_flush(sink, 60000, errstr, sizeof(errstr)) != 0) {
+                zz_log_error("could not deliver every event: %s", errstr);
+                return -1;
+        }
+        return 0;
+}
+
+/* close / activate */
+static int run_control(struct opts *o, zz_config_t *config)
+{
+        zz_feed_record_t rec;
+        zz_feed_control_t *c = &rec.u.control;
+        char errstr[512];
+        zz_feed_sink_t *sink;
+        int rc = EXIT_OK;
+
+        memset(&rec, 0, sizeof(rec));
+        rec.kind = ZZ_FEED_CONTROL;
+        snprintf(c->department, sizeof(c->department), "%s",
+                 o->issuer ? o->issuer : "NHSA");
+        if (parse_ts_opt(o->issued_at, &c->issued_at) != 0) {
+                fprintf(stderr, "zizhu-feed: --issued-at: not a date and "
+                                "time\n");
+                return EXIT_USAGE;
+        }
+        if (strcmp(o->mode, "close") == 0) {
+                if (o->jurisdiction == NULL || o->period == NULL) {
+                        fprintf(stderr, "zizhu-feed: close needs "
+                                        "--jurisdiction and --period\n");
+                        return EXIT_USAGE;
+                }
+                c->command = ZZ_FEED_CMD_CLOSE_PERIOD;
+                snprintf(c->period, sizeof(c->period), "%s", o->period);
+        } else {
+                zz_policy_t *policy;
+
+                if (o->policy == NULL) {
+                        fprintf(stderr,
+                                "zizhu-feed: activate needs --policy\n");
+                        return EXIT_USAGE;
+                }
+                policy = zz_policy_load_file(o->policy, errstr, sizeof(errstr));
+                if (policy == NULL) {
+                        fprintf(stderr, "zizhu-feed: %s\n", errstr);
+                        return EXIT_USAGE;
+                }
+                c->command = ZZ_FEED_CMD_ACTIVATE_POLICY;
+                snprintf(c->policy_name, sizeof(c->policy_name), "%s",
+                         zz_policy_name(policy));
+                snprintf(c->policy_version, sizeof(c->policy_version), "%s",
+                         zz_policy_version(policy));
+                if (o->jurisdiction == NULL) {
+                        /* "huilong-2020" -> "huilong" */
+                        char *dash;
+
+                        snprintf(c->jurisdiction, sizeof(c->jurisdiction), "%s",
+                                 zz_policy_name(policy));
+                        dash = strrchr(c->jurisdiction, '-');
+                        if (dash != NULL)
+                                *dash = '\0';
+                }
+                zz_policy_destroy(policy);
+        }
+        if (o->jurisdiction != NULL)
+                snprintf(c->jurisdiction, sizeof(c->jurisdiction), "%s",
+                         o->jurisdiction);
+        if (o->ref != NULL)
+                snprintf(c->dept_record_id, sizeof(c->dept_record_id), "%s",
+                         o->ref);
+        else if (c->command == ZZ_FEED_CMD_CLOSE_PERIOD)
+                snprintf(c->dept_record_id, sizeof(c->dept_record_id),
+                         "close:%.24s:%.24s", c->jurisdiction, c->period);
+        else
+                snprintf(c->dept_record_id, sizeof(c->dept_record_id),
+                         "activate:%.32s:%.12s", c->policy_name,
+                         c->policy_version);
+        zz_feed_event_id(&rec);
+        sink = open_sink(o, config, errstr, sizeof(errstr));
+        if (sink == NULL) {
+                zz_log_error("%s", errstr);
+                return EXIT_FAIL;
+        }
+        if (zz_feed_sink_put(sink, &rec, errstr, sizeof(errstr)) != 0) {
+                zz_log_error("could not send the command: %s", errstr);
+                rc = EXIT_FAIL;
+        } else if (finish_sink(sink) != 0) {
+                rc = EXIT_FAIL;
+        } else if (o->verbosity >= 0) {
+                fprintf(stderr, "zizhu-feed: %s %s sent (event %s)\n",
+                        zz_feed_command_name(c->command), c->jurisdiction,
+                        rec.event_id);
+        }
+        zz_feed_sink_destroy(sink);
+        return rc;
+}
+
+static void report(struct opts *o, struct run *run, const zz_feed_stats_t *st,
+                   uint64_t sent)
+{
+        double secs = elapsed(&run->start);
+
+        if (run->progress)
+                fputc('\n', stderr);
+        if (st->rejected > 0)
+                fprintf(stderr,
+                        "zizhu-feed: %zu of %zu rows rejected, see %s\n",
+                        st->rejected, st->rows, st->rejects_path);
+        if (o->verbosity >= 0)
+                fprintf(stderr,
+                        "zizhu-feed: %s: %zu rows (%s), %llu events %s in "
+                        "%.2f s: %.0f rows/s, %.1f MB/s\n",
+                        o->file, st->rows, zz_feed_enc_name(st->encoding),
+                        (unsigned long long)sent,
+                        o->dry_run ? "printed" : "sent", secs,
+                        secs > 0 ? (double)st->rows / secs : 0.0,
+                        secs > 0 ? (double)st->bytes / 1e6 / secs : 0.0);
+}
+
+static int run_file(struct opts *o, zz_config_t *config)
+{
+        zz_feed_options_t fo;
+        zz_feed_stats_t st;
+        struct run run;
+        PGconn *conn = NULL;
+        zz_feed_snapshot_t *prev = NULL;
+        zz_feed_diff_t diff;
+        zz_date_t as_of = 0;
+        int rc;
+        int exit_code = EXIT_OK;
+        size_t i;
+
+        memset(&run, 0, sizeof(run));
+        memset(&diff, 0, sizeof(diff));
+        run.o = o;
+        run.progress = o->progress || isatty(2);
+        if (o->verbosity < 0)
+                run.progress = 0;
+        clock_gettime(CLOCK_MONOTONIC, &run.start);
+        memset(&fo, 0, sizeof(fo));
+        fo.kind = strcmp(o->mode, "identity") == 0     ? ZZ_FEED_IDENTITY
+                  : strcmp(o->mode, "enrollment") == 0 ? ZZ_FEED_ENROLLMENT
+                                                       : ZZ_FEED_PAYMENT;
+        fo.department = o->dept;
+        fo.snapshot = o->snapshot;
+        fo.on_reject = on_reject;
+        fo.reject_opaque = &run;
+        if (parse_ts_opt(o->reported_at, &fo.default_reported_at) != 0) {
+                fprintf(stderr, "zizhu-feed: --reported-at: not a date and "
+                                "time\n");
+                return EXIT_USAGE;
+        }
+        if (fo.kind == ZZ_FEED_IDENTITY && o->dept == NULL && o->snapshot) {
+                fprintf(stderr, "zizhu-feed: --snapshot needs --dept\n");
+                return EXIT_USAGE;
+        }
+        if (o->snapshot) {
+                const char *dept = zz_feed_department_code(o->dept);
+
+                if (dept == NULL) {
+                        fprintf(stderr,
+                                "zizhu-feed: unknown department "
+                                "\"%s\"\n",
+                                o->dept);
+                        return EXIT_USAGE;
+                }
+                if (o->as_of != NULL) {
+                        if (zz_feed_parse_date(o->as_of, &as_of) != 0) {
+                                fprintf(stderr, "zizhu-feed: --as-of: not "
+                                                "a date\n");
+                                return EXIT_USAGE;
+                        }
+                } else {
+                        as_of = zz_ts_cst_date(fo.default_reported_at);
+                }
+                run.cur = zz_feed_snapshot_new(dept);
+                run.carried = zz_feed_snapshot_new(dept);
+                /* Lock and read the previous list before reading the new
+                 * one, so a concurrent run cannot slip in between. */
+                conn = zz_pg_connect(zz_config_pg(config), "zizhu-feed",
+                                     run.errstr, sizeof(run.errstr));
+                if (conn == NULL ||
+                    zz_feed_snapshot_lock(conn, dept, run.errstr,
+                                          sizeof(run.errstr)) != 0 ||
+                    (prev = zz_feed_snapshot_load(
+                         conn, dept, run.errstr, sizeof(run.errstr))) == NULL) {
+                        zz_log_error("%s", run.errstr);
+                        exit_code = EXIT_FAIL;
+                        goto done;
+                }
+        }
+        run.sink = open_sink(o, config, run.errstr, sizeof(run.errstr));
+        if (run.sink == NULL) {
+                zz_log_error("%s", run.errstr);
+                exit_code = EXIT_FAIL;
+                goto done;
+        }
+        rc = zz_feed_read_file(o->file, o->enc, &fo, on_record, &run,
+                               progress_cb, &run, &st, run.errstr,
+                               sizeof(run.errstr));
+        if (rc != 0) {
+                if (run.progress)
+                        fputc('\n', stderr);
+                if (rc < 0) {
+                        fprintf(stderr, "zizhu-feed: %s: %s\n", o->file,
+                                run.errstr);
+                        exit_code = EXIT_USAGE;
+                } else {
+                        exit_code = EXIT_FAIL;
+                }
+                /* Whatever was produced is flushed: those events are
+                 * valid, and feeding the file again is harmless. */
+                finish_sink(run.sink);
+                goto done;
+        }
+        if (o->snapshot) {
+                /* A rejected row is not a removal: keep what the previous
+                 * list said about that record until the row is fixed. */
+                for (i = 0; i < zz_feed_snapshot_count(run.carried); i++) {
+                        const char *id = zz_feed_snapshot_get(run.carried, i)
+                                             ->dept_record_id;
+                        size_t j;
+
+                        for (j = 0; j < zz_feed_snapshot_count(prev); j++) {
+                                const zz_feed_identity_t *p =
+                                    zz_feed_snapshot_get(prev, j);
+
+                                if (strcmp(p->dept_record_id, id) == 0) {
+                                        (void)zz_feed_snapshot_add(run.cur, p);
+                                        break;
+                                }
+                        }
+                }
+                if (zz_feed_snapshot_diff(
+                        prev, run.cur, as_of, fo.default_reported_at,
+                        o->max_end_share, o->force, &diff) != 0) {
+                        zz_log_error("out of memory");
+                        exit_code = EXIT_FAIL;
+                        goto done;
+                }
+                if (diff.refused) {
+                        if (run.progress)
+                                fputc('\n', stderr);
+                        fprintf(stderr,
+                                "zizhu-feed: %s: snapshot refused: it would "
+                                "end %zu of the %zu active identities of %s "
+                                "(more than %.1f %%); nothing was sent\n"
+                                "hint: check that the file is complete; if "
+                                "the ends are real, run again with --force\n",
+                                o->file, diff.ends, diff.prev_active, o->dept,
+                                o->max_end_share * 100.0);
+                        exit_code = EXIT_REFUSED;
+                        goto done;
+                }
+                for (i = 0; i < diff.n_events; i++) {
+                        if (zz_feed_sink_put(run.sink, &diff.events[i],
+                                             run.errstr,
+                                             sizeof(run.errstr)) != 0) {
+                                zz_log_error("could not send event %s: %s",
+                                             diff.events[i].event_id,
+                                             run.errstr);
+                                exit_code = EXIT_FAIL;
+                                goto done;
+                        }
+                }
+        }
+        if (finish_sink(run.sink) != 0) {
+                exit_code = EXIT_FAIL;
+                goto done;
+        }
+        if (o->snapshot && !o->dry_run) {
+                char sha[65];
+
+                if (zz_feed_file_sha256(o->file, sha, run.errstr,
+                                        sizeof(run.errstr)) != 0)
+                        sha[0] = '\0';
+                if (zz_feed_snapshot_store(conn, run.cur, as_of, sha, &diff,
+                                           o->force, run.errstr,
+                                           sizeof(run.errstr)) != 0) {
+                        zz_log_error("events were sent but the snapshot was "
+                                     "not stored: %s",
+                                     run.errstr);
+                        exit_code = EXIT_FAIL;
+                        goto done;
+                }
+        }
+        report(o, &run, &st, zz_feed_sink_sent(run.sink));
+        if (o->snapshot && o->verbosity >= 0)
+                fprintf(stderr,
+                        "zizhu-feed: snapshot of %s as of %s: %zu grants, "
+                        "%zu changes, %zu ends, %zu deaths, %zu unchanged\n",
+                        zz_feed_department_code(o->dept),
+                        o->as_of ? o->as_of : "today", diff.grants,
+                        diff.changes, diff.ends, diff.deaths, diff.unchanged);
+        if (st.rejected > 0 || run.duplicates > 0)
+                exit_code = EXIT_REJECTS;
+done:
+        zz_feed_diff_free(&diff);
+        zz_feed_snapshot_destroy(prev);
+        zz_feed_snapshot_destroy(run.cur);
+        zz_feed_snapshot_destroy(run.carried);
+        zz_feed_sink_destroy(run.sink);
+        if (conn != NULL)
+                PQfinish(conn);
+        return exit_code;
+}
+
+static int need_arg(int argc, char **argv, int i)
+{
+        if (i + 1 >= argc) {
+                fprintf(stderr, "zizhu-feed: %s needs a value\n", argv[i]);
+                return -1;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct opts o;
+        zz_config_t *config;
+        char errstr[512];
+        int i;
+        int rc;
+        const char *xs[64];
+        int n_x = 0;
+
+        memset(&o, 0, sizeof(o));
+        o.max_end_share = 0.05;
+        zz_log_set_component("zizhu-feed");
+        if (argc < 2) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+                usage(stdout);
+                return EXIT_OK;
+        }
+        o.mode = argv[1];
+        if (strcmp(o.mode, "identity") != 0 &&
+            strcmp(o.mode, "enrollment") != 0 &&
+            strcmp(o.mode, "payment") != 0 && strcmp(o.mode, "close") != 0 &&
+            strcmp(o.mode, "activate") != 0) {
+                fprintf(stderr, "zizhu-feed: unknown mode \"%s\"\n", o.mode);
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        for (i = 2; i < argc; i++) {
+                const char *a = argv[i];
+
+#define OPT_VAL(name, field)                                                   \
+        if (strcmp(a, name) == 0) {                                            \
+                if (need_arg(argc, argv, i) != 0)                              \
+                        return EXIT_USAGE;                                     \
+                o.field = argv[++i];                                           \
+                continue;                                                      \
+        }
+                OPT_VAL("--dept", dept)
+                OPT_VAL("--as-of", as_of)
+                OPT_VAL("--reported-at", reported_at)
+                OPT_VAL("--jurisdiction", jurisdiction)
+                OPT_VAL("--period", period)
+                OPT_VAL("--policy", policy)
+                OPT_VAL("--issued-at", issued_at)
+                OPT_VAL("--ref", ref)
+                OPT_VAL("--issuer", issuer)
+                OPT_VAL("--config", config)
+#undef OPT_VAL
+                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+                        usage(stdout);
+                        return EXIT_OK;
+                } else if (strcmp(a, "--snapshot") == 0) {
+                        o.snapshot = 1;
+                } else if (strcmp(a, "--force") == 0) {
+                        o.force = 1;
+                } else if (strcmp(a, "--dry-run") == 0) {
+                        o.dry_run = 1;
+                } else if (strcmp(a, "--progress") == 0) {
+                        o.progress = 1;
+                } else if (strcmp(a, "-q") == 0) {
+                        o.verbosity--;
+                } else if (strcmp(a, "-v") == 0) {
+                        o.verbosity++;
+                } else if (strcmp(a, "--max-end-share") == 0) {
+                        char *end;
+
+                        if (need_arg(argc, argv, i) != 0)
+                                return EXIT_USAGE;
+                        o.max_end_share = strtod(argv[++i], &end);
+                        if (*end != '\0' || o.max_end_share < 0 ||
+                            o.max_end_share > 1) {
+                                fprintf(stderr, "zizhu-feed: "
+                                                "--max-end-share: a "
+                                                "fraction 0..1 expected\n");
+                                return EXIT_USAGE;
+                        }
+                } else if (strcmp(a, "--encoding") == 0) {
+                        if (need_arg(argc, argv, i) != 0)
+                                return EXIT_USAGE;
+                        if (zz_feed_enc_parse(argv[++i], &o.enc) != 0) {
+                                fprintf(stderr,
+                                        "zizhu-feed: unknown "
+                                        "encoding \"%s\"\n",
+                                        argv[i]);
+                                return EXIT_USAGE;
+                        }
+                } else if (strcmp(a, "-X") == 0) {
+                        if (need_arg(argc, argv, i) != 0)
+                                return EXIT_USAGE;
+                        if (n_x < 64)
+                                xs[n_x++] = argv[++i];
+                } else if (strncmp(a, "-X", 2) == 0 && a[2] != '\0') {
+                        if (n_x < 64)
+                                xs[n_x++] = a + 2;
+                } else if (a[0] == '-' && a[1] != '\0') {
+                        fprintf(stderr, "zizhu-feed: unknown option %s\n", a);
+                        return EXIT_USAGE;
+                } else if (o.file == NULL) {
+                        o.file = a;
+                } else {
+                        fprintf(stderr, "zizhu-feed: one file at a time\n");
+                        return EXIT_USAGE;
+                }
+        }
+        zz_log_set_level(o.verbosity < 0   ? ZZ_LOG_ERROR
+                         : o.verbosity > 0 ? ZZ_LOG_DEBUG
+                                           : ZZ_LOG_WARN);
+        config = zz_config_load(o.config, errstr, sizeof(errstr));
+        if (config == NULL) {
+                fprintf(stderr, "zizhu-feed: %s\n", errstr);
+                return EXIT_USAGE;
+        }
+        for (i = 0; i < n_x; i++) {
+                if (zz_config_set(config, xs[i], errstr, sizeof(errstr)) != 0) {
+                        fprintf(stderr, "zizhu-feed: -X %s: %s\n", xs[i],
+                                errstr);
+                        zz_config_destroy(config);
+                        return EXIT_USAGE;
+                }
+        }
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        if (strcmp(o.mode, "close") == 0 || strcmp(o.mode, "activate") == 0) {
+                rc = run_control(&o, config);
+        } else if (o.file == NULL) {
+                fprintf(stderr, "zizhu-feed: %s needs a FILE (- for stdin)\n",
+                        o.mode);
+                rc = EXIT_USAGE;
+        } else if (strcmp(o.mode, "identity") == 0 && o.dept == NULL &&
+                   o.snapshot) {
+                fprintf(stderr, "zizhu-feed: --snapshot needs --dept\n");
+                rc = EXIT_USAGE;
+        } else {
+                rc = run_file(&o, config);
+        }
+        zz_config_destroy(config);
+        return rc;
+}
