@@ -11,6 +11,10 @@ int zz_cmd_stack(int argc, char **argv);
 int zz_cmd_migrate(int argc, char **argv);
 int zz_cmd_policy(int argc, char **argv);
 int zz_cmd_demo(int argc, char **argv);
+int zz_cmd_replay(int argc, char **argv);
+int zz_cmd_audit(int argc, char **argv);
+int zz_cmd_explain(int argc, char **argv);
+int zz_cmd_report(int argc, char **argv);
 
 /* The project's source folder (scripts, policies, schemas): $ZZ_SOURCE_DIR,
  * else the folder the binary was built from. Borrowed. */

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 B=${ZZ_BIN_DIR:-$ROOT/build}
 export ZZ_SOURCE_DIR=$ROOT
+# The demo's pseudonym key is public; a deployment sets its own secret.
+export ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-zizhu-demo-key-not-secret}
 ZIZHU=$B/cli/zizhu
 FEED=$B/producers/zizhu-feed
 WORKER=$B/consumers/zizhu-subsidy-worker
@@ -69,3 +71,7 @@ step "zizhu-settlement-worker: allocations per payer, fund and region (exits whe
 
 step "settlement per paying department"
 "$ZIZHU" report settlement
+
+step "audit: replay the input topics into a fresh database and compare byte for byte"
+"$ZIZHU" replay -q --from-beginning --database zizhu_replay --drop
+"$ZIZHU" audit verify --replay-db zizhu_replay

@@ -169,6 +169,10 @@ bootstrap_db() {
                 psql_su -c "CREATE DATABASE $DB OWNER $ROLE ENCODING 'UTF8' TEMPLATE template0"
                 zz_log "created database $DB (owner $ROLE)"
         fi
+        # The read-only dashboard role and its grants (idempotent; fed on
+        # stdin so the postgres user needs no access to the checkout).
+        as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCKDIR" -p "$ZZ_PG_PORT" \
+                -U postgres -d "$DB" <deploy/local/roles.sql
 }
 
 cmd_up() {

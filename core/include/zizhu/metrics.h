@@ -1,0 +1,45 @@
+/*
+ * metrics.h — counters and gauges of a worker, served as Prometheus text
+ * on /metrics by libmicrohttpd.
+ *
+ * Labelled series are created on first use. Every function is thread-safe
+ * (one mutex): the worker loop, the relay thread and the HTTP thread all
+ * touch the registry. Label values must never be personal data: topics,
+ * outcomes, reasons.
+ */
+#ifndef ZIZHU_METRICS_H
+#define ZIZHU_METRICS_H
+
+#include <stddef.h>
+
+typedef struct zz_metrics_s zz_metrics_t;
+
+zz_metrics_t *zz_metrics_new(void);
+/* Stops the HTTP server if started. Accepts NULL. */
+void zz_metrics_destroy(zz_metrics_t *metrics);
+
+/* Serves /metrics on 127.0.0.1:port (0.0.0.0 when any != 0). -1 with
+ * errstr when the port cannot be bound. */
+int zz_metrics_serve(zz_metrics_t *metrics, int port, int any, char *errstr,
+                     size_t errstr_size);
+
+/* counter name{label1="v1",label2="v2"} += by. label names/values may be
+ * NULL for fewer labels. help is the HELP text of the family. */
+void zz_metrics_add(zz_metrics_t *metrics, const char *name, const char *help,
+                    const char *l1, const char *v1, const char *l2,
+                    const char *v2, double by);
+/* gauge name{...} = value. */
+void zz_metrics_set(zz_metrics_t *metrics, const char *name, const char *help,
+                    const char *l1, const char *v1, const char *l2,
+                    const char *v2, double value);
+/* One observation of the histogram name (seconds buckets 1ms .. 10s). */
+void zz_metrics_observe(zz_metrics_t *metrics, const char *name,
+                        const char *help, double seconds);
+
+/* The exposition text (malloc'd; the caller frees it). */
+char *zz_metrics_render(zz_metrics_t *metrics);
+/* The current value of a counter or gauge series, 0 when absent (tests). */
+double zz_metrics_get(zz_metrics_t *metrics, const char *name, const char *l1,
+                      const char *v1, const char *l2, const char *v2);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * relay.h — publishes the transactional outbox to Kafka, each row exactly
+ * once for a read_committed reader.
+ *
+ * One relay is active per outbox: it holds a PostgreSQL session advisory
+ * lock (others wait for it, so several worker instances can each run one).
+ * Its transactional producer has a fixed transactional.id; init_transactions
+ * fences any earlier producer with that id (a zombie relay) and aborts its
+ * open transaction. The relay then finds where publishing stopped from
+ * Kafka itself: it reads, read_committed, the last messages of every
+ * output partition and takes the highest outbox id header (zz-outbox-id).
+ * A relay batch (rows in id order) is one Kafka transaction, so that header
+ * is the exact high-water mark of what was committed. It continues with
+ * the rows after it: none is lost, none published twice. PostgreSQL is
+ * only read, so a crash between the Kafka commit and anything else loses
+ * nothing.
+ */
+#ifndef ZIZHU_RELAY_H
+#define ZIZHU_RELAY_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "zizhu/config.h"
+#include "zizhu/metrics.h"
+
+#define ZZ_RELAY_HEADER "zz-outbox-id"
+
+typedef struct zz_relay_opts_s {
+        const zz_config_t *config;    /* borrowed */
+        const char *transactional_id; /* "zizhu-subsidy-relay" */
+        int batch_max;                /* rows per Kafka transaction */
+        int idle_exit_ms;             /* 0: never */
+        /* When not NULL, idle exit only once *idle_ok is set (the worker
+         * feeding the outbox has finished). */
+        volatile sig_atomic_t *idle_ok;
+        zz_metrics_t *metrics; /* may be NULL */
+        volatile sig_atomic_t *stop;
+} zz_relay_opts_t;
+
+/* Runs the relay until *stop (or idle_exit_ms with nothing to publish, once
+ * it is the active relay). 0 on a clean stop, -1 with errstr. */
+int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size);
+
+/* The highest outbox id committed in the output topics (0 when none), as
+ * the relay computes it at start; for tests and operators. -1 on error. */
+long long zz_relay_high_water(const zz_config_t *config, char *errstr,
+                              size_t errstr_size);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * worker.h — the subsidy worker's consumer loop: input topics to facts,
+ * decisions and outbox rows, exactly once through PostgreSQL.
+ *
+ * A consumer group (cooperative-sticky, no Kafka offset commits,
+ * read_committed) reads identity, enrollment, payment and control. On
+ * assignment the rebalance callback claims each partition in PostgreSQL
+ * (zz_store_claim: epoch + 1) and assigns it at the stored position with
+ * rd_kafka_incremental_assign. Messages are gathered into batches (at most
+ * batch_max messages or batch_ms milliseconds); each batch is one
+ * PostgreSQL transaction that locks its partitions' position rows and
+ * checks their epochs, applies the facts (zz_facts_apply), locks the
+ * affected persons (advisory locks, sorted) and re-decides them
+ * (zz_subsidy_redecide), stores the new positions and commits with the
+ * outbox rows. A batch whose partition was claimed by another instance in
+ * the meantime is rolled back and dropped; the new owner reads it again
+ * from the stored position.
+ */
+#ifndef ZIZHU_WORKER_H
+#define ZIZHU_WORKER_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "zizhu/config.h"
+#include "zizhu/metrics.h"
+
+typedef struct zz_worker_s zz_worker_t;
+
+typedef struct zz_worker_opts_s {
+        const zz_config_t *config; /* borrowed */
+        const char *group;         /* consumer group ("zizhu-subsidy") */
+        const char *policy_dir;    /* policies/ */
+        const char *name;          /* written into dead letters */
+        int batch_max;             /* messages per batch (500) */
+        int batch_ms;              /* longest wait to fill one (200) */
+        /* Stop after this long with no message (0: never): for batch runs
+         * and benchmarks. */
+        int idle_exit_ms;
+        zz_metrics_t *metrics;       /* borrowed, may be NULL */
+        volatile sig_atomic_t *stop; /* set by a signal handler */
+} zz_worker_opts_t;
+
+/* Connects to PostgreSQL, loads the policies, creates the consumer. NULL
+ * with errstr. */
+zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
+                           size_t errstr_size);
+/* Runs until *stop is set (finishing the batch in hand, committing it and
+ * leaving the group) or idle_exit_ms passes without a message. 0 on a
+ * clean stop, -1 with errstr on a fatal error (the last batch was rolled
+ * back; a restart resumes from the stored positions). */
+int zz_worker_run(zz_worker_t *worker, char *errstr, size_t errstr_size);
+/* Accepts NULL. */
+void zz_worker_destroy(zz_worker_t *worker);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * relay.c — the outbox relay: PostgreSQL rows to Kafka in transactions,
+ * resuming after the highest outbox id committed in Kafka (see relay.h).
+ */
+#include "zizhu/relay.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+
+#include "zizhu/log.h"
+
+/* "zzRE": one active relay per database. */
+#define RELAY_LOCK_KEY "2054842949"
+
+static const char *const outputs[] = {"subsidy-state", "reconciliation",
+                                      "dead-letter"};
+#define N_OUTPUTS 3
+
+static void sleep_ms(int ms)
+{
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
+}
+
+static double now_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int apply_kafka_conf(rd_kafka_conf_t *conf, const zz_config_t *config,
+                            char *errstr, size_t errstr_size)
+{
+        size_t i;
+
+        if (rd_kafka_conf_set(conf, "bootstrap.servers",
+                              zz_config_bootstrap(config), errstr,
+                              errstr_size) != RD_KAFKA_CONF_OK)
+                return -1;
+        for (i = 0; i < zz_config_kafka_count(config); i++) {
+                const char *k, *v;
+                zz_config_kafka_get(config, i, &k, &v);
+                if (rd_kafka_conf_set(conf, k, v, errstr, errstr_size) !=
+                    RD_KAFKA_CONF_OK)
+                        return -1;
+        }
+        return 0;
+}
+
+static long long header_id(const rd_kafka_message_t *m)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        const void *val = NULL;
+        size_t size = 0;
+        char buf[32];
+
+        if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return -1;
+        if (rd_kafka_header_get_last(hdrs, ZZ_RELAY_HEADER, &val, &size) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            val == NULL || size == 0 || size >= sizeof(buf))
+                return -1;
+        memcpy(buf, val, size);
+        buf[size] = '\0';
+        return strtoll(buf, NULL, 10);
+}
+
+/* The last outbox id in one partition between start and its end, or -1. */
+static long long scan(rd_kafka_t *rk, const char *topic, int32_t part,
+                      int64_t start, int64_t hi, char *errstr,
+                      size_t errstr_size, int *error)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(1);
+        long long best = -1;
+        double deadline = now_s() + 30;
+
+        rd_kafka_topic_partition_list_add(list, topic, part)->offset = start;
+        rd_kafka_assign(rk, list);
+        rd_kafka_topic_partition_list_destroy(list);
+        for (;;) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+
+                if (now_s() > deadline) {
+                        snprintf(errstr, errstr_size,
+                                 "timed out reading the end of %s [%d]", topic,
+                                 (int)part);
+                        *error = 1;
+                        break;
+                }
+                if (m == NULL)
+                        continue;
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        rd_kafka_message_destroy(m);
+                        break;
+                }
+                if (m->err) {
+                        zz_log_warn("relay scan: %s",
+                                    rd_kafka_message_errstr(m));
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                {
+                        long long id = header_id(m);
+                        if (id > best)
+                                best = id;
+                }
+                if (m->offset + 1 >= hi) {
+                        rd_kafka_message_destroy(m);
+                        break;
+                }
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_assign(rk, NULL);
+        return best;
+}
+
+long long zz_relay_high_water(const zz_config_t *config, char *errstr,
+                              size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        long long hwm = 0;
+        size_t t;
+        int error = 0;
+
+        if (apply_kafka_conf(conf, config, errstr, errstr_size) != 0 ||
+            rd_kafka_conf_set(conf, "group.id", "zizhu-relay-probe", errstr,
+                              errstr_size) != RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "isolation.level", "read_committed", errstr,
+                              errstr_size) != RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr,
+                              errstr_size) != RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr,
+                              errstr_size) != RD_KAFKA_CONF_OK) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+        if (rk == NULL) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        rd_kafka_poll_set_consumer(rk);
+        for (t = 0; t < N_OUTPUTS && !error; t++) {
+                char topic[256];
+                rd_kafka_topic_t *rkt;
+                const struct rd_kafka_metadata *md = NULL;
+                rd_kafka_resp_err_t err;
+                int p, n_parts;
+
+                zz_config_topic(config, outputs[t], topic, sizeof(topic));
+                rkt = rd_kafka_topic_new(rk, topic, NULL);
+                err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+                rd_kafka_topic_destroy(rkt);
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
+                    md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        snprintf(errstr, errstr_size,
+                                 "could not read metadata of %s: %s", topic,
+                                 err ? rd_kafka_err2str(err)
+                                     : rd_kafka_err2str(md->topics[0].err));
+                        if (md != NULL)
+                                rd_kafka_metadata_destroy(md);
+                        error = 1;
+                        break;
+                }
+                n_parts = md->topics[0].partition_cnt;
+                rd_kafka_metadata_destroy(md);
+                for (p = 0; p < n_parts && !error; p++) {
+                        int64_t lo = 0, hi = 0, window = 64, start;
+                        long long best = -1;
+
+                        err = rd_kafka_query_watermark_offsets(rk, topic, p,
+                                                               &lo, &hi, 10000);
+                        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                                snprintf(errstr, errstr_size,
+                                         "could not read offsets of %s "
+                                         "[%d]: %s",
+                                         topic, p, rd_kafka_err2str(err));
+                                error = 1;
+                                break;
+                        }
+                        /* Walk back from the end until a committed
+                         * message with our header shows up: aborted
+                         * transactions and markers may sit after it. */
+                        while (hi > lo && best < 0) {
+                                start = hi - window > lo ? hi - window : lo;
+                                best = scan(rk, topic, p, start, hi, errstr,
+                                            errstr_size, &error);
+                                if (error || start == lo)
+                                        break;
+                                window *= 4;
+                        }
+                        if (best > hwm)
+                                hwm = best;
+                }
+        }
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return error ? -1 : hwm;
+}
+
+static int take_lock(PGconn *conn, const zz_relay_opts_t *opts)
+{
+        for (;;) {
+                PGresult *res = PQexec(
+                    conn, "SELECT pg_try_advisory_lock(" RELAY_LOCK_KEY ")");
+                int got = PQresultStatus(res) == PGRES_TUPLES_OK &&
+                          strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+                int failed = PQresultStatus(res) != PGRES_TUPLES_OK;
+
+                PQclear(res);
+                if (failed)
+                        return -1;
+                if (got)
+                        return 1;
+                if (opts->stop != NULL && *opts->stop)
+                        return 0;
+                sleep_ms(500);
+        }
+}
+
+static int64_t be64(const char *p)
+{
+        uint64_t v = 0;
+        int i;
+
+        for (i = 0; i < 8; i++)
+                v = (v << 8) | (unsigned char)p[i];
+        return (int64_t)v;
+}
+
+/* Produces rows [0, n) of res in one transaction. 0 committed, 1 aborted
+ * (retry the same rows), -1 fatal. */
+static int publish(rd_kafka_t *rk, const zz_config_t *config, PGresult *res,
+                   char *errstr, size_t errstr_size)
+{
+        rd_kafka_error_t *error;
+        int i, n = PQntuples(res);
+
+        error = rd_kafka_begin_transaction(rk);
+        if (error != NULL) {
+                snprintf(errstr, errstr_size, "begin_transaction: %s",
+                         rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+                return -1;
+        }
+        for (i = 0; i < n; i++) {
+                char topic[256], idtext[24], stream[64];
+                int64_t id = be64(PQgetvalue(res, i, 0));
+                rd_kafka_resp_err_t err;
+                int len = PQgetlength(res, i, 1);
+
+                snprintf(stream, sizeof(stream), "%.*s", len,
+                         PQgetvalue(res, i, 1));
+                zz_config_topic(config, stream, topic, sizeof(topic));
+                snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+                for (;;) {
+                        err = rd_kafka_producev(
+                            rk, RD_KAFKA_V_TOPIC(topic),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_KEY(
+                                PQgetisnull(res, i, 2) ? NULL
+                                                       : PQgetvalue(res, i, 2),
+                                PQgetisnull(res, i, 2)
+                                    ? 0
+                                    : (size_t)PQgetlength(res, i, 2)),
+                            RD_KAFKA_V_VALUE(PQgetvalue(res, i, 3),
+                                             (size_t)PQgetlength(res, i, 3)),
+                            RD_KAFKA_V_HEADER(ZZ_RELAY_HEADER, idtext,
+                                              (ssize_t)strlen(idtext)),
+                            RD_KAFKA_V_END);
+                        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                break;
+                        rd_kafka_poll(rk, 100);
+                }
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        zz_log_warn("relay: produce failed: %s",
+                                    rd_kafka_err2str(err));
+                        error = rd_kafka_abort_transaction(rk, 60000);
+                        if (error != NULL) {
+                                snprintf(errstr, errstr_size,
+                                         "abort_transaction: %s",
+                                         rd_kafka_error_string(error));
+                                rd_kafka_error_destroy(error);
+                                return -1;
+                        }
+                        return 1;
+                }
+        }
+        for (;;) {
+                error = rd_kafka_commit_transaction(rk, 60000);
+                if (error == NULL)
+                        return 0;
+                if (rd_kafka_error_txn_requires_abort(error)) {
+                        zz_log_warn("relay: transaction aborted: %s",
+                                    rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                        error = rd_kafka_abort_transaction(rk, 60000);
+                        if (error != NULL) {
+                                snprintf(errstr, errstr_size,
+                                         "abort_transaction: %s",
+                                         rd_kafka_error_string(error));
+                                rd_kafka_error_destroy(error);
+                                return -1;
+                        }
+                        return 1;
+                }
+                if (rd_kafka_error_is_retriable(error)) {
+                        rd_kafka_error_destroy(error);
+                        continue;
+                }
+                snprintf(errstr, errstr_size, "commit_transaction: %s",
+                         rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+                return -1;
+        }
+}
+
+int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
+{
+        const char *keys[] = {"dbname", "application_name", NULL};
+        const char *vals[] = {zz_config_pg(opts->config), "zizhu-subsidy-relay",
+                              NULL};
+        PGconn *conn;
+        rd_kafka_conf_t *conf;
+        rd_kafka_t *rk = NULL;
+        rd_kafka_error_t *error;
+        long long hwm;
+        double idle_since = now_s();
+        int batch_max = opts->batch_max > 0 ? opts->batch_max : 1000;
+        int rc = -1, got;
+
+        conn = PQconnectdbParams(keys, vals, 1);
+        if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+                snprintf(errstr, errstr_size,
+                         "relay could not connect to PostgreSQL: %s",
+                         conn ? PQerrorMessage(conn) : "out of memory");
+                PQfinish(conn);
+                return -1;
+        }
+        got = take_lock(conn, opts);
+        if (got <= 0) {
+                if (got < 0)
+                        snprintf(errstr, errstr_size, "relay lock: %s",
+                                 PQerrorMessage(conn));
+                PQfinish(conn);
+                return got < 0 ? -1 : 0;
+        }
+        zz_log_info("relay active (transactional.id %s)",
+                    opts->transactional_id);
+        conf = rd_kafka_conf_new();
+        if (apply_kafka_conf(conf, opts->config, errstr, errstr_size) != 0 ||
+            rd_kafka_conf_set(conf, "transactional.id", opts->transactional_id,
+                              errstr, errstr_size) != RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr,
+                              errstr_size) != RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "linger.ms", "5", errstr, errstr_size) !=
+                RD_KAFKA_CONF_OK) {
+                rd_kafka_conf_destroy(conf);
+                goto out;
+        }
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+        if (rk == NULL) {
+                rd_kafka_conf_destroy(conf);
+                goto out;
+        }
+        /* Fences an earlier relay with this id and ends its transaction. */
+        error = rd_kafka_init_transactions(rk, 60000);
+        if (error != NULL) {
+                snprintf(errstr, errstr_size, "init_transactions: %s",
+                         rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+                goto out;
+        }
+        hwm = zz_relay_high_water(opts->config, errstr, errstr_size);
+        if (hwm < 0)
+                goto out;
+        zz_log_info("relay resumes after outbox id %lld", hwm);
+        while (!(opts->stop != NULL && *opts->stop)) {
+                char after[24], limit[16];
+                const char *params[2] = {after, limit};
+                PGresult *res;
+                int n, st;
+
+                snprintf(after, sizeof(after), "%lld", hwm);
+                snprintf(limit, sizeof(limit), "%d", batch_max);
+                res = PQexecParams(conn,
+                                   "SELECT id, stream, key, value FROM "
+                                   "zizhu.outbox WHERE id > $1 ORDER BY id "
+                                   "LIMIT $2",
+                                   2, NULL, params, NULL, NULL, 1);
+                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                        snprintf(errstr, errstr_size, "relay: %s",
+                                 PQerrorMessage(conn));
+                        PQclear(res);
+                        goto out;
+                }
+                n = PQntuples(res);
+                if (n == 0) {
+                        PQclear(res);
+                        if (opts->idle_exit_ms > 0 &&
+                            (opts->idle_ok == NULL || *opts->idle_ok) &&
+                            (now_s() - idle_since) * 1000 > opts->idle_exit_ms)
+                                break;
+                        rd_kafka_poll(rk, 50);
+                        continue;
+                }
+                st = publish(rk, opts->config, res, errstr, errstr_size);
+                if (st == 0) {
+                        hwm = be64(PQgetvalue(res, n - 1, 0));
+                        idle_since = now_s();
+                        if (opts->metrics != NULL)
+                                zz_metrics_add(opts->metrics,
+                                               "zz_relay_published_total",
+                                               "outbox rows published", NULL,
+                                               NULL, NULL, NULL, n);
+                }
+                PQclear(res);
+                if (st < 0)
+                        goto out;
+        }
+        rc = 0;
+out:
+        if (rk != NULL) {
+                rd_kafka_flush(rk, 10000);
+                rd_kafka_destroy(rk);
+        }
+        PQfinish(conn); /* also releases the advisory lock */
+        return rc;
+}

@@ -1,0 +1,331 @@
+/*
+ * replay.c — the input log into a fresh database through the live
+ * pipeline's own loops (see replay.h).
+ */
+#include "zizhu/replay.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+
+#include "zizhu/log.h"
+#include "zizhu/pg.h"
+#include "zizhu/settle_worker.h"
+#include "zizhu/worker.h"
+
+#define REPLAY_GROUP "zizhu-replay"
+#define MAX_TP       256
+
+static const char *const inputs[] = {"identity", "enrollment", "payment",
+                                     "control"};
+
+typedef struct tp_s {
+        char topic[256];
+        int32_t partition;
+        int64_t start, end;
+} tp_t;
+
+typedef struct progress_s {
+        const char *conninfo;
+        tp_t *tps;
+        size_t n;
+        volatile int done;
+        const char *phase;
+} progress_t;
+
+void zz_replay_conninfo(const char *base, const char *db, char *buf,
+                        size_t size)
+{
+        /* a later keyword wins in a libpq conninfo string */
+        snprintf(buf, size, "%s dbname=%s", base, db);
+}
+
+static void sleep_ms(int ms)
+{
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
+}
+
+static void *progress_main(void *arg)
+{
+        progress_t *pg = arg;
+        PGconn *conn = PQconnectdb(pg->conninfo);
+        long long total = 0;
+        size_t i;
+
+        for (i = 0; i < pg->n; i++)
+                total += pg->tps[i].end - pg->tps[i].start;
+        while (!pg->done && PQstatus(conn) == CONNECTION_OK) {
+                PGresult *res =
+                    PQexecParams(conn,
+                                 "SELECT topic, partition, next_offset FROM "
+                                 "zizhu.consumer_position WHERE group_id = $1",
+                                 1, NULL, (const char *const[]){REPLAY_GROUP},
+                                 NULL, NULL, 0);
+                long long doneby = 0;
+                int r, bar;
+
+                for (r = 0; PQresultStatus(res) == PGRES_TUPLES_OK &&
+                            r < PQntuples(res);
+                     r++) {
+                        long long next =
+                            strtoll(PQgetvalue(res, r, 2), NULL, 10);
+                        for (i = 0; i < pg->n; i++)
+                                if (strcmp(pg->tps[i].topic,
+                                           PQgetvalue(res, r, 0)) == 0 &&
+                                    pg->tps[i].partition ==
+                                        atoi(PQgetvalue(res, r, 1)) &&
+                                    next > pg->tps[i].start)
+                                        doneby += (next < pg->tps[i].end
+                                                       ? next
+                                                       : pg->tps[i].end) -
+                                                  pg->tps[i].start;
+                }
+                PQclear(res);
+                bar = total > 0 ? (int)(40 * doneby / total) : 40;
+                fprintf(stderr,
+                        "\rreplay [%.*s%.*s] %3d%% %lld/%lld input "
+                        "messages  %-30s",
+                        bar, "########################################",
+                        40 - bar, "........................................",
+                        total > 0 ? (int)(100 * doneby / total) : 100, doneby,
+                        total, pg->phase);
+                sleep_ms(300);
+        }
+        fprintf(stderr, "\n");
+        PQfinish(conn);
+        return NULL;
+}
+
+/* Input partitions with their start (by time, or beginning) and end. */
+static int input_partitions(const zz_config_t *config, long long from_ms,
+                            tp_t *tps, size_t *n_out, char *errstr,
+                            size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        size_t t, n = 0, i;
+        int rc = 0;
+
+        rd_kafka_conf_set(conf, "bootstrap.servers",
+                          zz_config_bootstrap(config), errstr, errstr_size);
+        for (i = 0; i < zz_config_kafka_count(config); i++) {
+                const char *k, *v;
+                zz_config_kafka_get(config, i, &k, &v);
+                rd_kafka_conf_set(conf, k, v, errstr, errstr_size);
+        }
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+        if (rk == NULL) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        for (t = 0; rc == 0 && t < sizeof(inputs) / sizeof(inputs[0]); t++) {
+                char topic[256];
+                rd_kafka_topic_t *rkt;
+                const rd_kafka_metadata_t *md = NULL;
+                int p, parts = 0;
+
+                zz_config_topic(config, inputs[t], topic, sizeof(topic));
+                rkt = rd_kafka_topic_new(rk, topic, NULL);
+                if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) ==
+                        RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    md->topic_cnt == 1 && md->topics[0].err == 0)
+                        parts = md->topics[0].partition_cnt;
+                if (md != NULL)
+                        rd_kafka_metadata_destroy(md);
+                rd_kafka_topic_destroy(rkt);
+                if (parts == 0) {
+                        snprintf(errstr, errstr_size,
+                                 "could not read metadata of %s", topic);
+                        rc = -1;
+                }
+                for (p = 0; rc == 0 && p < parts && n < MAX_TP; p++) {
+                        int64_t lo = 0, hi = 0;
+
+                        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo,
+                                                             &hi, 10000) !=
+                            RD_KAFKA_RESP_ERR_NO_ERROR) {
+                                snprintf(errstr, errstr_size,
+                                         "could not read the end of %s [%d]",
+                                         topic, p);
+                                rc = -1;
+                                break;
+                        }
+                        snprintf(tps[n].topic, sizeof(tps[n].topic), "%s",
+                                 topic);
+                        tps[n].partition = p;
+                        tps[n].start = lo;
+                        tps[n].end = hi;
+                        if (from_ms >= 0) {
+                                rd_kafka_topic_partition_list_t *q =
+                                    rd_kafka_topic_partition_list_new(1);
+                                rd_kafka_topic_partition_list_add(q, topic, p)
+                                    ->offset = from_ms;
+                                if (rd_kafka_offsets_for_times(rk, q, 10000) ==
+                                    RD_KAFKA_RESP_ERR_NO_ERROR)
+                                        tps[n].start = q->elems[0].offset >= 0
+                                                           ? q->elems[0].offset
+                                                           : hi;
+                                rd_kafka_topic_partition_list_destroy(q);
+                        }
+                        n++;
+                }
+        }
+        rd_kafka_destroy(rk);
+        *n_out = n;
+        return rc;
+}
+
+static int create_db(const char *base, const char *db, int drop, char *errstr,
+                     size_t errstr_size)
+{
+        PGconn *conn = zz_pg_connect(base, "zizhu-replay", errstr, errstr_size);
+        char *ident, sql[512];
+        int rc = 0;
+
+        if (conn == NULL)
+                return -1;
+        ident = PQescapeIdentifier(conn, db, strlen(db));
+        if (ident == NULL) {
+                snprintf(errstr, errstr_size, "bad database name");
+                PQfinish(conn);
+                return -1;
+        }
+        if (drop) {
+                snprintf(sql, sizeof(sql),
+                         "DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
+                rc = zz_pg_exec(conn, sql, errstr, errstr_size);
+        }
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", ident);
+        if (rc == 0 && zz_pg_exec(conn, sql, errstr, errstr_size) != 0) {
+                size_t len = strlen(errstr);
+                snprintf(errstr + len, errstr_size - len,
+                         "\nhint: give a new --database, or --drop to "
+                         "replace it");
+                rc = -1;
+        }
+        PQfreemem(ident);
+        PQfinish(conn);
+        return rc;
+}
+
+int zz_replay_run(const zz_replay_opts_t *o, char *errstr, size_t errstr_size)
+{
+        char base[1024], target[1280], set[1400];
+        tp_t *tps = calloc(MAX_TP, sizeof(*tps));
+        size_t n_tps = 0, i;
+        PGconn *conn = NULL;
+        progress_t pr;
+        pthread_t th;
+        int started = 0, rc = -1, applied = 0;
+
+        memset(&pr, 0, sizeof(pr));
+        if (tps == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        snprintf(base, sizeof(base), "%s", zz_config_pg(o->config));
+        zz_replay_conninfo(base, o->database, target, sizeof(target));
+        if (input_partitions(o->config, o->from_ms, tps, &n_tps, errstr,
+                             errstr_size) != 0)
+                goto out;
+        if (create_db(base, o->database, o->drop, errstr, errstr_size) != 0)
+                goto out;
+        conn = zz_pg_connect(target, "zizhu-replay", errstr, errstr_size);
+        if (conn == NULL ||
+            zz_pg_migrate(conn, o->sql_dir, &applied, errstr, errstr_size) != 0)
+                goto out;
+        /* start positions: the worker's claim keeps an existing row's
+         * offset */
+        for (i = 0; i < n_tps; i++) {
+                char part[16], start[24];
+                const char *p[4];
+                PGresult *res;
+
+                snprintf(part, sizeof(part), "%d", (int)tps[i].partition);
+                snprintf(start, sizeof(start), "%lld",
+                         (long long)(o->from_ms >= 0 ? tps[i].start : -2));
+                p[0] = REPLAY_GROUP;
+                p[1] = tps[i].topic;
+                p[2] = part;
+                p[3] = start;
+                res = PQexecParams(conn,
+                                   "INSERT INTO zizhu.consumer_position "
+                                   "(group_id, topic, partition, next_offset, "
+                                   "epoch) VALUES ($1, $2, $3, $4, 0)",
+                                   4, NULL, p, NULL, NULL, 0);
+                if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                        snprintf(errstr, errstr_size, "replay positions: %s",
+                                 PQresultErrorMessage(res));
+                        PQclear(res);
+                        goto out;
+                }
+                PQclear(res);
+        }
+        PQfinish(conn);
+        conn = NULL;
+        snprintf(set, sizeof(set), "pg=%s", target);
+        if (zz_config_set(o->config, set, errstr, errstr_size) != 0)
+                goto out;
+        pr.conninfo = target;
+        pr.tps = tps;
+        pr.n = n_tps;
+        pr.phase = "facts and decisions";
+        if (o->progress && pthread_create(&th, NULL, progress_main, &pr) == 0)
+                started = 1;
+        {
+                zz_worker_opts_t wo;
+                zz_worker_t *w;
+
+                memset(&wo, 0, sizeof(wo));
+                wo.config = o->config;
+                wo.group = REPLAY_GROUP;
+                wo.policy_dir = o->policy_dir;
+                wo.name = "zizhu-replay";
+                wo.batch_max = 1000;
+                wo.batch_ms = 100;
+                wo.idle_exit_ms = 3000;
+                wo.stop = o->stop;
+                w = zz_worker_new(&wo, errstr, errstr_size);
+                if (w == NULL)
+                        goto out;
+                rc = zz_worker_run(w, errstr, errstr_size);
+                zz_worker_destroy(w);
+                if (rc != 0)
+                        goto out;
+                rc = -1;
+        }
+        pr.phase = "settlement";
+        {
+                zz_settler_opts_t so;
+
+                memset(&so, 0, sizeof(so));
+                so.config = o->config;
+                so.policy_dir = o->policy_dir;
+                so.group = "zizhu-replay-settlement";
+                so.subsidy_group = REPLAY_GROUP;
+                so.publish = 0;
+                so.idle_exit_ms = 1500;
+                so.wait_ms = 60000;
+                so.control_start = o->from_ms;
+                so.stop = o->stop;
+                if (zz_settler_run(&so, errstr, errstr_size) != 0)
+                        goto out;
+        }
+        rc = 0;
+out:
+        if (started) {
+                pr.done = 1;
+                pthread_join(th, NULL);
+        }
+        if (conn != NULL)
+                PQfinish(conn);
+        free(tps);
+        return rc;
+}

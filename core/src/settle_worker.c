@@ -1,0 +1,954 @@
+/*
+ * settle_worker.c — the settlement worker's loop: control commands to
+ * closed periods (boundary, wait, close, position in one transaction) and
+ * the transactional relay of the allocation rows (see settle_worker.h).
+ */
+#include "zizhu/settle_worker.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+
+#include "zizhu/codec.h"
+#include "zizhu/event.h"
+#include "zizhu/ledger.h"
+#include "zizhu/log.h"
+#include "zizhu/pg.h"
+
+/* "zzST": one active settlement worker per database. */
+#define SETTLE_LOCK_KEY "2054837076"
+#define MAX_POLICIES    64
+#define MAX_BOUNDARY    256
+
+static const char *const inputs[] = {"identity", "enrollment", "payment"};
+
+static void sleep_ms(int ms)
+{
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
+}
+
+static long long now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int zz_settle_load_policies(const char *dir, zz_policy_t **policies, size_t max,
+                            char *errstr, size_t errstr_size)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        char *names[MAX_POLICIES];
+        size_t n = 0, i, k = 0;
+
+        if (d == NULL) {
+                snprintf(errstr, errstr_size,
+                         "could not open policy directory %s", dir);
+                return -1;
+        }
+        while ((de = readdir(d)) != NULL && n < MAX_POLICIES) {
+                size_t len = strlen(de->d_name);
+
+                if (len > 5 && strcmp(de->d_name + len - 5, ".yaml") == 0)
+                        names[n++] = strdup(de->d_name);
+        }
+        closedir(d);
+        qsort(names, n, sizeof(names[0]), cmp_str);
+        for (i = 0; i < n; i++) {
+                char path[4096];
+
+                snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+                if (k < max && names[i] != NULL) {
+                        policies[k] =
+                            zz_policy_load_file(path, errstr, errstr_size);
+                        if (policies[k] == NULL) {
+                                size_t j;
+                                for (j = 0; j < k; j++)
+                                        zz_policy_destroy(policies[j]);
+                                for (j = i; j < n; j++)
+                                        free(names[j]);
+                                return -1;
+                        }
+                        k++;
+                }
+                free(names[i]);
+        }
+        if (k == 0) {
+                snprintf(errstr, errstr_size, "no policy file (*.yaml) in %s",
+                         dir);
+                return -1;
+        }
+        return (int)k;
+}
+
+static int kafka_conf(rd_kafka_conf_t *conf, const zz_config_t *config,
+                      char *errstr, size_t errstr_size)
+{
+        size_t i;
+
+        if (rd_kafka_conf_set(conf, "bootstrap.servers",
+                              zz_config_bootstrap(config), errstr,
+                              errstr_size) != RD_KAFKA_CONF_OK)
+                return -1;
+        for (i = 0; i < zz_config_kafka_count(config); i++) {
+                const char *k, *v;
+
+                zz_config_kafka_get(config, i, &k, &v);
+                if (rd_kafka_conf_set(conf, k, v, errstr, errstr_size) !=
+                    RD_KAFKA_CONF_OK)
+                        return -1;
+        }
+        return 0;
+}
+
+static rd_kafka_t *new_consumer(const zz_config_t *config, const char *group,
+                                char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+
+        if (kafka_conf(conf, config, errstr, errstr_size) != 0 ||
+            rd_kafka_conf_set(conf, "group.id", group, errstr, errstr_size) ||
+            rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr,
+                              errstr_size) ||
+            rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr,
+                              errstr_size) ||
+            rd_kafka_conf_set(conf, "isolation.level", "read_committed", errstr,
+                              errstr_size) ||
+            rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr,
+                              errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+        if (rk == NULL)
+                rd_kafka_conf_destroy(conf);
+        return rk;
+}
+
+static int partition_count(rd_kafka_t *rk, const char *topic, char *errstr,
+                           size_t errstr_size)
+{
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const rd_kafka_metadata_t *md = NULL;
+        rd_kafka_resp_err_t err;
+        int n = -1;
+
+        err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+        rd_kafka_topic_destroy(rkt);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+            md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                n = md->topics[0].partition_cnt;
+        else
+                snprintf(errstr, errstr_size,
+                         "could not read metadata of %s: %s", topic,
+                         err ? rd_kafka_err2str(err)
+                             : rd_kafka_err2str(md->topics[0].err));
+        if (md != NULL)
+                rd_kafka_metadata_destroy(md);
+        return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Boundary                                                            */
+
+/* The positions carried by the command (Control.positions, already
+ * validated: full topic names, each partition once). Returns the count, 0
+ * when the field is null; -1 with errstr when they do not fit. */
+static int positions_field(const zz_event_control_t *ev, zz_settle_pos_t *b,
+                           size_t max, size_t *n_out, char *errstr,
+                           size_t errstr_size)
+{
+        size_t i;
+
+        *n_out = 0;
+        if (ev->positions == NULL)
+                return 0;
+        if (ev->positions_count > max) {
+                snprintf(errstr, errstr_size,
+                         "the command carries %zu positions, more than %zu",
+                         ev->positions_count, max);
+                return -1;
+        }
+        for (i = 0; i < ev->positions_count; i++) {
+                const zz_event_position_t *p = &ev->positions[i];
+
+                if (strlen(p->topic) >= sizeof(b[i].topic)) {
+                        snprintf(errstr, errstr_size,
+                                 "topic of position %zu is longer than %zu "
+                                 "bytes",
+                                 i, sizeof(b[i].topic) - 1);
+                        return -1;
+                }
+                snprintf(b[i].topic, sizeof(b[i].topic), "%s", p->topic);
+                b[i].partition = p->partition;
+                b[i].end = p->offset;
+        }
+        *n_out = ev->positions_count;
+        return 0;
+}
+
+/* For every input partition: the first offset with a timestamp after ts,
+ * else the partition's end. */
+static int boundary_by_time(rd_kafka_t *rk, const zz_config_t *config,
+                            int64_t ts, zz_settle_pos_t *b, size_t max,
+                            size_t *n_out, char *errstr, size_t errstr_size)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(16);
+        rd_kafka_resp_err_t err;
+        size_t t, n = 0;
+        int i, p;
+
+        for (t = 0; t < sizeof(inputs) / sizeof(inputs[0]); t++) {
+                char topic[256];
+                int parts;
+
+                zz_config_topic(config, inputs[t], topic, sizeof(topic));
+                parts = partition_count(rk, topic, errstr, errstr_size);
+                if (parts < 0) {
+                        rd_kafka_topic_partition_list_destroy(list);
+                        return -1;
+                }
+                for (p = 0; p < parts; p++)
+                        rd_kafka_topic_partition_list_add(list, topic, p)
+                            ->offset = ts + 1;
+        }
+        err = rd_kafka_offsets_for_times(rk, list, 10000);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                snprintf(errstr, errstr_size, "offsets_for_times: %s",
+                         rd_kafka_err2str(err));
+                rd_kafka_topic_partition_list_destroy(list);
+                return -1;
+        }
+        for (i = 0; i < list->cnt && n < max; i++) {
+                rd_kafka_topic_partition_t *tp = &list->elems[i];
+                int64_t end = tp->offset;
+
+                if (tp->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        snprintf(errstr, errstr_size,
+                                 "offsets_for_times %s [%d]: %s", tp->topic,
+                                 (int)tp->partition, rd_kafka_err2str(tp->err));
+                        rd_kafka_topic_partition_list_destroy(list);
+                        return -1;
+                }
+                if (end < 0) {
+                        int64_t lo = 0, hi = 0;
+
+                        err = rd_kafka_query_watermark_offsets(
+                            rk, tp->topic, tp->partition, &lo, &hi, 10000);
+                        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                                snprintf(errstr, errstr_size,
+                                         "watermarks of %s [%d]: %s", tp->topic,
+                                         (int)tp->partition,
+                                         rd_kafka_err2str(err));
+                                rd_kafka_topic_partition_list_destroy(list);
+                                return -1;
+                        }
+                        end = hi;
+                }
+                snprintf(b[n].topic, sizeof(b[n].topic), "%s", tp->topic);
+                b[n].partition = tp->partition;
+                b[n].end = end;
+                n++;
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+        *n_out = n;
+        return 0;
+}
+
+/* 1 when a read_committed reader finds a data message in [from, end) of
+ * the partition, 0 when none, -1 on error. */
+static int data_between(rd_kafka_t *probe, const char *topic, int32_t part,
+                        int64_t from, int64_t end)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(1);
+        long long deadline = now_ms() + 15000;
+        int found = -1;
+
+        rd_kafka_topic_partition_list_add(list, topic, part)->offset =
+            from < 0 ? RD_KAFKA_OFFSET_BEGINNING : from;
+        rd_kafka_assign(probe, list);
+        rd_kafka_topic_partition_list_destroy(list);
+        while (now_ms() < deadline) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(probe, 200);
+
+                if (m == NULL)
+                        continue;
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        found = 0;
+                        rd_kafka_message_destroy(m);
+                        break;
+                }
+                if (m->err) {
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                found = m->offset < end ? 1 : 0;
+                rd_kafka_message_destroy(m);
+                break;
+        }
+        rd_kafka_assign(probe, NULL);
+        return found;
+}
+
+/* 1 when the subsidy worker has stored every fact before the boundary. */
+static int facts_loaded(PGconn *conn, rd_kafka_t *probe, const char *group,
+                        const zz_settle_pos_t *b, size_t n, char *errstr,
+                        size_t errstr_size)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                char part[16];
+                const char *p[3];
+                PGresult *res;
+                int64_t next = -2;
+                int has;
+
+                if (b[i].end <= 0)
+                        continue;
+                snprintf(part, sizeof(part), "%d", (int)b[i].partition);
+                p[0] = group;
+                p[1] = b[i].topic;
+                p[2] = part;
+                res = PQexecParams(conn,
+                                   "SELECT next_offset FROM "
+                                   "zizhu.consumer_position WHERE group_id = "
+                                   "$1 AND topic = $2 AND partition = $3",
+                                   3, NULL, p, NULL, NULL, 0);
+                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                        snprintf(errstr, errstr_size,
+                                 "could not read the subsidy worker's "
+                                 "position: %s",
+                                 PQresultErrorMessage(res));
+                        PQclear(res);
+                        return -1;
+                }
+                if (PQntuples(res) > 0)
+                        next = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+                PQclear(res);
+                if (next >= b[i].end)
+                        continue;
+                has = data_between(probe, b[i].topic, b[i].partition, next,
+                                   b[i].end);
+                if (has != 0)
+                        return 0;
+        }
+        return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Positions                                                           */
+
+static int claim(PGconn *conn, const char *group, const char *topic,
+                 int32_t part, int64_t start, int64_t *next, int64_t *epoch,
+                 char *errstr, size_t errstr_size)
+{
+        char ps[16], st[24];
+        const char *p[4];
+        PGresult *res;
+
+        snprintf(ps, sizeof(ps), "%d", (int)part);
+        snprintf(st, sizeof(st), "%lld", (long long)start);
+        p[0] = group;
+        p[1] = topic;
+        p[2] = ps;
+        p[3] = st;
+        res = PQexecParams(
+            conn,
+            "INSERT INTO zizhu.consumer_position AS c (group_id, topic, "
+            "partition, next_offset, epoch) VALUES ($1, $2, $3, $4, 1) ON "
+            "CONFLICT (group_id, topic, partition) DO UPDATE SET epoch = "
+            "c.epoch + 1 RETURNING next_offset, epoch",
+            4, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                snprintf(errstr, errstr_size, "could not claim %s [%d]: %s",
+                         topic, (int)part, PQresultErrorMessage(res));
+                PQclear(res);
+                return -1;
+        }
+        *next = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *epoch = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        PQclear(res);
+        return 0;
+}
+
+static int set_position(PGconn *conn, const char *group, const char *topic,
+                        int32_t part, int64_t epoch, int64_t next, char *errstr,
+                        size_t errstr_size)
+{
+        char ps[16], ep[24], nx[24];
+        const char *p[5];
+        PGresult *res;
+        int ok;
+
+        snprintf(ps, sizeof(ps), "%d", (int)part);
+        snprintf(ep, sizeof(ep), "%lld", (long long)epoch);
+        snprintf(nx, sizeof(nx), "%lld", (long long)next);
+        p[0] = group;
+        p[1] = topic;
+        p[2] = ps;
+        p[3] = ep;
+        p[4] = nx;
+        res = PQexecParams(conn,
+                           "UPDATE zizhu.consumer_position SET next_offset = "
+                           "$5 WHERE group_id = $1 AND topic = $2 AND "
+                           "partition = $3 AND epoch = $4",
+                           5, NULL, p, NULL, NULL, 0);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK &&
+             strcmp(PQcmdTuples(res), "1") == 0;
+        if (!ok)
+                snprintf(errstr, errstr_size,
+                         "position of %s [%d] lost (another settlement "
+                         "worker?) %s",
+                         topic, (int)part, PQresultErrorMessage(res));
+        PQclear(res);
+        return ok ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Relay                                                               */
+
+static long long header_id(const rd_kafka_message_t *m)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        const void *v = NULL;
+        size_t size = 0;
+        char buf[32];
+
+        if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            rd_kafka_header_get_last(hdrs, ZZ_SETTLE_HEADER, &v, &size) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            v == NULL || size == 0 || size >= sizeof(buf))
+                return -1;
+        memcpy(buf, v, size);
+        buf[size] = '\0';
+        return strtoll(buf, NULL, 10);
+}
+
+long long zz_settle_relay_high_water(const zz_config_t *config, char *errstr,
+                                     size_t errstr_size)
+{
+        rd_kafka_t *rk = new_consumer(config, "zizhu-settlement-relay-scan",
+                                      errstr, errstr_size);
+        char topic[256];
+        long long best = 0;
+        int parts, p;
+
+        if (rk == NULL)
+                return -1;
+        zz_config_topic(config, "allocation", topic, sizeof(topic));
+        parts = partition_count(rk, topic, errstr, errstr_size);
+        if (parts < 0) {
+                rd_kafka_destroy(rk);
+                return -1;
+        }
+        for (p = 0; p < parts; p++) {
+                int64_t lo = 0, hi = 0, window = 64, start;
+                long long found = -1;
+
+                if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi,
+                                                     10000) !=
+                    RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        snprintf(errstr, errstr_size,
+                                 "could not read the end of %s [%d]", topic, p);
+                        rd_kafka_destroy(rk);
+                        return -1;
+                }
+                /* widen the window back until a committed message is seen */
+                while (found < 0 && hi > lo) {
+                        rd_kafka_topic_partition_list_t *list =
+                            rd_kafka_topic_partition_list_new(1);
+                        long long deadline = now_ms() + 20000;
+
+                        start = hi - window > lo ? hi - window : lo;
+                        rd_kafka_topic_partition_list_add(list, topic, p)
+                            ->offset = start;
+                        rd_kafka_assign(rk, list);
+                        rd_kafka_topic_partition_list_destroy(list);
+                        while (now_ms() < deadline) {
+                                rd_kafka_message_t *m =
+                                    rd_kafka_consumer_poll(rk, 200);
+                                if (m == NULL)
+                                        continue;
+                                if (m->err ==
+                                    RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                                        rd_kafka_message_destroy(m);
+                                        break;
+                                }
+                                if (!m->err) {
+                                        long long id = header_id(m);
+                                        if (id > found)
+                                                found = id;
+                                }
+                                rd_kafka_message_destroy(m);
+                        }
+                        rd_kafka_assign(rk, NULL);
+                        if (start == lo)
+                                break;
+                        window *= 8;
+                }
+                if (found > best)
+                        best = found;
+        }
+        rd_kafka_destroy(rk);
+        return best;
+}
+
+typedef struct relay_s {
+        rd_kafka_t *rk;
+        long long high; /* highest id committed on the topic */
+        char topic[256];
+} relay_t;
+
+static int relay_open(relay_t *r, const zz_settler_opts_t *o, char *errstr,
+                      size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_error_t *err;
+        char tid[300];
+
+        memset(r, 0, sizeof(*r));
+        if (o->transactional_id != NULL)
+                snprintf(tid, sizeof(tid), "%s", o->transactional_id);
+        else
+                snprintf(tid, sizeof(tid), "zizhu-settlement-relay.%s",
+                         zz_config_topic_prefix(o->config));
+        zz_config_topic(o->config, "allocation", r->topic, sizeof(r->topic));
+        if (kafka_conf(conf, o->config, errstr, errstr_size) != 0 ||
+            rd_kafka_conf_set(conf, "transactional.id", tid, errstr,
+                              errstr_size) ||
+            rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr,
+                              errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        r->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+        if (r->rk == NULL) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        /* fences an earlier relay with this id and aborts its open
+         * transaction, before the high water is read */
+        err = rd_kafka_init_transactions(r->rk, 30000);
+        if (err != NULL) {
+                snprintf(errstr, errstr_size, "init_transactions: %s",
+                         rd_kafka_error_string(err));
+                rd_kafka_error_destroy(err);
+                return -1;
+        }
+        r->high = zz_settle_relay_high_water(o->config, errstr, errstr_size);
+        return r->high < 0 ? -1 : 0;
+}
+
+static void relay_close(relay_t *r)
+{
+        if (r->rk != NULL) {
+                rd_kafka_flush(r->rk, 10000);
+                rd_kafka_destroy(r->rk);
+        }
+        r->rk = NULL;
+}
+
+/* Publishes the rows after the high water; *published receives how many.
+ * -1 with errstr (the relay must then be reopened). */
+static int relay_step(relay_t *r, PGconn *conn, size_t *published, char *errstr,
+                      size_t errstr_size)
+{
+        char hw[24];
+        const char *p[1];
+        PGresult *res;
+        rd_kafka_error_t *err;
+        int i, n;
+
+        *published = 0;
+        snprintf(hw, sizeof(hw), "%lld", r->high);
+        p[0] = hw;
+        res = PQexecParams(conn,
+                           "SELECT id, key, value FROM zizhu.settle_allocation "
+                           "WHERE id > $1 ORDER BY id LIMIT 500",
+                           1, NULL, p, NULL, NULL, 1);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                snprintf(errstr, errstr_size, "relay: %s",
+                         PQresultErrorMessage(res));
+                PQclear(res);
+                return -1;
+        }
+        n = PQntuples(res);
+        if (n == 0) {
+                PQclear(res);
+                return 0;
+        }
+        err = rd_kafka_begin_transaction(r->rk);
+        for (i = 0; err == NULL && i < n; i++) {
+                /* binary result: id is int8 big-endian */
+                const unsigned char *b =
+                    (const unsigned char *)PQgetvalue(res, i, 0);
+                long long id = 0;
+                char idtext[24];
+                rd_kafka_resp_err_t e;
+                int k;
+
+                for (k = 0; k < 8; k++)
+                        id = (id << 8) | b[k];
+                snprintf(idtext, sizeof(idtext), "%lld", id);
+                e = rd_kafka_producev(
+                    r->rk, RD_KAFKA_V_TOPIC(r->topic),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(PQgetvalue(res, i, 1),
+                                   (size_t)PQgetlength(res, i, 1)),
+                    RD_KAFKA_V_VALUE(PQgetvalue(res, i, 2),
+                                     (size_t)PQgetlength(res, i, 2)),
+                    RD_KAFKA_V_HEADER(ZZ_SETTLE_HEADER, idtext,
+                                      (ssize_t)strlen(idtext)),
+                    RD_KAFKA_V_END);
+                if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        snprintf(errstr, errstr_size, "relay produce: %s",
+                                 rd_kafka_err2str(e));
+                        rd_kafka_abort_transaction(r->rk, 10000);
+                        PQclear(res);
+                        return -1;
+                }
+                if (id > r->high)
+                        r->high = id;
+        }
+        if (err == NULL)
+                err = rd_kafka_commit_transaction(r->rk, 60000);
+        PQclear(res);
+        if (err != NULL) {
+                snprintf(errstr, errstr_size, "relay transaction: %s",
+                         rd_kafka_error_string(err));
+                rd_kafka_error_destroy(err);
+                return -1;
+        }
+        *published = (size_t)n;
+        snprintf(hw, sizeof(hw), "%lld", r->high);
+        res = PQexecParams(conn,
+                           "UPDATE zizhu.settle_allocation SET published_at = "
+                           "now() WHERE id <= $1 AND published_at IS NULL",
+                           1, NULL, p, NULL, NULL, 0);
+        PQclear(res); /* bookkeeping only: Kafka is the truth */
+        return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The loop                                                            */
+
+typedef struct part_s {
+        int32_t partition;
+        int64_t epoch;
+        int64_t next;
+} part_t;
+
+static int pg_ok(PGconn *conn, const char *sql, char *errstr,
+                 size_t errstr_size)
+{
+        return zz_pg_exec(conn, sql, errstr, errstr_size);
+}
+
+/* Handles one control message inside a transaction with its position. */
+static int handle(const zz_settler_opts_t *o, PGconn *conn, rd_kafka_t *probe,
+                  zz_codec_t *codec, zz_policy_t *const *policies,
+                  size_t n_policies, const char *control_topic, part_t *pt,
+                  const rd_kafka_message_t *m, char *errstr, size_t errstr_size)
+{
+        avro_value_t value;
+        zz_event_control_t ev;
+        zz_arena_t *arena = zz_arena_new(0);
+        zz_settle_pos_t b[MAX_BOUNDARY];
+        size_t nb = 0;
+        int is_close = 0, rc = -1;
+        char err2[256];
+        zz_settle_result_t result;
+
+        memset(&ev, 0, sizeof(ev));
+        err2[0] = '\0';
+        if (arena == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        if (zz_codec_decode(codec, ZZ_STREAM_CONTROL, m->payload, m->len,
+                            &value, NULL, err2, sizeof(err2)) == 0 &&
+            zz_event_control_from_value(&value, arena, ZZ_EVENT_COPY, &ev, err2,
+                                        sizeof(err2)) == 0 &&
+            zz_event_validate_control(&ev, NULL, err2, sizeof(err2)) == 0 &&
+            ev.command == ZZ_CONTROL_CLOSE_PERIOD &&
+            positions_field(&ev, b, MAX_BOUNDARY, &nb, err2, sizeof(err2)) ==
+                0) {
+                rd_kafka_timestamp_type_t tstype;
+                int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+                long long started = now_ms();
+
+                is_close = 1;
+                if (ev.positions == NULL &&
+                    boundary_by_time(probe, o->config, ts, b, MAX_BOUNDARY, &nb,
+                                     errstr, errstr_size) != 0)
+                        goto done;
+                for (;;) {
+                        int loaded = facts_loaded(conn, probe, o->subsidy_group,
+                                                  b, nb, errstr, errstr_size);
+                        if (loaded < 0)
+                                goto done;
+                        if (loaded)
+                                break;
+                        if (*o->stop) {
+                                snprintf(errstr, errstr_size,
+                                         "stopped while waiting for the "
+                                         "subsidy worker");
+                                goto done;
+                        }
+                        if (o->wait_ms > 0 && now_ms() - started > o->wait_ms) {
+                                snprintf(errstr, errstr_size,
+                                         "the subsidy worker (group %s) has "
+                                         "not reached the boundary of the "
+                                         "close command at offset %lld",
+                                         o->subsidy_group,
+                                         (long long)m->offset);
+                                goto done;
+                        }
+                        if (o->progress != NULL)
+                                o->progress("waiting for the subsidy worker",
+                                            o->progress_arg);
+                        sleep_ms(500);
+                }
+        } else if (err2[0] != '\0') {
+                zz_log_warn("control message at offset %lld skipped: %s",
+                            (long long)m->offset, err2);
+        }
+        if (pg_ok(conn, "BEGIN", errstr, errstr_size) != 0)
+                goto done;
+        if (is_close) {
+                zz_settle_cmd_t cmd;
+
+                memset(&cmd, 0, sizeof(cmd));
+                cmd.event_id = ev.event_id;
+                cmd.jurisdiction = ev.jurisdiction;
+                cmd.period = ev.period;
+                cmd.issued_at = ev.issued_at;
+                cmd.boundary = b;
+                cmd.n_boundary = nb;
+                cmd.src_partition = m->partition;
+                cmd.src_offset = m->offset;
+                if (zz_settle_close(
+                        conn, codec, (const zz_policy_t *const *)policies,
+                        n_policies, zz_config_pseudonym_key(o->config), &cmd,
+                        &result, errstr, errstr_size) != 0) {
+                        zz_pg_exec(conn, "ROLLBACK", err2, sizeof(err2));
+                        goto done;
+                }
+        }
+        if (set_position(conn, o->group, control_topic, pt->partition,
+                         pt->epoch, m->offset + 1, errstr, errstr_size) != 0 ||
+            pg_ok(conn, "COMMIT", errstr, errstr_size) != 0) {
+                zz_pg_exec(conn, "ROLLBACK", err2, sizeof(err2));
+                goto done;
+        }
+        pt->next = m->offset + 1;
+        if (is_close) {
+                if (result.status == 0)
+                        zz_log_info("closed %s period %s: %zu allocations, "
+                                    "%zu lines, %zu persons, %lld fen",
+                                    result.policy, result.period,
+                                    result.allocations, result.lines,
+                                    result.persons, (long long)result.fen);
+                else
+                        zz_log_warn("close command at offset %lld: %s",
+                                    (long long)m->offset, result.reason);
+        }
+        rc = 0;
+done:
+        zz_arena_destroy(arena);
+        return rc;
+}
+
+int zz_settler_run(const zz_settler_opts_t *o, char *errstr, size_t errstr_size)
+{
+        zz_policy_t *policies[MAX_POLICIES];
+        int n_policies;
+        PGconn *conn = NULL;
+        zz_codec_t *codec = NULL;
+        rd_kafka_t *rk = NULL, *probe = NULL;
+        relay_t relay;
+        part_t parts[64];
+        int n_parts = 0, p, rc = -1, relay_ok = 0;
+        char control[256], err2[256];
+        rd_kafka_topic_partition_list_t *list = NULL;
+        long long last_activity = now_ms(), last_refresh = 0;
+        PGresult *res;
+
+        memset(&relay, 0, sizeof(relay));
+        n_policies = zz_settle_load_policies(o->policy_dir, policies,
+                                             MAX_POLICIES, errstr, errstr_size);
+        if (n_policies < 0)
+                return -1;
+        codec = zz_codec_new(errstr, errstr_size);
+        if (codec == NULL)
+                goto out;
+        conn = zz_pg_connect(zz_config_pg(o->config), "zizhu-settlement-worker",
+                             errstr, errstr_size);
+        if (conn == NULL)
+                goto out;
+        /* one active settlement worker per database */
+        for (;;) {
+                res = PQexec(
+                    conn, "SELECT pg_try_advisory_lock(" SETTLE_LOCK_KEY ")");
+                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                        snprintf(errstr, errstr_size, "advisory lock: %s",
+                                 PQresultErrorMessage(res));
+                        PQclear(res);
+                        goto out;
+                }
+                if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+                        PQclear(res);
+                        break;
+                }
+                PQclear(res);
+                if (*o->stop) {
+                        rc = 0;
+                        goto out;
+                }
+                sleep_ms(1000);
+        }
+        if (zz_settle_refresh(
+                conn, (const zz_policy_t *const *)policies, (size_t)n_policies,
+                zz_config_pseudonym_key(o->config), errstr, errstr_size) != 0)
+                goto out;
+        rk = new_consumer(o->config, o->group, errstr, errstr_size);
+        probe = rk != NULL ? new_consumer(o->config, "zizhu-settlement-probe",
+                                          errstr, errstr_size)
+                           : NULL;
+        if (probe == NULL)
+                goto out;
+        zz_config_topic(o->config, "control", control, sizeof(control));
+        n_parts = partition_count(rk, control, errstr, errstr_size);
+        if (n_parts < 0)
+                goto out;
+        if (n_parts > 64)
+                n_parts = 64;
+        list = rd_kafka_topic_partition_list_new(n_parts);
+        for (p = 0; p < n_parts; p++) {
+                int64_t start = RD_KAFKA_OFFSET_BEGINNING;
+
+                if (o->control_start >= 0) {
+                        rd_kafka_topic_partition_list_t *q =
+                            rd_kafka_topic_partition_list_new(1);
+                        rd_kafka_topic_partition_list_add(q, control, p)
+                            ->offset = o->control_start;
+                        if (rd_kafka_offsets_for_times(rk, q, 10000) ==
+                                RD_KAFKA_RESP_ERR_NO_ERROR &&
+                            q->elems[0].offset >= 0)
+                                start = q->elems[0].offset;
+                        else
+                                start = RD_KAFKA_OFFSET_END;
+                        rd_kafka_topic_partition_list_destroy(q);
+                }
+                parts[p].partition = p;
+                if (claim(conn, o->group, control, p, start, &parts[p].next,
+                          &parts[p].epoch, errstr, errstr_size) != 0)
+                        goto out;
+                rd_kafka_topic_partition_list_add(list, control, p)->offset =
+                    parts[p].next;
+        }
+        if (rd_kafka_assign(rk, list) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                snprintf(errstr, errstr_size, "could not assign %s", control);
+                goto out;
+        }
+        if (o->publish) {
+                if (relay_open(&relay, o, errstr, errstr_size) != 0)
+                        goto out;
+                relay_ok = 1;
+        }
+        while (!*o->stop) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+                size_t published = 0;
+                int idle = 1;
+
+                if (m != NULL) {
+                        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                                part_t *pt = NULL;
+
+                                for (p = 0; p < n_parts; p++)
+                                        if (parts[p].partition == m->partition)
+                                                pt = &parts[p];
+                                if (pt != NULL &&
+                                    handle(o, conn, probe, codec, policies,
+                                           (size_t)n_policies, control, pt, m,
+                                           errstr, errstr_size) != 0) {
+                                        rd_kafka_message_destroy(m);
+                                        goto out;
+                                }
+                                idle = 0;
+                                last_activity = now_ms();
+                        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                                zz_log_warn("control topic: %s",
+                                            rd_kafka_message_errstr(m));
+                        }
+                        rd_kafka_message_destroy(m);
+                }
+                if (relay_ok) {
+                        if (relay_step(&relay, conn, &published, errstr,
+                                       errstr_size) != 0)
+                                goto out;
+                        if (published > 0) {
+                                idle = 0;
+                                last_activity = now_ms();
+                                zz_log_info("published %zu allocation(s)",
+                                            published);
+                        }
+                }
+                if (now_ms() - last_refresh > 10000) {
+                        if (zz_settle_refresh(
+                                conn, (const zz_policy_t *const *)policies,
+                                (size_t)n_policies,
+                                zz_config_pseudonym_key(o->config), err2,
+                                sizeof(err2)) != 0)
+                                zz_log_warn("dashboard refresh: %s", err2);
+                        last_refresh = now_ms();
+                }
+                if (idle && o->idle_exit_ms > 0 &&
+                    now_ms() - last_activity > o->idle_exit_ms)
+                        break;
+        }
+        /* a last refresh so the views see every decided person */
+        zz_settle_refresh(
+            conn, (const zz_policy_t *const *)policies, (size_t)n_policies,
+            zz_config_pseudonym_key(o->config), err2, sizeof(err2));
+        rc = 0;
+out:
+        if (list != NULL)
+                rd_kafka_topic_partition_list_destroy(list);
+        if (relay_ok)
+                relay_close(&relay);
+        else if (relay.rk != NULL)
+                rd_kafka_destroy(relay.rk);
+        if (rk != NULL) {
+                rd_kafka_consumer_close(rk);
+                rd_kafka_destroy(rk);
+        }
+        if (probe != NULL) {
+                rd_kafka_consumer_close(probe);
+                rd_kafka_destroy(probe);
+        }
+        if (conn != NULL)
+                PQfinish(conn);
+        zz_codec_destroy(codec);
+        for (p = 0; p < n_policies; p++)
+                zz_policy_destroy(policies[p]);
+        return rc;
+}

@@ -1,0 +1,664 @@
+/*
+ * worker.c — the subsidy worker's consumer loop (see worker.h).
+ */
+#include "zizhu/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "zizhu/codec.h"
+#include "zizhu/facts.h"
+#include "zizhu/log.h"
+#include "zizhu/store.h"
+#include "zizhu/subsidy.h"
+
+#define N_INPUTS 4
+static const zz_stream_t inputs[N_INPUTS] = {
+    ZZ_STREAM_IDENTITY, ZZ_STREAM_ENROLLMENT, ZZ_STREAM_PAYMENT,
+    ZZ_STREAM_CONTROL};
+
+typedef struct owned_s {
+        char *topic;
+        int32_t partition;
+        int64_t epoch;
+        int64_t next;      /* next offset expected (after the batch in hand) */
+        int64_t committed; /* next offset as last committed, -2 unknown */
+} owned_t;
+
+struct zz_worker_s {
+        zz_worker_opts_t opts;
+        char topics[N_INPUTS][256];
+        rd_kafka_t *rk;
+        zz_store_t *store;
+        zz_codec_t *codec;
+        zz_subsidy_t *subsidy;
+        zz_facts_batch_t *facts;
+        owned_t *owned;
+        size_t n_owned, cap_owned;
+        rd_kafka_message_t **batch;
+        size_t n_batch;
+        int fatal;
+        char fatal_msg[512];
+};
+
+static double now_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static owned_t *find_owned(zz_worker_t *w, const char *topic, int32_t part)
+{
+        size_t i;
+
+        for (i = 0; i < w->n_owned; i++)
+                if (w->owned[i].partition == part &&
+                    strcmp(w->owned[i].topic, topic) == 0)
+                        return &w->owned[i];
+        return NULL;
+}
+
+static void drop_owned(zz_worker_t *w, const char *topic, int32_t part)
+{
+        size_t i, j = 0;
+
+        for (i = 0; i < w->n_owned; i++) {
+                if (w->owned[i].partition == part &&
+                    strcmp(w->owned[i].topic, topic) == 0) {
+                        free(w->owned[i].topic);
+                        continue;
+                }
+                w->owned[j++] = w->owned[i];
+        }
+        w->n_owned = j;
+        /* Messages of that partition in hand are no longer ours. */
+        j = 0;
+        for (i = 0; i < w->n_batch; i++) {
+                rd_kafka_message_t *m = w->batch[i];
+                if (m->partition == part &&
+                    strcmp(rd_kafka_topic_name(m->rkt), topic) == 0) {
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                w->batch[j++] = m;
+        }
+        w->n_batch = j;
+}
+
+static int add_owned(zz_worker_t *w, const char *topic, int32_t part,
+                     int64_t epoch, int64_t next)
+{
+        owned_t *o = find_owned(w, topic, part);
+
+        if (o == NULL) {
+                if (w->n_owned == w->cap_owned) {
+                        size_t cap = w->cap_owned ? w->cap_owned * 2 : 16;
+                        owned_t *no = realloc(w->owned, cap * sizeof(*no));
+                        if (no == NULL)
+                                return -1;
+                        w->owned = no;
+                        w->cap_owned = cap;
+                }
+                o = &w->owned[w->n_owned];
+                o->topic = strdup(topic);
+                if (o->topic == NULL)
+                        return -1;
+                w->n_owned++;
+        }
+        o->partition = part;
+        o->epoch = epoch;
+        o->next = next;
+        o->committed = next;
+        return 0;
+}
+
+static void set_fatal(zz_worker_t *w, const char *what, const char *detail)
+{
+        if (!w->fatal)
+                snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s: %s", what,
+                         detail);
+        w->fatal = 1;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        zz_worker_t *w = opaque;
+        int cooperative =
+            strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+        rd_kafka_error_t *error = NULL;
+        char errstr[512];
+        int i;
+
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                for (i = 0; i < parts->cnt; i++) {
+                        rd_kafka_topic_partition_t *p = &parts->elems[i];
+                        int64_t next = RD_KAFKA_OFFSET_BEGINNING, epoch = 0;
+
+                        if (zz_store_claim(w->store, p->topic, p->partition,
+                                           &next, &epoch, errstr,
+                                           sizeof(errstr)) != 0) {
+                                set_fatal(w, "could not claim a partition",
+                                          errstr);
+                                /* assign nothing: the loop exits and the
+                                 * group hands the partitions on */
+                                p->offset = RD_KAFKA_OFFSET_INVALID;
+                                continue;
+                        }
+                        p->offset = next;
+                        if (add_owned(w, p->topic, p->partition, epoch, next) !=
+                            0)
+                                set_fatal(w, "out of memory", "assignment");
+                        zz_log_info("assigned %s [%d] at offset %lld, "
+                                    "epoch %lld",
+                                    p->topic, (int)p->partition,
+                                    (long long)next, (long long)epoch);
+                }
+                if (cooperative)
+                        error = rd_kafka_incremental_assign(rk, parts);
+                else
+                        rd_kafka_assign(rk, parts);
+        } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+                for (i = 0; i < parts->cnt; i++) {
+                        drop_owned(w, parts->elems[i].topic,
+                                   parts->elems[i].partition);
+                        zz_log_info("revoked %s [%d]%s", parts->elems[i].topic,
+                                    (int)parts->elems[i].partition,
+                                    rd_kafka_assignment_lost(rk) ? " (lost)"
+                                                                 : "");
+                }
+                if (cooperative)
+                        error = rd_kafka_incremental_unassign(rk, parts);
+                else
+                        rd_kafka_assign(rk, NULL);
+        } else {
+                zz_log_error("rebalance failed: %s", rd_kafka_err2str(err));
+                rd_kafka_assign(rk, NULL);
+        }
+        if (error != NULL) {
+                set_fatal(w, "incremental assignment failed",
+                          rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+}
+
+static int set_conf(rd_kafka_conf_t *conf, const char *key, const char *value,
+                    char *errstr, size_t errstr_size)
+{
+        if (rd_kafka_conf_set(conf, key, value, errstr, errstr_size) !=
+            RD_KAFKA_CONF_OK)
+                return -1;
+        return 0;
+}
+
+zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
+                           size_t errstr_size)
+{
+        zz_worker_t *w = calloc(1, sizeof(*w));
+        rd_kafka_conf_t *conf;
+        rd_kafka_topic_partition_list_t *subs;
+        rd_kafka_resp_err_t err;
+        size_t i;
+
+        if (w == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        w->opts = *opts;
+        if (w->opts.batch_max <= 0)
+                w->opts.batch_max = 500;
+        if (w->opts.batch_ms <= 0)
+                w->opts.batch_ms = 200;
+        if (w->opts.name == NULL)
+                w->opts.name = "zizhu-subsidy-worker";
+        w->batch = calloc((size_t)w->opts.batch_max, sizeof(*w->batch));
+        w->store = zz_store_new(zz_config_pg(opts->config), opts->group, errstr,
+                                errstr_size);
+        if (w->batch == NULL || w->store == NULL)
+                goto fail;
+        w->codec = zz_codec_new(errstr, errstr_size);
+        if (w->codec == NULL)
+                goto fail;
+        w->facts = zz_facts_batch_new();
+        if (w->facts == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        w->subsidy =
+            zz_subsidy_new(opts->policy_dir, w->codec, errstr, errstr_size);
+        if (w->subsidy == NULL)
+                goto fail;
+
+        conf = rd_kafka_conf_new();
+        if (set_conf(conf, "bootstrap.servers",
+                     zz_config_bootstrap(opts->config), errstr, errstr_size) ||
+            set_conf(conf, "group.id", opts->group, errstr, errstr_size) ||
+            set_conf(conf, "partition.assignment.strategy",
+                     "cooperative-sticky", errstr, errstr_size) ||
+            set_conf(conf, "enable.auto.commit", "false", errstr,
+                     errstr_size) ||
+            set_conf(conf, "enable.auto.offset.store", "false", errstr,
+                     errstr_size) ||
+            set_conf(conf, "isolation.level", "read_committed", errstr,
+                     errstr_size) ||
+            set_conf(conf, "auto.offset.reset", "earliest", errstr,
+                     errstr_size) ||
+            set_conf(conf, "client.id", w->opts.name, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                goto fail;
+        }
+        for (i = 0; i < zz_config_kafka_count(opts->config); i++) {
+                const char *k, *v;
+                zz_config_kafka_get(opts->config, i, &k, &v);
+                if (set_conf(conf, k, v, errstr, errstr_size) != 0) {
+                        rd_kafka_conf_destroy(conf);
+                        goto fail;
+                }
+        }
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+        rd_kafka_conf_set_opaque(conf, w);
+        w->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+        if (w->rk == NULL) {
+                rd_kafka_conf_destroy(conf);
+                goto fail;
+        }
+        rd_kafka_poll_set_consumer(w->rk);
+        subs = rd_kafka_topic_partition_list_new(N_INPUTS);
+        for (i = 0; i < N_INPUTS; i++) {
+                zz_config_topic(opts->config, zz_stream_name(inputs[i]),
+                                w->topics[i], sizeof(w->topics[i]));
+                rd_kafka_topic_partition_list_add(subs, w->topics[i],
+                                                  RD_KAFKA_PARTITION_UA);
+        }
+        err = rd_kafka_subscribe(w->rk, subs);
+        rd_kafka_topic_partition_list_destroy(subs);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                snprintf(errstr, errstr_size, "could not subscribe: %s",
+                         rd_kafka_err2str(err));
+                goto fail;
+        }
+        return w;
+fail:
+        zz_worker_destroy(w);
+        return NULL;
+}
+
+void zz_worker_destroy(zz_worker_t *w)
+{
+        size_t i;
+
+        if (w == NULL)
+                return;
+        for (i = 0; i < w->n_batch; i++)
+                rd_kafka_message_destroy(w->batch[i]);
+        if (w->rk != NULL)
+                rd_kafka_destroy(w->rk);
+        for (i = 0; i < w->n_owned; i++)
+                free(w->owned[i].topic);
+        free(w->owned);
+        free(w->batch);
+        zz_subsidy_destroy(w->subsidy);
+        zz_facts_batch_destroy(w->facts);
+        zz_codec_destroy(w->codec);
+        zz_store_destroy(w->store);
+        free(w);
+}
+
+static zz_stream_t stream_of(zz_worker_t *w, const char *topic)
+{
+        size_t i;
+
+        for (i = 0; i < N_INPUTS; i++)
+                if (strcmp(w->topics[i], topic) == 0)
+                        return inputs[i];
+        return ZZ_STREAM__COUNT;
+}
+
+typedef struct part_s {
+        const char *topic;
+        int32_t partition;
+        int64_t last;
+} part_t;
+
+static int cmp_part(const void *a, const void *b)
+{
+        const part_t *x = a, *y = b;
+        int c = strcmp(x->topic, y->topic);
+
+        if (c != 0)
+                return c;
+        return (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+typedef struct result_s {
+        zz_fact_outcome_t outcome;
+        char reason[32];
+} result_t;
+
+/* One attempt at committing the batch in hand. 0 committed, 1 retry
+ * (serialization failure or deadlock), 2 partitions lost (the batch in
+ * hand has been trimmed: try again), -1 fatal. */
+static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
+                     char *errstr, size_t errstr_size)
+{
+        part_t *parts;
+        size_t n_parts = 0, i, j, n_persons = 0;
+        const char **persons = NULL;
+        char(*person_buf)[19] = NULL;
+        zz_fact_outcome_t *outcomes = NULL;
+        char sqlstate[6] = "";
+        int lost = 0, rc = -1;
+
+        parts = calloc(w->n_batch + 1, sizeof(*parts));
+        persons = calloc(w->n_batch + 1, sizeof(*persons));
+        person_buf = calloc(w->n_batch + 1, sizeof(*person_buf));
+        outcomes = calloc(w->n_batch + 1, sizeof(*outcomes));
+        if (parts == NULL || persons == NULL || person_buf == NULL ||
+            outcomes == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        for (i = 0; i < w->n_batch; i++) {
+                const char *t = rd_kafka_topic_name(w->batch[i]->rkt);
+                int32_t p = w->batch[i]->partition;
+                for (j = 0; j < n_parts; j++)
+                        if (parts[j].partition == p &&
+                            strcmp(parts[j].topic, t) == 0)
+                                break;
+                if (j == n_parts) {
+                        parts[n_parts].topic = t;
+                        parts[n_parts].partition = p;
+                        n_parts++;
+                }
+                parts[j].last = w->batch[i]->offset;
+        }
+        qsort(parts, n_parts, sizeof(*parts), cmp_part);
+        if (zz_store_begin(w->store, errstr, errstr_size) != 0)
+                goto out;
+        for (i = 0; i < n_parts; i++) {
+                owned_t *o = find_owned(w, parts[i].topic, parts[i].partition);
+                int st = o == NULL
+                             ? 1
+                             : zz_store_lock_position(
+                                   w->store, parts[i].topic, parts[i].partition,
+                                   o->epoch, NULL, errstr, errstr_size);
+                if (st < 0)
+                        goto rollback;
+                if (st == 1) {
+                        zz_log_warn("%s [%d] was claimed by another "
+                                    "instance: dropping its messages",
+                                    parts[i].topic, (int)parts[i].partition);
+                        if (w->opts.metrics != NULL)
+                                zz_metrics_add(w->opts.metrics,
+                                               "zz_batches_fenced_total",
+                                               "batches (or parts) dropped "
+                                               "because another instance "
+                                               "claimed the partition",
+                                               NULL, NULL, NULL, NULL, 1);
+                        {
+                                char *t = strdup(parts[i].topic);
+                                if (t != NULL) {
+                                        drop_owned(w, t, parts[i].partition);
+                                        free(t);
+                                }
+                        }
+                        lost = 1;
+                        break;
+                }
+        }
+        if (lost) {
+                zz_store_rollback(w->store);
+                rc = 2;
+                goto out;
+        }
+        for (i = 0; i < w->n_batch; i++) {
+                rd_kafka_message_t *m = w->batch[i];
+                zz_fact_source_t src;
+                rd_kafka_timestamp_type_t tstype;
+
+                memset(&src, 0, sizeof(src));
+                src.topic = rd_kafka_topic_name(m->rkt);
+                src.partition = m->partition;
+                src.offset = m->offset;
+                src.timestamp = rd_kafka_message_timestamp(m, &tstype);
+                src.key = m->key;
+                src.key_len = m->key_len;
+                src.worker = w->opts.name;
+                if (zz_facts_apply(w->facts, w->store, w->codec,
+                                   stream_of(w, src.topic), &src, i, m->payload,
+                                   m->len, &outcomes[i], results[i].reason,
+                                   sqlstate, errstr, errstr_size) != 0)
+                        goto rollback;
+        }
+        if (zz_facts_flush(w->facts, w->store, outcomes, person_buf, sqlstate,
+                           errstr, errstr_size) != 0)
+                goto rollback;
+        for (i = 0; i < w->n_batch; i++) {
+                results[i].outcome = outcomes[i];
+                if (outcomes[i] == ZZ_FACT_APPLIED && person_buf[i][0] != '\0')
+                        persons[n_persons++] = person_buf[i];
+        }
+        if (n_persons > 0) {
+                char *array = zz_store_text_array(persons, n_persons);
+                const char *params[1] = {array};
+                PGresult *res;
+
+                if (array == NULL) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        goto rollback;
+                }
+                /* Another instance may hold another topic's partition of
+                 * the same person: decide each person under its lock, in
+                 * one order, so the later batch sees the earlier's facts. */
+                res = zz_store_query(
+                    w->store,
+                    "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
+                    "hashtextextended(p, 0) AS h FROM unnest($1::text[]) p "
+                    "ORDER BY 1) s",
+                    1, params, NULL, NULL, sqlstate, errstr, errstr_size);
+                free(array);
+                if (res == NULL)
+                        goto rollback;
+                PQclear(res);
+                if (zz_subsidy_redecide(w->subsidy, w->store, persons,
+                                        n_persons, changed, sqlstate, errstr,
+                                        errstr_size) != 0)
+                        goto rollback;
+        }
+        for (i = 0; i < n_parts; i++)
+                if (zz_store_set_position(w->store, parts[i].topic,
+                                          parts[i].partition, parts[i].last + 1,
+                                          errstr, errstr_size) != 0)
+                        goto rollback;
+        if (zz_store_commit(w->store, sqlstate, errstr, errstr_size) != 0) {
+                rc = zz_store_retryable(sqlstate) ? 1 : -1;
+                goto out;
+        }
+        for (i = 0; i < n_parts; i++) {
+                owned_t *o = find_owned(w, parts[i].topic, parts[i].partition);
+                if (o != NULL)
+                        o->committed = parts[i].last + 1;
+        }
+        rc = 0;
+        goto out;
+rollback:
+        zz_store_rollback(w->store);
+        zz_facts_batch_reset(w->facts);
+        rc = zz_store_retryable(sqlstate) ? 1 : -1;
+out:
+        free(parts);
+        free(persons);
+        free(person_buf);
+        free(outcomes);
+        return rc;
+}
+
+static void update_lag(zz_worker_t *w)
+{
+        size_t i;
+
+        if (w->opts.metrics == NULL)
+                return;
+        for (i = 0; i < w->n_owned; i++) {
+                int64_t lo = 0, hi = 0;
+                char part[16];
+
+                if (rd_kafka_get_watermark_offsets(
+                        w->rk, w->owned[i].topic, w->owned[i].partition, &lo,
+                        &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    w->owned[i].committed < 0)
+                        continue;
+                snprintf(part, sizeof(part), "%d", (int)w->owned[i].partition);
+                zz_metrics_set(w->opts.metrics, "zz_consumer_lag",
+                               "messages between the stored position and "
+                               "the partition end",
+                               "topic", w->owned[i].topic, "partition", part,
+                               (double)(hi > w->owned[i].committed
+                                            ? hi - w->owned[i].committed
+                                            : 0));
+        }
+}
+
+static int process_batch(zz_worker_t *w, char *errstr, size_t errstr_size)
+{
+        result_t *results;
+        size_t changed = 0, i;
+        double t0 = now_s();
+        int attempt, rc = -1;
+
+        results = calloc(w->n_batch + 1, sizeof(*results));
+        if (results == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        for (attempt = 0; attempt < 20 && w->n_batch > 0; attempt++) {
+                changed = 0;
+                rc = try_batch(w, results, &changed, errstr, errstr_size);
+                if (rc == 0 || rc < 0)
+                        break;
+                if (rc == 1) {
+                        zz_log_warn("batch conflicted (%s), retrying", errstr);
+                        nanosleep(&(struct timespec){0, 20000000L}, NULL);
+                }
+        }
+        if (rc > 0 && w->n_batch > 0) {
+                snprintf(errstr, errstr_size,
+                         "batch still conflicting after 20 attempts");
+                rc = -1;
+        }
+        if (rc == 2 || w->n_batch == 0)
+                rc = 0;
+        if (rc == 0 && w->opts.metrics != NULL) {
+                zz_metrics_t *m = w->opts.metrics;
+                for (i = 0; i < w->n_batch; i++) {
+                        zz_metrics_add(
+                            m, "zz_events_total",
+                            "input events by topic and outcome", "topic",
+                            rd_kafka_topic_name(w->batch[i]->rkt), "outcome",
+                            zz_fact_outcome_name(results[i].outcome), 1);
+                        if (results[i].outcome == ZZ_FACT_DEAD_LETTER)
+                                zz_metrics_add(m, "zz_dead_letters_total",
+                                               "dead letters by reason",
+                                               "reason", results[i].reason,
+                                               NULL, NULL, 1);
+                }
+                zz_metrics_add(m, "zz_decisions_changed_total",
+                               "decisions written because they changed", NULL,
+                               NULL, NULL, NULL, (double)changed);
+                zz_metrics_add(m, "zz_batches_total", "batches committed", NULL,
+                               NULL, NULL, NULL, 1);
+                zz_metrics_observe(m, "zz_batch_seconds",
+                                   "time to apply and commit one batch",
+                                   now_s() - t0);
+                update_lag(w);
+        }
+        if (rc == 0)
+                zz_log_debug("batch of %zu committed, %zu decisions changed",
+                             w->n_batch, changed);
+        for (i = 0; i < w->n_batch; i++)
+                rd_kafka_message_destroy(w->batch[i]);
+        w->n_batch = 0;
+        free(results);
+        return rc;
+}
+
+int zz_worker_run(zz_worker_t *w, char *errstr, size_t errstr_size)
+{
+        double last_msg = now_s();
+        int rc = 0;
+
+        while (!w->fatal && !(w->opts.stop != NULL && *w->opts.stop)) {
+                double first = 0;
+
+                while ((size_t)w->n_batch < (size_t)w->opts.batch_max &&
+                       !w->fatal) {
+                        rd_kafka_message_t *m;
+                        owned_t *o;
+                        int timeout = 100;
+
+                        if (w->n_batch > 0) {
+                                double left = w->opts.batch_ms / 1000.0 -
+                                              (now_s() - first);
+                                if (left <= 0)
+                                        break;
+                                timeout = (int)(left * 1000) + 1;
+                        }
+                        if (w->opts.stop != NULL && *w->opts.stop)
+                                break;
+                        m = rd_kafka_consumer_poll(w->rk, timeout);
+                        if (m == NULL) {
+                                /* idle counts only while partitions are
+                                 * ours: not while joining the group */
+                                if (w->n_owned == 0)
+                                        last_msg = now_s();
+                                if (w->n_batch == 0 &&
+                                    w->opts.idle_exit_ms > 0 &&
+                                    (now_s() - last_msg) * 1000 >
+                                        w->opts.idle_exit_ms)
+                                        goto done;
+                                continue;
+                        }
+                        if (m->err) {
+                                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                                        zz_log_warn("consumer: %s",
+                                                    rd_kafka_message_errstr(m));
+                                rd_kafka_message_destroy(m);
+                                continue;
+                        }
+                        last_msg = now_s();
+                        o = find_owned(w, rd_kafka_topic_name(m->rkt),
+                                       m->partition);
+                        if (o == NULL || m->offset < o->next) {
+                                /* not ours (any more), or already done */
+                                rd_kafka_message_destroy(m);
+                                continue;
+                        }
+                        o->next = m->offset + 1;
+                        if (w->n_batch == 0)
+                                first = now_s();
+                        w->batch[w->n_batch++] = m;
+                }
+                if (w->n_batch > 0 &&
+                    process_batch(w, errstr, errstr_size) != 0) {
+                        rc = -1;
+                        break;
+                }
+        }
+done:
+        if (w->fatal && rc == 0) {
+                snprintf(errstr, errstr_size, "%s", w->fatal_msg);
+                rc = -1;
+        }
+        if (rc == 0 && w->n_batch > 0 &&
+            process_batch(w, errstr, errstr_size) != 0)
+                rc = -1;
+        /* Leave the group: the revoke callback gives the partitions up. */
+        rd_kafka_consumer_close(w->rk);
+        return rc;
+}

@@ -1,0 +1,106 @@
+/*
+ * test_audit_role.c — the read-only dashboard role (DOMAIN.md promise 7):
+ * after deploy/local/roles.sql (run as the superuser, as deployment does),
+ * zizhu_dashboard reads the views of zizhu_dash — pseudonyms and masked
+ * numbers — and can neither select an ID number or a name from the zizhu
+ * tables nor write anything.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include "test_settle_harness.h"
+
+static int as_role(const s_env_t *env, const char *user, const char *sql,
+                   char **first)
+{
+        char conninfo[1024];
+        PGconn *c;
+        PGresult *r;
+        int ok;
+
+        snprintf(conninfo, sizeof(conninfo), "%s dbname=%s user=%s",
+                 env->pg_base, env->db, user);
+        c = PQconnectdb(conninfo);
+        cr_assert(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+        r = PQexec(c, sql);
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK ||
+             PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (first != NULL)
+                *first =
+                    ok && PQntuples(r) > 0 ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+        PQclear(r);
+        PQfinish(c);
+        return ok;
+}
+
+Test(audit_role, dashboard_role_sees_no_id_numbers, .timeout = 240)
+{
+        s_env_t env;
+        s_msgs_t ms;
+        char a[19], cmd[2048], *v = NULL;
+        const char *su = s_getenv("ZIZHU_PG_SUPERUSER", "postgres");
+
+        cr_assert(s_env_new(&env, "role") == 0);
+        s_msgs_init(&ms);
+        s_id("500228", "19900101", 51, a);
+        s_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
+                   "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
+        s_enrollment(&ms, a, 2020, 1, "ANNUAL", "2019-10-15", "500155107001");
+        s_payment(&ms, a, 2020, 25000, 0, 0, "2019-10-15T10:00:00+08:00");
+        cr_assert(s_produce(&env, &ms) == 0);
+        s_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
+        cr_assert(s_produce(&env, &ms) == 0);
+        cr_assert_eq(s_run_subsidy(&env), 0);
+        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+
+        /* roles.sql as the superuser, as deploy/local/pg.sh would */
+        snprintf(cmd, sizeof(cmd),
+                 "psql -q -v ON_ERROR_STOP=1 '%s dbname=%s user=%s' -f "
+                 "%s/deploy/local/roles.sql >/dev/null",
+                 env.pg_base, env.db, su, ZZ_SOURCE_DIR);
+        cr_assert_eq(system(cmd), 0, "roles.sql failed (superuser %s)", su);
+
+        /* the views: pseudonyms and masked numbers */
+        cr_expect(as_role(&env, "zizhu_dashboard",
+                          "SELECT masked_id FROM zizhu_dash.settlement_line",
+                          &v));
+        cr_assert(v != NULL);
+        cr_expect_eq(strlen(v), 18);
+        cr_expect(strstr(v, "**********") != NULL);
+        free(v);
+        cr_expect(as_role(&env, "zizhu_dashboard",
+                          "SELECT pseudonym FROM zizhu_dash.backlog", &v));
+        cr_expect(v != NULL && strlen(v) == 32);
+        free(v);
+        /* no view has an ID number column, and no value is one */
+        cr_expect(as_role(&env, "zizhu_dashboard",
+                          "SELECT count(*) FROM information_schema.columns "
+                          "WHERE table_schema = 'zizhu_dash' AND "
+                          "column_name IN ('person_id', 'name', 'id_number')",
+                          &v));
+        cr_expect_str_eq(v, "0");
+        free(v);
+        snprintf(cmd, sizeof(cmd),
+                 "SELECT count(*) FROM (SELECT row_to_json(s)::text t FROM "
+                 "zizhu_dash.settlement_line s UNION ALL SELECT "
+                 "row_to_json(b)::text FROM zizhu_dash.backlog b) x WHERE t "
+                 "LIKE '%%%s%%'",
+                 a);
+        cr_expect(as_role(&env, "zizhu_dashboard", cmd, &v));
+        cr_expect_str_eq(v, "0");
+        free(v);
+        /* the tables stay out of reach, and nothing can be written */
+        cr_expect(!as_role(&env, "zizhu_dashboard",
+                           "SELECT person_id FROM zizhu.decision", NULL));
+        cr_expect(!as_role(&env, "zizhu_dashboard",
+                           "SELECT person_id FROM zizhu.identity_fact", NULL));
+        cr_expect(!as_role(&env, "zizhu_dashboard",
+                           "SELECT person_id FROM zizhu.person_pseudonym",
+                           NULL));
+        cr_expect(!as_role(&env, "zizhu_dashboard",
+                           "CREATE TABLE zizhu_dash.x (a int)", NULL));
+        cr_expect(!as_role(&env, "zizhu_dashboard",
+                           "DELETE FROM zizhu_dash.settlement_line", NULL));
+        s_msgs_free(&ms);
+        s_env_drop(&env);
+}

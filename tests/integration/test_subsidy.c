@@ -1,0 +1,288 @@
+/*
+ * test_subsidy.c — the subsidy worker against the real broker and
+ * PostgreSQL: decisions equal the policy engine's for the same facts,
+ * every outbox row is published exactly once, malformed input is
+ * dead-lettered with its reason, and duplicate or reordered delivery gives
+ * the same final state.
+ */
+#include <criterion/criterion.h>
+
+#include "test_subsidy_harness.h"
+
+Test(subsidy, decisions_match_policy_eval)
+{
+        const size_t n = 3000;
+        h_env_t env;
+        h_person_t *ps = h_generate(n, 12345);
+        zz_codec_t *codec;
+        h_msgs_t ms = {0};
+        char errstr[512];
+        zz_policy_t *pol[5] = {0};
+        static const char *const files[] = {"tongnan-2021", "panzhihua-2022",
+                                            "huilong-2020", "yubei-2017",
+                                            "shantou-2021"};
+        zz_arena_t *arena = zz_arena_new(0);
+        PGconn *c;
+        size_t i, compared = 0, k;
+
+        cr_assert_not_null(ps);
+        cr_assert_eq(h_env_new(&env, "match"), 0);
+        codec = zz_codec_new(errstr, sizeof(errstr));
+        cr_assert_not_null(codec, "%s", errstr);
+        h_messages(codec, ps, n, &ms);
+        cr_assert_eq(h_produce(&env, &ms, 0, ms.n), 0);
+        cr_assert_eq(h_run_to_idle(&env, "g"), 0);
+
+        for (k = 0; k < 5; k++) {
+                char path[1024];
+                snprintf(path, sizeof(path), "%s/policies/%s.yaml",
+                         ZZ_SOURCE_DIR, files[k]);
+                pol[k] = zz_policy_load_file(path, errstr, sizeof(errstr));
+                cr_assert_not_null(pol[k], "%s", errstr);
+        }
+        c = PQconnectdb(env.pg);
+        for (i = 0; i < n; i++) {
+                const h_person_t *p = &ps[i];
+                zz_identity_t idents[2];
+                zz_case_t cs;
+                zz_decision_t d;
+                const zz_policy_t *use = NULL;
+                char year[16];
+                const char *params[2] = {p->id, year};
+                PGresult *r;
+
+                h_case(p, idents, &cs);
+                for (k = 0; k < 5 && use == NULL; k++)
+                        if (zz_policy_year(pol[k]) == p->year && p->enrolled &&
+                            zz_policy_in_jurisdiction(pol[k], p->region))
+                                use = pol[k];
+                for (k = 0; k < 5 && use == NULL; k++)
+                        if (zz_policy_year(pol[k]) == p->year &&
+                            p->n_idents > 0 &&
+                            zz_policy_in_jurisdiction(pol[k],
+                                                      p->idents[0].approving))
+                                use = pol[k];
+                snprintf(year, sizeof(year), "%d", p->year);
+                r = PQexecParams(c,
+                                 "SELECT subsidy_fen, recon_status, "
+                                 "recon_fen, contribution_fen, eligible, "
+                                 "policy_name FROM zizhu.decision WHERE "
+                                 "person_id = $1 AND year = $2",
+                                 2, NULL, params, NULL, NULL, 0);
+                cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+                if (use == NULL ||
+                    (p->n_idents == 0 && !p->enrolled && !p->paid)) {
+                        cr_expect_eq(PQntuples(r), 0,
+                                     "person %zu: decided without policy", i);
+                        PQclear(r);
+                        continue;
+                }
+                zz_arena_reset(arena);
+                if (zz_policy_eval(use, &cs, &d, arena) != 0) {
+                        cr_expect_eq(PQntuples(r), 0,
+                                     "person %zu: undecidable but stored", i);
+                        PQclear(r);
+                        continue;
+                }
+                cr_assert_eq(PQntuples(r), 1, "person %zu: no decision", i);
+                cr_expect_eq(strtoll(PQgetvalue(r, 0, 0), NULL, 10),
+                             d.subsidy_fen, "person %zu subsidy", i);
+                cr_expect_str_eq(PQgetvalue(r, 0, 1),
+                                 zz_recon_status_name(d.reconciliation.status),
+                                 "person %zu status", i);
+                cr_expect_eq(strtoll(PQgetvalue(r, 0, 2), NULL, 10),
+                             d.reconciliation.fen, "person %zu recon", i);
+                cr_expect_eq(strtoll(PQgetvalue(r, 0, 3), NULL, 10),
+                             d.contribution_fen, "person %zu contrib", i);
+                cr_expect_str_eq(PQgetvalue(r, 0, 5), zz_policy_name(use));
+                compared++;
+                PQclear(r);
+        }
+        PQfinish(c);
+        cr_expect_gt(compared, n / 2);
+        cr_expect_gt(h_scalar(&env, "SELECT count(*) FROM zizhu.decision "
+                                    "WHERE subsidy_fen > 0"),
+                     100);
+        cr_expect_eq(h_check_published(&env), 0);
+        for (k = 0; k < 5; k++)
+                zz_policy_destroy(pol[k]);
+        zz_arena_destroy(arena);
+        h_msgs_free(&ms);
+        zz_codec_destroy(codec);
+        free(ps);
+        h_env_drop(&env);
+}
+
+/* Malformed messages mixed in: each is a dead letter with the reason. */
+Test(subsidy, malformed_to_dead_letter)
+{
+        const size_t n = 200;
+        h_env_t env;
+        h_person_t *ps = h_generate(n, 777);
+        zz_codec_t *codec;
+        h_msgs_t ms = {0}, bad = {0};
+        char errstr[512];
+        h_person_t q;
+        size_t valid_msgs;
+        static const char garbage[] = "not avro at all";
+        unsigned char unknown_fp[16] = {0xC3, 0x01, 1, 2, 3, 4, 5, 6,
+                                        7,    8,    0, 0, 0, 0, 0, 0};
+
+        cr_assert_not_null(ps);
+        cr_assert_eq(h_env_new(&env, "bad"), 0);
+        codec = zz_codec_new(errstr, sizeof(errstr));
+        cr_assert_not_null(codec, "%s", errstr);
+        h_messages(codec, ps, n, &ms);
+        valid_msgs = ms.n;
+
+        /* BAD_FRAMING, UNKNOWN_SCHEMA */
+        h_msgs_add(&bad, ZZ_STREAM_IDENTITY, "k1", garbage, sizeof(garbage));
+        h_msgs_add(&bad, ZZ_STREAM_PAYMENT, "k2", unknown_fp,
+                   sizeof(unknown_fp));
+        /* WRONG_STREAM: an enrollment on the payment topic */
+        q = ps[1];
+        q.enrolled = 1;
+        snprintf(q.enroll_event, sizeof(q.enroll_event), "bad-ws");
+        {
+                h_msgs_t tmp = {0};
+                h_enrollment_msg(codec, &q, &tmp);
+                h_msgs_add(&bad, ZZ_STREAM_PAYMENT, "k3", tmp.m[0].value,
+                           tmp.m[0].len);
+                h_msgs_free(&tmp);
+        }
+        /* INVALID_ID_NUMBER */
+        q = ps[2];
+        q.id[17] = q.id[17] == '0' ? '1' : '0';
+        snprintf(q.enroll_event, sizeof(q.enroll_event), "bad-id");
+        q.tier = 1;
+        q.registered_on = 18000;
+        snprintf(q.region, sizeof(q.region), "500152001001");
+        snprintf(q.household, sizeof(q.household), "H");
+        h_enrollment_msg(codec, &q, &bad);
+        /* UNKNOWN_CATEGORY */
+        q = ps[3];
+        q.idents[0] = ps[0].idents[0];
+        q.idents[0].category = "MCA.FOO";
+        q.idents[0].department = "MCA";
+        q.idents[0].n_attrs = 0;
+        q.idents[0].valid_from = 18000;
+        q.idents[0].valid_to = ZZ_DATE_NONE;
+        snprintf(q.idents[0].approving, sizeof(q.idents[0].approving),
+                 "500152");
+        snprintf(q.idents[0].event_id, sizeof(q.idents[0].event_id), "bad-cat");
+        h_identity_msg(codec, &q, &q.idents[0], &bad);
+        /* INVALID_DATE_RANGE */
+        q.idents[0].category = "MCA.DIBAO";
+        q.idents[0].valid_to = 17000;
+        snprintf(q.idents[0].event_id, sizeof(q.idents[0].event_id),
+                 "bad-range");
+        h_identity_msg(codec, &q, &q.idents[0], &bad);
+        /* AMOUNT_MISMATCH and NEGATIVE_AMOUNT */
+        q = ps[4];
+        q.year = 2021;
+        q.contribution = 28000;
+        q.paid_fen = 28000;
+        q.paid_at = 1600000000000LL;
+        snprintf(q.pay_event, sizeof(q.pay_event), "bad-sum");
+        h_payment_msg(codec, &q, &bad, 100);
+        snprintf(q.pay_event, sizeof(q.pay_event), "bad-neg");
+        q.contribution = -5;
+        q.paid_fen = -5;
+        h_payment_msg(codec, &q, &bad, 0);
+
+        /* interleave: bad ones spread through the valid ones */
+        {
+                size_t i;
+                for (i = 0; i < bad.n; i++)
+                        h_msgs_add(&ms, bad.m[i].stream, bad.m[i].key,
+                                   bad.m[i].value, bad.m[i].len);
+        }
+        cr_assert_eq(h_produce(&env, &ms, 0, valid_msgs / 2), 0);
+        cr_assert_eq(h_produce(&env, &ms, valid_msgs, ms.n), 0);
+        cr_assert_eq(h_produce(&env, &ms, valid_msgs / 2, valid_msgs), 0);
+        cr_assert_eq(h_run_to_idle(&env, "g"), 0);
+
+        cr_expect_eq(h_scalar(&env, "SELECT count(*) FROM zizhu.dead_letter"),
+                     (long long)bad.n);
+        {
+                static const char *const reasons[] = {
+                    "BAD_FRAMING",      "UNKNOWN_SCHEMA",
+                    "WRONG_STREAM",     "INVALID_ID_NUMBER",
+                    "UNKNOWN_CATEGORY", "INVALID_DATE_RANGE",
+                    "AMOUNT_MISMATCH",  "NEGATIVE_AMOUNT"};
+                size_t i;
+                for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+                        char sql[256];
+                        snprintf(sql, sizeof(sql),
+                                 "SELECT count(*) FROM zizhu.dead_letter "
+                                 "WHERE reason = '%s'",
+                                 reasons[i]);
+                        cr_expect_eq(h_scalar(&env, sql), 1, "reason %s",
+                                     reasons[i]);
+                }
+        }
+        /* every valid event is stored */
+        cr_expect_eq(h_scalar(&env,
+                              "SELECT (SELECT count(*) FROM "
+                              "zizhu.identity_fact) + (SELECT count(*) FROM "
+                              "zizhu.enrollment_fact) + (SELECT count(*) "
+                              "FROM zizhu.payment_fact)"),
+                     (long long)valid_msgs);
+        cr_expect_eq(h_check_published(&env), 0);
+        h_msgs_free(&bad);
+        h_msgs_free(&ms);
+        zz_codec_destroy(codec);
+        free(ps);
+        h_env_drop(&env);
+}
+
+/* The same facts in another order across topics, each twice, give the
+ * same decisions as one ordinary delivery. */
+Test(subsidy, duplicates_and_reordering)
+{
+        const size_t n = 600;
+        h_env_t a, b;
+        h_person_t *ps = h_generate(n, 4242);
+        zz_codec_t *codec;
+        h_msgs_t ms = {0}, rev = {0};
+        char errstr[512], *da, *db;
+        size_t i, rows_a = 0, rows_b = 0;
+
+        cr_assert_not_null(ps);
+        codec = zz_codec_new(errstr, sizeof(errstr));
+        cr_assert_not_null(codec, "%s", errstr);
+        h_messages(codec, ps, n, &ms);
+        /* payments first, then enrollments, then identities, backwards */
+        for (i = ms.n; i > 0; i--)
+                h_msgs_add(&rev, ms.m[i - 1].stream, ms.m[i - 1].key,
+                           ms.m[i - 1].value, ms.m[i - 1].len);
+
+        cr_assert_eq(h_env_new(&a, "orda"), 0);
+        cr_assert_eq(h_produce(&a, &ms, 0, ms.n), 0);
+        cr_assert_eq(h_run_to_idle(&a, "g"), 0);
+
+        cr_assert_eq(h_env_new(&b, "ordb"), 0);
+        /* half of the reversed stream, a run, then all of it again */
+        cr_assert_eq(h_produce(&b, &rev, 0, rev.n / 2), 0);
+        cr_assert_eq(h_run_to_idle(&b, "g"), 0);
+        cr_assert_eq(h_produce(&b, &rev, 0, rev.n), 0);
+        cr_assert_eq(h_run_to_idle(&b, "g"), 0);
+
+        da = h_dump_decisions(&a, &rows_a);
+        db = h_dump_decisions(&b, &rows_b);
+        cr_expect_gt(rows_a, n / 2);
+        cr_expect_eq(rows_a, rows_b);
+        cr_expect(strcmp(da, db) == 0, "final decisions differ between orders");
+        cr_expect_eq(h_scalar(&b, "SELECT count(*) FROM zizhu.identity_fact"),
+                     h_scalar(&a, "SELECT count(*) FROM zizhu.identity_fact"));
+        cr_expect_eq(h_check_published(&a), 0);
+        cr_expect_eq(h_check_published(&b), 0);
+        free(da);
+        free(db);
+        h_msgs_free(&ms);
+        h_msgs_free(&rev);
+        zz_codec_destroy(codec);
+        free(ps);
+        h_env_drop(&a);
+        h_env_drop(&b);
+}
