@@ -351,6 +351,49 @@ static void rd_attrs(struct reader *rd, const char *name,
         *count = n;
 }
 
+/* An optional array of InputPosition records: *out NULL when null, else an
+ * arena array (of at least one element, so that an empty array is not
+ * NULL). */
+static void rd_positions(struct reader *rd, const char *name,
+                         const zz_event_position_t **out, size_t *count)
+{
+        avro_value_t b, item, x;
+        zz_event_position_t *pos;
+        size_t i, n;
+
+        *out = NULL;
+        *count = 0;
+        if (!rd_opt(rd, name, &b))
+                return;
+        if (avro_value_get_type(&b) != AVRO_ARRAY ||
+            avro_value_get_size(&b, &n) != 0) {
+                rd_fail(rd, name, "not an array");
+                return;
+        }
+        pos = zz_arena_calloc(rd->arena, n > 0 ? n : 1, sizeof(*pos));
+        if (pos == NULL) {
+                rd_fail(rd, name, "out of memory");
+                return;
+        }
+        for (i = 0; i < n && !rd->failed; i++) {
+                struct reader sub = *rd;
+
+                if (avro_value_get_by_index(&b, i, &item, NULL) != 0 ||
+                    avro_value_get_type(&item) != AVRO_RECORD) {
+                        rd_fail(rd, name, "unreadable array element");
+                        return;
+                }
+                sub.rec = &item;
+                pos[i].topic = rd_str(&sub, "topic");
+                pos[i].partition = rd_int(&sub, "partition");
+                if (rd_field(&sub, "offset", &x) == 0)
+                        pos[i].offset = rd_number(&sub, "offset", &x);
+                rd->failed = sub.failed;
+        }
+        *out = pos;
+        *count = n;
+}
+
 static int rd_begin(struct reader *rd, avro_value_t *value, zz_arena_t *arena,
                     int flags, const char *what, char *errstr,
                     size_t errstr_size)
@@ -477,6 +520,7 @@ int zz_event_control_from_value(avro_value_t *value, zz_arena_t *arena,
         out->policy_name = rd_opt_str(&rd, "policy_name");
         out->policy_version = rd_opt_str(&rd, "policy_version");
         out->issued_at = rd_long(&rd, "issued_at");
+        rd_positions(&rd, "positions", &out->positions, &out->positions_count);
         return rd.failed ? -1 : 0;
 }
 
@@ -635,6 +679,32 @@ static void wr_attrs(struct writer *wr, const char *name,
         }
 }
 
+/* positions NULL writes null; otherwise an array, possibly empty. */
+static void wr_positions(struct writer *wr, const char *name,
+                         const zz_event_position_t *positions, size_t count)
+{
+        avro_value_t b, item;
+        size_t i;
+        int rc = wr_opt(wr, name, positions != NULL, &b);
+
+        if (rc == 1)
+                wr_check(wr, name, avro_value_set_null(&b));
+        if (rc != 0)
+                return;
+        for (i = 0; i < count && !wr->failed; i++) {
+                struct writer sub = *wr;
+
+                wr_check(wr, name, avro_value_append(&b, &item, NULL));
+                if (wr->failed)
+                        return;
+                sub.rec = &item;
+                wr_str(&sub, "topic", positions[i].topic);
+                wr_int(&sub, "partition", positions[i].partition);
+                wr_long(&sub, "offset", positions[i].offset);
+                wr->failed = sub.failed;
+        }
+}
+
 static int wr_begin(struct writer *wr, avro_value_t *value, const void *event,
                     const char *what, char *errstr, size_t errstr_size)
 {
@@ -750,6 +820,7 @@ int zz_event_control_to_value(const zz_event_control_t *e, avro_value_t *value,
         wr_opt_str(&wr, "policy_name", e->policy_name);
         wr_opt_str(&wr, "policy_version", e->policy_version);
         wr_long(&wr, "issued_at", e->issued_at);
+        wr_positions(&wr, "positions", e->positions, e->positions_count);
         return wr.failed ? -1 : 0;
 }
 
@@ -1027,6 +1098,46 @@ int zz_event_validate_payment(const zz_event_payment_t *e, zz_reason_t *reason,
         return ck.failed ? -1 : 0;
 }
 
+/* A boundary must name each partition once: the settlement joins facts to
+ * it, so a partition named twice would count its facts twice. */
+static void ck_positions(struct check *ck, const zz_event_control_t *e)
+{
+        size_t i, j;
+
+        if (e->command != ZZ_CONTROL_CLOSE_PERIOD)
+                ck_fail(ck, ZZ_REASON_INVALID_VALUE,
+                        "positions on a command other than CLOSE_PERIOD");
+        if (e->positions_count == 0)
+                ck_fail(ck, ZZ_REASON_INVALID_VALUE,
+                        "positions is an empty array");
+        for (i = 0; i < e->positions_count && !ck->failed; i++) {
+                const zz_event_position_t *p = &e->positions[i];
+
+                if (empty(p->topic))
+                        ck_fail(ck, ZZ_REASON_MISSING_FIELD,
+                                "topic of position %zu is empty", i);
+                else if (strlen(p->topic) > ZZ_EVENT_TOPIC_MAX)
+                        ck_fail(ck, ZZ_REASON_INVALID_VALUE,
+                                "topic of position %zu is longer than %d "
+                                "bytes",
+                                i, ZZ_EVENT_TOPIC_MAX);
+                else if (p->partition < 0)
+                        ck_fail(ck, ZZ_REASON_INVALID_VALUE,
+                                "partition of position %zu is negative", i);
+                else if (p->offset < 0)
+                        ck_fail(ck, ZZ_REASON_INVALID_VALUE,
+                                "offset of position %zu is negative", i);
+                for (j = 0; j < i && !ck->failed; j++) {
+                        if (e->positions[j].partition == p->partition &&
+                            strcmp(e->positions[j].topic, p->topic) == 0)
+                                ck_fail(ck, ZZ_REASON_INVALID_VALUE,
+                                        "positions %zu and %zu name the same "
+                                        "partition",
+                                        j, i);
+                }
+        }
+}
+
 int zz_event_validate_control(const zz_event_control_t *e, zz_reason_t *reason,
                               char *errstr, size_t errstr_size)
 {
@@ -1043,5 +1154,7 @@ int zz_event_validate_control(const zz_event_control_t *e, zz_reason_t *reason,
                 ck_required(&ck, "policy_version", e->policy_version);
         }
         ck_ts(&ck, "issued_at", e->issued_at);
+        if (e->positions != NULL)
+                ck_positions(&ck, e);
         return ck.failed ? -1 : 0;
 }

@@ -191,6 +191,7 @@ int zz_feed_encode(zz_feed_encoder_t *enc, const zz_feed_record_t *rec,
         case ZZ_FEED_CONTROL: {
                 const zz_feed_control_t *r = &rec->u.control;
                 zz_event_control_t ev;
+                zz_event_position_t *pos = NULL;
 
                 memset(&ev, 0, sizeof(ev));
                 stream = ZZ_STREAM_CONTROL;
@@ -204,10 +205,30 @@ int zz_feed_encode(zz_feed_encoder_t *enc, const zz_feed_record_t *rec,
                 ev.policy_name = nullable(r->policy_name);
                 ev.policy_version = nullable(r->policy_version);
                 ev.issued_at = r->issued_at;
-                if (zz_event_validate_control(&ev, &reason, errstr,
-                                              errstr_size) != 0 ||
-                    zz_event_control_to_value(&ev, value, errstr,
-                                              errstr_size) != 0)
+                if (r->positions != NULL) {
+                        size_t i;
+
+                        pos = calloc(r->n_positions > 0 ? r->n_positions : 1,
+                                     sizeof(*pos));
+                        if (pos == NULL) {
+                                snprintf(errstr, errstr_size, "out of memory");
+                                return -1;
+                        }
+                        for (i = 0; i < r->n_positions; i++) {
+                                pos[i].topic = r->positions[i].topic;
+                                pos[i].partition = r->positions[i].partition;
+                                pos[i].offset = r->positions[i].offset;
+                        }
+                        ev.positions = pos;
+                        ev.positions_count = r->n_positions;
+                }
+                /* the value copies the strings: pos may go right after */
+                rc = zz_event_validate_control(&ev, &reason, errstr,
+                                               errstr_size) != 0 ||
+                     zz_event_control_to_value(&ev, value, errstr,
+                                               errstr_size) != 0;
+                free(pos);
+                if (rc != 0)
                         return -1;
                 break;
         }

@@ -1477,6 +1477,34 @@ static void jkv_int(struct zz_jbuf *j, const char *key, long long v)
         jraw(j, buf, (size_t)n);
 }
 
+/* [{"topic":..,"partition":..,"offset":..},...], or null. */
+static void jkv_positions(struct zz_jbuf *j, const char *key,
+                          const zz_feed_position_t *pos, size_t n)
+{
+        size_t i;
+
+        jkey(j, key);
+        if (pos == NULL) {
+                jraw(j, "null", 4);
+                return;
+        }
+        jraw(j, "[", 1);
+        for (i = 0; i < n; i++) {
+                char buf[64];
+                int len;
+
+                jraw(j, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+                jstr(j, "topic");
+                jraw(j, ":", 1);
+                jstr(j, pos[i].topic);
+                len = snprintf(buf, sizeof(buf),
+                               ",\"partition\":%d,\"offset\":%lld}",
+                               (int)pos[i].partition, (long long)pos[i].offset);
+                jraw(j, buf, (size_t)len);
+        }
+        jraw(j, "]", 1);
+}
+
 static void jkv_date(struct zz_jbuf *j, const char *key, zz_date_t d)
 {
         char buf[16];
@@ -1598,6 +1626,7 @@ int zz_feed_record_to_json(const zz_feed_record_t *rec, char *buf,
                 jkv_null(&j, "policy_name", r->policy_name);
                 jkv_null(&j, "policy_version", r->policy_version);
                 jkv_ts(&j, "issued_at", r->issued_at);
+                jkv_positions(&j, "positions", r->positions, r->n_positions);
                 break;
         }
         }

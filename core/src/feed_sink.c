@@ -421,15 +421,32 @@ int zz_feed_sink_put(zz_feed_sink_t *s, const zz_feed_record_t *rec,
                 break;
         }
         case SINK_JSONL: {
-                char buf[4096];
+                char stack[4096];
+                char *buf = stack;
+                size_t size = sizeof(stack);
 
-                if (zz_feed_record_to_json(rec, buf, sizeof(buf)) != 0) {
+                /* a close command's positions can outgrow the stack */
+                if (rec->kind == ZZ_FEED_CONTROL &&
+                    rec->u.control.n_positions > 0) {
+                        size += rec->u.control.n_positions *
+                                (2 * ZZ_FEED_TOPIC_SIZE + 64);
+                        buf = malloc(size);
+                        if (buf == NULL) {
+                                snprintf(errstr, errstr_size, "out of memory");
+                                return -1;
+                        }
+                }
+                if (zz_feed_record_to_json(rec, buf, size) != 0) {
                         snprintf(errstr, errstr_size, "record too large");
+                        if (buf != stack)
+                                free(buf);
                         return -1;
                 }
                 fputs(buf, s->fp);
                 fputc('\n', s->fp);
                 s->bytes += strlen(buf) + 1;
+                if (buf != stack)
+                        free(buf);
                 break;
         }
         case SINK_CSV: {

@@ -76,6 +76,15 @@ static void usage(FILE *out)
             "  --ref TEXT          close/activate: the issuer's reference "
             "(文号)\n"
             "  --issuer CODE       close/activate: issuing office (NHSA)\n"
+            "  --positions LIST    close: the period's boundary, as\n"
+            "                      topic:partition:offset,... (full topic\n"
+            "                      names; per input partition, the offset of\n"
+            "                      the first message NOT in the period; a\n"
+            "                      partition not listed adds nothing).\n"
+            "                      Default: the current end of every\n"
+            "                      partition of the identity, enrollment and\n"
+            "                      payment topics, read from Kafka (also\n"
+            "                      with --dry-run) just before sending\n"
             "  --progress          progress bar on stderr even when not a tty\n"
             "  --config FILE       zizhu configuration file\n"
             "  -X key=value        librdkafka property, or a zizhu setting\n"
@@ -91,6 +100,9 @@ static void usage(FILE *out)
             "  zizhu-feed payment --dry-run tax-2019-10.csv | head\n"
             "  zizhu-feed activate --policy policies/huilong-2020.yaml\n"
             "  zizhu-feed close --jurisdiction huilong --period 2020\n"
+            "  zizhu-feed close --jurisdiction huilong --period 2020 \\\n"
+            "      --positions zz.identity:0:1842,zz.enrollment:0:977,"
+            "zz.payment:0:903\n"
             "\n"
             "exit status: 0 every row sent; 1 failure (Kafka, PostgreSQL, "
             "I/O);\n"
@@ -118,6 +130,7 @@ struct opts {
         const char *issued_at;
         const char *ref;
         const char *issuer;
+        const char *positions;
         int progress;
         const char *config;
         int verbosity;
@@ -258,6 +271,7 @@ static int run_control(struct opts *o, zz_config_t *config)
 {
         zz_feed_record_t rec;
         zz_feed_control_t *c = &rec.u.control;
+        zz_feed_position_t *positions = NULL;
         char errstr[512];
         zz_feed_sink_t *sink;
         int rc = EXIT_OK;
@@ -279,12 +293,42 @@ static int run_control(struct opts *o, zz_config_t *config)
                 }
                 c->command = ZZ_FEED_CMD_CLOSE_PERIOD;
                 snprintf(c->period, sizeof(c->period), "%s", o->period);
+                /* The boundary travels with the command, so that settling
+                 * depends on the input log alone. Read before sending:
+                 * whatever arrives after the command is not in the period. */
+                if (o->positions != NULL) {
+                        if (zz_feed_positions_parse(o->positions, &positions,
+                                                    &c->n_positions, errstr,
+                                                    sizeof(errstr)) != 0) {
+                                fprintf(stderr, "zizhu-feed: --positions: %s\n",
+                                        errstr);
+                                return EXIT_USAGE;
+                        }
+                        if (c->n_positions == 0) {
+                                fprintf(stderr, "zizhu-feed: --positions: "
+                                                "no position given\n");
+                                return EXIT_USAGE;
+                        }
+                } else if (zz_feed_positions_query(config, 10000, &positions,
+                                                   &c->n_positions, errstr,
+                                                   sizeof(errstr)) != 0) {
+                        zz_log_error("could not read the end of the input "
+                                     "topics: %s",
+                                     errstr);
+                        return EXIT_FAIL;
+                }
+                c->positions = positions;
         } else {
                 zz_policy_t *policy;
 
                 if (o->policy == NULL) {
                         fprintf(stderr,
                                 "zizhu-feed: activate needs --policy\n");
+                        return EXIT_USAGE;
+                }
+                if (o->positions != NULL) {
+                        fprintf(stderr, "zizhu-feed: --positions is for "
+                                        "close only\n");
                         return EXIT_USAGE;
                 }
                 policy = zz_policy_load_file(o->policy, errstr, sizeof(errstr));
@@ -326,6 +370,7 @@ static int run_control(struct opts *o, zz_config_t *config)
         sink = open_sink(o, config, errstr, sizeof(errstr));
         if (sink == NULL) {
                 zz_log_error("%s", errstr);
+                free(positions);
                 return EXIT_FAIL;
         }
         if (zz_feed_sink_put(sink, &rec, errstr, sizeof(errstr)) != 0) {
@@ -339,6 +384,7 @@ static int run_control(struct opts *o, zz_config_t *config)
                         rec.event_id);
         }
         zz_feed_sink_destroy(sink);
+        free(positions);
         return rc;
 }
 
@@ -610,6 +656,7 @@ int main(int argc, char **argv)
                 OPT_VAL("--issued-at", issued_at)
                 OPT_VAL("--ref", ref)
                 OPT_VAL("--issuer", issuer)
+                OPT_VAL("--positions", positions)
                 OPT_VAL("--config", config)
 #undef OPT_VAL
                 if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {

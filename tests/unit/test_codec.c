@@ -981,7 +981,9 @@ Test(codec, arrays_of_zero_size_items_are_capped)
                                              0x80, 0x80, 0x02, 0x00};
         static const unsigned char three[] = {0x06, 0x00};
         static const unsigned char over_cap[] = {0x82, 0x80, 0x80, 0x04, 0x00};
-        zz_codec_t *c = codec_with("control.avsc", schema, NULL, NULL);
+        /* without control.v1.avsc, which could not be read as this */
+        zz_codec_t *c =
+            codec_with("control.avsc", schema, "control.v1.avsc", NULL);
         unsigned char msg[32];
         uint64_t fp;
         avro_value_t d, f;
@@ -1395,4 +1397,123 @@ Test(codec, error_names)
         cr_expect_str_eq(zz_codec_err_name(ZZ_CODEC_ERR_WRONG_STREAM),
                          "WRONG_STREAM");
         cr_expect_str_eq(zz_codec_err_name((zz_codec_err_t)99), "?");
+}
+
+/* ---------------------------------------------------------------------
+ * control.v1: the control schema before "positions"
+ */
+
+/* A CLOSE_PERIOD written with control.v1 by the settlement test harness
+ * before positions existed, read back from the broker and frozen: version
+ * 1 never changes. */
+static const unsigned char control_v1_close[] = {
+    0xc3, 0x01, 0xd2, 0xcc, 0xff, 0x29, 0x81, 0x62, 0xcf, 0x60, 0x2c, 0x74,
+    0x2d, 0x63, 0x6c, 0x6f, 0x73, 0x65, 0x2d, 0x68, 0x75, 0x69, 0x6c, 0x6f,
+    0x6e, 0x67, 0x2d, 0x32, 0x30, 0x32, 0x30, 0x2d, 0x34, 0x06, 0x46, 0x49,
+    0x4e, 0x2c, 0x74, 0x2d, 0x63, 0x6c, 0x6f, 0x73, 0x65, 0x2d, 0x68, 0x75,
+    0x69, 0x6c, 0x6f, 0x6e, 0x67, 0x2d, 0x32, 0x30, 0x32, 0x30, 0x2d, 0x34,
+    0x02, 0x0e, 0x68, 0x75, 0x69, 0x6c, 0x6f, 0x6e, 0x67, 0x02, 0x08, 0x32,
+    0x30, 0x32, 0x30, 0x00, 0x00, 0x80, 0x9a, 0x8c, 0x8d, 0xe4, 0x5b};
+
+/* Checks a decoded control.v1 close: v1 fields kept, positions null. */
+static void expect_v1_control(avro_value_t *decoded, const char *event_id,
+                              int64_t issued_at)
+{
+        avro_value_t f, branch;
+        int64_t i64;
+
+        cr_expect_eq(avro_value_get_schema(decoded),
+                     zz_codec_schema(codec, ZZ_STREAM_CONTROL));
+        expect_str(decoded, "event_id", event_id);
+        expect_str(decoded, "department", "FIN");
+        expect_str(decoded, "jurisdiction", "huilong");
+        cr_expect_str_eq(enum_symbol(decoded, "command"), "CLOSE_PERIOD");
+        cr_expect_eq(union_branch(decoded, "period", &branch), 1);
+        cr_expect_eq(union_branch(decoded, "policy_name", &branch), 0);
+        cr_expect_eq(union_branch(decoded, "policy_version", &branch), 0);
+        cr_assert_eq(avro_value_get_by_name(decoded, "issued_at", &f, NULL), 0);
+        cr_assert_eq(avro_value_get_long(&f, &i64), 0);
+        cr_expect_eq(i64, issued_at);
+        /* the field version 2 added, at its default */
+        cr_expect_eq(union_branch(decoded, "positions", &branch), 0);
+        cr_expect_eq(avro_value_get_type(&branch), AVRO_NULL);
+}
+
+Test(codec, control_v1_decodes_with_positions_null)
+{
+        avro_schema_t v1 = zz_codec_schema_version(codec, ZZ_STREAM_CONTROL, 1);
+        avro_value_iface_t *iface;
+        avro_value_t value, f, branch, decoded;
+        zz_codec_buf_t buf = ZZ_CODEC_BUF_INIT;
+        zz_codec_err_t code;
+        int version = 0;
+        size_t i;
+
+        /* control.v1.avsc is the schema every earlier control message was
+         * written with: same fingerprint */
+        cr_assert_not_null(v1);
+        cr_assert_neq(v1, zz_codec_schema(codec, ZZ_STREAM_CONTROL));
+        for (i = 0; i < zz_codec_schema_count(codec); i++) {
+                zz_codec_schema_info_t info;
+                cr_assert_eq(zz_codec_schema_info(codec, i, &info), 0);
+                if (strcmp(info.file, "control.v1.avsc") == 0) {
+                        cr_expect_eq(info.fingerprint,
+                                     UINT64_C(0x60cf628129ffccd2));
+                        cr_expect_eq(info.version, 1);
+                }
+                if (strcmp(info.file, "control.avsc") == 0)
+                        cr_expect_eq(info.version, 2);
+        }
+
+        /* the frozen message */
+        cr_assert_eq(zz_codec_peek(codec, control_v1_close,
+                                   sizeof(control_v1_close), NULL, &version,
+                                   NULL),
+                     0);
+        cr_expect_eq(version, 1);
+        cr_assert_eq(zz_codec_decode(codec, ZZ_STREAM_CONTROL, control_v1_close,
+                                     sizeof(control_v1_close), &decoded, &code,
+                                     err, sizeof(err)),
+                     0, "%s", err);
+        expect_v1_control(&decoded, "t-close-huilong-2020-4",
+                          INT64_C(1576803600000));
+
+        /* and one written here with the v1 schema */
+        iface = avro_generic_class_from_schema(v1);
+        cr_assert_not_null(iface);
+        cr_assert_eq(avro_generic_value_new(iface, &value), 0);
+        set_str(&value, "event_id", "ctl-old-1");
+        set_str(&value, "department", "FIN");
+        set_str(&value, "dept_record_id", "R-1");
+        cr_assert_eq(avro_value_get_by_name(&value, "command", &f, NULL), 0);
+        cr_assert_eq(avro_value_set_enum(
+                         &f, avro_schema_enum_get_by_name(
+                                 avro_value_get_schema(&f), "CLOSE_PERIOD")),
+                     0);
+        set_str(&value, "jurisdiction", "huilong");
+        cr_assert_eq(avro_value_get_by_name(&value, "period", &f, NULL), 0);
+        cr_assert_eq(avro_value_set_branch(&f, 1, &branch), 0);
+        cr_assert_eq(avro_value_set_string(&branch, "2020"), 0);
+        cr_assert_eq(avro_value_get_by_name(&value, "policy_name", &f, NULL),
+                     0);
+        cr_assert_eq(avro_value_set_branch(&f, 0, &branch), 0);
+        cr_assert_eq(avro_value_get_by_name(&value, "policy_version", &f, NULL),
+                     0);
+        cr_assert_eq(avro_value_set_branch(&f, 0, &branch), 0);
+        cr_assert_eq(avro_value_get_by_name(&value, "issued_at", &f, NULL), 0);
+        cr_assert_eq(avro_value_set_long(&f, INT64_C(1600000000000)), 0);
+        cr_assert_eq(zz_codec_encode(codec, ZZ_STREAM_CONTROL, &value, &buf,
+                                     err, sizeof(err)),
+                     0, "%s", err);
+        cr_assert_eq(
+            zz_codec_peek(codec, buf.data, buf.len, NULL, &version, NULL), 0);
+        cr_expect_eq(version, 1);
+        cr_assert_eq(zz_codec_decode(codec, ZZ_STREAM_CONTROL, buf.data,
+                                     buf.len, &decoded, &code, err,
+                                     sizeof(err)),
+                     0, "%s", err);
+        expect_v1_control(&decoded, "ctl-old-1", INT64_C(1600000000000));
+        avro_value_decref(&value);
+        avro_value_iface_decref(iface);
+        zz_codec_buf_free(&buf);
 }

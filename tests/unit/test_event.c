@@ -813,3 +813,148 @@ Test(event, invalid_events_still_encode)
         avro_value_decref(&value);
         zz_codec_buf_free(&buf);
 }
+
+/* ---------------------------------------------------------------------
+ * Control.positions: the boundary a CLOSE_PERIOD carries
+ */
+
+static const zz_event_position_t sample_positions[] = {
+    {"zz.identity", 0, 1842},
+    {"zz.identity", 1, 0},
+    {"zz.payment", 3, INT64_C(5000000000)}};
+
+/* Sets value from ctl, encodes, decodes and reads it back with flags. */
+static void control_wire(const zz_event_control_t *ctl, avro_value_t *value,
+                         int flags, zz_event_control_t *back,
+                         zz_codec_buf_t *buf)
+{
+        avro_value_t decoded;
+
+        cr_assert_eq(zz_event_control_to_value(ctl, value, err, sizeof(err)), 0,
+                     "%s", err);
+        wire(ZZ_STREAM_CONTROL, value, &decoded, buf);
+        cr_assert_eq(zz_event_control_from_value(&decoded, arena, flags, back,
+                                                 err, sizeof(err)),
+                     0, "%s", err);
+}
+
+Test(event, control_positions_round_trip)
+{
+        zz_codec_buf_t buf = ZZ_CODEC_BUF_INIT;
+        zz_event_control_t ctl = sample_control(), back;
+        avro_value_t value;
+        int flags;
+        size_t i;
+
+        cr_assert_eq(zz_codec_value_new(codec, ZZ_STREAM_CONTROL, &value), 0);
+        ctl.positions = sample_positions;
+        ctl.positions_count = 3;
+        for (flags = ZZ_EVENT_COPY; flags <= ZZ_EVENT_BORROW; flags++) {
+                control_wire(&ctl, &value, flags, &back, &buf);
+                cr_assert_not_null(back.positions);
+                cr_assert_eq(back.positions_count, 3);
+                for (i = 0; i < 3; i++) {
+                        cr_expect_str_eq(back.positions[i].topic,
+                                         sample_positions[i].topic);
+                        cr_expect_eq(back.positions[i].partition,
+                                     sample_positions[i].partition);
+                        cr_expect_eq(back.positions[i].offset,
+                                     sample_positions[i].offset);
+                }
+                cr_expect_str_eq(back.period, "2021");
+                cr_expect_eq(
+                    zz_event_validate_control(&back, NULL, err, sizeof(err)), 0,
+                    "%s", err);
+        }
+
+        /* null stays null, also in a value that carried positions before */
+        ctl.positions = NULL;
+        ctl.positions_count = 0;
+        control_wire(&ctl, &value, ZZ_EVENT_COPY, &back, &buf);
+        cr_expect_null(back.positions);
+        cr_expect_eq(back.positions_count, 0);
+
+        /* an empty array is not null (and does not validate) */
+        ctl.positions = sample_positions;
+        ctl.positions_count = 0;
+        control_wire(&ctl, &value, ZZ_EVENT_COPY, &back, &buf);
+        cr_expect_not_null(back.positions);
+        cr_expect_eq(back.positions_count, 0);
+        cr_expect_eq(zz_event_validate_control(&back, NULL, err, sizeof(err)),
+                     -1);
+        avro_value_decref(&value);
+        zz_codec_buf_free(&buf);
+}
+
+Test(event, control_positions_reasons)
+{
+        zz_event_control_t e;
+        zz_event_position_t pos[3];
+        zz_reason_t reason;
+        char long_topic[ZZ_EVENT_TOPIC_MAX + 2];
+
+        memcpy(pos, sample_positions, sizeof(pos));
+        e = sample_control();
+        e.positions = pos;
+        e.positions_count = 3;
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     0, "%s", err);
+
+        pos[1].topic = "";
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     -1);
+        cr_expect_eq(reason, ZZ_REASON_MISSING_FIELD);
+        cr_expect(strstr(err, "topic of position 1") != NULL, "%s", err);
+        pos[1].topic = NULL;
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     -1);
+        cr_expect_eq(reason, ZZ_REASON_MISSING_FIELD);
+
+        memcpy(pos, sample_positions, sizeof(pos));
+        pos[2].partition = -1;
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     -1);
+        cr_expect_eq(reason, ZZ_REASON_INVALID_VALUE);
+        cr_expect(strstr(err, "partition of position 2") != NULL, "%s", err);
+
+        memcpy(pos, sample_positions, sizeof(pos));
+        pos[0].offset = -1;
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     -1);
+        cr_expect_eq(reason, ZZ_REASON_INVALID_VALUE);
+        cr_expect(strstr(err, "offset of position 0") != NULL, "%s", err);
+
+        /* a partition twice would count its facts twice */
+        memcpy(pos, sample_positions, sizeof(pos));
+        pos[2].topic = "zz.identity";
+        pos[2].partition = 0;
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     -1);
+        cr_expect_eq(reason, ZZ_REASON_INVALID_VALUE);
+        cr_expect(strstr(err, "same partition") != NULL, "%s", err);
+
+        memcpy(pos, sample_positions, sizeof(pos));
+        memset(long_topic, 'a', sizeof(long_topic) - 1);
+        long_topic[sizeof(long_topic) - 1] = '\0';
+        pos[0].topic = long_topic;
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     -1);
+        cr_expect_eq(reason, ZZ_REASON_INVALID_VALUE);
+        long_topic[ZZ_EVENT_TOPIC_MAX] = '\0';
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     0, "%s", err);
+
+        /* positions belong to a close */
+        memcpy(pos, sample_positions, sizeof(pos));
+        e.command = ZZ_CONTROL_ACTIVATE_POLICY;
+        e.period = NULL;
+        e.policy_name = "tongnan-2021";
+        e.policy_version = "sha256:0f3a";
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     -1);
+        cr_expect_eq(reason, ZZ_REASON_INVALID_VALUE);
+        e.positions = NULL;
+        e.positions_count = 0;
+        cr_expect_eq(zz_event_validate_control(&e, &reason, err, sizeof(err)),
+                     0, "%s", err);
+}

@@ -688,3 +688,118 @@ Test(feed_snapshot, duplicate_record_ids_are_detected)
         cr_assert_eq(zz_feed_snapshot_count(s), 1);
         zz_feed_snapshot_destroy(s);
 }
+
+/* ------------------------------------------------------------------ */
+/* Close commands and their positions                                  */
+
+static int bytes_contain(const void *data, size_t len, const char *s)
+{
+        size_t n = strlen(s), i;
+
+        for (i = 0; i + n <= len; i++) {
+                if (memcmp((const char *)data + i, s, n) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+Test(feed_close, positions_parse)
+{
+        zz_feed_position_t *p = NULL;
+        size_t n = 99;
+        char errstr[256];
+        static const char *const bad[] = {"zz.identity:0",
+                                          "zz.identity:0:",
+                                          ":0:5",
+                                          "zz.identity:-1:5",
+                                          "zz.identity:0:-5",
+                                          "zz.identity:x:5",
+                                          "zz.identity:0:5,",
+                                          "zz.identity:0:5 ",
+                                          "zz id:0:5",
+                                          "zz.identity:2147483648:5",
+                                          "zz.identity:0:5,zz.identity:0:6"};
+        size_t i;
+
+        cr_assert_eq(zz_feed_positions_parse("zz.identity:0:1842,"
+                                             "zz.identity:1:0,"
+                                             "zz.payment:3:5000000000",
+                                             &p, &n, errstr, sizeof(errstr)),
+                     0, "%s", errstr);
+        cr_assert_eq(n, 3);
+        cr_expect_str_eq(p[0].topic, "zz.identity");
+        cr_expect_eq(p[0].partition, 0);
+        cr_expect_eq(p[0].offset, 1842);
+        cr_expect_eq(p[1].partition, 1);
+        cr_expect_eq(p[1].offset, 0);
+        cr_expect_str_eq(p[2].topic, "zz.payment");
+        cr_expect_eq(p[2].partition, 3);
+        cr_expect_eq(p[2].offset, 5000000000LL);
+        free(p);
+        cr_assert_eq(
+            zz_feed_positions_parse("", &p, &n, errstr, sizeof(errstr)), 0);
+        cr_expect_null(p);
+        cr_expect_eq(n, 0);
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                cr_expect_eq(zz_feed_positions_parse(bad[i], &p, &n, errstr,
+                                                     sizeof(errstr)),
+                             -1, "%s accepted", bad[i]);
+                cr_expect_null(p);
+        }
+}
+
+Test(feed_close, positions_travel_in_the_event_and_the_json)
+{
+        zz_feed_position_t pos[2] = {{"zz.identity", 0, 7},
+                                     {"zz.payment", 2, 0}};
+        zz_feed_record_t rec;
+        zz_feed_control_t *c = &rec.u.control;
+        zz_feed_encoder_t *enc;
+        char errstr[256], id[ZZ_FEED_EVENT_ID_SIZE];
+        char json[2048];
+        const void *data;
+        size_t len;
+
+        memset(&rec, 0, sizeof(rec));
+        rec.kind = ZZ_FEED_CONTROL;
+        snprintf(c->department, sizeof(c->department), "NHSA");
+        snprintf(c->dept_record_id, sizeof(c->dept_record_id), "R-1");
+        c->command = ZZ_FEED_CMD_CLOSE_PERIOD;
+        snprintf(c->jurisdiction, sizeof(c->jurisdiction), "huilong");
+        snprintf(c->period, sizeof(c->period), "2020");
+        c->issued_at = 1600000000000LL;
+        zz_feed_event_id(&rec);
+        snprintf(id, sizeof(id), "%s", rec.event_id);
+        c->positions = pos;
+        c->n_positions = 2;
+        /* the positions are not part of the command's identity */
+        zz_feed_event_id(&rec);
+        cr_expect_str_eq(rec.event_id, id);
+
+        cr_assert_eq(zz_feed_record_to_json(&rec, json, sizeof(json)), 0);
+        cr_expect(strstr(json, "\"positions\":[{\"topic\":\"zz.identity\","
+                               "\"partition\":0,\"offset\":7},{\"topic\":"
+                               "\"zz.payment\",\"partition\":2,\"offset\":"
+                               "0}]") != NULL,
+                  "%s", json);
+        enc = zz_feed_encoder_new(errstr, sizeof(errstr));
+        cr_assert_not_null(enc, "%s", errstr);
+        cr_assert_eq(
+            zz_feed_encode(enc, &rec, &data, &len, errstr, sizeof(errstr)), 0,
+            "%s", errstr);
+        cr_expect(bytes_contain(data, len, "zz.payment"));
+        /* a partition named twice is refused before it is sent */
+        snprintf(pos[1].topic, sizeof(pos[1].topic), "zz.identity");
+        pos[1].partition = 0;
+        cr_expect_eq(
+            zz_feed_encode(enc, &rec, &data, &len, errstr, sizeof(errstr)), -1);
+        cr_expect(strstr(errstr, "same partition") != NULL, "%s", errstr);
+        c->positions = NULL;
+        c->n_positions = 0;
+        cr_assert_eq(zz_feed_record_to_json(&rec, json, sizeof(json)), 0);
+        cr_expect(strstr(json, "\"positions\":null") != NULL, "%s", json);
+        cr_assert_eq(
+            zz_feed_encode(enc, &rec, &data, &len, errstr, sizeof(errstr)), 0,
+            "%s", errstr);
+        zz_feed_encoder_destroy(enc);
+}

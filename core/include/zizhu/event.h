@@ -67,6 +67,8 @@ zz_reason_t zz_reason_from_codec(zz_codec_err_t err);
 #define ZZ_EVENT_YEAR_MIN 2000
 #define ZZ_EVENT_YEAR_MAX 2100
 #define ZZ_EVENT_TIER_MAX 9
+/* Kafka's longest legal topic name, in bytes. */
+#define ZZ_EVENT_TOPIC_MAX 249
 
 /* Enums mirror the schema symbols, in schema order; value 0 (UNKNOWN) is
  * what a symbol this build does not know becomes, and is never valid. */
@@ -185,6 +187,15 @@ typedef struct zz_event_payment_s {
         const char *receipt;
 } zz_event_payment_t;
 
+/* One element of Control.positions: in partition of topic (the full topic
+ * name, prefix included), the offset of the first message not included in
+ * the period being closed. */
+typedef struct zz_event_position_s {
+        const char *topic;
+        int32_t partition;
+        int64_t offset;
+} zz_event_position_t;
+
 typedef struct zz_event_control_s {
         const char *event_id;
         const char *department;
@@ -195,6 +206,13 @@ typedef struct zz_event_control_s {
         const char *policy_name;    /* ACTIVATE_POLICY; else NULL */
         const char *policy_version; /* ACTIVATE_POLICY; else NULL */
         zz_ts_t issued_at;
+        /* CLOSE_PERIOD: the boundary of the period, one position per input
+         * partition. NULL when the field is null (not given, e.g. by a
+         * control.v1 writer); non-NULL with positions_count 0 for an empty
+         * array (which validation refuses). From zz_event_control_from_value
+         * the array lives in the arena. */
+        const zz_event_position_t *positions;
+        size_t positions_count;
 } zz_event_control_t;
 
 /* flags of zz_event_*_from_value */
@@ -261,7 +279,10 @@ int zz_event_control_to_value(const zz_event_control_t *event,
  * (AMOUNT_MISMATCH); refund_fen > 0 exactly for REFUND (INVALID_VALUE);
  * receipt.
  * Control: jurisdiction; period for CLOSE_PERIOD; policy name and version
- * for ACTIVATE_POLICY (MISSING_FIELD). */
+ * for ACTIVATE_POLICY (MISSING_FIELD); positions, when not NULL: only on a
+ * CLOSE_PERIOD, not empty, each with a non-empty topic of at most
+ * ZZ_EVENT_TOPIC_MAX bytes (MISSING_FIELD), partition >= 0 and offset >= 0,
+ * no topic and partition twice (INVALID_VALUE). */
 int zz_event_validate_identity(const zz_event_identity_t *event,
                                zz_reason_t *reason, char *errstr,
                                size_t errstr_size);

@@ -190,6 +190,15 @@ typedef struct zz_feed_payment_s {
         char receipt[ZZ_FEED_REF_SIZE];
 } zz_feed_payment_t;
 
+/* A position in an input partition: Control.positions (control.avsc). */
+#define ZZ_FEED_TOPIC_SIZE 256 /* Kafka's longest topic name is 249 bytes */
+
+typedef struct zz_feed_position_s {
+        char topic[ZZ_FEED_TOPIC_SIZE]; /* full name, prefix included */
+        int32_t partition;
+        int64_t offset; /* of the first message not in the period */
+} zz_feed_position_t;
+
 typedef struct zz_feed_control_s {
         char department[ZZ_FEED_DEPT_SIZE]; /* "NHSA", "FIN" */
         char dept_record_id[ZZ_FEED_REF_SIZE];
@@ -199,6 +208,12 @@ typedef struct zz_feed_control_s {
         char policy_name[ZZ_FEED_REF_SIZE];        /* "" = null */
         char policy_version[ZZ_FEED_REF_SIZE + 8]; /* "" = null */
         zz_ts_t issued_at;
+        /* CLOSE_PERIOD: the boundary of the period, one position per input
+         * partition; borrowed (the caller keeps the array alive while the
+         * record is used). NULL = null. Not part of the event id: a close
+         * re-issued later, with other positions, is the same command. */
+        const zz_feed_position_t *positions;
+        size_t n_positions;
 } zz_feed_control_t;
 
 typedef struct zz_feed_record_s {
@@ -391,6 +406,25 @@ uint64_t zz_feed_sink_sent(const zz_feed_sink_t *sink);
 uint64_t zz_feed_sink_failed(const zz_feed_sink_t *sink);
 uint64_t zz_feed_sink_bytes(const zz_feed_sink_t *sink);
 void zz_feed_sink_destroy(zz_feed_sink_t *sink); /* accepts NULL */
+
+/* Parses "topic:partition:offset,..." (the --positions option of
+ * zizhu-feed close; the topic is the full name, prefix included, made of
+ * the characters Kafka allows: letters, digits, '.', '_', '-'). *out is
+ * malloc'd (free() it), NULL with *n 0 for an empty string. -1 with errstr
+ * on a malformed element, a negative number, or a partition named twice. */
+int zz_feed_positions_parse(const char *s, zz_feed_position_t **out, size_t *n,
+                            char *errstr, size_t errstr_size);
+
+/* The current end (high watermark, i.e. the offset the next message will
+ * get) of every partition of the input topics <prefix>identity,
+ * <prefix>enrollment and <prefix>payment, from the cluster's metadata and
+ * ListOffsets: what a CLOSE_PERIOD sent now carries as its positions.
+ * *out is malloc'd (free() it), ordered by topic then partition. -1 with
+ * errstr when a topic does not exist or the cluster does not answer
+ * within timeout_ms (per request). */
+int zz_feed_positions_query(const struct zz_config_s *config, int timeout_ms,
+                            zz_feed_position_t **out, size_t *n, char *errstr,
+                            size_t errstr_size);
 
 /* Writes the template header of a kind (identity: of department dept)
  * and one record as a CSV row in that template. */

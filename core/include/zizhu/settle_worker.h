@@ -7,7 +7,9 @@
  * active instance per database, held by a session advisory lock). For
  * each CLOSE_PERIOD command it:
  *  1. resolves the boundary from the input log alone: the command's
- *     "positions" field when the control schema carries one; else, for
+ *     "positions" (full topic names; zizhu-feed close fills them with the
+ *     ends of the input partitions) when not null; else (control.v1
+ *     writers), for
  *     every partition of identity, enrollment and payment, the first
  *     offset whose Kafka timestamp is later than the command message's own
  *     timestamp (offsets_for_times), or the partition's end when there is

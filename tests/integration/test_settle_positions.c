@@ -1,0 +1,231 @@
+/*
+ * test_settle_positions.c — a CLOSE_PERIOD carries its boundary: the
+ * settlement covers exactly the input messages before the command's
+ * positions, even facts that reached Kafka (and the subsidy worker) before
+ * the command itself; and zizhu-feed close reads the positions from the
+ * ends of the input topics when none are given.
+ *
+ * On the real broker and PostgreSQL (see test_settle_harness.h).
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include "test_settle_harness.h"
+
+#include "zizhu/feed.h"
+
+static void expect(const s_allocs_t *as, const char *period, const char *payer,
+                   const char *region, const char *kind, long long persons,
+                   long long fen)
+{
+        const s_alloc_t *a = s_find(as, period, payer, region, kind);
+
+        if (a == NULL) {
+                s_dump(as);
+                cr_assert_fail("no allocation %s %s %s %s", period, payer,
+                               region, kind);
+        }
+        cr_expect_eq(a->persons, persons, "%s %s %s %s persons %lld", period,
+                     payer, region, kind, a->persons);
+        cr_expect_eq(a->fen, fen, "%s %s %s %s fen %lld", period, payer, region,
+                     kind, a->fen);
+}
+
+/* A close whose positions are given, as a control.avsc v2 writer sends. */
+static void close_at(s_msgs_t *ms, const char *jurisdiction, const char *period,
+                     const char *issued_at, const zz_feed_position_t *pos,
+                     size_t n)
+{
+        zz_event_control_t e;
+        zz_event_position_t ep[64];
+        char ev[48], errstr[256];
+        avro_value_t v;
+        size_t i;
+
+        cr_assert_leq(n, 64);
+        for (i = 0; i < n; i++) {
+                ep[i].topic = pos[i].topic;
+                ep[i].partition = pos[i].partition;
+                ep[i].offset = pos[i].offset;
+        }
+        memset(&e, 0, sizeof(e));
+        snprintf(ev, sizeof(ev), "t-close-%s-%s-%d", jurisdiction, period,
+                 ++ms->seq);
+        e.event_id = ev;
+        e.department = "FIN";
+        e.dept_record_id = ev;
+        e.command = ZZ_CONTROL_CLOSE_PERIOD;
+        e.jurisdiction = jurisdiction;
+        e.period = period;
+        e.issued_at = s_ts(issued_at);
+        e.positions = ep;
+        e.positions_count = n;
+        cr_assert_eq(
+            zz_event_validate_control(&e, NULL, errstr, sizeof(errstr)), 0,
+            "%s", errstr);
+        cr_assert_eq(zz_codec_value_new(ms->codec, ZZ_STREAM_CONTROL, &v), 0);
+        cr_assert_eq(zz_event_control_to_value(&e, &v, errstr, sizeof(errstr)),
+                     0, "%s", errstr);
+        s_push(ms, ZZ_STREAM_CONTROL, jurisdiction, &v);
+}
+
+/* Runs bin/zizhu-feed with args (NULL-terminated); its exit status. */
+static int run_feed(const char *const *args)
+{
+        pid_t pid = fork();
+        int status = 0;
+
+        if (pid == 0) {
+                char exe[1024];
+                const char *argv[32];
+                size_t i;
+
+                snprintf(exe, sizeof(exe), "%s/producers/zizhu-feed/zizhu-feed",
+                         ZZ_BIN_DIR);
+                if (access(exe, X_OK) != 0)
+                        snprintf(exe, sizeof(exe), "%s/producers/zizhu-feed",
+                                 ZZ_BIN_DIR);
+                argv[0] = exe;
+                for (i = 0; args[i] != NULL && i < 30; i++)
+                        argv[i + 1] = args[i];
+                argv[i + 1] = NULL;
+                execv(exe, (char *const *)argv);
+                _exit(127);
+        }
+        waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* Sum of the ends of the boundary a period was settled with; -1 when the
+ * boundary has not n elements. */
+static long long boundary_sum(const s_env_t *env, const char *period, int n)
+{
+        char sql[512];
+
+        snprintf(sql, sizeof(sql),
+                 "SELECT CASE WHEN jsonb_array_length(boundary) = %d THEN "
+                 "(SELECT sum((b->>'end')::bigint) FROM "
+                 "jsonb_array_elements(boundary) b) ELSE -1 END FROM "
+                 "zizhu.settle_period WHERE period = '%s'",
+                 n, period);
+        return s_count(env->pg, sql);
+}
+
+Test(settle_positions, close_settles_exactly_before_its_positions,
+     .timeout = 240)
+{
+        s_env_t env;
+        s_msgs_t ms;
+        s_allocs_t as;
+        zz_config_t *config;
+        zz_feed_position_t *pos = NULL;
+        size_t n = 0, i;
+        long long sum = 0;
+        char errstr[512], a[19], b[19];
+
+        cr_assert(s_env_new(&env, "pos") == 0);
+        s_msgs_init(&ms);
+        s_id("500228", "19700303", 41, a);
+        s_id("500228", "19850606", 42, b);
+        /* A: dibao in tier 2 -> MAF 25000 */
+        s_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
+                   "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
+        s_enrollment(&ms, a, 2020, 2, "ANNUAL", "2019-10-17", "500155107002");
+        s_payment(&ms, a, 2020, 62500, 25000, 0, "2019-10-17T10:00:00+08:00");
+        cr_assert(s_produce(&env, &ms) == 0);
+
+        /* the boundary of 2020: the ends of the inputs now */
+        config = zz_config_load(NULL, errstr, sizeof(errstr));
+        cr_assert_not_null(config, "%s", errstr);
+        cr_assert_eq(zz_feed_positions_query(config, 10000, &pos, &n, errstr,
+                                             sizeof(errstr)),
+                     0, "%s", errstr);
+        zz_config_destroy(config);
+        cr_assert_eq(n, 12); /* 3 input topics x 4 partitions */
+        for (i = 0; i < n; i++) {
+                cr_expect(
+                    strncmp(pos[i].topic, env.prefix, strlen(env.prefix)) == 0,
+                    "%s", pos[i].topic);
+                sum += pos[i].offset;
+        }
+        cr_expect_eq(sum, 3); /* A's three facts */
+
+        /* B: dibao, tier 1 -> MAF 25000; sent before the close, but after
+         * its positions: not in 2020 */
+        s_identity(&ms, b, "MCA", "MCA-B", "GRANT", "MCA.DIBAO", NULL,
+                   "2015-01-01", "500155", "2019-11-01T08:00:00+08:00");
+        s_enrollment(&ms, b, 2020, 1, "ANNUAL", "2019-11-20", "500155107003");
+        s_payment(&ms, b, 2020, 25000, 25000, 0, "2019-11-20T10:00:00+08:00");
+        cr_assert(s_produce(&env, &ms) == 0);
+        close_at(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00", pos, n);
+        cr_assert(s_produce(&env, &ms) == 0);
+        cr_assert_eq(s_run_subsidy(&env), 0);
+        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        cr_assert(s_read_allocations(&env, &as) == 0);
+        s_dump(&as);
+        cr_assert_eq(as.n, 1);
+        expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
+        cr_expect_eq(boundary_sum(&env, "2020", 12), 3);
+        s_allocs_free(&as);
+
+        /* zizhu-feed close reads the ends itself: B is now inside, as an
+         * adjustment of 2020 */
+        {
+                const char *args[] = {"close",
+                                      "-q",
+                                      "--jurisdiction",
+                                      "huilong",
+                                      "--period",
+                                      "2020S1",
+                                      "--issued-at",
+                                      "2020-01-20T09:00:00+08:00",
+                                      NULL};
+                cr_assert_eq(run_feed(args), 0);
+        }
+        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        cr_assert(s_read_allocations(&env, &as) == 0);
+        s_dump(&as);
+        cr_assert_eq(as.n, 2);
+        expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1, 25000);
+        cr_expect_eq(boundary_sum(&env, "2020S1", 12), 6);
+        s_allocs_free(&as);
+
+        /* explicit --positions (here: the ends again, read by the test):
+         * the period covers nothing new, and nothing is settled twice */
+        free(pos);
+        config = zz_config_load(NULL, errstr, sizeof(errstr));
+        cr_assert_not_null(config, "%s", errstr);
+        cr_assert_eq(zz_feed_positions_query(config, 10000, &pos, &n, errstr,
+                                             sizeof(errstr)),
+                     0, "%s", errstr);
+        zz_config_destroy(config);
+        {
+                char list[4096];
+                size_t len = 0;
+                const char *args[] = {"close",
+                                      "-q",
+                                      "--jurisdiction",
+                                      "huilong",
+                                      "--period",
+                                      "2020S2",
+                                      "--issued-at",
+                                      "2020-02-20T09:00:00+08:00",
+                                      "--positions",
+                                      list,
+                                      NULL};
+                for (i = 0; i < n; i++)
+                        len += (size_t)snprintf(
+                            list + len, sizeof(list) - len, "%s%s:%d:%lld",
+                            i > 0 ? "," : "", pos[i].topic,
+                            (int)pos[i].partition, (long long)pos[i].offset);
+                cr_assert_eq(run_feed(args), 0);
+        }
+        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        cr_expect_eq(boundary_sum(&env, "2020S2", 12), 6);
+        cr_assert(s_read_allocations(&env, &as) == 0);
+        cr_expect_eq(as.n, 2);
+        s_allocs_free(&as);
+        free(pos);
+        s_msgs_free(&ms);
+        s_env_drop(&env);
+}
