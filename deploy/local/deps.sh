@@ -18,7 +18,8 @@ PACKAGES=(
         postgresql-15 postgresql-client-15
         kcat valgrind clang-format
         openjdk-17-jre-headless maven
-        curl iproute2 procps
+        curl iproute2 procps time
+        chromium fonts-wqy-zenhei  # the report screenshot check (test_report), CJK glyphs
 )
 
 missing=()
