@@ -92,8 +92,8 @@ static int is_applied(PGconn *conn, const char *name, char *errstr,
 {
         const char *params[1] = {name};
         PGresult *res = PQexecParams(
-            conn, "SELECT 1 FROM zz_schema_migrations WHERE name = $1", 1, NULL,
-            params, NULL, NULL, 0);
+            conn, "SELECT 1 FROM zizhu.schema_migrations WHERE name = $1", 1,
+            NULL, params, NULL, NULL, 0);
         int rc;
 
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -132,7 +132,7 @@ static int apply_one(PGconn *conn, const char *dir, const char *name,
         }
         PQclear(res);
         res = PQexecParams(conn,
-                           "INSERT INTO zz_schema_migrations (name) "
+                           "INSERT INTO zizhu.schema_migrations (name) "
                            "VALUES ($1)",
                            1, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -160,8 +160,14 @@ int zz_pg_migrate(PGconn *conn, const char *dir, int *applied, char *errstr,
         int done = 0;
         int rc = -1;
 
+        /* Schema-qualified: the default search_path starts with "$user",
+         * which is schema zizhu once it exists, so an unqualified name
+         * would resolve to another table after the first migration. */
+        if (zz_pg_exec(conn, "CREATE SCHEMA IF NOT EXISTS zizhu", errstr,
+                       errstr_size) != 0)
+                return -1;
         if (zz_pg_exec(conn,
-                       "CREATE TABLE IF NOT EXISTS zz_schema_migrations ("
+                       "CREATE TABLE IF NOT EXISTS zizhu.schema_migrations ("
                        " name text PRIMARY KEY,"
                        " applied_at timestamptz NOT NULL DEFAULT now())",
                        errstr, errstr_size) != 0)

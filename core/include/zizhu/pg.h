@@ -21,7 +21,7 @@ int zz_pg_exec(PGconn *conn, const char *sql, char *errstr,
                size_t errstr_size);
 
 /* Applies every sql/NNN_name.sql in dir not yet recorded in the table
- * zz_schema_migrations, each in its own transaction, in number order.
+ * zizhu.schema_migrations, each in its own transaction, in number order.
  * *applied receives how many were applied now (may be NULL). A session
  * advisory lock keeps two migrators from racing. */
 int zz_pg_migrate(PGconn *conn, const char *dir, int *applied, char *errstr,
