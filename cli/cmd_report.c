@@ -14,7 +14,8 @@
 static void usage(FILE *out)
 {
         fprintf(out,
-                "usage: zizhu report settlement|backlog|progress [--period "
+                "usage: zizhu report settlement|payers|backlog|progress "
+                "[--period "
                 "P] [--format table|csv|html]\n"
                 "                    [--out FILE] [--config FILE] [-X "
                 "pg=CONNINFO]\n\n"
@@ -24,13 +25,16 @@ static void usage(FILE *out)
                 "number.\n\n"
                 "  settlement  allocations per period, payer, fund, region "
                 "and kind\n"
+                "  payers      what each paying department transfers, per "
+                "period and kind\n"
                 "  backlog     refunds due, recoveries, coverage gaps... per "
                 "status\n"
                 "  progress    enrollment per village against the policy's "
                 "targets (Huilong)\n\n"
                 "--period filters the settlement report by period label "
                 "(2020, 2021H1) or\n"
-                "<policy>/<label>, and the others by policy name.\n"
+                "<policy>/<label> (payers too), and the others by policy "
+                "name.\n"
                 "--format html writes a self-contained page with inline SVG "
                 "charts.\n\n"
                 "examples:\n"

@@ -31,6 +31,12 @@ static const spec_t specs[] = {
      "zizhu_dash.progress WHERE $1::text IS NULL OR policy_name = $1 ORDER "
      "BY policy_name, region",
      -1},
+    {"Transfers per paying department (各出资部门应划转金额)",
+     "SELECT policy_name, period, payer, kind, persons, fen FROM "
+     "zizhu_dash.settlement_payer WHERE $1::text IS NULL OR period = $1 OR "
+     "policy_name || '/' || period = $1 ORDER BY policy_name, period, payer, "
+     "kind",
+     5},
 };
 
 int zz_report_kind_from_name(const char *name)
@@ -43,6 +49,8 @@ int zz_report_kind_from_name(const char *name)
                 return ZZ_REPORT_BACKLOG;
         if (strcmp(name, "progress") == 0)
                 return ZZ_REPORT_PROGRESS;
+        if (strcmp(name, "payers") == 0)
+                return ZZ_REPORT_PAYERS;
         return -1;
 }
 
@@ -316,6 +324,16 @@ static void write_html(zz_report_kind_t kind, const spec_t *sp,
                         chart_add(&ch1, PQgetvalue(res, r, 2), y, -1);
                         chart_add(&ch2, PQgetvalue(res, r, 4), y, -1);
                 }
+        } else if (kind == ZZ_REPORT_PAYERS) {
+                ch1.title = "金额按出资方 / amount per payer (yuan)";
+                ch1.unit = "";
+                ch2.title = "金额按类型 / amount per kind (yuan)";
+                ch2.unit = "";
+                for (r = 0; r < rows; r++) {
+                        double y = strtod(PQgetvalue(res, r, 5), NULL) / 100;
+                        chart_add(&ch1, PQgetvalue(res, r, 2), y, -1);
+                        chart_add(&ch2, PQgetvalue(res, r, 3), y, -1);
+                }
         } else if (kind == ZZ_REPORT_BACKLOG) {
                 ch1.title = "人数按状态 / persons per status";
                 ch1.unit = "";
@@ -410,7 +428,7 @@ int zz_report_write(PGconn *conn, zz_report_kind_t kind, const char *period,
         const char *params[1];
         PGresult *res;
 
-        if ((int)kind < 0 || kind > ZZ_REPORT_PROGRESS) {
+        if ((int)kind < 0 || kind > ZZ_REPORT_PAYERS) {
                 snprintf(errstr, errstr_size, "unknown report");
                 return -1;
         }

@@ -69,8 +69,9 @@ fi
 step "zizhu-settlement-worker: allocations per payer, fund and region (exits when idle)"
 "$SETTLE" -q --idle-exit 3000
 
-step "settlement per paying department"
+step "settlement per payer, fund, region and kind; then the transfer per paying department"
 "$ZIZHU" report settlement
+"$ZIZHU" report payers
 
 step "audit: replay the input topics into a fresh database and compare byte for byte"
 "$ZIZHU" replay -q --from-beginning --database zizhu_replay --drop

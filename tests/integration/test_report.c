@@ -56,7 +56,7 @@ Test(report, settlement_backlog_progress, .timeout = 240)
         s_env_t env;
         s_msgs_t ms;
         char a[19], b[19], c[19], dir[] = "/tmp/zzreportXXXXXX", path[256];
-        char *table, *csv, *html, *backlog, *progress;
+        char *table, *csv, *html, *backlog, *progress, *payers;
         PGconn *conn;
 
         cr_assert(s_env_new(&env, "rep") == 0);
@@ -96,6 +96,8 @@ Test(report, settlement_backlog_progress, .timeout = 240)
         backlog = report(conn, ZZ_REPORT_BACKLOG, ZZ_REPORT_TABLE, path);
         snprintf(path, sizeof(path), "%s/progress.csv", dir);
         progress = report(conn, ZZ_REPORT_PROGRESS, ZZ_REPORT_CSV, path);
+        snprintf(path, sizeof(path), "%s/payers.csv", dir);
+        payers = report(conn, ZZ_REPORT_PAYERS, ZZ_REPORT_CSV, path);
         PQfinish(conn);
         fprintf(stderr, "%s\n%s\n%s\n", table, backlog, progress);
 
@@ -114,10 +116,16 @@ Test(report, settlement_backlog_progress, .timeout = 240)
         /* 回龙村 (001): 2 enrolled, 2 paid, target 2854 */
         cr_expect(strstr(progress, "500155107001,回龙村,2854,2,2,") != NULL);
         cr_expect(strstr(progress, "500155107016,青杠村,2882,0,0,") != NULL);
+        /* what each department transfers: MAF 42500 for 2 persons */
+        cr_expect(strstr(payers, "huilong-2020,2020,MAF,SUBSIDY,2,42500\r\n") !=
+                  NULL);
+        cr_expect(strstr(payers, "huilong-2020,2020,NHC,REFUND_VIA_TAX,1,7500"
+                                 "\r\n") != NULL);
         {
-                const char *all[] = {table, csv, html, backlog, progress};
+                const char *all[] = {table,   csv,      html,
+                                     backlog, progress, payers};
                 size_t i;
-                for (i = 0; i < 5; i++)
+                for (i = 0; i < 6; i++)
                         cr_expect(strstr(all[i], a) == NULL &&
                                   strstr(all[i], b) == NULL &&
                                   strstr(all[i], c) == NULL);
@@ -146,6 +154,7 @@ Test(report, settlement_backlog_progress, .timeout = 240)
         free(html);
         free(backlog);
         free(progress);
+        free(payers);
         s_msgs_free(&ms);
         s_env_drop(&env);
 }

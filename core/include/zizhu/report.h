@@ -19,7 +19,8 @@
 typedef enum zz_report_kind_e {
         ZZ_REPORT_SETTLEMENT = 0,
         ZZ_REPORT_BACKLOG,
-        ZZ_REPORT_PROGRESS
+        ZZ_REPORT_PROGRESS,
+        ZZ_REPORT_PAYERS /* per period, payer and kind: what to transfer */
 } zz_report_kind_t;
 
 typedef enum zz_report_format_e {
