@@ -10,9 +10,9 @@
 
 #include <jansson.h>
 
+#include "zizhu/arena.h"
 #include "zizhu/date.h"
-#include "zizhu/idno.h"
-#include "zizhu/policy.h"
+#include "zizhu/event.h"
 
 const char *zz_fact_outcome_name(zz_fact_outcome_t outcome)
 {
@@ -27,122 +27,31 @@ const char *zz_fact_outcome_name(zz_fact_outcome_t outcome)
         return "unknown";
 }
 
-/* A failed validation: reason symbol and a message without content. */
+/* A failed decode or validation: reason symbol and a message without
+ * content. */
 typedef struct invalid_s {
         const char *reason;
         char text[256];
 } invalid_t;
 
-static int bad(invalid_t *inv, const char *reason, const char *field,
-               const char *problem)
+/* The text of a number or a date for a text[] column. */
+typedef struct num_text_s {
+        char s[24];
+} num_text_t;
+
+static const char *num_text(num_text_t *t, long long v)
 {
-        inv->reason = reason;
-        snprintf(inv->text, sizeof(inv->text), "%s: %s", field, problem);
-        return -1;
+        snprintf(t->s, sizeof(t->s), "%lld", v);
+        return t->s;
 }
 
-static const char *get_str(avro_value_t *rec, const char *name)
+/* NULL for ZZ_DATE_NONE. */
+static const char *date_text(num_text_t *t, zz_date_t d)
 {
-        avro_value_t f;
-        const char *s = NULL;
-        size_t size;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0 ||
-            avro_value_get_string(&f, &s, &size) != 0)
+        if (d == ZZ_DATE_NONE)
                 return NULL;
-        return s;
-}
-
-/* ["null", T] fields: the branch value, or 0 when null. */
-static int get_opt(avro_value_t *rec, const char *name, avro_value_t *out)
-{
-        avro_value_t f;
-        int disc;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0 ||
-            avro_value_get_discriminant(&f, &disc) != 0 || disc == 0)
-                return 0;
-        return avro_value_get_current_branch(&f, out) == 0;
-}
-
-static const char *get_opt_str(avro_value_t *rec, const char *name)
-{
-        avro_value_t b;
-        const char *s = NULL;
-        size_t size;
-
-        if (!get_opt(rec, name, &b) || avro_value_get_string(&b, &s, &size))
-                return NULL;
-        return s;
-}
-
-static int64_t get_long(avro_value_t *rec, const char *name)
-{
-        avro_value_t f;
-        int64_t v = 0;
-        int32_t i = 0;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return 0;
-        if (avro_value_get_type(&f) == AVRO_INT32) {
-                avro_value_get_int(&f, &i);
-                return i;
-        }
-        avro_value_get_long(&f, &v);
-        return v;
-}
-
-static const char *get_enum(avro_value_t *rec, const char *name)
-{
-        avro_value_t f;
-        int idx;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0 ||
-            avro_value_get_enum(&f, &idx) != 0)
-                return "UNKNOWN";
-        return avro_schema_enum_get(avro_value_get_schema(&f), idx);
-}
-
-static int date_ok(int64_t d)
-{
-        int y, m, dd;
-
-        if (d < -25567 || d > 47482) /* 1900-01-01 .. 2099-12-31 */
-                return 0;
-        zz_date_to_ymd((zz_date_t)d, &y, &m, &dd);
-        return 1;
-}
-
-static void date_text(int64_t d, char buf[16])
-{
-        zz_date_format((zz_date_t)d, buf, 16);
-}
-
-static int region_ok(const char *s)
-{
-        size_t len = s != NULL ? strlen(s) : 0, i;
-
-        if (len != 6 && len != 9 && len != 12)
-                return 0;
-        for (i = 0; i < len; i++)
-                if (s[i] < '0' || s[i] > '9')
-                        return 0;
-        return 1;
-}
-
-static int check_person(avro_value_t *rec, char person[19], invalid_t *inv)
-{
-        const char *id = get_str(rec, "person_id");
-
-        if (id == NULL)
-                return bad(inv, "MISSING_FIELD", "person_id", "missing");
-        if (zz_idno_normalize(id, strlen(id), person) != ZZ_IDNO_OK) {
-                inv->reason = "INVALID_ID_NUMBER";
-                snprintf(inv->text, sizeof(inv->text), "person_id: %s",
-                         zz_idno_strerror(zz_idno_validate(id, strlen(id))));
-                return -1;
-        }
-        return 0;
+        zz_date_format(d, t->s, sizeof(t->s));
+        return t->s;
 }
 
 static PGresult *run(zz_store_t *store, const char *sql, int n,
@@ -244,6 +153,7 @@ typedef struct table_s {
 
 struct zz_facts_batch_s {
         table_t t[N_TABLES];
+        zz_arena_t *arena; /* one decoded event, reset per message */
 };
 
 static char *build_sql(const table_t *t)
@@ -296,6 +206,11 @@ zz_facts_batch_t *zz_facts_batch_new(void)
 
         if (b == NULL)
                 return NULL;
+        b->arena = zz_arena_new(16384);
+        if (b->arena == NULL) {
+                free(b);
+                return NULL;
+        }
         for (i = 0; i < N_TABLES; i++) {
                 b->t[i].name = defs[i].name;
                 b->t[i].cols = defs[i].cols;
@@ -337,6 +252,7 @@ void zz_facts_batch_destroy(zz_facts_batch_t *b)
                 free(b->t[i].vals);
                 free(b->t[i].msg);
         }
+        zz_arena_destroy(b->arena);
         free(b);
 }
 
@@ -458,289 +374,227 @@ int zz_facts_flush(zz_facts_batch_t *b, zz_store_t *store,
         return 0;
 }
 
-static char *attrs_json(avro_value_t *rec)
+/* The attributes as a JSON object (sorted keys), malloc'd; NULL when out
+ * of memory. */
+static char *attrs_json(const zz_event_identity_t *ev)
 {
-        avro_value_t map, v;
-        size_t n = 0, i;
         json_t *obj = json_object();
         char *text;
+        size_t i;
 
-        if (avro_value_get_by_name(rec, "attrs", &map, NULL) == 0 &&
-            avro_value_get_size(&map, &n) == 0) {
-                for (i = 0; i < n; i++) {
-                        const char *key = NULL, *s = NULL;
-                        size_t size;
-
-                        if (avro_value_get_by_index(&map, i, &v, &key) != 0 ||
-                            avro_value_get_string(&v, &s, &size) != 0)
-                                continue;
-                        json_object_set_new(obj, key, json_string(s));
-                }
-        }
+        if (obj == NULL)
+                return NULL;
+        for (i = 0; i < ev->attrs_count; i++)
+                json_object_set_new(obj, ev->attrs[i].key,
+                                    json_string(ev->attrs[i].value));
         text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(obj);
         return text;
 }
 
+/* The apply_* functions gather one validated event into the batch: 2
+ * (applied, provisionally), -1 out of memory. */
 static int apply_identity(zz_facts_batch_t *batch, size_t msg_index,
-                          avro_value_t *rec, const zz_fact_source_t *src,
-                          char person[19], invalid_t *inv, char sqlstate[6],
-                          char *errstr, size_t errstr_size)
+                          const zz_event_identity_t *ev,
+                          const zz_fact_source_t *src, char *errstr,
+                          size_t errstr_size)
 {
-        const char *action = get_enum(rec, "action");
-        const char *category = get_str(rec, "category");
-        const char *approving = get_str(rec, "approving_region");
-        const char *residence = get_opt_str(rec, "residence_region");
-        int64_t vfrom = get_long(rec, "valid_from"), vto = 0, dec = 0;
-        int has_vto = 0, has_dec = 0;
-        avro_value_t b;
-        char vf[16], vt[16], dd[16], rep[24], part[16], off[24];
+        num_text_t vf, vt, dd, rep, part, off;
         const char *params[16];
         char *attrs;
         int rc;
 
-        if (check_person(rec, person, inv) != 0)
-                return 0;
-        if (strcmp(action, "UNKNOWN") == 0)
-                return bad(inv, "INVALID_VALUE", "action", "unknown symbol") +
-                       1;
-        if (get_opt(rec, "valid_to", &b)) {
-                int32_t v;
-                avro_value_get_int(&b, &v);
-                vto = v;
-                has_vto = 1;
-        }
-        if (get_opt(rec, "deceased_on", &b)) {
-                int32_t v;
-                avro_value_get_int(&b, &v);
-                dec = v;
-                has_dec = 1;
-        }
-        if (strcmp(action, "DECEASED") == 0) {
-                if (!has_dec)
-                        return bad(inv, "MISSING_FIELD", "deceased_on",
-                                   "missing for DECEASED") +
-                               1;
-        } else if (category == NULL || !zz_category_known(category)) {
-                return bad(inv, "UNKNOWN_CATEGORY", "category",
-                           "not in the vocabulary") +
-                       1;
-        }
-        if (!date_ok(vfrom) || (has_vto && !date_ok(vto)) ||
-            (has_dec && !date_ok(dec)))
-                return bad(inv, "INVALID_DATE",
-                           "valid_from/valid_to/deceased_on",
-                           "not a plausible date") +
-                       1;
-        if (has_vto && vto < vfrom)
-                return bad(inv, "INVALID_DATE_RANGE", "valid_to",
-                           "before valid_from") +
-                       1;
-        if (!region_ok(approving) ||
-            (residence != NULL && !region_ok(residence)))
-                return bad(inv, "INVALID_REGION",
-                           "approving_region/residence_region",
-                           "not a 6, 9 or 12 digit region code") +
-                       1;
-        attrs = attrs_json(rec);
+        attrs = attrs_json(ev);
         if (attrs == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        date_text(vfrom, vf);
-        date_text(vto, vt);
-        date_text(dec, dd);
-        snprintf(rep, sizeof(rep), "%lld",
-                 (long long)get_long(rec, "reported_at"));
-        snprintf(part, sizeof(part), "%d", (int)src->partition);
-        snprintf(off, sizeof(off), "%lld", (long long)src->offset);
-        params[0] = get_str(rec, "event_id");
-        params[1] = person;
-        params[2] = get_str(rec, "department");
-        params[3] = get_str(rec, "dept_record_id");
-        params[4] = action;
-        params[5] = category != NULL ? category : "";
+        params[0] = ev->event_id;
+        params[1] = ev->person_id;
+        params[2] = ev->department;
+        params[3] = ev->dept_record_id;
+        params[4] = zz_identity_action_name(ev->action);
+        params[5] = ev->category != NULL ? ev->category : "";
         params[6] = attrs;
-        params[7] = vf;
-        params[8] = has_vto ? vt : NULL;
-        params[9] = approving;
-        params[10] = residence;
-        params[11] = rep;
-        params[12] = has_dec ? dd : NULL;
+        params[7] = date_text(&vf, ev->valid_from);
+        params[8] = date_text(&vt, ev->valid_to);
+        params[9] = ev->approving_region;
+        params[10] = ev->residence_region;
+        params[11] = num_text(&rep, ev->reported_at);
+        params[12] = date_text(&dd, ev->deceased_on);
         params[13] = src->topic;
-        params[14] = part;
-        params[15] = off;
+        params[14] = num_text(&part, src->partition);
+        params[15] = num_text(&off, src->offset);
         rc = batch_add(batch, 0, msg_index, params);
         free(attrs);
         return rc < 0 ? -1 : rc + 1;
 }
 
 static int apply_enrollment(zz_facts_batch_t *batch, size_t msg_index,
-                            avro_value_t *rec, const zz_fact_source_t *src,
-                            char person[19], invalid_t *inv, char sqlstate[6],
-                            char *errstr, size_t errstr_size)
+                            const zz_event_enrollment_t *ev,
+                            const zz_fact_source_t *src)
 {
-        const char *action = get_enum(rec, "action");
-        const char *klass = get_enum(rec, "enrollment_class");
-        const char *kind = get_enum(rec, "kind");
-        const char *region = get_str(rec, "region");
-        int64_t year = get_long(rec, "year"), tier = get_long(rec, "tier");
-        int64_t reg = get_long(rec, "registered_on");
-        char y[16], t[16], rd[16], part[16], off[24];
+        num_text_t y, t, rd, part, off;
         const char *params[16];
         int rc;
 
-        if (check_person(rec, person, inv) != 0)
-                return 0;
-        if (strcmp(action, "UNKNOWN") == 0)
-                return bad(inv, "INVALID_VALUE", "action", "unknown symbol") +
-                       1;
-        if (strcmp(action, "REGISTER") == 0 &&
-            (strcmp(klass, "UNKNOWN") == 0 || strcmp(kind, "UNKNOWN") == 0))
-                return bad(inv, "INVALID_VALUE", "enrollment_class/kind",
-                           "unknown symbol") +
-                       1;
-        if (year < 2000 || year > 2099)
-                return bad(inv, "YEAR_OUT_OF_RANGE", "year",
-                           "outside 2000-2099") +
-                       1;
-        if (tier < 1 || tier > 9)
-                return bad(inv, "INVALID_VALUE", "tier", "not 1-9") + 1;
-        if (!date_ok(reg))
-                return bad(inv, "INVALID_DATE", "registered_on",
-                           "not a plausible date") +
-                       1;
-        if (!region_ok(region))
-                return bad(inv, "INVALID_REGION", "region",
-                           "not a 6, 9 or 12 digit region code") +
-                       1;
-        snprintf(y, sizeof(y), "%d", (int)year);
-        snprintf(t, sizeof(t), "%d", (int)tier);
-        date_text(reg, rd);
-        snprintf(part, sizeof(part), "%d", (int)src->partition);
-        snprintf(off, sizeof(off), "%lld", (long long)src->offset);
-        params[0] = get_str(rec, "event_id");
-        params[1] = person;
-        params[2] = get_str(rec, "department");
-        params[3] = get_str(rec, "dept_record_id");
-        params[4] = action;
-        params[5] = get_str(rec, "household_id");
-        params[6] = y;
-        params[7] = t;
-        params[8] = klass;
-        params[9] = kind;
-        params[10] = rd;
-        params[11] = region;
-        params[12] = get_opt_str(rec, "unit");
+        params[0] = ev->event_id;
+        params[1] = ev->person_id;
+        params[2] = ev->department;
+        params[3] = ev->dept_record_id;
+        params[4] = zz_enrollment_action_name(ev->action);
+        params[5] = ev->household_id;
+        params[6] = num_text(&y, ev->year);
+        params[7] = num_text(&t, ev->tier);
+        params[8] = zz_enrollment_class_name(ev->enrollment_class);
+        params[9] = zz_enrollment_kind_name(ev->kind);
+        params[10] = date_text(&rd, ev->registered_on);
+        params[11] = ev->region;
+        params[12] = ev->unit;
         params[13] = src->topic;
-        params[14] = part;
-        params[15] = off;
+        params[14] = num_text(&part, src->partition);
+        params[15] = num_text(&off, src->offset);
         rc = batch_add(batch, 1, msg_index, params);
         return rc < 0 ? -1 : rc + 1;
 }
 
 static int apply_payment(zz_facts_batch_t *batch, size_t msg_index,
-                         avro_value_t *rec, const zz_fact_source_t *src,
-                         char person[19], invalid_t *inv, char sqlstate[6],
-                         char *errstr, size_t errstr_size)
+                         const zz_event_payment_t *ev,
+                         const zz_fact_source_t *src)
 {
-        const char *kind = get_enum(rec, "kind");
-        int64_t year = get_long(rec, "year");
-        int64_t contrib = get_long(rec, "contribution_fen");
-        int64_t applied = get_long(rec, "subsidy_applied_fen");
-        int64_t paid = get_long(rec, "paid_fen");
-        int64_t refund = get_long(rec, "refund_fen");
-        char y[16], c[24], a[24], p[24], r[24], at[24], part[16], off[24];
+        num_text_t y, c, a, p, r, at, part, off;
         const char *params[15];
         int rc;
 
-        if (check_person(rec, person, inv) != 0)
-                return 0;
-        if (strcmp(kind, "UNKNOWN") == 0)
-                return bad(inv, "INVALID_VALUE", "kind", "unknown symbol") + 1;
-        if (year < 2000 || year > 2099)
-                return bad(inv, "YEAR_OUT_OF_RANGE", "year",
-                           "outside 2000-2099") +
-                       1;
-        if (contrib < 0 || applied < 0 || paid < 0 || refund < 0)
-                return bad(inv, "NEGATIVE_AMOUNT",
-                           "contribution/applied/paid/refund fen", "negative") +
-                       1;
-        if (contrib != applied + paid)
-                return bad(inv, "AMOUNT_MISMATCH", "contribution_fen",
-                           "differs from subsidy_applied_fen + paid_fen") +
-                       1;
-        snprintf(y, sizeof(y), "%d", (int)year);
-        snprintf(c, sizeof(c), "%lld", (long long)contrib);
-        snprintf(a, sizeof(a), "%lld", (long long)applied);
-        snprintf(p, sizeof(p), "%lld", (long long)paid);
-        snprintf(r, sizeof(r), "%lld", (long long)refund);
-        snprintf(at, sizeof(at), "%lld", (long long)get_long(rec, "paid_at"));
-        snprintf(part, sizeof(part), "%d", (int)src->partition);
-        snprintf(off, sizeof(off), "%lld", (long long)src->offset);
-        params[0] = get_str(rec, "event_id");
-        params[1] = person;
-        params[2] = get_str(rec, "department");
-        params[3] = get_str(rec, "dept_record_id");
-        params[4] = kind;
-        params[5] = y;
-        params[6] = c;
-        params[7] = a;
-        params[8] = p;
-        params[9] = r;
-        params[10] = at;
-        params[11] = get_str(rec, "receipt");
+        params[0] = ev->event_id;
+        params[1] = ev->person_id;
+        params[2] = ev->department;
+        params[3] = ev->dept_record_id;
+        params[4] = zz_payment_kind_name(ev->kind);
+        params[5] = num_text(&y, ev->year);
+        params[6] = num_text(&c, ev->contribution_fen);
+        params[7] = num_text(&a, ev->subsidy_applied_fen);
+        params[8] = num_text(&p, ev->paid_fen);
+        params[9] = num_text(&r, ev->refund_fen);
+        params[10] = num_text(&at, ev->paid_at);
+        params[11] = ev->receipt;
         params[12] = src->topic;
-        params[13] = part;
-        params[14] = off;
+        params[13] = num_text(&part, src->partition);
+        params[14] = num_text(&off, src->offset);
         rc = batch_add(batch, 2, msg_index, params);
         return rc < 0 ? -1 : rc + 1;
 }
 
 static int apply_control(zz_facts_batch_t *batch, size_t msg_index,
-                         avro_value_t *rec, const zz_fact_source_t *src,
-                         invalid_t *inv, char sqlstate[6], char *errstr,
-                         size_t errstr_size)
+                         const zz_event_control_t *ev,
+                         const zz_fact_source_t *src)
 {
-        const char *command = get_enum(rec, "command");
-        char at[24], part[16], off[24];
+        num_text_t at, part, off;
         const char *params[12];
         int rc;
 
-        if (strcmp(command, "UNKNOWN") == 0)
-                return bad(inv, "INVALID_VALUE", "command", "unknown symbol") +
-                       1;
-        snprintf(at, sizeof(at), "%lld", (long long)get_long(rec, "issued_at"));
-        snprintf(part, sizeof(part), "%d", (int)src->partition);
-        snprintf(off, sizeof(off), "%lld", (long long)src->offset);
-        params[0] = get_str(rec, "event_id");
-        params[1] = get_str(rec, "department");
-        params[2] = get_str(rec, "dept_record_id");
-        params[3] = command;
-        params[4] = get_str(rec, "jurisdiction");
-        params[5] = get_opt_str(rec, "period");
-        params[6] = get_opt_str(rec, "policy_name");
-        params[7] = get_opt_str(rec, "policy_version");
-        params[8] = at;
+        params[0] = ev->event_id;
+        params[1] = ev->department;
+        params[2] = ev->dept_record_id;
+        params[3] = zz_control_command_name(ev->command);
+        params[4] = ev->jurisdiction;
+        params[5] = ev->period;
+        params[6] = ev->policy_name;
+        params[7] = ev->policy_version;
+        params[8] = num_text(&at, ev->issued_at);
         params[9] = src->topic;
-        params[10] = part;
-        params[11] = off;
+        params[10] = num_text(&part, src->partition);
+        params[11] = num_text(&off, src->offset);
         rc = batch_add(batch, 3, msg_index, params);
         return rc < 0 ? -1 : rc + 1;
 }
 
-static const char *codec_reason(zz_codec_err_t err)
+/* Turns the decoded rec into the stream's event (zz_event_*_from_value,
+ * strings borrowed from rec), validates it (zz_event_validate_*: the one
+ * validator every consumer shares) and gathers it. rc as apply_*, or 0
+ * with inv set when invalid; *event_id the event's id (for the dead
+ * letter), borrowed from rec. person receives the ID number. */
+static int decode_and_add(zz_facts_batch_t *batch, zz_stream_t stream,
+                          avro_value_t *rec, const zz_fact_source_t *src,
+                          size_t msg_index, const char **event_id,
+                          char person[19], invalid_t *inv, char *errstr,
+                          size_t errstr_size)
 {
-        switch (err) {
-        case ZZ_CODEC_ERR_FRAMING:
-                return "BAD_FRAMING";
-        case ZZ_CODEC_ERR_UNKNOWN_SCHEMA:
-                return "UNKNOWN_SCHEMA";
-        case ZZ_CODEC_ERR_WRONG_STREAM:
-                return "WRONG_STREAM";
-        default:
-                return "UNDECODABLE";
+        zz_reason_t reason = ZZ_REASON_UNDECODABLE;
+        zz_arena_t *arena = batch->arena;
+        const char *person_id = NULL;
+        int rc = -1, bad = 0;
+
+        zz_arena_reset(arena);
+        switch (stream) {
+        case ZZ_STREAM_IDENTITY: {
+                zz_event_identity_t ev;
+
+                bad = zz_event_identity_from_value(rec, arena, ZZ_EVENT_BORROW,
+                                                   &ev, inv->text,
+                                                   sizeof(inv->text)) != 0 ||
+                      zz_event_validate_identity(&ev, &reason, inv->text,
+                                                 sizeof(inv->text)) != 0;
+                *event_id = ev.event_id;
+                person_id = ev.person_id;
+                if (!bad)
+                        rc = apply_identity(batch, msg_index, &ev, src, errstr,
+                                            errstr_size);
+                break;
         }
+        case ZZ_STREAM_ENROLLMENT: {
+                zz_event_enrollment_t ev;
+
+                bad = zz_event_enrollment_from_value(
+                          rec, arena, ZZ_EVENT_BORROW, &ev, inv->text,
+                          sizeof(inv->text)) != 0 ||
+                      zz_event_validate_enrollment(&ev, &reason, inv->text,
+                                                   sizeof(inv->text)) != 0;
+                *event_id = ev.event_id;
+                person_id = ev.person_id;
+                if (!bad)
+                        rc = apply_enrollment(batch, msg_index, &ev, src);
+                break;
+        }
+        case ZZ_STREAM_PAYMENT: {
+                zz_event_payment_t ev;
+
+                bad = zz_event_payment_from_value(rec, arena, ZZ_EVENT_BORROW,
+                                                  &ev, inv->text,
+                                                  sizeof(inv->text)) != 0 ||
+                      zz_event_validate_payment(&ev, &reason, inv->text,
+                                                sizeof(inv->text)) != 0;
+                *event_id = ev.event_id;
+                person_id = ev.person_id;
+                if (!bad)
+                        rc = apply_payment(batch, msg_index, &ev, src);
+                break;
+        }
+        case ZZ_STREAM_CONTROL: {
+                zz_event_control_t ev;
+
+                bad = zz_event_control_from_value(rec, arena, ZZ_EVENT_BORROW,
+                                                  &ev, inv->text,
+                                                  sizeof(inv->text)) != 0 ||
+                      zz_event_validate_control(&ev, &reason, inv->text,
+                                                sizeof(inv->text)) != 0;
+                *event_id = ev.event_id;
+                if (!bad)
+                        rc = apply_control(batch, msg_index, &ev, src);
+                break;
+        }
+        default:
+                snprintf(errstr, errstr_size, "%s is not an input stream",
+                         zz_stream_name(stream));
+                return -1;
+        }
+        if (bad) {
+                inv->reason = zz_reason_name(reason);
+                return 0;
+        }
+        if (person_id != NULL)
+                snprintf(person, 19, "%s", person_id);
+        return rc;
 }
 
 static int dead_letter(zz_store_t *store, zz_codec_t *codec, zz_stream_t stream,
@@ -859,43 +713,16 @@ int zz_facts_apply(zz_facts_batch_t *batch, zz_store_t *store,
         memset(&inv, 0, sizeof(inv));
         if (zz_codec_decode(codec, stream, payload ? payload : "", len, &rec,
                             &err, derr, sizeof(derr)) != 0) {
-                inv.reason = codec_reason(err);
+                zz_reason_t why = zz_reason_from_codec(err);
+
+                inv.reason = zz_reason_name(
+                    why == ZZ_REASON_UNKNOWN ? ZZ_REASON_UNDECODABLE : why);
                 snprintf(inv.text, sizeof(inv.text), "%s", derr);
                 rc = 0;
         } else {
-                event_id = get_str(&rec, "event_id");
-                if (event_id == NULL || event_id[0] == '\0') {
-                        bad(&inv, "MISSING_FIELD", "event_id", "empty");
-                        rc = 0;
-                } else {
-                        switch (stream) {
-                        case ZZ_STREAM_IDENTITY:
-                                rc = apply_identity(batch, msg_index, &rec, src,
-                                                    person, &inv, sqlstate,
-                                                    errstr, errstr_size);
-                                break;
-                        case ZZ_STREAM_ENROLLMENT:
-                                rc = apply_enrollment(
-                                    batch, msg_index, &rec, src, person, &inv,
-                                    sqlstate, errstr, errstr_size);
-                                break;
-                        case ZZ_STREAM_PAYMENT:
-                                rc = apply_payment(batch, msg_index, &rec, src,
-                                                   person, &inv, sqlstate,
-                                                   errstr, errstr_size);
-                                break;
-                        case ZZ_STREAM_CONTROL:
-                                rc = apply_control(batch, msg_index, &rec, src,
-                                                   &inv, sqlstate, errstr,
-                                                   errstr_size);
-                                break;
-                        default:
-                                snprintf(errstr, errstr_size,
-                                         "%s is not an input stream",
-                                         zz_stream_name(stream));
-                                return -1;
-                        }
-                }
+                rc = decode_and_add(batch, stream, &rec, src, msg_index,
+                                    &event_id, person, &inv, errstr,
+                                    errstr_size);
         }
         /* rc: -1 error, 0 invalid (inv set), 1 duplicate, 2 applied */
         if (rc < 0)

@@ -13,6 +13,7 @@
 #include <openssl/sha.h>
 
 #include "zizhu/arena.h"
+#include "zizhu/casefold.h"
 #include "zizhu/date.h"
 #include "zizhu/log.h"
 
@@ -134,15 +135,8 @@ const zz_policy_t *zz_subsidy_policy(const zz_subsidy_t *s, size_t i)
 const zz_policy_t *zz_subsidy_policy_for(const zz_subsidy_t *s, int year,
                                          const char *region)
 {
-        size_t i;
-
-        if (region == NULL || region[0] == '\0')
-                return NULL;
-        for (i = 0; i < s->n_policies; i++)
-                if (zz_policy_year(s->policies[i]) == year &&
-                    zz_policy_in_jurisdiction(s->policies[i], region))
-                        return s->policies[i];
-        return NULL;
+        return zz_casefold_policy_for((const zz_policy_t *const *)s->policies,
+                                      s->n_policies, year, region);
 }
 
 int zz_subsidy_recon_actionable(const char *status)
@@ -161,51 +155,17 @@ int zz_subsidy_recon_actionable(const char *status)
 }
 
 /* ------------------------------------------------------------------ */
-/* Fact rows, borrowed from PGresults                                  */
+/* Fact rows, borrowed from PGresults, folded by casefold.h            */
 
-/* Column numbers of the identity query. */
-enum {
-        I_PERSON,
-        I_EVENT,
-        I_DEPT,
-        I_REC,
-        I_ACTION,
-        I_CAT,
-        I_ATTRS,
-        I_VFROM,
-        I_VTO,
-        I_APPROVING,
-        I_RESIDENCE,
-        I_REPORTED,
-        I_DECEASED
-};
-enum {
-        E_PERSON,
-        E_EVENT,
-        E_DEPT,
-        E_REC,
-        E_ACTION,
-        E_HOUSEHOLD,
-        E_YEAR,
-        E_TIER,
-        E_CLASS,
-        E_KIND,
-        E_REGISTERED,
-        E_REGION,
-        E_UNIT
-};
-enum { P_PERSON, P_EVENT, P_YEAR, P_CONTRIB, P_APPLIED, P_PAID, P_PAID_AT };
+/* Column numbers of the decision query. */
 enum { D_PERSON, D_YEAR, D_REVISION, D_STATUS, D_BODY };
-
-typedef struct span_s {
-        int begin, end; /* rows [begin, end) of one person */
-} span_t;
 
 /* Rows of res (ordered by person in "C" collation) for person, starting the
  * search at *cursor. */
-static span_t next_span(const PGresult *res, int *cursor, const char *person)
+static zz_casefold_span_t next_span(const PGresult *res, int *cursor,
+                                    const char *person)
 {
-        span_t sp;
+        zz_casefold_span_t sp;
         int n = PQntuples(res);
 
         while (*cursor < n && strcmp(PQgetvalue(res, *cursor, 0), person) < 0)
@@ -215,175 +175,6 @@ static span_t next_span(const PGresult *res, int *cursor, const char *person)
                 (*cursor)++;
         sp.end = *cursor;
         return sp;
-}
-
-static const char *val(const PGresult *res, int row, int col)
-{
-        return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-static long long num(const PGresult *res, int row, int col)
-{
-        return PQgetisnull(res, row, col)
-                   ? 0
-                   : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-static zz_date_t date_or_none(const PGresult *res, int row, int col)
-{
-        return PQgetisnull(res, row, col)
-                   ? ZZ_DATE_NONE
-                   : (zz_date_t)strtol(PQgetvalue(res, row, col), NULL, 10);
-}
-
-/* The latest fact in business time (then the largest event id). */
-typedef struct source_s {
-        zz_ts_t at;
-        const char *event_id;
-} source_t;
-
-static void source_consider(source_t *src, zz_ts_t at, const char *event_id)
-{
-        if (src->event_id == NULL || at > src->at ||
-            (at == src->at && strcmp(event_id, src->event_id) > 0)) {
-                src->at = at;
-                src->event_id = event_id;
-        }
-}
-
-/* One folded department record. */
-typedef struct ident_ref_s {
-        const char *event_id; /* the latest event of the record */
-        const char *department;
-        const char *dept_record_id;
-        const char *category;
-        const char *residence_region;
-} ident_ref_t;
-
-typedef struct person_s {
-        const char *person_id;
-        zz_identity_t *identities;
-        ident_ref_t *refs;
-        size_t n_identities;
-        zz_date_t deceased_on;
-        source_t identity_source;
-        const char *residence; /* latest residence region reported */
-} person_t;
-
-static int parse_attrs(zz_arena_t *arena, const char *text, zz_attr_t **out,
-                       size_t *n_out)
-{
-        json_error_t jerr;
-        json_t *obj = json_loads(text, 0, &jerr);
-        const char *key;
-        json_t *value;
-        size_t n = 0;
-        zz_attr_t *attrs;
-
-        *out = NULL;
-        *n_out = 0;
-        if (obj == NULL || !json_is_object(obj)) {
-                json_decref(obj);
-                return -1;
-        }
-        attrs =
-            zz_arena_calloc(arena, json_object_size(obj) + 1, sizeof(*attrs));
-        if (attrs == NULL) {
-                json_decref(obj);
-                return -1;
-        }
-        /* jansson iterates in insertion order; PostgreSQL's jsonb text
-         * output is sorted by key, which makes this deterministic. */
-        json_object_foreach(obj, key, value)
-        {
-                attrs[n].key = zz_arena_strdup(arena, key);
-                attrs[n].value = zz_arena_strdup(
-                    arena,
-                    json_is_string(value) ? json_string_value(value) : "");
-                n++;
-        }
-        json_decref(obj);
-        *out = attrs;
-        *n_out = n;
-        return 0;
-}
-
-static void fold_identities(zz_arena_t *arena, const PGresult *res, span_t sp,
-                            person_t *p)
-{
-        int r = sp.begin;
-        size_t cap = (size_t)(sp.end - sp.begin) + 1;
-
-        p->identities = zz_arena_calloc(arena, cap, sizeof(zz_identity_t));
-        p->refs = zz_arena_calloc(arena, cap, sizeof(ident_ref_t));
-        p->n_identities = 0;
-        p->deceased_on = ZZ_DATE_NONE;
-        p->residence = NULL;
-        p->identity_source.event_id = NULL;
-        p->identity_source.at = 0;
-        while (r < sp.end) {
-                const char *dept = PQgetvalue(res, r, I_DEPT);
-                const char *rec = PQgetvalue(res, r, I_REC);
-                zz_identity_t *id = &p->identities[p->n_identities];
-                ident_ref_t *ref = &p->refs[p->n_identities];
-                int have = 0, revoked = 0;
-
-                memset(id, 0, sizeof(*id));
-                memset(ref, 0, sizeof(*ref));
-                for (; r < sp.end &&
-                       strcmp(PQgetvalue(res, r, I_DEPT), dept) == 0 &&
-                       strcmp(PQgetvalue(res, r, I_REC), rec) == 0;
-                     r++) {
-                        const char *action = PQgetvalue(res, r, I_ACTION);
-                        zz_ts_t reported = num(res, r, I_REPORTED);
-
-                        source_consider(&p->identity_source, reported,
-                                        PQgetvalue(res, r, I_EVENT));
-                        if (val(res, r, I_RESIDENCE) != NULL)
-                                p->residence = val(res, r, I_RESIDENCE);
-                        if (strcmp(action, "DECEASED") == 0) {
-                                zz_date_t d = date_or_none(res, r, I_DECEASED);
-                                if (d != ZZ_DATE_NONE &&
-                                    (p->deceased_on == ZZ_DATE_NONE ||
-                                     d < p->deceased_on))
-                                        p->deceased_on = d;
-                                continue;
-                        }
-                        if (strcmp(action, "REVOKE") == 0)
-                                revoked = 1;
-                        if (strcmp(action, "END") == 0 && have) {
-                                id->valid_to = date_or_none(res, r, I_VTO);
-                                ref->event_id = PQgetvalue(res, r, I_EVENT);
-                                continue;
-                        }
-                        if (strcmp(action, "REVOKE") == 0 && have) {
-                                ref->event_id = PQgetvalue(res, r, I_EVENT);
-                                continue;
-                        }
-                        /* GRANT, CORRECT, or the first event seen */
-                        id->category = PQgetvalue(res, r, I_CAT);
-                        parse_attrs(arena, PQgetvalue(res, r, I_ATTRS),
-                                    (zz_attr_t **)&id->attrs, &id->n_attrs);
-                        id->valid_from = date_or_none(res, r, I_VFROM);
-                        id->valid_to = date_or_none(res, r, I_VTO);
-                        id->approving_region = PQgetvalue(res, r, I_APPROVING);
-                        if (!have) {
-                                id->reported_at = reported;
-                                id->has_reported_at = 1;
-                        }
-                        ref->event_id = PQgetvalue(res, r, I_EVENT);
-                        ref->department = dept;
-                        ref->dept_record_id = rec;
-                        ref->category = id->category;
-                        ref->residence_region = val(res, r, I_RESIDENCE);
-                        have = 1;
-                }
-                if (have) {
-                        id->action =
-                            revoked ? ZZ_ACTION_REVOKE : ZZ_ACTION_GRANT;
-                        p->n_identities++;
-                }
-        }
 }
 
 static int year_add(int *years, size_t *n, int year)
@@ -404,38 +195,6 @@ static int cmp_int(const void *a, const void *b)
         int x = *(const int *)a, y = *(const int *)b;
 
         return (x > y) - (x < y);
-}
-
-static zz_enroll_class_t class_of(const char *s)
-{
-        if (strcmp(s, "STUDENT_CHILD") == 0)
-                return ZZ_CLASS_STUDENT_CHILD;
-        if (strcmp(s, "COLLEGE") == 0)
-                return ZZ_CLASS_COLLEGE;
-        return ZZ_CLASS_ADULT;
-}
-
-/* The policy for a person-year: by enrollment region first, then by the
- * regions of the identities. */
-static const zz_policy_t *choose_policy(const zz_subsidy_t *s,
-                                        const person_t *p, int year,
-                                        const char *enroll_region)
-{
-        const zz_policy_t *pol = zz_subsidy_policy_for(s, year, enroll_region);
-        size_t i;
-
-        if (pol != NULL)
-                return pol;
-        for (i = 0; i < p->n_identities; i++) {
-                pol = zz_subsidy_policy_for(s, year,
-                                            p->identities[i].approving_region);
-                if (pol == NULL)
-                        pol = zz_subsidy_policy_for(
-                            s, year, p->refs[i].residence_region);
-                if (pol != NULL)
-                        return pol;
-        }
-        return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -530,10 +289,10 @@ typedef struct outcome_s {
         const zz_decision_t *d;
         const char **rules;
         size_t n_rules;
-        const ident_ref_t **used;
+        const zz_casefold_ref_t **used;
         size_t n_used;
         const char *region;
-        source_t source;
+        zz_casefold_source_t source;
 } outcome_t;
 
 static int emit_state(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
@@ -753,14 +512,14 @@ static char *decision_body(const outcome_t *o)
 }
 
 /* Rules that matched and identities they matched on, from the trace. */
-static void collect_used(zz_arena_t *arena, const person_t *p,
+static void collect_used(zz_arena_t *arena, const zz_casefold_person_t *p,
                          const zz_decision_t *d, outcome_t *o)
 {
         size_t i, j;
 
         o->rules = zz_arena_calloc(arena, d->n_trace + 1, sizeof(char *));
-        o->used =
-            zz_arena_calloc(arena, p->n_identities + 1, sizeof(ident_ref_t *));
+        o->used = zz_arena_calloc(arena, p->n_identities + 1,
+                                  sizeof(zz_casefold_ref_t *));
         o->n_rules = 0;
         o->n_used = 0;
         for (i = 0; i < d->n_trace; i++) {
@@ -777,7 +536,7 @@ static void collect_used(zz_arena_t *arena, const person_t *p,
                                 o->rules[o->n_rules++] = t->rule;
                 }
                 if (t->identity >= 0 && (size_t)t->identity < p->n_identities) {
-                        const ident_ref_t *ref = &p->refs[t->identity];
+                        const zz_casefold_ref_t *ref = &p->refs[t->identity];
                         seen = 0;
                         for (j = 0; j < o->n_used; j++)
                                 if (o->used[j] == ref)
@@ -948,99 +707,46 @@ out:
 }
 
 /* Decides one person-year and writes it when it changed. */
-static int decide_year(zz_subsidy_t *s, zz_store_t *store, const person_t *p,
-                       int year, const PGresult *er, span_t esp,
-                       const PGresult *pr, span_t psp, const PGresult *dr,
-                       span_t dsp, size_t *changed, char sqlstate[6],
-                       char *errstr, size_t errstr_size)
+static int decide_year(zz_subsidy_t *s, zz_store_t *store,
+                       const zz_casefold_person_t *p, int year,
+                       const PGresult *er, zz_casefold_span_t esp,
+                       const PGresult *pr, zz_casefold_span_t psp,
+                       const PGresult *dr, zz_casefold_span_t dsp,
+                       size_t *changed, char sqlstate[6], char *errstr,
+                       size_t errstr_size)
 {
         zz_case_t c;
         zz_decision_t d;
         outcome_t o;
         const zz_policy_t *pol;
-        int r, best_e = -1, best_p = -1, old_row = -1, revision = 1;
+        int r, best_e, best_p, old_row = -1, revision = 1;
         char *body;
         int rc = 0;
 
         memset(&o, 0, sizeof(o));
         o.source = p->identity_source;
-        for (r = esp.begin; r < esp.end; r++) {
-                int k, cancelled = 0;
-
-                if (num(er, r, E_YEAR) != year)
-                        continue;
-                source_consider(
-                    &o.source,
-                    zz_ts_from_cst_date(date_or_none(er, r, E_REGISTERED)),
-                    PQgetvalue(er, r, E_EVENT));
-                if (strcmp(PQgetvalue(er, r, E_ACTION), "REGISTER") != 0)
-                        continue;
-                for (k = esp.begin; k < esp.end; k++)
-                        if (strcmp(PQgetvalue(er, k, E_ACTION), "CANCEL") ==
-                                0 &&
-                            strcmp(PQgetvalue(er, k, E_DEPT),
-                                   PQgetvalue(er, r, E_DEPT)) == 0 &&
-                            strcmp(PQgetvalue(er, k, E_REC),
-                                   PQgetvalue(er, r, E_REC)) == 0)
-                                cancelled = 1;
-                if (cancelled)
-                        continue;
-                if (best_e < 0 ||
-                    date_or_none(er, r, E_REGISTERED) >
-                        date_or_none(er, best_e, E_REGISTERED) ||
-                    (date_or_none(er, r, E_REGISTERED) ==
-                         date_or_none(er, best_e, E_REGISTERED) &&
-                     strcmp(PQgetvalue(er, r, E_EVENT),
-                            PQgetvalue(er, best_e, E_EVENT)) > 0))
-                        best_e = r;
-        }
-        for (r = psp.begin; r < psp.end; r++) {
-                if (num(pr, r, P_YEAR) != year)
-                        continue;
-                source_consider(&o.source, num(pr, r, P_PAID_AT),
-                                PQgetvalue(pr, r, P_EVENT));
-                if (best_p < 0 ||
-                    num(pr, r, P_PAID_AT) > num(pr, best_p, P_PAID_AT) ||
-                    (num(pr, r, P_PAID_AT) == num(pr, best_p, P_PAID_AT) &&
-                     strcmp(PQgetvalue(pr, r, P_EVENT),
-                            PQgetvalue(pr, best_p, P_EVENT)) > 0))
-                        best_p = r;
-        }
-        pol = choose_policy(
-            s, p, year, best_e >= 0 ? PQgetvalue(er, best_e, E_REGION) : NULL);
+        for (r = esp.begin; r < esp.end; r++)
+                if (zz_casefold_num(er, r, ZZ_CASEFOLD_E_YEAR) == year)
+                        zz_casefold_source_consider(
+                            &o.source,
+                            zz_ts_from_cst_date(zz_casefold_date(
+                                er, r, ZZ_CASEFOLD_E_REGISTERED)),
+                            PQgetvalue(er, r, ZZ_CASEFOLD_E_EVENT));
+        for (r = psp.begin; r < psp.end; r++)
+                if (zz_casefold_num(pr, r, ZZ_CASEFOLD_P_YEAR) == year)
+                        zz_casefold_source_consider(
+                            &o.source,
+                            zz_casefold_num(pr, r, ZZ_CASEFOLD_P_PAID_AT),
+                            PQgetvalue(pr, r, ZZ_CASEFOLD_P_EVENT));
+        best_e = zz_casefold_enrollment(er, esp, year);
+        best_p = zz_casefold_payment(pr, psp, year);
+        pol = zz_casefold_policy(
+            (const zz_policy_t *const *)s->policies, s->n_policies, year, p,
+            best_e >= 0 ? PQgetvalue(er, best_e, ZZ_CASEFOLD_E_REGION) : NULL);
         if (pol == NULL || o.source.event_id == NULL)
                 return 0; /* no locality of ours decides this year */
 
-        zz_case_init(&c);
-        c.person_id = p->person_id;
-        c.identities = p->identities;
-        c.n_identities = p->n_identities;
-        c.deceased_on = p->deceased_on;
-        c.region = p->residence;
-        if (best_e >= 0) {
-                c.has_enrollment = 1;
-                c.region = PQgetvalue(er, best_e, E_REGION);
-                c.household = PQgetvalue(er, best_e, E_HOUSEHOLD);
-                c.enrollment.year = year;
-                c.enrollment.tier = (int)num(er, best_e, E_TIER);
-                c.enrollment.enroll_class =
-                    class_of(PQgetvalue(er, best_e, E_CLASS));
-                c.enrollment.kind =
-                    strcmp(PQgetvalue(er, best_e, E_KIND), "MID_YEAR") == 0
-                        ? ZZ_KIND_MID_YEAR
-                        : ZZ_KIND_ANNUAL;
-                c.enrollment.registered_on =
-                    date_or_none(er, best_e, E_REGISTERED);
-                c.enrollment.region = PQgetvalue(er, best_e, E_REGION);
-                c.enrollment.unit = val(er, best_e, E_UNIT);
-        }
-        if (best_p >= 0) {
-                c.has_payment = 1;
-                c.payment.paid_at = num(pr, best_p, P_PAID_AT);
-                c.payment.contribution_fen = num(pr, best_p, P_CONTRIB);
-                c.payment.subsidy_applied_fen = num(pr, best_p, P_APPLIED);
-                c.payment.paid_fen = num(pr, best_p, P_PAID);
-        }
+        zz_casefold_case(&c, p, year, er, best_e, pr, best_p);
         memset(&d, 0, sizeof(d));
         if (zz_policy_eval(pol, &c, &d, s->arena) != 0) {
                 /* Not decidable under this policy (a tier it lacks): keep
@@ -1061,7 +767,7 @@ static int decide_year(zz_subsidy_t *s, zz_store_t *store, const person_t *p,
                 return -1;
         }
         for (r = dsp.begin; r < dsp.end; r++)
-                if (num(dr, r, D_YEAR) == year)
+                if (zz_casefold_num(dr, r, D_YEAR) == year)
                         old_row = r;
         if (old_row >= 0 &&
             strcmp(PQgetvalue(dr, old_row, D_BODY), body) == 0) {
@@ -1069,7 +775,7 @@ static int decide_year(zz_subsidy_t *s, zz_store_t *store, const person_t *p,
                 return 0;
         }
         if (old_row >= 0)
-                revision = (int)num(dr, old_row, D_REVISION) + 1;
+                revision = (int)zz_casefold_num(dr, old_row, D_REVISION) + 1;
         rc = write_decision(s, store, &o, revision, body, sqlstate, errstr,
                             errstr_size);
         free(body);
@@ -1154,8 +860,8 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
         if (dr == NULL)
                 rc = -1;
         for (i = 0; rc == 0 && i < m; i++) {
-                person_t p;
-                span_t isp, esp, psp, dsp;
+                zz_casefold_person_t p;
+                zz_casefold_span_t isp, esp, psp, dsp;
                 int years[MAX_YEARS];
                 size_t n_years = 0, k, j;
                 int r;
@@ -1167,11 +873,19 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
                 esp = next_span(er, &ec, persons[i]);
                 psp = next_span(pr, &pc, persons[i]);
                 dsp = next_span(dr, &dc, persons[i]);
-                fold_identities(s->arena, ir, isp, &p);
+                if (zz_casefold_identities(s->arena, ir, isp, &p) != 0) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        rc = -1;
+                        break;
+                }
                 for (r = esp.begin; r < esp.end; r++)
-                        year_add(years, &n_years, (int)num(er, r, E_YEAR));
+                        year_add(
+                            years, &n_years,
+                            (int)zz_casefold_num(er, r, ZZ_CASEFOLD_E_YEAR));
                 for (r = psp.begin; r < psp.end; r++)
-                        year_add(years, &n_years, (int)num(pr, r, P_YEAR));
+                        year_add(
+                            years, &n_years,
+                            (int)zz_casefold_num(pr, r, ZZ_CASEFOLD_P_YEAR));
                 for (k = 0; k < s->n_policies; k++)
                         for (j = 0; j < p.n_identities; j++)
                                 if (zz_policy_in_jurisdiction(

@@ -622,6 +622,7 @@ static inline void h_enrollment_msg(zz_codec_t *codec, const h_person_t *p,
         h_set_long(&r, "registered_on", p->registered_on);
         h_set_str(&r, "region", p->region);
         h_set_null(&r, "unit");
+        h_set_long(&r, "reported_at", zz_ts_from_cst_date(p->registered_on));
         h_encode(codec, ZZ_STREAM_ENROLLMENT, &r, p->id, out);
         avro_value_decref(&r);
 }

@@ -11,7 +11,7 @@
  * period is the same whatever the subsidy worker's batching was, and a
  * replay of the log computes it again byte for byte.
  *
- * Folding (zz_factset_*) follows the rules of subsidy.h exactly: identity
+ * Folding (zz_factset_*) is casefold.h, the rules of subsidy.h: identity
  * records by department record in reported_at order (GRANT/CORRECT set,
  * END closes, REVOKE marks for good, DECEASED gives the earliest death),
  * the latest REGISTER of the year not cancelled, the latest payment by
