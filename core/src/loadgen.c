@@ -231,9 +231,29 @@ struct zz_lg_totals {
                 uint64_t persons;
         } payers[ZZ_LG_MAX_PAYERS];
         size_t n_payers;
+        /* Persons the pipeline decides under this policy: with an identity
+         * (approved in the jurisdiction) or an enrollment inside it. The
+         * others (no event at all, only an enrollment in a city outside
+         * every policy, or only a death record) get no decision and no
+         * reconciliation, so they are not counted by status. */
+        uint64_t decided;
         uint64_t status_n[8];
         int64_t status_fen[8];
+        /* What the settlement of every period allocates, net per payer
+         * (the funding of persons who paid: promise 5) and by kind. */
+        struct {
+                char payer[8];
+                int64_t fen;
+                uint64_t persons;
+        } settled[ZZ_LG_MAX_PAYERS];
+        size_t n_settled;
+        int64_t settled_fen;
+        int64_t settled_kind_fen[4]; /* see zz_lg_kinds */
 };
+
+/* Allocation kinds of the settled totals (cn.zizhu.AllocationKind). */
+static const char *const zz_lg_kinds[4] = {"SUBSIDY", "REFUND_VIA_TAX",
+                                           "REFUND_TO_PERSON", "RECOVERY"};
 
 struct zz_lg_policy {
         const struct zz_lg_jur *jur;
@@ -471,10 +491,75 @@ static void build_case(const struct zz_lg_person *pp, zz_ts_t at,
         }
 }
 
-static void add_totals(struct zz_lg_totals *t, const struct zz_lg_person *pp,
-                       const zz_decision_t *d)
+/* Index of payer in a totals array of n entries, added when missing; -1
+ * when the array is full. */
+#define LG_PAYER_SLOT(arr, n, name, out)                                       \
+        do {                                                                   \
+                size_t k_;                                                     \
+                for (k_ = 0; k_ < (n); k_++)                                   \
+                        if (strcmp((arr)[k_].payer, (name)) == 0)              \
+                                break;                                         \
+                if (k_ == (n) && (n) < ZZ_LG_MAX_PAYERS) {                     \
+                        snprintf((arr)[k_].payer, sizeof((arr)[k_].payer),     \
+                                 "%s", (name));                                \
+                        (n)++;                                                 \
+                }                                                              \
+                (out) = k_ < (n) ? (int)k_ : -1;                               \
+        } while (0)
+
+static void add_settled(struct zz_lg_totals *t, const zz_decision_t *d)
+{
+        int64_t net = 0;
+        size_t i, k;
+
+        for (i = 0; i < d->n_funding; i++) {
+                int slot;
+                int64_t fen = 0;
+
+                /* one person per payer, whatever the number of rules */
+                for (k = 0; k < i; k++)
+                        if (strcmp(d->funding[k].payer, d->funding[i].payer) ==
+                            0)
+                                break;
+                if (k < i)
+                        continue;
+                for (k = i; k < d->n_funding; k++)
+                        if (strcmp(d->funding[k].payer, d->funding[i].payer) ==
+                            0)
+                                fen += d->funding[k].fen;
+                LG_PAYER_SLOT(t->settled, t->n_settled, d->funding[i].payer,
+                              slot);
+                if (slot < 0 || fen == 0)
+                        continue;
+                t->settled[slot].fen += fen;
+                t->settled[slot].persons++;
+                net += fen;
+        }
+        t->settled_fen += net;
+        /* The refund owed is paid on top of what tax applied; an excess
+         * applied for a revoked identity is reimbursed and recovered (a
+         * SUBSIDY of +excess and a RECOVERY of -excess, net 0). */
+        if (d->reconciliation.status == ZZ_RECON_REFUND_DUE) {
+                int kind =
+                    d->reconciliation.route == ZZ_ROUTE_TO_PERSON ? 2 : 1;
+
+                t->settled_kind_fen[kind] += d->reconciliation.fen;
+                t->settled_kind_fen[0] += net - d->reconciliation.fen;
+        } else if (d->reconciliation.status == ZZ_RECON_RECOVERY_DUE) {
+                t->settled_kind_fen[3] -= d->reconciliation.fen;
+                t->settled_kind_fen[0] += net + d->reconciliation.fen;
+        } else {
+                t->settled_kind_fen[0] += net;
+        }
+}
+
+static void add_totals(const struct zz_lg_policy *p, struct zz_lg_totals *t,
+                       const struct zz_lg_person *pp, const zz_decision_t *d)
 {
         size_t i, j;
+        int decided = pp->n_ids > 0 ||
+                      (pp->enrolled &&
+                       zz_policy_in_jurisdiction(p->policy, pp->enr.region));
 
         t->persons++;
         t->enrolled += (uint64_t)(pp->enrolled != 0);
@@ -503,6 +588,11 @@ static void add_totals(struct zz_lg_totals *t, const struct zz_lg_person *pp,
                 t->payers[j].fen += d->funding[i].fen;
                 t->payers[j].persons++;
         }
+        if (pp->paid)
+                add_settled(t, d);
+        if (!decided)
+                return;
+        t->decided++;
         if ((unsigned)d->reconciliation.status < 8) {
                 t->status_n[d->reconciliation.status]++;
                 t->status_fen[d->reconciliation.status] +=
@@ -827,7 +917,7 @@ static int gen_person(zz_loadgen_t *lg, uint64_t index, zz_feed_record_cb emit,
                                 return -1;
                         }
                 }
-                add_totals(&p->t, &pp, &d);
+                add_totals(p, &p->t, &pp, &d);
         } else {
                 p->t.persons++;
         }
@@ -904,7 +994,24 @@ int zz_loadgen_write_expected(const zz_loadgen_t *lg, FILE *fp)
                                 k ? ", " : "", t->payers[k].payer,
                                 (unsigned long long)t->payers[k].persons,
                                 (long long)t->payers[k].fen);
-                fprintf(fp, "},\n   \"reconciliation\": {");
+                fprintf(fp,
+                        "},\n   \"decided\": %llu, \"settled\": {\"fen\": "
+                        "%lld, \"by_payer\": {",
+                        (unsigned long long)t->decided,
+                        (long long)t->settled_fen);
+                for (k = 0; k < t->n_settled; k++)
+                        fprintf(fp,
+                                "%s\"%s\": {\"persons\": %llu, \"fen\": "
+                                "%lld}",
+                                k ? ", " : "", t->settled[k].payer,
+                                (unsigned long long)t->settled[k].persons,
+                                (long long)t->settled[k].fen);
+                fprintf(fp, "}, \"by_kind\": {");
+                for (k = 0; k < 4; k++)
+                        fprintf(fp, "%s\"%s\": %lld", k ? ", " : "",
+                                zz_lg_kinds[k],
+                                (long long)t->settled_kind_fen[k]);
+                fprintf(fp, "}},\n   \"reconciliation\": {");
                 for (k = 0; k < 8; k++)
                         fprintf(fp,
                                 "%s\"%s\": {\"persons\": %llu, \"fen\": "

@@ -316,7 +316,8 @@ size_t zz_settle_person(const zz_settle_item_t *items, size_t n_items, int home,
                         first = settled[j].first_period;
         if (n_items > ZZ_SETTLE_ITEMS_MAX)
                 n_items = ZZ_SETTLE_ITEMS_MAX;
-        memcpy(net, items, n_items * sizeof(*items));
+        if (n_items > 0) /* items may be NULL when there are none */
+                memcpy(net, items, n_items * sizeof(*items));
         n_net = zz_settle_net(net, n_items, 0);
         /* keys now entitled: new net minus settled */
         for (i = 0; i < n_net && n < cap; i++) {

@@ -301,6 +301,87 @@ static char *boundary_json(const zz_settle_pos_t *b, size_t n)
         return s;
 }
 
+/* Checks a close's boundary against the one the policy's previous period
+ * (index k - 1) was settled with: a boundary must not go back on any
+ * partition nor leave out a partition the previous one had, or facts
+ * already settled would fall outside it and be "un-settled" as
+ * adjustments. 0 when it is acceptable (reason untouched), 1 when not
+ * (reason says why), -1 on a database error. */
+static int boundary_check(PGconn *conn, const zz_policy_t *pol, int k,
+                          const zz_settle_cmd_t *cmd, char *reason,
+                          size_t reason_size, char *errstr, size_t errstr_size)
+{
+        char idx[16], prev_label[ZZ_SETTLE_PERIOD_SIZE];
+        const char *p[2];
+        PGresult *res;
+        json_t *prev, *el;
+        json_error_t jerr;
+        size_t i, j;
+        int rc = 0;
+
+        if (k <= 0)
+                return 0;
+        snprintf(idx, sizeof(idx), "%d", k - 1);
+        p[0] = zz_policy_name(pol);
+        p[1] = idx;
+        res = query(conn,
+                    "SELECT boundary::text FROM zizhu.settle_period WHERE "
+                    "policy_name = $1 AND period_index = $2",
+                    2, p, errstr, errstr_size);
+        if (res == NULL)
+                return -1;
+        if (PQntuples(res) == 0) {
+                PQclear(res);
+                return 0;
+        }
+        prev = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+        PQclear(res);
+        if (!json_is_array(prev)) {
+                snprintf(errstr, errstr_size,
+                         "could not read the boundary of the previous "
+                         "period: %s",
+                         jerr.text);
+                json_decref(prev);
+                return -1;
+        }
+        zz_settle_period_label(pol, k - 1, prev_label, sizeof(prev_label));
+        json_array_foreach(prev, i, el)
+        {
+                const char *topic =
+                    json_string_value(json_object_get(el, "topic"));
+                json_int_t part =
+                    json_integer_value(json_object_get(el, "partition"));
+                json_int_t end = json_integer_value(json_object_get(el, "end"));
+
+                if (topic == NULL)
+                        continue;
+                for (j = 0; j < cmd->n_boundary; j++)
+                        if (cmd->boundary[j].partition == (int32_t)part &&
+                            strcmp(cmd->boundary[j].topic, topic) == 0)
+                                break;
+                if (j == cmd->n_boundary) {
+                        snprintf(reason, reason_size,
+                                 "boundary omits partition %s:%d that period "
+                                 "%s was settled with",
+                                 topic, (int)part, prev_label);
+                        rc = 1;
+                        break;
+                }
+                if (cmd->boundary[j].end < (int64_t)end) {
+                        snprintf(reason, reason_size,
+                                 "boundary is behind period %s on partition "
+                                 "%s:%d (offset %lld, was %lld)",
+                                 prev_label, topic, (int)part,
+                                 (long long)cmd->boundary[j].end,
+                                 (long long)end);
+                        rc = 1;
+                        break;
+                }
+        }
+        json_decref(prev);
+        return rc;
+}
+
 /* Ledger rows of a policy, ordered by person. */
 enum {
         L_PERSON,
@@ -423,7 +504,8 @@ static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
         int rc = 0;
 
         snprintf(key, sizeof(key), "%s/%s", cmd->jurisdiction, label);
-        qsort(lines->v, lines->n, sizeof(line_t), line_cmp);
+        if (lines->n > 0) /* v is NULL while the list is empty */
+                qsort(lines->v, lines->n, sizeof(line_t), line_cmp);
         for (i = 0; rc == 0 && i < lines->n; i = j) {
                 const line_t *g = &lines->v[i];
                 char idtext[256], alloc_id[33], persons[24], fen[24];
@@ -651,6 +733,17 @@ int zz_settle_close(PGconn *conn, zz_codec_t *codec,
                          zz_policy_name(pol), tmp);
                 return record_command(conn, cmd, "REJECTED", result->reason,
                                       errstr, errstr_size);
+        }
+        switch (boundary_check(conn, pol, k, cmd, result->reason,
+                               sizeof(result->reason), errstr, errstr_size)) {
+        case 0:
+                break;
+        case 1:
+                result->status = 2;
+                return record_command(conn, cmd, "REJECTED", result->reason,
+                                      errstr, errstr_size);
+        default:
+                return -1;
         }
         if (pseudonym_key == NULL || pseudonym_key[0] == '\0') {
                 snprintf(errstr, errstr_size,

@@ -229,3 +229,135 @@ Test(settle_positions, close_settles_exactly_before_its_positions,
         s_msgs_free(&ms);
         s_env_drop(&env);
 }
+
+/* "topic:partition:offset,..." of pos, without entry `skip` (-1: none) and
+ * with `delta` added to the offset of entry `shift` (-1: none). */
+static void positions_list(const zz_feed_position_t *pos, size_t n, long skip,
+                           long shift, long long delta, char *out, size_t size)
+{
+        size_t i, len = 0;
+
+        out[0] = '\0';
+        for (i = 0; i < n; i++) {
+                if ((long)i == skip)
+                        continue;
+                len += (size_t)snprintf(
+                    out + len, size - len, "%s%s:%d:%lld", len > 0 ? "," : "",
+                    pos[i].topic, (int)pos[i].partition,
+                    (long long)pos[i].offset + ((long)i == shift ? delta : 0));
+        }
+}
+
+/* A close of huilong with explicit positions; ref is the issuer's
+ * reference, which (with the period) makes the command's event id: a
+ * close re-issued after a rejection needs a new one. */
+static int feed_close(const char *period, const char *issued_at,
+                      const char *ref, const char *list)
+{
+        const char *args[] = {"close",    "-q",   "--jurisdiction", "huilong",
+                              "--period", period, "--issued-at",    issued_at,
+                              "--ref",    ref,    "--positions",    list,
+                              NULL};
+
+        return run_feed(args);
+}
+
+/* Issue 6: a close whose boundary goes back on a partition, or leaves out
+ * a partition the previous close of the policy had, would drop facts that
+ * are already settled; it is rejected with its reason and settles
+ * nothing, and the period can still be closed properly afterwards. */
+Test(settle_positions, close_behind_previous_boundary_is_rejected,
+     .timeout = 240)
+{
+        s_env_t env;
+        s_msgs_t ms;
+        s_allocs_t as;
+        zz_config_t *config;
+        zz_feed_position_t *pos = NULL, *pos2 = NULL;
+        size_t n = 0, n2 = 0, i;
+        long busy = -1;
+        char errstr[512], a[19], b[19], list[4096];
+
+        cr_assert(s_env_new(&env, "behind") == 0);
+        s_msgs_init(&ms);
+        s_id("500228", "19700303", 51, a);
+        s_id("500228", "19850606", 52, b);
+        s_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
+                   "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
+        s_enrollment(&ms, a, 2020, 2, "ANNUAL", "2019-10-17", "500155107002");
+        s_payment(&ms, a, 2020, 62500, 25000, 0, "2019-10-17T10:00:00+08:00");
+        cr_assert(s_produce(&env, &ms) == 0);
+        config = zz_config_load(NULL, errstr, sizeof(errstr));
+        cr_assert_not_null(config, "%s", errstr);
+        cr_assert_eq(zz_feed_positions_query(config, 10000, &pos, &n, errstr,
+                                             sizeof(errstr)),
+                     0, "%s", errstr);
+        for (i = 0; i < n && busy < 0; i++)
+                if (pos[i].offset > 0)
+                        busy = (long)i;
+        cr_assert_geq(busy, 0);
+        positions_list(pos, n, -1, -1, 0, list, sizeof(list));
+        cr_assert_eq(
+            feed_close("2020", "2019-12-20T09:00:00+08:00", "FIN-2020", list),
+            0);
+
+        /* B arrives after the close of 2020 */
+        s_identity(&ms, b, "MCA", "MCA-B", "GRANT", "MCA.DIBAO", NULL,
+                   "2015-01-01", "500155", "2019-11-01T08:00:00+08:00");
+        s_enrollment(&ms, b, 2020, 1, "ANNUAL", "2019-11-20", "500155107003");
+        s_payment(&ms, b, 2020, 25000, 25000, 0, "2019-11-20T10:00:00+08:00");
+        cr_assert(s_produce(&env, &ms) == 0);
+        cr_assert_eq(zz_feed_positions_query(config, 10000, &pos2, &n2, errstr,
+                                             sizeof(errstr)),
+                     0, "%s", errstr);
+        zz_config_destroy(config);
+        cr_assert_eq(n2, n);
+
+        /* behind 2020 on one partition (A's fact there would fall out) */
+        positions_list(pos2, n2, -1, busy, -pos2[busy].offset, list,
+                       sizeof(list));
+        cr_assert_eq(
+            feed_close("2020S1", "2020-01-20T09:00:00+08:00", "FIN-S1-a", list),
+            0);
+        /* omitting a partition 2020 had */
+        positions_list(pos2, n2, 0, -1, 0, list, sizeof(list));
+        cr_assert_eq(
+            feed_close("2020S1", "2020-01-21T09:00:00+08:00", "FIN-S1-b", list),
+            0);
+        cr_assert_eq(s_run_subsidy(&env), 0);
+        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        cr_assert(s_read_allocations(&env, &as) == 0);
+        s_dump(&as);
+        cr_expect_eq(as.n, 1); /* 2020 only */
+        expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
+        s_allocs_free(&as);
+        cr_expect_eq(
+            s_count(env.pg, "SELECT count(*) FROM zizhu.settle_period"), 1);
+        cr_expect_eq(s_count(env.pg,
+                             "SELECT count(*) FROM zizhu.settle_command WHERE "
+                             "status = 'REJECTED' AND reason LIKE "
+                             "'boundary is behind period 2020 on partition %'"),
+                     1);
+        cr_expect_eq(s_count(env.pg,
+                             "SELECT count(*) FROM zizhu.settle_command WHERE "
+                             "status = 'REJECTED' AND reason LIKE "
+                             "'boundary omits partition %that period 2020 "
+                             "was settled with'"),
+                     1);
+
+        /* a proper close of 2020S1 still settles B, as an adjustment */
+        positions_list(pos2, n2, -1, -1, 0, list, sizeof(list));
+        cr_assert_eq(
+            feed_close("2020S1", "2020-01-22T09:00:00+08:00", "FIN-S1-c", list),
+            0);
+        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        cr_assert(s_read_allocations(&env, &as) == 0);
+        s_dump(&as);
+        cr_expect_eq(as.n, 2);
+        expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1, 25000);
+        s_allocs_free(&as);
+        free(pos);
+        free(pos2);
+        s_msgs_free(&ms);
+        s_env_drop(&env);
+}

@@ -59,8 +59,12 @@ int zz_loadgen_run(zz_loadgen_t *lg, zz_feed_record_cb emit, void *opaque,
 uint64_t zz_loadgen_events(const zz_loadgen_t *lg, zz_feed_kind_t kind);
 
 /* Writes the expected totals (one JSON object, per policy: persons,
- * enrolled, paid, eligible, subsidy and its split by payer, reconciliation
- * counts and amounts by status, events per stream). -1 on a write error. */
+ * enrolled, paid, eligible, subsidy and its split by payer; "decided", the
+ * persons the pipeline has a decision for under the policy; "settled",
+ * what the closes of all its periods allocate: net per payer (persons
+ * with a non-zero net, fen) and by kind; reconciliation counts (of decided
+ * persons) and amounts by status; events per stream). -1 on a write
+ * error. */
 int zz_loadgen_write_expected(const zz_loadgen_t *lg, FILE *fp);
 
 /* Space-separated names of the jurisdictions. */
