@@ -18,6 +18,7 @@
 #include "zizhu/idno.h"
 #include "zizhu/ledger.h"
 #include "zizhu/log.h"
+#include "zizhu/policy_text.h"
 #include "zizhu/pg.h"
 #include "zizhu/policy_json.h"
 #include "zizhu/pseudonym.h"
@@ -29,7 +30,8 @@ static void usage(FILE *out)
         fprintf(out,
                 "usage: zizhu explain --person ID --year Y [--as-of TIME] "
                 "[--policies DIR]\n"
-                "                     [--config FILE] [-X pg=CONNINFO]\n\n"
+                "                     [--json] [--config FILE] [-X "
+                "pg=CONNINFO]\n\n"
                 "Re-decides the person's insurance year from the facts "
                 "known at TIME (identity\n"
                 "reported_at, payment paid_at, enrollment registration day "
@@ -38,7 +40,11 @@ static void usage(FILE *out)
                 "clause of each rule,\n"
                 "and shows the revision the subsidy worker had recorded by "
                 "TIME and the\n"
-                "settlement lines of the person.\n\n"
+                "settlement lines of the person. The decision is explained "
+                "in Chinese and\n"
+                "English for a person to read; --json prints it in the "
+                "policy-eval contract\n"
+                "instead.\n\n"
                 "TIME: 2019-11-30 (end of that day, China time) or "
                 "2019-11-30T18:00:00+08:00\n\n"
                 "example: zizhu explain --person 500228199001011235 --year "
@@ -170,7 +176,7 @@ int zz_cmd_explain(int argc, char **argv)
         const char *xs[16];
         char policy_dir[4096], errstr[1024] = "", person[19], masked[19];
         long long as_of = ZZ_AS_OF_NONE;
-        int n_xs = 0, year = 0, i, n_pol, rc = 1;
+        int n_xs = 0, year = 0, i, n_pol, rc = 1, as_json = 0;
         zz_policy_t *policies[64];
         zz_config_t *config;
         PGconn *conn;
@@ -192,6 +198,8 @@ int zz_cmd_explain(int argc, char **argv)
                         person_arg = argv[++i];
                 } else if (strcmp(argv[i], "--year") == 0 && i + 1 < argc) {
                         year = (int)strtol(argv[++i], NULL, 10);
+                } else if (strcmp(argv[i], "--json") == 0) {
+                        as_json = 1;
                 } else if (strcmp(argv[i], "--as-of") == 0 && i + 1 < argc) {
                         as_of_arg = argv[++i];
                 } else if (strcmp(argv[i], "--policies") == 0 && i + 1 < argc) {
@@ -274,7 +282,7 @@ int zz_cmd_explain(int argc, char **argv)
                         if (zz_policy_eval(pol, &c, &d, arena) != 0) {
                                 printf("\nnot decidable: %s\n",
                                        d.error ? d.error : "?");
-                        } else {
+                        } else if (as_json) {
                                 j = zz_decision_to_json(&c, &d,
                                                         ZZ_JSON_EXPLAIN);
                                 text = json_dumps(j, JSON_INDENT(2) |
@@ -282,6 +290,10 @@ int zz_cmd_explain(int argc, char **argv)
                                 printf("\ndecision:\n%s\n", text);
                                 free(text);
                                 json_decref(j);
+                                rc = 0;
+                        } else {
+                                printf("\n");
+                                zz_policy_explain_text(stdout, pol, &c, &d);
                                 rc = 0;
                         }
                 }

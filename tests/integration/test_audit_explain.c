@@ -31,7 +31,7 @@ Test(audit_explain, as_of_before_and_after_the_flag, .timeout = 240)
         s_env_t env;
         s_msgs_t ms;
         char a[19], masked[19], args[256];
-        char *before, *now;
+        char *before, *now, *text_before, *text_now;
 
         cr_assert(s_env_new(&env, "ex") == 0);
         s_msgs_init(&ms);
@@ -50,11 +50,25 @@ Test(audit_explain, as_of_before_and_after_the_flag, .timeout = 240)
 
         snprintf(args, sizeof(args),
                  "--person %s --year 2020 --as-of "
-                 "2019-10-20",
+                 "2019-10-20 --json",
                  a);
         before = run(args);
-        snprintf(args, sizeof(args), "--person %s --year 2020", a);
+        snprintf(args, sizeof(args), "--person %s --year 2020 --json", a);
         now = run(args);
+        /* the default: the same decision explained for a person to read */
+        snprintf(args, sizeof(args),
+                 "--person %s --year 2020 --as-of 2019-10-20", a);
+        text_before = run(args);
+        snprintf(args, sizeof(args), "--person %s --year 2020", a);
+        text_now = run(args);
+        cr_expect(strstr(text_before, "资助 subsidy 0.00 元") != NULL);
+        cr_expect(strstr(text_now, "应退费 REFUND_DUE 250.00 元, 经税务退费 "
+                                   "VIA_TAX") != NULL);
+        cr_expect(strstr(text_now, "规则 HL-MA-BASIC 匹配") != NULL);
+        cr_expect(strstr(text_before, a) == NULL &&
+                  strstr(text_now, a) == NULL);
+        free(text_before);
+        free(text_now);
         fprintf(stderr, "%s\n----\n%s\n", before, now);
         cr_expect(strstr(before, masked) != NULL);
         cr_expect(strstr(before, "\"subsidy_fen\": 0") != NULL);
