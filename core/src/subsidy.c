@@ -15,6 +15,7 @@
 #include "zizhu/arena.h"
 #include "zizhu/casefold.h"
 #include "zizhu/date.h"
+#include "zizhu/idno.h"
 #include "zizhu/log.h"
 
 #define MAX_POLICIES 64
@@ -791,6 +792,478 @@ static int decide_year(zz_subsidy_t *s, zz_store_t *store,
         return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* Findings: HOUSEHOLD_TIER_MISMATCH and RECORDS_IN_CONFLICT           */
+
+#define FINDING_HOUSEHOLD "HOUSEHOLD_TIER_MISMATCH"
+#define FINDING_CONFLICT  "RECORDS_IN_CONFLICT"
+#define DETAIL_MAX        512
+
+/* Columns of the stored-finding query. */
+enum { F_SUBJECT, F_YEAR, F_ACTIVE, F_DETAIL, F_PERSON, F_POLICY, F_VERSION };
+
+/* A finding as evaluated now. */
+typedef struct finding_s {
+        const char *kind;
+        const char *subject;
+        int year;
+        const char *person_id; /* key of its reconciliation messages */
+        const char *household; /* NULL for a person's finding */
+        const char *policy_name;
+        const char *policy_version;
+        int active;
+        const char *detail;
+        const char *region;
+        zz_casefold_source_t source;
+} finding_t;
+
+/* The row of res (a stored-finding query) for subject and year, or -1. */
+static int finding_row(const PGresult *res, const char *subject, int year)
+{
+        int r;
+
+        for (r = 0; res != NULL && r < PQntuples(res); r++)
+                if (zz_casefold_num(res, r, F_YEAR) == year &&
+                    strcmp(PQgetvalue(res, r, F_SUBJECT), subject) == 0)
+                        return r;
+        return -1;
+}
+
+static int emit_finding(zz_subsidy_t *s, zz_store_t *store, const finding_t *f,
+                        char *errstr, size_t errstr_size)
+{
+        avro_value_t rec;
+        const char *status = f->active ? f->kind : "OK";
+        char text[1024], id[33];
+        int rc = 0;
+
+        snprintf(text, sizeof(text), "%s|%s|%d|%d|%s|%s|%s", f->kind,
+                 f->subject, f->year, f->active, f->policy_version,
+                 f->source.event_id, f->detail);
+        hex_id(text, id);
+        if (zz_codec_value_new(s->codec, ZZ_STREAM_RECONCILIATION, &rec) != 0) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        rc |= set_str(&rec, "recon_id", id);
+        rc |= set_str(&rec, "person_id", f->person_id);
+        rc |= set_int(&rec, "year", f->year);
+        rc |= set_opt_str(&rec, "household_id", f->household);
+        rc |= set_enum(&rec, "status", status);
+        rc |= set_long(&rec, "fen", 0);
+        rc |= set_enum(&rec, "route", "NONE");
+        rc |= set_opt_enum(&rec, "payer", NULL);
+        rc |= set_str(&rec, "region", f->region);
+        rc |= set_str(&rec, "policy_version", f->policy_version);
+        rc |= set_str(&rec, "detail", f->detail);
+        rc |= set_long(&rec, "decided_at", f->source.at);
+        rc |= set_str(&rec, "source_event_id", f->source.event_id);
+        if (rc != 0) {
+                snprintf(errstr, errstr_size,
+                         "could not build a reconciliation value");
+                avro_value_decref(&rec);
+                return -1;
+        }
+        if (zz_codec_encode(s->codec, ZZ_STREAM_RECONCILIATION, &rec, &s->buf,
+                            errstr, errstr_size) != 0) {
+                avro_value_decref(&rec);
+                return -1;
+        }
+        avro_value_decref(&rec);
+        if (zz_store_outbox_append(store, "reconciliation", f->person_id,
+                                   strlen(f->person_id), s->buf.data,
+                                   s->buf.len) != 0) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        return 0;
+}
+
+/* Stores f when it differs from row old of stored (-1: none) and publishes
+ * it when it appeared, cleared, or changed its detail while active. An
+ * inactive finding never stored is not stored. A cleared finding keeps the
+ * message key, policy and region of the active one. */
+static int finding_put(zz_subsidy_t *s, zz_store_t *store, finding_t *f,
+                       const PGresult *stored, int old, char sqlstate[6],
+                       char *errstr, size_t errstr_size)
+{
+        const char *params[11];
+        char year[16], at[32];
+        int was_active =
+            old >= 0 && strcmp(PQgetvalue(stored, old, F_ACTIVE), "t") == 0;
+        PGresult *res;
+
+        if (old < 0 && !f->active)
+                return 0;
+        if (old >= 0 && was_active == f->active &&
+            strcmp(PQgetvalue(stored, old, F_DETAIL), f->detail) == 0)
+                return 0;
+        if (!f->active && old >= 0) {
+                f->person_id = PQgetvalue(stored, old, F_PERSON);
+                f->policy_name = PQgetvalue(stored, old, F_POLICY);
+                f->policy_version = PQgetvalue(stored, old, F_VERSION);
+        }
+        if (f->source.event_id == NULL)
+                f->source.event_id = "";
+        snprintf(year, sizeof(year), "%d", f->year);
+        snprintf(at, sizeof(at), "%lld", (long long)f->source.at);
+        params[0] = f->kind;
+        params[1] = f->subject;
+        params[2] = year;
+        params[3] = f->person_id;
+        params[4] = f->policy_name;
+        params[5] = f->policy_version;
+        params[6] = f->active ? "true" : "false";
+        params[7] = f->detail;
+        params[8] = f->region != NULL ? f->region : "";
+        params[9] = at;
+        params[10] = f->source.event_id;
+        res = zz_store_query(
+            store,
+            "INSERT INTO zizhu.finding AS f (kind, subject, year, person_id, "
+            "policy_name, policy_version, active, detail, region, "
+            "decided_at, source_event_id) VALUES ($1, $2, $3::int, $4, $5, "
+            "$6, $7::boolean, $8, $9, $10::bigint, $11) ON CONFLICT (kind, "
+            "subject, year) DO UPDATE SET person_id = EXCLUDED.person_id, "
+            "policy_name = EXCLUDED.policy_name, policy_version = "
+            "EXCLUDED.policy_version, active = EXCLUDED.active, detail = "
+            "EXCLUDED.detail, region = EXCLUDED.region, decided_at = "
+            "EXCLUDED.decided_at, source_event_id = EXCLUDED.source_event_id",
+            11, params, NULL, NULL, sqlstate, errstr, errstr_size);
+        if (res == NULL)
+                return -1;
+        PQclear(res);
+        if (!f->active && !was_active)
+                return 0;
+        return emit_finding(s, store, f, errstr, errstr_size);
+}
+
+static int attrs_equal(const zz_identity_t *a, const zz_identity_t *b)
+{
+        size_t i, j;
+
+        if (a->n_attrs != b->n_attrs)
+                return 0;
+        for (i = 0; i < a->n_attrs; i++) {
+                for (j = 0; j < b->n_attrs; j++)
+                        if (strcmp(a->attrs[i].key, b->attrs[j].key) == 0)
+                                break;
+                if (j == b->n_attrs ||
+                    strcmp(a->attrs[i].value, b->attrs[j].value) != 0)
+                        return 0;
+        }
+        return 1;
+}
+
+static int valid_on(const zz_identity_t *id, zz_date_t day)
+{
+        return id->action != ZZ_ACTION_REVOKE && id->valid_from <= day &&
+               (id->valid_to == ZZ_DATE_NONE || id->valid_to >= day);
+}
+
+/* 1 when dept reported a death among identity rows isp of ir. */
+static int reported_death(const PGresult *ir, zz_casefold_span_t isp,
+                          const char *dept)
+{
+        int r;
+
+        for (r = isp.begin; r < isp.end; r++)
+                if (strcmp(PQgetvalue(ir, r, ZZ_CASEFOLD_I_ACTION),
+                           "DECEASED") == 0 &&
+                    strcmp(PQgetvalue(ir, r, ZZ_CASEFOLD_I_DEPT), dept) == 0)
+                        return 1;
+        return 0;
+}
+
+/* RECORDS_IN_CONFLICT of one person-year decided by a policy of ours (see
+ * subsidy.h for the two rules). stored: the person's stored findings. */
+static int conflicts_year(zz_subsidy_t *s, zz_store_t *store,
+                          const zz_casefold_person_t *p, int year,
+                          const PGresult *ir, zz_casefold_span_t isp,
+                          const PGresult *er, zz_casefold_span_t esp,
+                          const PGresult *stored, char sqlstate[6],
+                          char *errstr, size_t errstr_size)
+{
+        const zz_policy_t *pol;
+        int best_e = zz_casefold_enrollment(er, esp, year);
+        const char *enroll_region =
+            best_e >= 0 ? PQgetvalue(er, best_e, ZZ_CASEFOLD_E_REGION) : NULL;
+        zz_date_t day, wfrom, wto;
+        char detail[DETAIL_MAX] = "";
+        size_t i, j, len = 0;
+        const char *region = enroll_region;
+        finding_t f;
+
+        pol = zz_casefold_policy((const zz_policy_t *const *)s->policies,
+                                 s->n_policies, year, p, enroll_region);
+        if (pol == NULL)
+                return 0;
+        zz_policy_window(pol, &wfrom, &wto);
+        day = best_e >= 0
+                  ? zz_casefold_date(er, best_e, ZZ_CASEFOLD_E_REGISTERED)
+                  : wto;
+        /* (a) a record of another department starting after the death */
+        for (i = 0; p->deceased_on != ZZ_DATE_NONE && i < p->n_identities;
+             i++) {
+                const zz_identity_t *id = &p->identities[i];
+
+                if (id->action == ZZ_ACTION_REVOKE ||
+                    id->valid_from <= p->deceased_on ||
+                    reported_death(ir, isp, p->refs[i].department))
+                        continue;
+                if (region == NULL)
+                        region = id->approving_region;
+                if (len < sizeof(detail))
+                        len += (size_t)snprintf(
+                            detail + len, sizeof(detail) - len,
+                            "%s%s %s record starts after the reported "
+                            "death date",
+                            len ? "; " : "", p->refs[i].department,
+                            id->category);
+        }
+        /* (b) two departments, one category, different attributes, both
+         * valid on the identity day */
+        for (i = 0; day != ZZ_DATE_NONE && i < p->n_identities; i++)
+                for (j = i + 1; j < p->n_identities; j++) {
+                        const zz_identity_t *a = &p->identities[i],
+                                            *b = &p->identities[j];
+
+                        if (strcmp(a->category, b->category) != 0 ||
+                            strcmp(p->refs[i].department,
+                                   p->refs[j].department) == 0 ||
+                            !valid_on(a, day) || !valid_on(b, day) ||
+                            attrs_equal(a, b))
+                                continue;
+                        if (region == NULL)
+                                region = a->approving_region;
+                        if (len < sizeof(detail))
+                                len += (size_t)snprintf(
+                                    detail + len, sizeof(detail) - len,
+                                    "%s%s and %s disagree on %s attributes",
+                                    len ? "; " : "", p->refs[i].department,
+                                    p->refs[j].department, a->category);
+                }
+        memset(&f, 0, sizeof(f));
+        f.kind = FINDING_CONFLICT;
+        f.subject = p->person_id;
+        f.year = year;
+        f.person_id = p->person_id;
+        f.policy_name = zz_policy_name(pol);
+        f.policy_version = zz_policy_version(pol);
+        f.active = len > 0;
+        f.detail = len > 0 ? detail : "records no longer in conflict";
+        f.region = region != NULL ? region : "";
+        f.source = p->identity_source;
+        return finding_put(s, store, &f, stored,
+                           finding_row(stored, p->person_id, year), sqlstate,
+                           errstr, errstr_size);
+}
+
+/* A member's current enrollment of a year (see subsidy.h). */
+typedef struct member_s {
+        const char *household;
+        int year;
+        const char *person_id;
+        int tier;
+        const char *region;
+        zz_casefold_source_t source;
+} member_t;
+
+static int cmp_member(const void *a, const void *b)
+{
+        const member_t *x = a, *y = b;
+        int c = strcmp(x->household, y->household);
+
+        if (c != 0)
+                return c;
+        if (x->year != y->year)
+                return (x->year > y->year) - (x->year < y->year);
+        return strcmp(x->person_id, y->person_id);
+}
+
+/* Re-evaluates HOUSEHOLD_TIER_MISMATCH for every household-year any of
+ * persons (sorted, distinct; in array) has an enrollment event in. The
+ * households are locked first (advisory, sorted; taken after the person
+ * locks, so instances cannot deadlock), so two batches changing members
+ * of one household in different partitions see each other's facts. */
+static int households(zz_subsidy_t *s, zz_store_t *store, const char *array,
+                      char sqlstate[6], char *errstr, size_t errstr_size)
+{
+        PGresult *lr, *hr = NULL, *mr = NULL, *fr = NULL;
+        member_t *members = NULL;
+        size_t n_members = 0, cap = 0, k;
+        int rc = -1, cursor = 0, n, h;
+
+        lr = load(store,
+                  "SELECT pg_advisory_xact_lock(1515870810, k) FROM (SELECT "
+                  "DISTINCT hashtext(household_id) AS k FROM "
+                  "zizhu.enrollment_fact WHERE person_id = ANY($1::text[]) "
+                  "ORDER BY 1) s",
+                  array, sqlstate, errstr, errstr_size);
+        if (lr == NULL)
+                return -1;
+        PQclear(lr);
+        hr = load(store,
+                  "SELECT DISTINCT household_id COLLATE \"C\", year FROM "
+                  "zizhu.enrollment_fact WHERE person_id = ANY($1::text[]) "
+                  "ORDER BY 1, 2",
+                  array, sqlstate, errstr, errstr_size);
+        if (hr == NULL || PQntuples(hr) == 0) {
+                rc = hr == NULL ? -1 : 0;
+                goto out;
+        }
+        mr =
+            load(store,
+                 "SELECT person_id, event_id, department, dept_record_id, "
+                 "action, household_id, year, tier, enrollment_class, kind, "
+                 "registered_on - DATE '1970-01-01', region, unit FROM "
+                 "zizhu.enrollment_fact WHERE person_id IN (SELECT m.person_id "
+                 "FROM zizhu.enrollment_fact m WHERE (m.household_id, m.year) "
+                 "IN (SELECT household_id, year FROM zizhu.enrollment_fact "
+                 "WHERE person_id = ANY($1::text[]))) ORDER BY person_id "
+                 "COLLATE \"C\", event_id COLLATE \"C\"",
+                 array, sqlstate, errstr, errstr_size);
+        if (mr != NULL)
+                fr = load(store,
+                          "SELECT subject, year, active, detail, person_id, "
+                          "policy_name, policy_version FROM zizhu.finding "
+                          "WHERE kind = 'HOUSEHOLD_TIER_MISMATCH' AND "
+                          "(subject, year) IN (SELECT household_id, year FROM "
+                          "zizhu.enrollment_fact WHERE person_id = "
+                          "ANY($1::text[]))",
+                          array, sqlstate, errstr, errstr_size);
+        if (fr == NULL)
+                goto out;
+        /* Every member's current enrollment, per year it has events in. */
+        n = PQntuples(mr);
+        while (cursor < n) {
+                zz_casefold_span_t sp = next_span(
+                    mr, &cursor, PQgetvalue(mr, cursor, ZZ_CASEFOLD_E_PERSON));
+                int years[MAX_YEARS], r;
+                size_t n_years = 0;
+
+                for (r = sp.begin; r < sp.end; r++)
+                        year_add(
+                            years, &n_years,
+                            (int)zz_casefold_num(mr, r, ZZ_CASEFOLD_E_YEAR));
+                for (k = 0; k < n_years; k++) {
+                        int best = zz_casefold_enrollment(mr, sp, years[k]);
+                        member_t *m;
+
+                        if (best < 0)
+                                continue;
+                        if (n_members == cap) {
+                                size_t nc = cap ? cap * 2 : 64;
+                                member_t *nm =
+                                    realloc(members, nc * sizeof(*nm));
+                                if (nm == NULL) {
+                                        snprintf(errstr, errstr_size,
+                                                 "out of memory");
+                                        goto out;
+                                }
+                                members = nm;
+                                cap = nc;
+                        }
+                        m = &members[n_members++];
+                        m->household =
+                            PQgetvalue(mr, best, ZZ_CASEFOLD_E_HOUSEHOLD);
+                        m->year = years[k];
+                        m->person_id =
+                            PQgetvalue(mr, best, ZZ_CASEFOLD_E_PERSON);
+                        m->tier =
+                            (int)zz_casefold_num(mr, best, ZZ_CASEFOLD_E_TIER);
+                        m->region = PQgetvalue(mr, best, ZZ_CASEFOLD_E_REGION);
+                        m->source.at = zz_ts_from_cst_date(zz_casefold_date(
+                            mr, best, ZZ_CASEFOLD_E_REGISTERED));
+                        m->source.event_id =
+                            PQgetvalue(mr, best, ZZ_CASEFOLD_E_EVENT);
+                }
+        }
+        if (n_members > 0)
+                qsort(members, n_members, sizeof(*members), cmp_member);
+        k = 0;
+        for (h = 0; h < PQntuples(hr); h++) {
+                const char *hh = PQgetvalue(hr, h, 0);
+                int year = (int)zz_casefold_num(hr, h, 1);
+                const zz_policy_t *pol = NULL;
+                const member_t *first = NULL;
+                char detail[DETAIL_MAX];
+                size_t len = 0, shown = 0, counted = 0;
+                int tiers_differ = 0;
+                finding_t f;
+
+                memset(&f, 0, sizeof(f));
+                while (k < n_members &&
+                       (strcmp(members[k].household, hh) < 0 ||
+                        (strcmp(members[k].household, hh) == 0 &&
+                         members[k].year < year)))
+                        k++;
+                detail[0] = '\0';
+                for (; k < n_members && members[k].year == year &&
+                       strcmp(members[k].household, hh) == 0;
+                     k++) {
+                        const member_t *m = &members[k];
+                        const zz_policy_t *mp =
+                            zz_subsidy_policy_for(s, year, m->region);
+                        char masked[19];
+
+                        if (mp == NULL || !zz_policy_household_same_tier(mp))
+                                continue;
+                        if (first == NULL) {
+                                first = m;
+                                pol = mp;
+                        } else if (m->tier != first->tier) {
+                                tiers_differ = 1;
+                        }
+                        counted++;
+                        zz_casefold_source_consider(&f.source, m->source.at,
+                                                    m->source.event_id);
+                        zz_idno_mask(m->person_id, strlen(m->person_id),
+                                     masked);
+                        if (shown < 8 && len < sizeof(detail)) {
+                                len += (size_t)snprintf(
+                                    detail + len, sizeof(detail) - len,
+                                    "%s%s tier %d", shown ? ", " : "", masked,
+                                    m->tier);
+                                shown++;
+                        }
+                }
+                if (first == NULL) {
+                        /* no member under a one-tier policy any more */
+                        if (finding_row(fr, hh, year) < 0)
+                                continue;
+                        snprintf(detail, sizeof(detail),
+                                 "no member enrolled under a one-tier "
+                                 "policy");
+                }
+                if (counted > shown && len < sizeof(detail))
+                        snprintf(detail + len, sizeof(detail) - len,
+                                 " and %zu more", counted - shown);
+                f.kind = FINDING_HOUSEHOLD;
+                f.subject = hh;
+                f.year = year;
+                f.household = hh;
+                if (first != NULL) {
+                        f.person_id = first->person_id;
+                        f.policy_name = zz_policy_name(pol);
+                        f.policy_version = zz_policy_version(pol);
+                        f.region = first->region;
+                }
+                f.active = tiers_differ;
+                f.detail = detail;
+                if (finding_put(s, store, &f, fr, finding_row(fr, hh, year),
+                                sqlstate, errstr, errstr_size) != 0)
+                        goto out;
+        }
+        rc = 0;
+out:
+        free(members);
+        PQclear(hr);
+        PQclear(mr);
+        PQclear(fr);
+        return rc;
+}
+
 int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
                         const char *const *persons_in, size_t n,
                         size_t *changed, char sqlstate[6], char *errstr,
@@ -798,7 +1271,7 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
 {
         const char **persons;
         char *array = NULL;
-        PGresult *ir = NULL, *er = NULL, *pr = NULL, *dr = NULL;
+        PGresult *ir = NULL, *er = NULL, *pr = NULL, *dr = NULL, *fr = NULL;
         int ic = 0, ec = 0, pc = 0, dc = 0, rc = 0;
         size_t i, m = 0;
 
@@ -857,7 +1330,14 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
                           "ANY($1::text[]) ORDER BY person_id COLLATE \"C\", "
                           "year",
                           array, sqlstate, errstr, errstr_size);
-        if (dr == NULL)
+        if (dr != NULL)
+                fr = load(store,
+                          "SELECT subject, year, active, detail, person_id, "
+                          "policy_name, policy_version FROM zizhu.finding "
+                          "WHERE kind = 'RECORDS_IN_CONFLICT' AND subject = "
+                          "ANY($1::text[])",
+                          array, sqlstate, errstr, errstr_size);
+        if (fr == NULL)
                 rc = -1;
         for (i = 0; rc == 0 && i < m; i++) {
                 zz_casefold_person_t p;
@@ -901,18 +1381,26 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
                                         break;
                                 }
                 qsort(years, n_years, sizeof(int), cmp_int);
-                for (k = 0; rc == 0 && k < n_years; k++)
+                for (k = 0; rc == 0 && k < n_years; k++) {
                         rc = decide_year(s, store, &p, years[k], er, esp, pr,
                                          psp, dr, dsp, changed, sqlstate,
                                          errstr, errstr_size);
+                        if (rc == 0)
+                                rc = conflicts_year(s, store, &p, years[k], ir,
+                                                    isp, er, esp, fr, sqlstate,
+                                                    errstr, errstr_size);
+                }
         }
         if (rc == 0)
                 rc = flush_decisions(s, store, sqlstate, errstr, errstr_size);
+        if (rc == 0)
+                rc = households(s, store, array, sqlstate, errstr, errstr_size);
         pending_clear(s);
         PQclear(ir);
         PQclear(er);
         PQclear(pr);
         PQclear(dr);
+        PQclear(fr);
         free(array);
         free(persons);
         zz_arena_reset(s->arena);

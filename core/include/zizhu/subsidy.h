@@ -21,6 +21,21 @@
  *    states the position after it).
  *  - decided_at and source_event_id of a decision: the latest fact in
  *    business time it rests on (then the largest event id).
+ * Findings (zizhu.finding, sql/022_findings.sql), re-evaluated in the
+ * same transaction; a reconciliation row is written when one appears,
+ * clears (status OK) or changes its detail while active:
+ *  - HOUSEHOLD_TIER_MISMATCH, per household and year: the members are the
+ *    persons whose current enrollment of the year (as above) names the
+ *    household and whose region a policy with household same_tier holds;
+ *    active when their tiers differ. Re-evaluated for every household any
+ *    person of the batch has an enrollment event in (old and new), under
+ *    per-household advisory locks taken sorted after the person locks.
+ *  - RECORDS_IN_CONFLICT, per person and year decided by a policy: (a) a
+ *    record not revoked whose valid_from is after the reported death date,
+ *    from a department that did not report a death; (b) two records of one
+ *    category from different departments, both not revoked and valid on the
+ *    identity day (registration date of the current enrollment, else the
+ *    end of the policy's window), with different attributes.
  * The policy: the one for the year whose jurisdiction holds the
  * enrollment's region; with no such policy or no enrollment, the one whose
  * jurisdiction holds an identity's approving or residence region (which
