@@ -17,6 +17,7 @@
 #include "zizhu/idno.h"
 #include "zizhu/log.h"
 #include "zizhu/pseudonym.h"
+#include "zizhu/store.h"
 
 /* One line of the period being closed. */
 typedef struct line_s {
@@ -110,6 +111,42 @@ static int exec(PGconn *conn, const char *sql, int n, const char *const *params,
                 return -1;
         PQclear(res);
         return 0;
+}
+
+/* Runs sql with one text[] parameter per column of the n rows in vals
+ * (row-major, ncols a row; NULL a NULL): a statement per chunk of rows
+ * instead of a round trip per row. */
+#define ROWS_CHUNK 5000
+
+static int exec_rows(PGconn *conn, const char *sql, const char **vals,
+                     size_t ncols, size_t n, char *errstr, size_t errstr_size)
+{
+        const char **col = calloc(n + 1, sizeof(*col));
+        char *arr[16] = {NULL};
+        const char *p[16];
+        size_t c, r;
+        int rc = -1;
+
+        if (col == NULL || ncols > 16) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        for (c = 0; c < ncols; c++) {
+                for (r = 0; r < n; r++)
+                        col[r] = vals[r * ncols + c];
+                arr[c] = zz_store_text_array(col, n);
+                if (arr[c] == NULL) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        goto out;
+                }
+                p[c] = arr[c];
+        }
+        rc = exec(conn, sql, (int)ncols, p, errstr, errstr_size);
+out:
+        for (c = 0; c < ncols && c < 16; c++)
+                free(arr[c]);
+        free(col);
+        return rc;
 }
 
 static void hex32(const char *text, char out[33])
@@ -460,37 +497,119 @@ static int settle_one(const zz_policy_t *pol, int k, const char *person,
 static int write_ledger(PGconn *conn, const char *policy, int k,
                         const lines_t *delta, char *errstr, size_t errstr_size)
 {
-        char year[16], fen[24], first[16];
-        size_t i;
+        enum { NC = 10 };
+        char first[16];
+        char(*year)[16] = calloc(ROWS_CHUNK, sizeof(*year));
+        char(*fen)[24] = calloc(ROWS_CHUNK, sizeof(*fen));
+        const char **v = calloc((size_t)ROWS_CHUNK * NC, sizeof(*v));
+        size_t i = 0, n;
+        int rc = 0;
 
-        snprintf(first, sizeof(first), "%d", k);
-        for (i = 0; i < delta->n; i++) {
-                const line_t *l = &delta->v[i];
-                const char *p[10];
-
-                snprintf(year, sizeof(year), "%d", l->year);
-                snprintf(fen, sizeof(fen), "%lld", (long long)l->item.fen);
-                p[0] = policy;
-                p[1] = l->masked; /* the ID number, see settle_one */
-                p[2] = year;
-                p[3] = l->item.payer;
-                p[4] = l->item.fund;
-                p[5] = l->item.region;
-                p[6] = l->item.category;
-                p[7] = l->item.rule;
-                p[8] = fen;
-                p[9] = first;
-                if (exec(conn,
-                         "INSERT INTO zizhu.settle_ledger AS l (policy_name, "
-                         "person_id, year, payer, fund, region, category, "
-                         "rule, fen, first_period) VALUES ($1, $2, $3, $4, "
-                         "$5, $6, $7, $8, $9, $10) ON CONFLICT (policy_name, "
-                         "person_id, year, payer, fund, region, category, "
-                         "rule) DO UPDATE SET fen = l.fen + EXCLUDED.fen",
-                         10, p, errstr, errstr_size) != 0)
-                        return -1;
+        if (year == NULL || fen == NULL || v == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                rc = -1;
         }
-        return 0;
+        snprintf(first, sizeof(first), "%d", k);
+        while (rc == 0 && i < delta->n) {
+                for (n = 0; i < delta->n && n < ROWS_CHUNK; i++, n++) {
+                        const line_t *l = &delta->v[i];
+                        const char **p = &v[n * NC];
+
+                        snprintf(year[n], sizeof(year[n]), "%d", l->year);
+                        snprintf(fen[n], sizeof(fen[n]), "%lld",
+                                 (long long)l->item.fen);
+                        p[0] = policy;
+                        p[1] = l->masked; /* the ID number, see settle_one */
+                        p[2] = year[n];
+                        p[3] = l->item.payer;
+                        p[4] = l->item.fund;
+                        p[5] = l->item.region;
+                        p[6] = l->item.category;
+                        p[7] = l->item.rule;
+                        p[8] = fen[n];
+                        p[9] = first;
+                }
+                /* Summed per key first: a statement may not update a row
+                 * twice, and the sum is what the rows one by one added. */
+                rc = exec_rows(
+                    conn,
+                    "INSERT INTO zizhu.settle_ledger AS l (policy_name, "
+                    "person_id, year, payer, fund, region, category, rule, "
+                    "fen, first_period) SELECT c1, c2, c3::int, c4, c5, c6, "
+                    "c7, c8, sum(c9::bigint), min(c10::int) FROM "
+                    "unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+                    "$5::text[], $6::text[], $7::text[], $8::text[], "
+                    "$9::text[], $10::text[]) AS u(c1, c2, c3, c4, c5, c6, "
+                    "c7, c8, c9, c10) GROUP BY c1, c2, c3, c4, c5, c6, c7, c8 "
+                    "ON CONFLICT (policy_name, person_id, year, payer, fund, "
+                    "region, category, rule) DO UPDATE SET fen = l.fen + "
+                    "EXCLUDED.fen",
+                    v, NC, n, errstr, errstr_size);
+        }
+        free(year);
+        free(fen);
+        free(v);
+        return rc;
+}
+
+/* The lines of one allocation, ROWS_CHUNK to a statement. */
+static int insert_lines(PGconn *conn, const zz_policy_t *pol, const char *label,
+                        const char *alloc_id, const line_t *lines, size_t n,
+                        char *errstr, size_t errstr_size)
+{
+        enum { NC = 14 };
+        char(*year)[16] = calloc(ROWS_CHUNK, sizeof(*year));
+        char(*fen)[24] = calloc(ROWS_CHUNK, sizeof(*fen));
+        const char **v = calloc((size_t)ROWS_CHUNK * NC, sizeof(*v));
+        size_t i = 0, m;
+        int rc = 0;
+
+        if (year == NULL || fen == NULL || v == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                rc = -1;
+        }
+        while (rc == 0 && i < n) {
+                for (m = 0; i < n && m < ROWS_CHUNK; i++, m++) {
+                        const line_t *l = &lines[i];
+                        const char **q = &v[m * NC];
+
+                        snprintf(year[m], sizeof(year[m]), "%d", l->year);
+                        snprintf(fen[m], sizeof(fen[m]), "%lld",
+                                 (long long)l->item.fen);
+                        q[0] = alloc_id;
+                        q[1] = zz_policy_name(pol);
+                        q[2] = label;
+                        q[3] = l->pseudonym;
+                        q[4] = l->masked;
+                        q[5] = year[m];
+                        q[6] = l->item.payer;
+                        q[7] = l->item.fund;
+                        q[8] = l->item.region;
+                        q[9] = zz_alloc_kind_name(l->item.kind);
+                        q[10] = l->item.category;
+                        q[11] = l->item.rule;
+                        q[12] = fen[m];
+                        q[13] = l->adjusts[0] ? l->adjusts : NULL;
+                }
+                rc = exec_rows(
+                    conn,
+                    "INSERT INTO zizhu.settle_line (allocation_id, "
+                    "policy_name, period, pseudonym, masked_id, year, payer, "
+                    "fund, region, kind, category, rule, fen, adjusts_period) "
+                    "SELECT c1, c2, c3, c4, c5, c6::int, c7, c8, c9, c10, "
+                    "c11, c12, c13::bigint, c14 FROM unnest($1::text[], "
+                    "$2::text[], $3::text[], $4::text[], $5::text[], "
+                    "$6::text[], $7::text[], $8::text[], $9::text[], "
+                    "$10::text[], $11::text[], $12::text[], $13::text[], "
+                    "$14::text[]) WITH ORDINALITY AS u(c1, c2, c3, c4, c5, "
+                    "c6, c7, c8, c9, c10, c11, c12, c13, c14, ord) ORDER BY "
+                    "ord",
+                    v, NC, m, errstr, errstr_size);
+        }
+        free(year);
+        free(fen);
+        free(v);
+        return rc;
 }
 
 static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
@@ -567,38 +686,10 @@ static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
                         rc = -1;
                 }
                 PQclear(res);
-                for (; rc == 0 && i < j; i++) {
-                        const line_t *l = &lines->v[i];
-                        char year[16], lfen[24];
-                        const char *q[14];
-
-                        snprintf(year, sizeof(year), "%d", l->year);
-                        snprintf(lfen, sizeof(lfen), "%lld",
-                                 (long long)l->item.fen);
-                        q[0] = alloc_id;
-                        q[1] = zz_policy_name(pol);
-                        q[2] = label;
-                        q[3] = l->pseudonym;
-                        q[4] = l->masked;
-                        q[5] = year;
-                        q[6] = l->item.payer;
-                        q[7] = l->item.fund;
-                        q[8] = l->item.region;
-                        q[9] = zz_alloc_kind_name(l->item.kind);
-                        q[10] = l->item.category;
-                        q[11] = l->item.rule;
-                        q[12] = lfen;
-                        q[13] = l->adjusts[0] ? l->adjusts : NULL;
-                        rc = exec(conn,
-                                  "INSERT INTO zizhu.settle_line "
-                                  "(allocation_id, policy_name, period, "
-                                  "pseudonym, masked_id, year, payer, fund, "
-                                  "region, kind, category, rule, fen, "
-                                  "adjusts_period) VALUES ($1, $2, $3, $4, "
-                                  "$5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                                  "$14)",
-                                  14, q, errstr, errstr_size);
-                }
+                if (rc == 0)
+                        rc = insert_lines(conn, pol, label, alloc_id,
+                                          &lines->v[i], n, errstr, errstr_size);
+                i = j;
                 result->allocations++;
                 result->lines += n;
                 result->fen += sum;
@@ -920,13 +1011,90 @@ done:
 /* ------------------------------------------------------------------ */
 /* Dashboard refresh                                                   */
 
+/*
+ * The pseudonyms of the persons in res (column 0), PSEUDONYM_CHUNK rows to
+ * a statement: one row per statement waited on a WAL flush each (most of a
+ * first close over a million persons). Each statement stands alone, as the
+ * single rows did; ON CONFLICT keeps a pseudonym once written.
+ */
+#define PSEUDONYM_CHUNK 5000
+
+static int write_pseudonyms(PGconn *conn, const PGresult *res, const char *key,
+                            char *errstr, size_t errstr_size)
+{
+        const char **ids = NULL, **pss = NULL, **masks = NULL;
+        char(*ps)[ZZ_PSEUDONYM_LEN + 1] = NULL;
+        char(*masked)[19] = NULL;
+        int total = PQntuples(res), r = 0, rc = -1;
+
+        ids = calloc(PSEUDONYM_CHUNK, sizeof(*ids));
+        pss = calloc(PSEUDONYM_CHUNK, sizeof(*pss));
+        masks = calloc(PSEUDONYM_CHUNK, sizeof(*masks));
+        ps = calloc(PSEUDONYM_CHUNK, sizeof(*ps));
+        masked = calloc(PSEUDONYM_CHUNK, sizeof(*masked));
+        if (ids == NULL || pss == NULL || masks == NULL || ps == NULL ||
+            masked == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        while (r < total) {
+                const char *p[3];
+                char *arr[3] = {NULL, NULL, NULL};
+                size_t n = 0;
+                int k, failed;
+
+                for (; r < total && n < PSEUDONYM_CHUNK; r++) {
+                        const char *id = PQgetvalue(res, r, 0);
+
+                        if (zz_pseudonym(key, strlen(key), id, strlen(id),
+                                         ps[n]) != 0)
+                                continue;
+                        zz_idno_mask(id, strlen(id), masked[n]);
+                        ids[n] = id;
+                        pss[n] = ps[n];
+                        masks[n] = masked[n];
+                        n++;
+                }
+                if (n == 0)
+                        continue;
+                arr[0] = zz_store_text_array(ids, n);
+                arr[1] = zz_store_text_array(pss, n);
+                arr[2] = zz_store_text_array(masks, n);
+                for (k = 0; k < 3; k++)
+                        p[k] = arr[k];
+                failed = arr[0] == NULL || arr[1] == NULL || arr[2] == NULL;
+                if (failed)
+                        snprintf(errstr, errstr_size, "out of memory");
+                else
+                        failed = exec(conn,
+                                      "INSERT INTO zizhu.person_pseudonym "
+                                      "(person_id, pseudonym, masked_id) "
+                                      "SELECT * FROM unnest($1::text[], "
+                                      "$2::text[], $3::text[]) ON CONFLICT "
+                                      "(person_id) DO NOTHING",
+                                      3, p, errstr, errstr_size) != 0;
+                for (k = 0; k < 3; k++)
+                        free(arr[k]);
+                if (failed)
+                        goto out;
+        }
+        rc = 0;
+out:
+        free(ids);
+        free(pss);
+        free(masks);
+        free(ps);
+        free(masked);
+        return rc;
+}
+
 int zz_settle_refresh(PGconn *conn, const zz_policy_t *const *policies,
                       size_t n_policies, const char *pseudonym_key,
                       char *errstr, size_t errstr_size)
 {
         size_t i, t;
         PGresult *res;
-        int r;
+        int rc;
 
         for (i = 0; i < n_policies; i++) {
                 char year[16], persons[24];
@@ -964,29 +1132,9 @@ int zz_settle_refresh(PGconn *conn, const zz_policy_t *const *policies,
                     0, NULL, errstr, errstr_size);
         if (res == NULL)
                 return -1;
-        for (r = 0; r < PQntuples(res); r++) {
-                const char *id = PQgetvalue(res, r, 0);
-                char ps[ZZ_PSEUDONYM_LEN + 1], masked[19];
-                const char *p[3];
-
-                if (zz_pseudonym(pseudonym_key, strlen(pseudonym_key), id,
-                                 strlen(id), ps) != 0)
-                        continue;
-                zz_idno_mask(id, strlen(id), masked);
-                p[0] = id;
-                p[1] = ps;
-                p[2] = masked;
-                if (exec(conn,
-                         "INSERT INTO zizhu.person_pseudonym (person_id, "
-                         "pseudonym, masked_id) VALUES ($1, $2, $3) ON "
-                         "CONFLICT (person_id) DO NOTHING",
-                         3, p, errstr, errstr_size) != 0) {
-                        PQclear(res);
-                        return -1;
-                }
-        }
+        rc = write_pseudonyms(conn, res, pseudonym_key, errstr, errstr_size);
         PQclear(res);
-        return 0;
+        return rc;
 }
 
 /* ------------------------------------------------------------------ */

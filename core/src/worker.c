@@ -43,6 +43,8 @@ struct zz_worker_s {
         size_t n_batch;
         int fatal;
         char fatal_msg[512];
+        int stats_checks; /* planner statistics checks left, see below */
+        int stats_batches;
 };
 
 static double now_s(void)
@@ -197,6 +199,75 @@ static int set_conf(rd_kafka_conf_t *conf, const char *key, const char *value,
         return 0;
 }
 
+/*
+ * Planner statistics and session settings. The batch looks facts and
+ * decisions up by a few hundred persons; until a table has statistics on
+ * person_id the planner takes that for most of the table and scans it
+ * (sql/021_tuning.sql has autovacuum keep them fresh afterwards, but its
+ * first pass can come a minute late). So while some of these tables have
+ * none, analyse them every STATS_EVERY batches, at most STATS_CHECKS times.
+ * The queries are small and indexed: parallel plans only cost start-up.
+ * Failures here are not the batch's: logged, never fatal.
+ */
+#define STATS_EVERY  20
+#define STATS_CHECKS 50
+
+static void stats_session(zz_worker_t *w)
+{
+        PGresult *res = PQexec(zz_store_conn(w->store),
+                               "SET max_parallel_workers_per_gather = 0");
+
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                zz_log_warn("could not turn parallel plans off: %s",
+                            PQerrorMessage(zz_store_conn(w->store)));
+        PQclear(res);
+        w->stats_checks = STATS_CHECKS;
+        w->stats_batches = 5; /* the first check comes sooner */
+}
+
+static void stats_check(zz_worker_t *w)
+{
+        PGconn *conn = zz_store_conn(w->store);
+        PGresult *res, *ar;
+        int i;
+
+        if (w->stats_checks <= 0 || --w->stats_batches > 0)
+                return;
+        w->stats_batches = STATS_EVERY;
+        w->stats_checks--;
+        /* tables of ours with rows but no statistics on person_id yet */
+        res = PQexec(
+            conn, "SELECT format('%I.%I', n.nspname, c.relname) FROM "
+                  "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                  "WHERE n.nspname = 'zizhu' AND c.relname IN "
+                  "('identity_fact', 'enrollment_fact', 'payment_fact', "
+                  "'decision') AND pg_has_role(c.relowner, 'USAGE') AND "
+                  "NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = "
+                  "n.nspname AND s.tablename = c.relname AND s.attname = "
+                  "'person_id')");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                zz_log_warn("could not check planner statistics: %s",
+                            PQerrorMessage(conn));
+                PQclear(res);
+                return;
+        }
+        if (PQntuples(res) == 0)
+                w->stats_checks = 0; /* all there: autovacuum's from now */
+        for (i = 0; i < PQntuples(res); i++) {
+                char sql[160];
+
+                snprintf(sql, sizeof(sql), "ANALYZE %s", PQgetvalue(res, i, 0));
+                ar = PQexec(conn, sql);
+                if (PQresultStatus(ar) != PGRES_COMMAND_OK)
+                        zz_log_warn("could not analyse a fact table: %s",
+                                    PQerrorMessage(conn));
+                else
+                        zz_log_debug("analysed %s", PQgetvalue(res, i, 0));
+                PQclear(ar);
+        }
+        PQclear(res);
+}
+
 zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
                            size_t errstr_size)
 {
@@ -222,6 +293,7 @@ zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
                                 errstr_size);
         if (w->batch == NULL || w->store == NULL)
                 goto fail;
+        stats_session(w);
         w->codec = zz_codec_new(errstr, errstr_size);
         if (w->codec == NULL)
                 goto fail;
@@ -649,6 +721,7 @@ int zz_worker_run(zz_worker_t *w, char *errstr, size_t errstr_size)
                         rc = -1;
                         break;
                 }
+                stats_check(w);
         }
 done:
         if (w->fatal && rc == 0) {
