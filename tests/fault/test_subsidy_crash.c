@@ -48,25 +48,54 @@ static char *reference_run(h_env_t *ref, const h_msgs_t *ms, size_t *rows)
         return h_dump_decisions(ref, rows);
 }
 
+/* What each test starts from: n generated persons (seed), their messages,
+ * and the decisions of an uninterrupted run of them in ref. */
+typedef struct fixture_s {
+        h_env_t ref;
+        h_person_t *ps;
+        zz_codec_t *codec;
+        h_msgs_t ms;
+        char *want;
+        size_t rows_ref;
+} fixture_t;
+
+static void fixture_new(fixture_t *f, size_t n, unsigned long long seed)
+{
+        char errstr[512];
+
+        memset(f, 0, sizeof(*f));
+        f->ps = h_generate(n, seed);
+        cr_assert_not_null(f->ps);
+        f->codec = zz_codec_new(errstr, sizeof(errstr));
+        cr_assert_not_null(f->codec, "%s", errstr);
+        h_messages(f->codec, f->ps, n, &f->ms);
+        f->want = reference_run(&f->ref, &f->ms, &f->rows_ref);
+}
+
+/* Frees f and drops env (the run under test) and the reference run. */
+static void fixture_free(fixture_t *f, h_env_t *env)
+{
+        free(f->want);
+        h_msgs_free(&f->ms);
+        zz_codec_destroy(f->codec);
+        free(f->ps);
+        h_env_drop(env);
+        h_env_drop(&f->ref);
+}
+
 Test(subsidy_fault, kill9_restart)
 {
         const size_t n = 2000;
         const int kills = 12;
         static const char *const extras[] = {"--batch-max=40", "-X",
                                              "session.timeout.ms=6000", NULL};
-        h_env_t ref, env;
-        h_person_t *ps = h_generate(n, 99);
-        zz_codec_t *codec;
-        h_msgs_t ms = {0};
-        char errstr[512], *want, *got;
-        size_t rows_ref = 0, rows = 0;
+        fixture_t f;
+        h_env_t env;
+        char *got;
+        size_t rows = 0;
         int k, killed_mid = 0;
 
-        cr_assert_not_null(ps);
-        codec = zz_codec_new(errstr, sizeof(errstr));
-        cr_assert_not_null(codec, "%s", errstr);
-        h_messages(codec, ps, n, &ms);
-        want = reference_run(&ref, &ms, &rows_ref);
+        fixture_new(&f, n, 99);
 
         cr_assert_eq(h_env_new(&env, "kill"), 0);
         h_rng = 2024;
@@ -76,8 +105,8 @@ Test(subsidy_fault, kill9_restart)
                 long long before, after;
 
                 /* more input arrives while the worker is down */
-                cr_assert_eq(h_produce(&env, &ms, ms.n * (size_t)k / kills,
-                                       ms.n * (size_t)(k + 1) / kills),
+                cr_assert_eq(h_produce(&env, &f.ms, f.ms.n * (size_t)k / kills,
+                                       f.ms.n * (size_t)(k + 1) / kills),
                              0);
                 before = h_scalar(&env, "SELECT coalesce(sum(next_offset), "
                                         "0) FROM zizhu.consumer_position");
@@ -93,25 +122,20 @@ Test(subsidy_fault, kill9_restart)
         }
         cr_assert_eq(h_run_to_idle(&env, "g"), 0);
         got = h_dump_decisions(&env, &rows);
-        save_dumps("kill", want, got);
+        save_dumps("kill", f.want, got);
         cr_expect_gt(killed_mid, 0, "no kill came after some progress");
-        cr_expect_eq(rows, rows_ref);
-        cr_expect(strcmp(want, got) == 0,
+        cr_expect_eq(rows, f.rows_ref);
+        cr_expect(strcmp(f.want, got) == 0,
                   "decisions after %d kills differ from an uninterrupted "
                   "run",
                   kills);
         cr_expect_eq(h_check_published(&env), 0);
-        cr_expect_eq(h_check_published(&ref), 0);
+        cr_expect_eq(h_check_published(&f.ref), 0);
         cr_expect_eq(
             h_scalar(&env, "SELECT count(*) FROM zizhu.identity_fact"),
-            h_scalar(&ref, "SELECT count(*) FROM zizhu.identity_fact"));
-        free(want);
+            h_scalar(&f.ref, "SELECT count(*) FROM zizhu.identity_fact"));
         free(got);
-        h_msgs_free(&ms);
-        zz_codec_destroy(codec);
-        free(ps);
-        h_env_drop(&env);
-        h_env_drop(&ref);
+        fixture_free(&f, &env);
 }
 
 Test(subsidy_fault, two_instances_one_killed)
@@ -120,27 +144,21 @@ Test(subsidy_fault, two_instances_one_killed)
         static const char *const extras[] = {
             "--batch-max=40", "-X",    "session.timeout.ms=6000",
             "--idle-exit",    "20000", NULL};
-        h_env_t ref, env;
-        h_person_t *ps = h_generate(n, 31337);
-        zz_codec_t *codec;
-        h_msgs_t ms = {0};
-        char errstr[512], *want, *got;
-        size_t rows_ref = 0, rows = 0;
+        fixture_t f;
+        h_env_t env;
+        char *got;
+        size_t rows = 0;
         pid_t a, b;
         int status = 0;
 
-        cr_assert_not_null(ps);
-        codec = zz_codec_new(errstr, sizeof(errstr));
-        cr_assert_not_null(codec, "%s", errstr);
-        h_messages(codec, ps, n, &ms);
-        want = reference_run(&ref, &ms, &rows_ref);
+        fixture_new(&f, n, 31337);
 
         cr_assert_eq(h_env_new(&env, "two"), 0);
-        cr_assert_eq(h_produce(&env, &ms, 0, ms.n / 2), 0);
+        cr_assert_eq(h_produce(&env, &f.ms, 0, f.ms.n / 2), 0);
         a = h_spawn(&env, "g", extras);
         b = h_spawn(&env, "g", extras);
         sleep_ms(4000);
-        cr_assert_eq(h_produce(&env, &ms, ms.n / 2, ms.n), 0);
+        cr_assert_eq(h_produce(&env, &f.ms, f.ms.n / 2, f.ms.n), 0);
         sleep_ms(1000);
         kill(a, SIGKILL);
         waitpid(a, &status, 0);
@@ -149,18 +167,13 @@ Test(subsidy_fault, two_instances_one_killed)
         cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "surviving instance failed");
         got = h_dump_decisions(&env, &rows);
-        save_dumps("two", want, got);
-        cr_expect_eq(rows, rows_ref);
-        cr_expect(strcmp(want, got) == 0,
+        save_dumps("two", f.want, got);
+        cr_expect_eq(rows, f.rows_ref);
+        cr_expect(strcmp(f.want, got) == 0,
                   "two instances (one killed) differ from one instance");
         cr_expect_eq(h_check_published(&env), 0);
-        free(want);
         free(got);
-        h_msgs_free(&ms);
-        zz_codec_destroy(codec);
-        free(ps);
-        h_env_drop(&env);
-        h_env_drop(&ref);
+        fixture_free(&f, &env);
 }
 
 /* SIGTERM finishes the batch in hand, commits it, leaves the group and
@@ -170,23 +183,17 @@ Test(subsidy_fault, sigterm_is_graceful)
         const size_t n = 1500;
         static const char *const extras[] = {"--batch-max=40", "-X",
                                              "session.timeout.ms=6000", NULL};
-        h_env_t ref, env;
-        h_person_t *ps = h_generate(n, 5150);
-        zz_codec_t *codec;
-        h_msgs_t ms = {0};
-        char errstr[512], *want, *got;
-        size_t rows_ref = 0, rows = 0;
+        fixture_t f;
+        h_env_t env;
+        char *got;
+        size_t rows = 0;
         pid_t pid;
         int status = 0, waited = 0;
 
-        cr_assert_not_null(ps);
-        codec = zz_codec_new(errstr, sizeof(errstr));
-        cr_assert_not_null(codec, "%s", errstr);
-        h_messages(codec, ps, n, &ms);
-        want = reference_run(&ref, &ms, &rows_ref);
+        fixture_new(&f, n, 5150);
 
         cr_assert_eq(h_env_new(&env, "term"), 0);
-        cr_assert_eq(h_produce(&env, &ms, 0, ms.n), 0);
+        cr_assert_eq(h_produce(&env, &f.ms, 0, f.ms.n), 0);
         pid = h_spawn(&env, "g", extras);
         while (h_scalar(&env, "SELECT count(*) FROM zizhu.consumer_position "
                               "WHERE next_offset > 0") == 0 &&
@@ -200,15 +207,10 @@ Test(subsidy_fault, sigterm_is_graceful)
                   "worker did not stop cleanly on SIGTERM");
         cr_assert_eq(h_run_to_idle(&env, "g"), 0);
         got = h_dump_decisions(&env, &rows);
-        save_dumps("term", want, got);
-        cr_expect_eq(rows, rows_ref);
-        cr_expect(strcmp(want, got) == 0);
+        save_dumps("term", f.want, got);
+        cr_expect_eq(rows, f.rows_ref);
+        cr_expect(strcmp(f.want, got) == 0);
         cr_expect_eq(h_check_published(&env), 0);
-        free(want);
         free(got);
-        h_msgs_free(&ms);
-        zz_codec_destroy(codec);
-        free(ps);
-        h_env_drop(&env);
-        h_env_drop(&ref);
+        fixture_free(&f, &env);
 }

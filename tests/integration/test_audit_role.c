@@ -38,7 +38,7 @@ Test(audit_role, dashboard_role_sees_no_id_numbers, .timeout = 240)
         s_env_t env;
         s_msgs_t ms;
         char a[19], cmd[2048], *v = NULL;
-        const char *su = s_getenv("ZIZHU_PG_SUPERUSER", "postgres");
+        const char *su = th_getenv("ZIZHU_PG_SUPERUSER", "postgres");
 
         cr_assert(s_env_new(&env, "role") == 0);
         s_msgs_init(&ms);

@@ -46,72 +46,11 @@ static const struct {
 
 #define LG_NPLAN (sizeof(lg_plan) / sizeof(lg_plan[0]))
 
-static const char *bin_dir(void)
-{
-        return s_getenv("ZZ_BIN_DIR", ZZ_BIN_DIR);
-}
-
 /* Runs <bin>/<dir>/<name> (or <bin>/<dir>/<name>/<name>) with args
  * (NULL-terminated); its exit status. */
 static int run_bin(const char *dir, const char *name, const char *const *args)
 {
-        pid_t pid = fork();
-        int status = 0;
-
-        if (pid == 0) {
-                char exe[1024];
-                const char *argv[40];
-                size_t i;
-
-                snprintf(exe, sizeof(exe), "%s/%s/%s/%s", bin_dir(), dir, name,
-                         name);
-                if (access(exe, X_OK) != 0)
-                        snprintf(exe, sizeof(exe), "%s/%s/%s", bin_dir(), dir,
-                                 name);
-                argv[0] = exe;
-                for (i = 0; args[i] != NULL && i < 38; i++)
-                        argv[i + 1] = args[i];
-                argv[i + 1] = NULL;
-                execv(exe, (char *const *)argv);
-                _exit(127);
-        }
-        waitpid(pid, &status, 0);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-static void delete_topics(const s_env_t *env)
-{
-        static const char *const names[] = {
-            "identity",      "enrollment",     "payment",    "control",
-            "subsidy-state", "reconciliation", "allocation", "dead-letter"};
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_DeleteTopic_t *dt[8];
-        rd_kafka_queue_t *q;
-        rd_kafka_event_t *ev;
-        rd_kafka_t *rk;
-        char errstr[512], name[256];
-        size_t i;
-
-        rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, errstr,
-                          sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-        if (rk == NULL)
-                return;
-        for (i = 0; i < 8; i++) {
-                snprintf(name, sizeof(name), "%s%s", env->prefix, names[i]);
-                dt[i] = rd_kafka_DeleteTopic_new(name);
-        }
-        q = rd_kafka_queue_new(rk);
-        rd_kafka_DeleteTopics(rk, dt, 8, NULL, q);
-        ev = rd_kafka_queue_poll(q, 30000);
-        if (ev == NULL || rd_kafka_event_error(ev))
-                fprintf(stderr, "could not delete the test topics\n");
-        if (ev != NULL)
-                rd_kafka_event_destroy(ev);
-        rd_kafka_queue_destroy(q);
-        for (i = 0; i < 8; i++)
-                rd_kafka_DeleteTopic_destroy(dt[i]);
-        rd_kafka_destroy(rk);
+        return th_run_bin(th_getenv("ZZ_BIN_DIR", ZZ_BIN_DIR), dir, name, args);
 }
 
 static long long jint(const json_t *o, const char *path1, const char *path2)
@@ -203,8 +142,6 @@ static void compare_map(PGconn *c, const char *what, const char *policy,
 static long long read_allocation_topic(const s_env_t *env,
                                        long long sums[LG_NPLAN])
 {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_topic_partition_list_t *list;
         char errstr[512], topic[256];
         zz_codec_t *codec = zz_codec_new(errstr, sizeof(errstr));
         long long n = 0;
@@ -213,21 +150,8 @@ static long long read_allocation_topic(const s_env_t *env,
 
         memset(sums, 0, LG_NPLAN * sizeof(sums[0]));
         snprintf(topic, sizeof(topic), "%sallocation", env->prefix);
-        rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "group.id", "test-read", errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "isolation.level", "read_committed", errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr,
-                          sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+        rk = s_allocation_reader(env, topic, errstr, sizeof(errstr));
         cr_assert_not_null(rk, "%s", errstr);
-        list = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(list, topic, 0)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_assign(rk, list);
-        rd_kafka_topic_partition_list_destroy(list);
         while (!eof && idle < 100) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
                 avro_value_t v;
@@ -274,7 +198,8 @@ static void lg_cleanup(void)
         if (lg_env.db[0] == '\0')
                 return;
         s_env_drop(&lg_env);
-        delete_topics(&lg_env);
+        if (th_delete_topics(&lg_env) != 0)
+                fprintf(stderr, "could not delete the test topics\n");
         unlink(lg_expected_path);
 }
 
@@ -299,23 +224,11 @@ Test(pipeline_loadgen, expected_totals_match_the_settlement, .timeout = 600,
         long long topic_sums[LG_NPLAN], n_topic, n_closes = 0;
         double t0 = now_s();
 
-        memset(&env, 0, sizeof(env));
-        snprintf(env.bootstrap, sizeof(env.bootstrap), "%s",
-                 s_getenv("ZIZHU_BOOTSTRAP", ZZ_DEFAULT_BOOTSTRAP));
-        snprintf(env.pg_base, sizeof(env.pg_base), "%s",
-                 s_getenv("ZIZHU_PG", ZZ_DEFAULT_PG));
-        snprintf(env.db, sizeof(env.db), "zzlg_%d", (int)getpid());
-        snprintf(env.prefix, sizeof(env.prefix), "t%d_%ld.", (int)getpid(),
-                 (long)time(NULL) % 100000);
-        snprintf(env.pg, sizeof(env.pg), "%s dbname=%s", env.pg_base, env.db);
-        setenv("ZIZHU_BOOTSTRAP", env.bootstrap, 1);
-        setenv("ZIZHU_PG", env.pg, 1);
-        setenv("ZIZHU_TOPIC_PREFIX", env.prefix, 1);
-        setenv("ZIZHU_PSEUDONYM_KEY", S_KEY, 1);
-        setenv("ZZ_SOURCE_DIR", ZZ_SOURCE_DIR, 1);
+        th_env_init(&env, "zzlg", "t", NULL);
+        th_env_export(&env, S_KEY);
         lg_env = env;
-        cr_assert_eq(s_create_db(&env, env.db), 0);
-        cr_assert_eq(s_create_topics(&env), 0);
+        cr_assert_eq(th_create_db(env.pg_base, env.db, 1), 0);
+        cr_assert_eq(th_create_topics(&env, 0), 0);
         snprintf(lg_expected_path, sizeof(lg_expected_path),
                  "/tmp/zz-loadgen-expected-%d.json", (int)getpid());
 

@@ -151,7 +151,7 @@ Test(replay, crashes_and_late_facts_replay_byte_identical, .timeout = 300)
                 char sql[256];
                 snprintf(sql, sizeof(sql),
                          "DROP DATABASE IF EXISTS %s WITH (FORCE)", rdb);
-                s_pg_exec(env.pg_base, sql);
+                th_pg_exec(env.pg_base, sql);
         }
         s_env_drop(&env);
 }

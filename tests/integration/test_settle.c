@@ -16,23 +16,6 @@
 #include "zizhu/ledger.h"
 #include "zizhu/settle_worker.h"
 
-static void expect(const s_allocs_t *as, const char *period, const char *payer,
-                   const char *region, const char *kind, long long persons,
-                   long long fen)
-{
-        const s_alloc_t *a = s_find(as, period, payer, region, kind);
-
-        if (a == NULL) {
-                s_dump(as);
-                cr_assert_fail("no allocation %s %s %s %s", period, payer,
-                               region, kind);
-        }
-        cr_expect_eq(a->persons, persons, "%s %s %s %s persons %lld", period,
-                     payer, region, kind, a->persons);
-        cr_expect_eq(a->fen, fen, "%s %s %s %s fen %lld", period, payer, region,
-                     kind, a->fen);
-}
-
 static int conserved(const s_env_t *env)
 {
         zz_policy_t *pol[16];
@@ -110,12 +93,12 @@ Test(settle, huilong_split_funding_and_late_facts, .timeout = 240)
         cr_assert(s_read_allocations(&env, &first) == 0);
         s_dump(&first);
         cr_assert_eq(first.n, 5);
-        expect(&first, "2020", "MAF", "500155107001", "SUBSIDY", 2, 35000);
-        expect(&first, "2020", "NHC", "500155107001", "REFUND_VIA_TAX", 1,
-               7500);
-        expect(&first, "2020", "RRB", "500155107001", "SUBSIDY", 1, 7500);
-        expect(&first, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
-        expect(&first, "2020", "RRB", "500155107002", "SUBSIDY", 1, 12500);
+        s_expect(&first, "2020", "MAF", "500155107001", "SUBSIDY", 2, 35000);
+        s_expect(&first, "2020", "NHC", "500155107001", "REFUND_VIA_TAX", 1,
+                 7500);
+        s_expect(&first, "2020", "RRB", "500155107001", "SUBSIDY", 1, 7500);
+        s_expect(&first, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
+        s_expect(&first, "2020", "RRB", "500155107002", "SUBSIDY", 1, 12500);
         /* person-level lines carry the masked number, never the ID */
         for (i = 0; i < first.n; i++)
                 cr_expect(
@@ -159,9 +142,10 @@ Test(settle, huilong_split_funding_and_late_facts, .timeout = 240)
                                  first.a[i].len) == 0);
         }
         /* the next period carries the adjustments of 2020 */
-        expect(&after, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1, 25000);
-        expect(&after, "2020S1", "MAF", "500155107002", "ADJUSTMENT", 1,
-               -25000);
+        s_expect(&after, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1,
+                 25000);
+        s_expect(&after, "2020S1", "MAF", "500155107002", "ADJUSTMENT", 1,
+                 -25000);
         cr_expect_str_eq(
             s_find(&after, "2020S1", "MAF", "500155107003", "ADJUSTMENT")
                 ->adjusts,
@@ -217,9 +201,9 @@ Test(settle, shantou_half_years_and_approving_district, .timeout = 240)
         cr_assert(s_read_allocations(&env, &as) == 0);
         s_dump(&as);
         cr_assert_eq(as.n, 3);
-        expect(&as, "2021H1", "MAF", "440507", "SUBSIDY", 1, 32000);
-        expect(&as, "2021H1", "WLF", "440500", "SUBSIDY", 1, 32000);
-        expect(&as, "2021H2", "MAF", "440511", "SUBSIDY", 1, 32000);
+        s_expect(&as, "2021H1", "MAF", "440507", "SUBSIDY", 1, 32000);
+        s_expect(&as, "2021H1", "WLF", "440500", "SUBSIDY", 1, 32000);
+        s_expect(&as, "2021H2", "MAF", "440511", "SUBSIDY", 1, 32000);
         cr_expect(conserved(&env));
         s_allocs_free(&as);
         s_msgs_free(&ms);
@@ -263,10 +247,11 @@ Test(settle, yubei_january_and_july_refunds_to_persons, .timeout = 240)
         cr_assert(s_read_allocations(&env, &as) == 0);
         s_dump(&as);
         cr_assert_eq(as.n, 3);
-        expect(&as, "2017january", "MCA", "500112001001", "SUBSIDY", 1, 15000);
-        expect(&as, "2017july", "MCA", "500112001002", "REFUND_TO_PERSON", 1,
-               15000);
-        expect(&as, "2017july", "MCA", "500112001002", "SUBSIDY", 1, 15000);
+        s_expect(&as, "2017january", "MCA", "500112001001", "SUBSIDY", 1,
+                 15000);
+        s_expect(&as, "2017july", "MCA", "500112001002", "REFUND_TO_PERSON", 1,
+                 15000);
+        s_expect(&as, "2017july", "MCA", "500112001002", "SUBSIDY", 1, 15000);
         cr_expect_str_eq(as.a[0].fund, "FIN");
         cr_expect(conserved(&env));
         s_allocs_free(&as);

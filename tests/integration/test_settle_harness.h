@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
@@ -34,46 +35,11 @@
 #include "zizhu/pg.h"
 #include "zizhu/settle_worker.h"
 
-#ifndef ZZ_SOURCE_DIR
-#define ZZ_SOURCE_DIR "."
-#endif
+#include "harness.h"
 
 #define S_KEY "test-pseudonym-key"
 
-typedef struct s_env_s {
-        char bootstrap[256];
-        char pg_base[512];
-        char pg[768];
-        char db[64];
-        char prefix[96];
-} s_env_t;
-
-static const char *s_getenv(const char *k, const char *def)
-{
-        const char *v = getenv(k);
-        return v != NULL && v[0] != '\0' ? v : def;
-}
-
-static int s_pg_exec(const char *conninfo, const char *sql)
-{
-        PGconn *c = PQconnectdb(conninfo);
-        PGresult *r;
-        int ok;
-
-        if (PQstatus(c) != CONNECTION_OK) {
-                fprintf(stderr, "pg: %s", PQerrorMessage(c));
-                PQfinish(c);
-                return -1;
-        }
-        r = PQexec(c, sql);
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
-             PQresultStatus(r) == PGRES_TUPLES_OK;
-        if (!ok)
-                fprintf(stderr, "pg: %s", PQerrorMessage(c));
-        PQclear(r);
-        PQfinish(c);
-        return ok ? 0 : -1;
-}
+typedef th_env_t s_env_t;
 
 /* One scalar of a query (malloc'd text), or NULL. */
 static char *s_scalar(const char *conninfo, const char *sql)
@@ -101,121 +67,25 @@ static long long s_count(const char *conninfo, const char *sql)
         return v;
 }
 
-static int s_create_topics(const s_env_t *env)
-{
-        static const struct {
-                const char *name;
-                int parts;
-        } topics[] = {{"identity", 4},      {"enrollment", 4},
-                      {"payment", 4},       {"control", 1},
-                      {"subsidy-state", 4}, {"reconciliation", 4},
-                      {"allocation", 1},    {"dead-letter", 4}};
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_t *rk;
-        rd_kafka_NewTopic_t *nt[8];
-        rd_kafka_queue_t *q;
-        rd_kafka_event_t *ev;
-        char errstr[512];
-        size_t i, n = sizeof(topics) / sizeof(topics[0]);
-        int rc = 0;
-
-        rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, errstr,
-                          sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-        if (rk == NULL)
-                return -1;
-        for (i = 0; i < n; i++) {
-                char name[256];
-                snprintf(name, sizeof(name), "%s%s", env->prefix,
-                         topics[i].name);
-                nt[i] = rd_kafka_NewTopic_new(name, topics[i].parts, 1, errstr,
-                                              sizeof(errstr));
-        }
-        q = rd_kafka_queue_new(rk);
-        rd_kafka_CreateTopics(rk, nt, n, NULL, q);
-        ev = rd_kafka_queue_poll(q, 30000);
-        if (ev == NULL || rd_kafka_event_error(ev))
-                rc = -1;
-        if (ev != NULL)
-                rd_kafka_event_destroy(ev);
-        rd_kafka_queue_destroy(q);
-        for (i = 0; i < n; i++)
-                rd_kafka_NewTopic_destroy(nt[i]);
-        rd_kafka_destroy(rk);
-        return rc;
-}
-
-static int s_create_db(const s_env_t *env, const char *db)
-{
-        char sql[256], errstr[512], conninfo[1024];
-        PGconn *c;
-        int applied = 0;
-
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-                 db);
-        s_pg_exec(env->pg_base, sql);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
-        if (s_pg_exec(env->pg_base, sql) != 0)
-                return -1;
-        snprintf(conninfo, sizeof(conninfo), "%s dbname=%s", env->pg_base, db);
-        c = zz_pg_connect(conninfo, "test", errstr, sizeof(errstr));
-        if (c == NULL) {
-                fprintf(stderr, "%s\n", errstr);
-                return -1;
-        }
-        if (zz_pg_migrate(c, ZZ_SOURCE_DIR "/sql", &applied, errstr,
-                          sizeof(errstr)) != 0) {
-                fprintf(stderr, "migrate: %s\n", errstr);
-                PQfinish(c);
-                return -1;
-        }
-        PQfinish(c);
-        return 0;
-}
-
 static int s_env_new(s_env_t *env, const char *tag)
 {
-        memset(env, 0, sizeof(*env));
-        snprintf(env->bootstrap, sizeof(env->bootstrap), "%s",
-                 s_getenv("ZIZHU_BOOTSTRAP", ZZ_DEFAULT_BOOTSTRAP));
-        snprintf(env->pg_base, sizeof(env->pg_base), "%s",
-                 s_getenv("ZIZHU_PG", ZZ_DEFAULT_PG));
-        snprintf(env->db, sizeof(env->db), "zzs_%d_%s", (int)getpid(), tag);
-        snprintf(env->prefix, sizeof(env->prefix), "s%d_%s_%ld.", (int)getpid(),
-                 tag, (long)time(NULL) % 100000);
-        snprintf(env->pg, sizeof(env->pg), "%s dbname=%s", env->pg_base,
-                 env->db);
-        setenv("ZIZHU_BOOTSTRAP", env->bootstrap, 1);
-        setenv("ZIZHU_PG", env->pg, 1);
-        setenv("ZIZHU_TOPIC_PREFIX", env->prefix, 1);
-        setenv("ZIZHU_PSEUDONYM_KEY", S_KEY, 1);
-        setenv("ZZ_SOURCE_DIR", ZZ_SOURCE_DIR, 1);
-        if (s_create_db(env, env->db) != 0)
+        th_env_init(env, "zzs", "s", tag);
+        th_env_export(env, S_KEY);
+        if (th_create_db(env->pg_base, env->db, 1) != 0)
                 return -1;
-        return s_create_topics(env);
+        return th_create_topics(env, 0);
 }
 
 static void s_env_drop(const s_env_t *env)
 {
-        char sql[256];
-
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-                 env->db);
-        s_pg_exec(env->pg_base, sql);
+        th_drop_db(env->pg_base, env->db, 1, 1);
 }
 
 /* ------------------------------------------------------------------ */
 /* Events                                                              */
 
-typedef struct s_msg_s {
-        zz_stream_t stream;
-        char key[64];
-        unsigned char *value;
-        size_t len;
-} s_msg_t;
-
 typedef struct s_msgs_s {
-        s_msg_t m[256];
+        th_msg_t m[256];
         size_t n;
         zz_codec_t *codec;
         int seq;
@@ -249,7 +119,7 @@ static void s_push(s_msgs_t *ms, zz_stream_t stream, const char *key,
 {
         zz_codec_buf_t buf = ZZ_CODEC_BUF_INIT;
         char errstr[256];
-        s_msg_t *m = &ms->m[ms->n++];
+        th_msg_t *m = &ms->m[ms->n++];
 
         if (zz_codec_encode(ms->codec, stream, v, &buf, errstr,
                             sizeof(errstr)) != 0)
@@ -264,9 +134,7 @@ static void s_push(s_msgs_t *ms, zz_stream_t stream, const char *key,
 /* A valid ID number: region (6 digits), birth date (8), sequence. */
 static void s_id(const char *region6, const char *birth, int seq, char out[19])
 {
-        snprintf(out, 19, "%.6s%.8s%03d", region6, birth, seq % 1000);
-        out[17] = zz_idno_check_char(out);
-        out[18] = '\0';
+        th_idno(region6, birth, seq, out);
 }
 
 static zz_date_t s_date(const char *s)
@@ -400,6 +268,23 @@ static void s_payment(s_msgs_t *ms, const char *person, int year,
         s_push(ms, ZZ_STREAM_PAYMENT, person, &v);
 }
 
+/* Fills e as a CLOSE_PERIOD without positions; ev (at least 48 bytes)
+ * receives its event id. */
+static void s_close_event(s_msgs_t *ms, zz_event_control_t *e, char ev[48],
+                          const char *jurisdiction, const char *period,
+                          const char *issued_at)
+{
+        memset(e, 0, sizeof(*e));
+        snprintf(ev, 48, "t-close-%s-%s-%d", jurisdiction, period, ++ms->seq);
+        e->event_id = ev;
+        e->department = "FIN";
+        e->dept_record_id = ev;
+        e->command = ZZ_CONTROL_CLOSE_PERIOD;
+        e->jurisdiction = jurisdiction;
+        e->period = period;
+        e->issued_at = s_ts(issued_at);
+}
+
 static void s_close(s_msgs_t *ms, const char *jurisdiction, const char *period,
                     const char *issued_at)
 {
@@ -407,16 +292,7 @@ static void s_close(s_msgs_t *ms, const char *jurisdiction, const char *period,
         char ev[48], errstr[256];
         avro_value_t v;
 
-        memset(&e, 0, sizeof(e));
-        snprintf(ev, sizeof(ev), "t-close-%s-%s-%d", jurisdiction, period,
-                 ++ms->seq);
-        e.event_id = ev;
-        e.department = "FIN";
-        e.dept_record_id = ev;
-        e.command = ZZ_CONTROL_CLOSE_PERIOD;
-        e.jurisdiction = jurisdiction;
-        e.period = period;
-        e.issued_at = s_ts(issued_at);
+        s_close_event(ms, &e, ev, jurisdiction, period, issued_at);
         zz_codec_value_new(ms->codec, ZZ_STREAM_CONTROL, &v);
         if (zz_event_control_to_value(&e, &v, errstr, sizeof(errstr)) != 0)
                 fprintf(stderr, "control: %s\n", errstr);
@@ -426,32 +302,8 @@ static void s_close(s_msgs_t *ms, const char *jurisdiction, const char *period,
 /* Produces and flushes every message of ms (then clears it). */
 static int s_produce(const s_env_t *env, s_msgs_t *ms)
 {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_t *rk;
-        char errstr[512];
-        size_t i;
-
-        rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr,
-                          sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-        if (rk == NULL)
+        if (th_produce(env, ms->m, ms->n, NULL, 30000) != 0)
                 return -1;
-        for (i = 0; i < ms->n; i++) {
-                char topic[256];
-
-                snprintf(topic, sizeof(topic), "%s%s", env->prefix,
-                         zz_stream_name(ms->m[i].stream));
-                rd_kafka_producev(
-                    rk, RD_KAFKA_V_TOPIC(topic),
-                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                    RD_KAFKA_V_KEY(ms->m[i].key, strlen(ms->m[i].key)),
-                    RD_KAFKA_V_VALUE(ms->m[i].value, ms->m[i].len),
-                    RD_KAFKA_V_END);
-        }
-        rd_kafka_flush(rk, 30000);
-        rd_kafka_destroy(rk);
         s_msgs_clear(ms);
         /* later messages get later timestamps than these */
         usleep(20000);
@@ -467,20 +319,13 @@ static pid_t s_spawn_subsidy(const s_env_t *env, const char *group,
         pid_t pid = fork();
 
         if (pid == 0) {
-                char exe[1024];
+                const char *args[] = {"-q",          "--group",    group,
+                                      "--no-relay",  "--batch-ms", "50",
+                                      "--idle-exit", idle_ms,      NULL};
 
-                snprintf(exe, sizeof(exe),
-                         "%s/consumers/zizhu-subsidy-worker/"
-                         "zizhu-subsidy-worker",
-                         ZZ_BIN_DIR);
-                if (access(exe, X_OK) != 0)
-                        snprintf(exe, sizeof(exe),
-                                 "%s/consumers/zizhu-subsidy-worker",
-                                 ZZ_BIN_DIR);
                 (void)env;
-                execl(exe, exe, "-q", "--group", group, "--no-relay",
-                      "--batch-ms", "50", "--idle-exit", idle_ms, (char *)NULL);
-                _exit(127);
+                th_exec_bin(ZZ_BIN_DIR, "consumers", "zizhu-subsidy-worker",
+                            args);
         }
         return pid;
 }
@@ -488,20 +333,12 @@ static pid_t s_spawn_subsidy(const s_env_t *env, const char *group,
 /* Runs the subsidy worker until idle for idle_ms. */
 static int s_run_subsidy_idle(const s_env_t *env, const char *idle_ms)
 {
-        int status = 0;
-        pid_t pid = s_spawn_subsidy(env, "zizhu-subsidy", idle_ms);
-
-        waitpid(pid, &status, 0);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        return th_wait(s_spawn_subsidy(env, "zizhu-subsidy", idle_ms));
 }
 
 static int s_run_subsidy(const s_env_t *env)
 {
-        int status = 0;
-        pid_t pid = s_spawn_subsidy(env, "zizhu-subsidy", "2500");
-
-        waitpid(pid, &status, 0);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        return s_run_subsidy_idle(env, "2500");
 }
 
 /* Runs the settlement loop in-process until idle. */
@@ -636,32 +473,30 @@ static void s_decode(zz_codec_t *codec, s_alloc_t *a)
         }
 }
 
+/* A read_committed reader of the allocation topic (named topic), from its
+ * beginning; NULL with errstr. */
+static rd_kafka_t *s_allocation_reader(const s_env_t *env, const char *topic,
+                                       char *errstr, size_t errstr_size)
+{
+        rd_kafka_t *rk =
+            th_reader_new(env, "test-read", 0, errstr, errstr_size);
+
+        if (rk != NULL)
+                th_assign_from_start(rk, topic, 1);
+        return rk;
+}
+
 /* Reads the whole allocation topic, read_committed. */
 static int s_read_allocations(const s_env_t *env, s_allocs_t *out)
 {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t *rk;
-        rd_kafka_topic_partition_list_t *list;
         char errstr[512], topic[256];
         zz_codec_t *codec = zz_codec_new(errstr, sizeof(errstr));
         int eof = 0, idle = 0;
 
         memset(out, 0, sizeof(*out));
         snprintf(topic, sizeof(topic), "%sallocation", env->prefix);
-        rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "group.id", "test-read", errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "isolation.level", "read_committed", errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr,
-                          sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-        list = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(list, topic, 0)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_assign(rk, list);
-        rd_kafka_topic_partition_list_destroy(list);
+        rk = s_allocation_reader(env, topic, errstr, sizeof(errstr));
         while (!eof && idle < 100) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
                 if (m == NULL) {
@@ -722,6 +557,25 @@ static void s_dump(const s_allocs_t *as)
                         as->a[i].region, as->a[i].kind, as->a[i].persons,
                         as->a[i].fen, as->a[i].adjusts[0] ? " adjusts " : "",
                         as->a[i].adjusts);
+}
+
+/* Asserts the allocation of period, payer, region and kind is there and
+ * expects its persons and fen. */
+static void s_expect(const s_allocs_t *as, const char *period,
+                     const char *payer, const char *region, const char *kind,
+                     long long persons, long long fen)
+{
+        const s_alloc_t *a = s_find(as, period, payer, region, kind);
+
+        if (a == NULL) {
+                s_dump(as);
+                cr_assert_fail("no allocation %s %s %s %s", period, payer,
+                               region, kind);
+        }
+        cr_expect_eq(a->persons, persons, "%s %s %s %s persons %lld", period,
+                     payer, region, kind, a->persons);
+        cr_expect_eq(a->fen, fen, "%s %s %s %s fen %lld", period, payer, region,
+                     kind, a->fen);
 }
 
 #endif

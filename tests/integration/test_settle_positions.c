@@ -14,23 +14,6 @@
 
 #include "zizhu/feed.h"
 
-static void expect(const s_allocs_t *as, const char *period, const char *payer,
-                   const char *region, const char *kind, long long persons,
-                   long long fen)
-{
-        const s_alloc_t *a = s_find(as, period, payer, region, kind);
-
-        if (a == NULL) {
-                s_dump(as);
-                cr_assert_fail("no allocation %s %s %s %s", period, payer,
-                               region, kind);
-        }
-        cr_expect_eq(a->persons, persons, "%s %s %s %s persons %lld", period,
-                     payer, region, kind, a->persons);
-        cr_expect_eq(a->fen, fen, "%s %s %s %s fen %lld", period, payer, region,
-                     kind, a->fen);
-}
-
 /* A close whose positions are given, as a control.avsc v2 writer sends. */
 static void close_at(s_msgs_t *ms, const char *jurisdiction, const char *period,
                      const char *issued_at, const zz_feed_position_t *pos,
@@ -48,16 +31,7 @@ static void close_at(s_msgs_t *ms, const char *jurisdiction, const char *period,
                 ep[i].partition = pos[i].partition;
                 ep[i].offset = pos[i].offset;
         }
-        memset(&e, 0, sizeof(e));
-        snprintf(ev, sizeof(ev), "t-close-%s-%s-%d", jurisdiction, period,
-                 ++ms->seq);
-        e.event_id = ev;
-        e.department = "FIN";
-        e.dept_record_id = ev;
-        e.command = ZZ_CONTROL_CLOSE_PERIOD;
-        e.jurisdiction = jurisdiction;
-        e.period = period;
-        e.issued_at = s_ts(issued_at);
+        s_close_event(ms, &e, ev, jurisdiction, period, issued_at);
         e.positions = ep;
         e.positions_count = n;
         cr_assert_eq(
@@ -72,28 +46,7 @@ static void close_at(s_msgs_t *ms, const char *jurisdiction, const char *period,
 /* Runs bin/zizhu-feed with args (NULL-terminated); its exit status. */
 static int run_feed(const char *const *args)
 {
-        pid_t pid = fork();
-        int status = 0;
-
-        if (pid == 0) {
-                char exe[1024];
-                const char *argv[32];
-                size_t i;
-
-                snprintf(exe, sizeof(exe), "%s/producers/zizhu-feed/zizhu-feed",
-                         ZZ_BIN_DIR);
-                if (access(exe, X_OK) != 0)
-                        snprintf(exe, sizeof(exe), "%s/producers/zizhu-feed",
-                                 ZZ_BIN_DIR);
-                argv[0] = exe;
-                for (i = 0; args[i] != NULL && i < 30; i++)
-                        argv[i + 1] = args[i];
-                argv[i + 1] = NULL;
-                execv(exe, (char *const *)argv);
-                _exit(127);
-        }
-        waitpid(pid, &status, 0);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        return th_run_bin(ZZ_BIN_DIR, "producers", "zizhu-feed", args);
 }
 
 /* Sum of the ends of the boundary a period was settled with; -1 when the
@@ -164,7 +117,7 @@ Test(settle_positions, close_settles_exactly_before_its_positions,
         cr_assert(s_read_allocations(&env, &as) == 0);
         s_dump(&as);
         cr_assert_eq(as.n, 1);
-        expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
+        s_expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
         cr_expect_eq(boundary_sum(&env, "2020", 12), 3);
         s_allocs_free(&as);
 
@@ -186,7 +139,7 @@ Test(settle_positions, close_settles_exactly_before_its_positions,
         cr_assert(s_read_allocations(&env, &as) == 0);
         s_dump(&as);
         cr_assert_eq(as.n, 2);
-        expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1, 25000);
+        s_expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1, 25000);
         cr_expect_eq(boundary_sum(&env, "2020S1", 12), 6);
         s_allocs_free(&as);
 
@@ -329,7 +282,7 @@ Test(settle_positions, close_behind_previous_boundary_is_rejected,
         cr_assert(s_read_allocations(&env, &as) == 0);
         s_dump(&as);
         cr_expect_eq(as.n, 1); /* 2020 only */
-        expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
+        s_expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
         s_allocs_free(&as);
         cr_expect_eq(
             s_count(env.pg, "SELECT count(*) FROM zizhu.settle_period"), 1);
@@ -354,7 +307,7 @@ Test(settle_positions, close_behind_previous_boundary_is_rejected,
         cr_assert(s_read_allocations(&env, &as) == 0);
         s_dump(&as);
         cr_expect_eq(as.n, 2);
-        expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1, 25000);
+        s_expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1, 25000);
         s_allocs_free(&as);
         free(pos);
         free(pos2);

@@ -30,196 +30,28 @@
 #include "zizhu/pg.h"
 #include "zizhu/policy.h"
 
-#ifndef ZZ_SOURCE_DIR
-#define ZZ_SOURCE_DIR "."
-#endif
+#include "harness.h"
 
-typedef struct h_env_s {
-        char bootstrap[256];
-        char pg_base[512];
-        char pg[768];
-        char db[64];
-        char prefix[64];
-} h_env_t;
-
-static inline const char *h_getenv(const char *k, const char *def)
-{
-        const char *v = getenv(k);
-        return v != NULL && v[0] != '\0' ? v : def;
-}
+typedef th_env_t h_env_t;
 
 /* ------------------------------------------------------------------ */
 /* Database and topics                                                 */
 
-static inline int h_pg_exec(const char *conninfo, const char *sql)
-{
-        PGconn *c = PQconnectdb(conninfo);
-        PGresult *r;
-        int ok;
-
-        if (PQstatus(c) != CONNECTION_OK) {
-                fprintf(stderr, "pg: %s", PQerrorMessage(c));
-                PQfinish(c);
-                return -1;
-        }
-        r = PQexec(c, sql);
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
-             PQresultStatus(r) == PGRES_TUPLES_OK;
-        if (!ok)
-                fprintf(stderr, "pg: %s", PQerrorMessage(c));
-        PQclear(r);
-        PQfinish(c);
-        return ok ? 0 : -1;
-}
-
-static inline int h_create_topics(h_env_t *env)
-{
-        static const struct {
-                const char *name;
-                int parts;
-                int compact;
-        } topics[] = {{"identity", 4, 0},      {"enrollment", 4, 0},
-                      {"payment", 4, 0},       {"control", 1, 0},
-                      {"subsidy-state", 4, 1}, {"reconciliation", 4, 0},
-                      {"allocation", 1, 0},    {"dead-letter", 4, 0}};
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_t *rk;
-        rd_kafka_NewTopic_t *nt[8];
-        rd_kafka_queue_t *q;
-        rd_kafka_event_t *ev;
-        char errstr[512];
-        size_t i, n = sizeof(topics) / sizeof(topics[0]);
-        int rc = 0;
-
-        rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, errstr,
-                          sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-        if (rk == NULL)
-                return -1;
-        for (i = 0; i < n; i++) {
-                char name[256];
-                snprintf(name, sizeof(name), "%s%s", env->prefix,
-                         topics[i].name);
-                nt[i] = rd_kafka_NewTopic_new(name, topics[i].parts, 1, errstr,
-                                              sizeof(errstr));
-                if (topics[i].compact)
-                        rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy",
-                                                     "compact");
-        }
-        q = rd_kafka_queue_new(rk);
-        rd_kafka_CreateTopics(rk, nt, n, NULL, q);
-        ev = rd_kafka_queue_poll(q, 30000);
-        if (ev == NULL || rd_kafka_event_error(ev)) {
-                fprintf(stderr, "create topics: %s\n",
-                        ev ? rd_kafka_event_error_string(ev) : "timeout");
-                rc = -1;
-        } else {
-                const rd_kafka_CreateTopics_result_t *res =
-                    rd_kafka_event_CreateTopics_result(ev);
-                size_t cnt;
-                const rd_kafka_topic_result_t **tr =
-                    rd_kafka_CreateTopics_result_topics(res, &cnt);
-                for (i = 0; i < cnt; i++)
-                        if (rd_kafka_topic_result_error(tr[i]) &&
-                            rd_kafka_topic_result_error(tr[i]) !=
-                                RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-                                fprintf(
-                                    stderr, "create topic: %s\n",
-                                    rd_kafka_topic_result_error_string(tr[i]));
-                                rc = -1;
-                        }
-        }
-        if (ev != NULL)
-                rd_kafka_event_destroy(ev);
-        rd_kafka_queue_destroy(q);
-        for (i = 0; i < n; i++)
-                rd_kafka_NewTopic_destroy(nt[i]);
-        rd_kafka_destroy(rk);
-        return rc;
-}
-
 /* A fresh database (migrated) and fresh topics for tag. */
 static inline int h_env_new(h_env_t *env, const char *tag)
 {
-        char sql[256], errstr[512];
-        PGconn *c;
-        int applied = 0;
-
-        memset(env, 0, sizeof(*env));
-        snprintf(env->bootstrap, sizeof(env->bootstrap), "%s",
-                 h_getenv("ZIZHU_BOOTSTRAP", ZZ_DEFAULT_BOOTSTRAP));
-        snprintf(env->pg_base, sizeof(env->pg_base), "%s",
-                 h_getenv("ZIZHU_PG", ZZ_DEFAULT_PG));
-        snprintf(env->db, sizeof(env->db), "zzt_%d_%s", (int)getpid(), tag);
-        snprintf(env->prefix, sizeof(env->prefix), "t%d_%s_%ld.", (int)getpid(),
-                 tag, (long)time(NULL) % 100000);
-        snprintf(env->pg, sizeof(env->pg), "%s dbname=%s", env->pg_base,
-                 env->db);
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", env->db);
-        h_pg_exec(env->pg_base, sql);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", env->db);
-        if (h_pg_exec(env->pg_base, sql) != 0)
+        th_env_init(env, "zzt", "t", tag);
+        if (th_create_db(env->pg_base, env->db, 0) != 0)
                 return -1;
-        c = zz_pg_connect(env->pg, "test", errstr, sizeof(errstr));
-        if (c == NULL) {
-                fprintf(stderr, "%s\n", errstr);
-                return -1;
-        }
-        if (zz_pg_migrate(c, ZZ_SOURCE_DIR "/sql", &applied, errstr,
-                          sizeof(errstr)) != 0) {
-                fprintf(stderr, "migrate: %s\n", errstr);
-                PQfinish(c);
-                return -1;
-        }
-        PQfinish(c);
-        return h_create_topics(env);
+        return th_create_topics(env,
+                                TH_TOPICS_COMPACT_STATE | TH_TOPICS_CHECK_EACH);
 }
 
-/* Deletes the run's topics (best effort). */
-static inline void h_delete_topics(const h_env_t *env)
-{
-        static const char *const names[] = {
-            "identity",      "enrollment",     "payment",    "control",
-            "subsidy-state", "reconciliation", "allocation", "dead-letter"};
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_DeleteTopic_t *dt[8];
-        rd_kafka_queue_t *q;
-        rd_kafka_event_t *ev;
-        rd_kafka_t *rk;
-        char errstr[512], name[256];
-        size_t i;
-
-        rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, errstr,
-                          sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-        if (rk == NULL)
-                return;
-        for (i = 0; i < 8; i++) {
-                snprintf(name, sizeof(name), "%s%s", env->prefix, names[i]);
-                dt[i] = rd_kafka_DeleteTopic_new(name);
-        }
-        q = rd_kafka_queue_new(rk);
-        rd_kafka_DeleteTopics(rk, dt, 8, NULL, q);
-        ev = rd_kafka_queue_poll(q, 30000);
-        if (ev != NULL)
-                rd_kafka_event_destroy(ev);
-        rd_kafka_queue_destroy(q);
-        for (i = 0; i < 8; i++)
-                rd_kafka_DeleteTopic_destroy(dt[i]);
-        rd_kafka_destroy(rk);
-}
-
+/* Deletes the run's topics (best effort) and its database. */
 static inline void h_env_drop(h_env_t *env)
 {
-        h_delete_topics(env);
-        char sql[256];
-
-        int i;
-
-        /* backends of exited clients may take a moment to go away */
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", env->db);
-        for (i = 0; i < 20 && h_pg_exec(env->pg_base, sql) != 0; i++)
-                usleep(250000);
+        th_delete_topics(env);
+        th_drop_db(env->pg_base, env->db, 0, 20);
 }
 
 /* ------------------------------------------------------------------ */
@@ -301,15 +133,12 @@ static inline unsigned h_rand(unsigned n)
  * 1950-01-01 plus i / 1000 days. */
 static inline void h_make_id(const char *region, int i, char out[19])
 {
-        char first[40];
+        char birth[16];
         int y, m, d;
 
         zz_date_to_ymd(zz_date_from_ymd(1950, 1, 1) + i / 1000, &y, &m, &d);
-        snprintf(first, sizeof(first), "%.6s%04d%02d%02d%03u", region, y, m, d,
-                 (unsigned)(i % 1000));
-        memcpy(out, first, 17);
-        out[17] = zz_idno_check_char(first);
-        out[18] = '\0';
+        snprintf(birth, sizeof(birth), "%04d%02d%02d", y, m, d);
+        th_idno(region, birth, i, out);
 }
 
 /* Loads the five policies (for windows and tiers). */
@@ -478,22 +307,15 @@ h_case(const h_person_t *p, zz_identity_t idents[2], zz_case_t *c)
 /* ------------------------------------------------------------------ */
 /* Avro messages                                                       */
 
-typedef struct h_msg_s {
-        zz_stream_t stream;
-        char key[32];
-        unsigned char *value;
-        size_t len;
-} h_msg_t;
-
 typedef struct h_msgs_s {
-        h_msg_t *m;
+        th_msg_t *m;
         size_t n, cap;
 } h_msgs_t;
 
 static inline void h_msgs_add(h_msgs_t *ms, zz_stream_t stream, const char *key,
                               const void *value, size_t len)
 {
-        h_msg_t *m;
+        th_msg_t *m;
 
         if (ms->n == ms->cap) {
                 ms->cap = ms->cap ? ms->cap * 2 : 1024;
@@ -672,39 +494,12 @@ static inline void h_messages(zz_codec_t *codec, const h_person_t *ps, size_t n,
 static inline int h_produce(const h_env_t *env, const h_msgs_t *ms, size_t from,
                             size_t to)
 {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_t *rk;
-        char errstr[512];
-        size_t i;
-
-        rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "linger.ms", "20", errstr, sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-        if (rk == NULL)
-                return -1;
-        for (i = from; i < to && i < ms->n; i++) {
-                char topic[256];
-                rd_kafka_resp_err_t err;
-
-                snprintf(topic, sizeof(topic), "%s%s", env->prefix,
-                         zz_stream_name(ms->m[i].stream));
-                do {
-                        err = rd_kafka_producev(
-                            rk, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_KEY(ms->m[i].key, strlen(ms->m[i].key)),
-                            RD_KAFKA_V_VALUE(ms->m[i].value, ms->m[i].len),
-                            RD_KAFKA_V_END);
-                        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                                rd_kafka_poll(rk, 50);
-                } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
-        }
-        rd_kafka_flush(rk, 60000);
-        rd_kafka_destroy(rk);
-        return 0;
+        if (to > ms->n)
+                to = ms->n;
+        if (from > to)
+                from = to;
+        return th_produce(env, ms->m != NULL ? ms->m + from : NULL, to - from,
+                          "20", 60000);
 }
 
 /* ------------------------------------------------------------------ */
@@ -718,33 +513,20 @@ static inline pid_t h_spawn(const h_env_t *env, const char *group,
         pid_t pid = fork();
 
         if (pid == 0) {
-                char exe[1024];
-                const char *argv[24];
+                const char *args[24];
                 int a = 0;
 
-                snprintf(exe, sizeof(exe),
-                         "%s/consumers/zizhu-subsidy-worker/"
-                         "zizhu-subsidy-worker",
-                         ZZ_BIN_DIR);
-                if (access(exe, X_OK) != 0)
-                        snprintf(exe, sizeof(exe),
-                                 "%s/consumers/zizhu-subsidy-worker",
-                                 ZZ_BIN_DIR);
-                setenv("ZIZHU_BOOTSTRAP", env->bootstrap, 1);
-                setenv("ZIZHU_PG", env->pg, 1);
-                setenv("ZIZHU_TOPIC_PREFIX", env->prefix, 1);
-                setenv("ZZ_SOURCE_DIR", ZZ_SOURCE_DIR, 1);
-                argv[a++] = exe;
-                argv[a++] = "-q";
-                argv[a++] = "--group";
-                argv[a++] = group;
-                argv[a++] = "--batch-ms";
-                argv[a++] = "50";
-                while (extras != NULL && *extras != NULL && a < 22)
-                        argv[a++] = *extras++;
-                argv[a] = NULL;
-                execv(exe, (char *const *)argv);
-                _exit(127);
+                th_env_export(env, NULL);
+                args[a++] = "-q";
+                args[a++] = "--group";
+                args[a++] = group;
+                args[a++] = "--batch-ms";
+                args[a++] = "50";
+                while (extras != NULL && *extras != NULL && a < 21)
+                        args[a++] = *extras++;
+                args[a] = NULL;
+                th_exec_bin(ZZ_BIN_DIR, "consumers", "zizhu-subsidy-worker",
+                            args);
         }
         return pid;
 }
@@ -752,15 +534,12 @@ static inline pid_t h_spawn(const h_env_t *env, const char *group,
 /* Runs the worker until idle; returns its exit status. */
 static inline int h_run_to_idle(const h_env_t *env, const char *group)
 {
-        int status = 0;
         /* Idle longer than a dead member's session, so partitions still
          * held by a killed instance come to this one before it exits. */
         static const char *const extras[] = {"--idle-exit", "10000", "-X",
                                              "session.timeout.ms=6000", NULL};
-        pid_t pid = h_spawn(env, group, extras);
 
-        waitpid(pid, &status, 0);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        return th_wait(h_spawn(env, group, extras));
 }
 
 /* ------------------------------------------------------------------ */
@@ -814,40 +593,23 @@ static inline long long h_scalar(const h_env_t *env, const char *sql)
 static inline size_t h_read_output(const h_env_t *env, const char *stream,
                                    long long **ids_out)
 {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t *rk;
         char errstr[512], topic[256];
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_topic_t *rkt;
         long long *ids = NULL;
         size_t n = 0, cap = 0;
-        int p, parts, eofs = 0;
-        rd_kafka_topic_partition_list_t *list;
+        int parts, eofs = 0;
 
         snprintf(topic, sizeof(topic), "%s%s", env->prefix, stream);
-        rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "group.id", "test-reader", errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "isolation.level", "read_committed", errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr,
-                          sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+        rk = th_reader_new(env, "test-reader", 1, errstr, sizeof(errstr));
         rd_kafka_poll_set_consumer(rk);
         rkt = rd_kafka_topic_new(rk, topic, NULL);
         rd_kafka_metadata(rk, 0, rkt, &md, 10000);
         parts = md->topics[0].partition_cnt;
         rd_kafka_metadata_destroy(md);
         rd_kafka_topic_destroy(rkt);
-        list = rd_kafka_topic_partition_list_new(parts);
-        for (p = 0; p < parts; p++)
-                rd_kafka_topic_partition_list_add(list, topic, p)->offset =
-                    RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_assign(rk, list);
-        rd_kafka_topic_partition_list_destroy(list);
+        th_assign_from_start(rk, topic, parts);
         while (eofs < parts) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 5000);
                 rd_kafka_headers_t *h = NULL;
