@@ -112,19 +112,11 @@ static int read_topic(const zz_config_t *config, msgs_t *ms, char *errstr,
         char topic[256];
         int parts = 0, p, eofs = 0, rc = 0;
         long long deadline;
-        size_t i;
 
         zz_config_topic(config, "allocation", topic, sizeof(topic));
-        if (rd_kafka_conf_set(conf, "bootstrap.servers",
-                              zz_config_bootstrap(config), errstr,
-                              errstr_size) != RD_KAFKA_CONF_OK) {
+        if (zz_config_apply_kafka(config, conf, errstr, errstr_size) != 0) {
                 rd_kafka_conf_destroy(conf);
                 return -1;
-        }
-        for (i = 0; i < zz_config_kafka_count(config); i++) {
-                const char *k, *v;
-                zz_config_kafka_get(config, i, &k, &v);
-                rd_kafka_conf_set(conf, k, v, errstr, errstr_size);
         }
         rd_kafka_conf_set(conf, "group.id", "zizhu-audit", errstr, errstr_size);
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr,

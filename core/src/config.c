@@ -273,3 +273,20 @@ char *zz_config_topic(const zz_config_t *config, const char *stream, char *buf,
         snprintf(buf, buf_size, "%s%s", config->topic_prefix, stream);
         return buf;
 }
+
+int zz_config_apply_kafka(const zz_config_t *config, rd_kafka_conf_t *conf,
+                          char *errstr, size_t errstr_size)
+{
+        size_t i;
+
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", config->bootstrap,
+                              errstr, errstr_size) != RD_KAFKA_CONF_OK)
+                return -1;
+        for (i = 0; i < config->kafka_count; i++) {
+                if (rd_kafka_conf_set(conf, config->kafka[i].key,
+                                      config->kafka[i].value, errstr,
+                                      errstr_size) != RD_KAFKA_CONF_OK)
+                        return -1;
+        }
+        return 0;
+}

@@ -136,19 +136,6 @@ int zz_feed_positions_parse(const char *s, zz_feed_position_t **out, size_t *n,
         return 0;
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v,
-                    char *errstr, size_t errstr_size)
-{
-        char err[256];
-
-        if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) !=
-            RD_KAFKA_CONF_OK) {
-                snprintf(errstr, errstr_size, "kafka property %s: %s", k, err);
-                return -1;
-        }
-        return 0;
-}
-
 /* A short-lived handle for metadata and ListOffsets only. */
 static rd_kafka_t *probe_new(const zz_config_t *config, char *errstr,
                              size_t errstr_size)
@@ -156,18 +143,9 @@ static rd_kafka_t *probe_new(const zz_config_t *config, char *errstr,
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t *rk;
         char err[512];
-        size_t i;
 
-        if (conf_set(conf, "bootstrap.servers", zz_config_bootstrap(config),
-                     errstr, errstr_size) != 0)
+        if (zz_config_apply_kafka(config, conf, errstr, errstr_size) != 0)
                 goto fail;
-        for (i = 0; i < zz_config_kafka_count(config); i++) {
-                const char *k, *v;
-
-                zz_config_kafka_get(config, i, &k, &v);
-                if (conf_set(conf, k, v, errstr, errstr_size) != 0)
-                        goto fail;
-        }
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
         if (rk == NULL) {
                 snprintf(errstr, errstr_size, "could not create a client: %s",

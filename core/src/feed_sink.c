@@ -114,21 +114,13 @@ zz_feed_sink_t *zz_feed_sink_kafka(const zz_config_t *config, char *errstr,
                 return NULL;
         }
         conf = rd_kafka_conf_new();
-        if (conf_set(conf, "bootstrap.servers", zz_config_bootstrap(config),
-                     errstr, errstr_size) != 0)
-                goto fail_conf;
         for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
                 if (conf_set(conf, defaults[i][0], defaults[i][1], errstr,
                              errstr_size) != 0)
                         goto fail_conf;
         }
-        for (i = 0; i < zz_config_kafka_count(config); i++) {
-                const char *k, *v;
-
-                zz_config_kafka_get(config, i, &k, &v);
-                if (conf_set(conf, k, v, errstr, errstr_size) != 0)
-                        goto fail_conf;
-        }
+        if (zz_config_apply_kafka(config, conf, errstr, errstr_size) != 0)
+                goto fail_conf;
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
         rd_kafka_conf_set_opaque(conf, s);
         s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));

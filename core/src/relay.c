@@ -37,25 +37,6 @@ static double now_s(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int apply_kafka_conf(rd_kafka_conf_t *conf, const zz_config_t *config,
-                            char *errstr, size_t errstr_size)
-{
-        size_t i;
-
-        if (rd_kafka_conf_set(conf, "bootstrap.servers",
-                              zz_config_bootstrap(config), errstr,
-                              errstr_size) != RD_KAFKA_CONF_OK)
-                return -1;
-        for (i = 0; i < zz_config_kafka_count(config); i++) {
-                const char *k, *v;
-                zz_config_kafka_get(config, i, &k, &v);
-                if (rd_kafka_conf_set(conf, k, v, errstr, errstr_size) !=
-                    RD_KAFKA_CONF_OK)
-                        return -1;
-        }
-        return 0;
-}
-
 static long long header_id(const rd_kafka_message_t *m)
 {
         rd_kafka_headers_t *hdrs = NULL;
@@ -133,7 +114,7 @@ long long zz_relay_high_water(const zz_config_t *config, char *errstr,
         size_t t;
         int error = 0;
 
-        if (apply_kafka_conf(conf, config, errstr, errstr_size) != 0 ||
+        if (zz_config_apply_kafka(config, conf, errstr, errstr_size) != 0 ||
             rd_kafka_conf_set(conf, "group.id", "zizhu-relay-probe", errstr,
                               errstr_size) != RD_KAFKA_CONF_OK ||
             rd_kafka_conf_set(conf, "isolation.level", "read_committed", errstr,
@@ -359,7 +340,8 @@ int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
         zz_log_info("relay active (transactional.id %s)",
                     opts->transactional_id);
         conf = rd_kafka_conf_new();
-        if (apply_kafka_conf(conf, opts->config, errstr, errstr_size) != 0 ||
+        if (zz_config_apply_kafka(opts->config, conf, errstr, errstr_size) !=
+                0 ||
             rd_kafka_conf_set(conf, "transactional.id", opts->transactional_id,
                               errstr, errstr_size) != RD_KAFKA_CONF_OK ||
             rd_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr,

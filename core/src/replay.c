@@ -110,15 +110,12 @@ static int input_partitions(const zz_config_t *config, long long from_ms,
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t *rk;
-        size_t t, n = 0, i;
+        size_t t, n = 0;
         int rc = 0;
 
-        rd_kafka_conf_set(conf, "bootstrap.servers",
-                          zz_config_bootstrap(config), errstr, errstr_size);
-        for (i = 0; i < zz_config_kafka_count(config); i++) {
-                const char *k, *v;
-                zz_config_kafka_get(config, i, &k, &v);
-                rd_kafka_conf_set(conf, k, v, errstr, errstr_size);
+        if (zz_config_apply_kafka(config, conf, errstr, errstr_size) != 0) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
         }
         rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
         if (rk == NULL) {

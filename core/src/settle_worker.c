@@ -95,33 +95,13 @@ int zz_settle_load_policies(const char *dir, zz_policy_t **policies, size_t max,
         return (int)k;
 }
 
-static int kafka_conf(rd_kafka_conf_t *conf, const zz_config_t *config,
-                      char *errstr, size_t errstr_size)
-{
-        size_t i;
-
-        if (rd_kafka_conf_set(conf, "bootstrap.servers",
-                              zz_config_bootstrap(config), errstr,
-                              errstr_size) != RD_KAFKA_CONF_OK)
-                return -1;
-        for (i = 0; i < zz_config_kafka_count(config); i++) {
-                const char *k, *v;
-
-                zz_config_kafka_get(config, i, &k, &v);
-                if (rd_kafka_conf_set(conf, k, v, errstr, errstr_size) !=
-                    RD_KAFKA_CONF_OK)
-                        return -1;
-        }
-        return 0;
-}
-
 static rd_kafka_t *new_consumer(const zz_config_t *config, const char *group,
                                 char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t *rk;
 
-        if (kafka_conf(conf, config, errstr, errstr_size) != 0 ||
+        if (zz_config_apply_kafka(config, conf, errstr, errstr_size) != 0 ||
             rd_kafka_conf_set(conf, "group.id", group, errstr, errstr_size) ||
             rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr,
                               errstr_size) ||
@@ -531,7 +511,7 @@ static int relay_open(relay_t *r, const zz_settler_opts_t *o, char *errstr,
                 snprintf(tid, sizeof(tid), "zizhu-settlement-relay.%s",
                          zz_config_topic_prefix(o->config));
         zz_config_topic(o->config, "allocation", r->topic, sizeof(r->topic));
-        if (kafka_conf(conf, o->config, errstr, errstr_size) != 0 ||
+        if (zz_config_apply_kafka(o->config, conf, errstr, errstr_size) != 0 ||
             rd_kafka_conf_set(conf, "transactional.id", tid, errstr,
                               errstr_size) ||
             rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr,

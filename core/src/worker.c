@@ -308,9 +308,7 @@ zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
                 goto fail;
 
         conf = rd_kafka_conf_new();
-        if (set_conf(conf, "bootstrap.servers",
-                     zz_config_bootstrap(opts->config), errstr, errstr_size) ||
-            set_conf(conf, "group.id", opts->group, errstr, errstr_size) ||
+        if (set_conf(conf, "group.id", opts->group, errstr, errstr_size) ||
             set_conf(conf, "partition.assignment.strategy",
                      "cooperative-sticky", errstr, errstr_size) ||
             set_conf(conf, "enable.auto.commit", "false", errstr,
@@ -325,13 +323,10 @@ zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
                 rd_kafka_conf_destroy(conf);
                 goto fail;
         }
-        for (i = 0; i < zz_config_kafka_count(opts->config); i++) {
-                const char *k, *v;
-                zz_config_kafka_get(opts->config, i, &k, &v);
-                if (set_conf(conf, k, v, errstr, errstr_size) != 0) {
-                        rd_kafka_conf_destroy(conf);
-                        goto fail;
-                }
+        if (zz_config_apply_kafka(opts->config, conf, errstr, errstr_size) !=
+            0) {
+                rd_kafka_conf_destroy(conf);
+                goto fail;
         }
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
         rd_kafka_conf_set_opaque(conf, w);

@@ -21,16 +21,17 @@
 
 #include <stddef.h>
 
+#include <librdkafka/rdkafka.h>
+
 typedef struct zz_config_s zz_config_t;
 
-#define ZZ_DEFAULT_BOOTSTRAP "127.0.0.1:19092"
-#define ZZ_DEFAULT_PG "host=127.0.0.1 port=15432 dbname=zizhu user=zizhu"
+#define ZZ_DEFAULT_BOOTSTRAP    "127.0.0.1:19092"
+#define ZZ_DEFAULT_PG           "host=127.0.0.1 port=15432 dbname=zizhu user=zizhu"
 #define ZZ_DEFAULT_TOPIC_PREFIX "zz."
 
 /* Defaults, then the file (path, or $ZIZHU_CONFIG when path is NULL), then
  * the environment. NULL with errstr filled on a bad file. */
-zz_config_t *zz_config_load(const char *path, char *errstr,
-                            size_t errstr_size);
+zz_config_t *zz_config_load(const char *path, char *errstr, size_t errstr_size);
 void zz_config_destroy(zz_config_t *config);
 
 /* Applies one "key=value": a setting name from the list above, or any
@@ -49,12 +50,19 @@ const char *zz_config_pseudonym_key(const zz_config_t *config);
 
 /* Number of librdkafka properties, and the i-th key and value. */
 size_t zz_config_kafka_count(const zz_config_t *config);
-void zz_config_kafka_get(const zz_config_t *config, size_t i,
-                         const char **key, const char **value);
+void zz_config_kafka_get(const zz_config_t *config, size_t i, const char **key,
+                         const char **value);
+
+/* Sets bootstrap.servers and then every librdkafka property of the
+ * configuration (-X, kafka.* in the file) on conf, so an operator's
+ * property overrides whatever the caller set before. 0, or -1 with errstr
+ * naming the property librdkafka refused. */
+int zz_config_apply_kafka(const zz_config_t *config, rd_kafka_conf_t *conf,
+                          char *errstr, size_t errstr_size);
 
 /* The full topic name for a stream ("identity" -> "zz.identity") into buf.
  * Returns buf. */
-char *zz_config_topic(const zz_config_t *config, const char *stream,
-                      char *buf, size_t buf_size);
+char *zz_config_topic(const zz_config_t *config, const char *stream, char *buf,
+                      size_t buf_size);
 
 #endif
