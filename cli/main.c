@@ -19,9 +19,12 @@ static const struct zz_cli_cmd zz_cli_cmds[] = {
     {"migrate", zz_cmd_migrate, "apply the SQL migrations in sql/"},
     {"policy", zz_cmd_policy, "check, evaluate and explain policy files"},
     {"demo", zz_cmd_demo, "run the pipeline on the demo data set"},
-    {"replay", zz_cmd_replay, "rebuild from the input topics into a fresh database"},
-    {"audit", zz_cmd_audit, "verify replayed allocations and money conservation"},
-    {"explain", zz_cmd_explain, "a person's decision at a past moment, with its trace"},
+    {"replay", zz_cmd_replay,
+     "rebuild from the input topics into a fresh database"},
+    {"audit", zz_cmd_audit,
+     "verify replayed allocations and money conservation"},
+    {"explain", zz_cmd_explain,
+     "a person's decision at a past moment, with its trace"},
     {"report", zz_cmd_report, "settlement, backlog and progress reports"},
 };
 

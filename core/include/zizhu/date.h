@@ -17,7 +17,7 @@ typedef int32_t zz_date_t;
 typedef int64_t zz_ts_t;
 
 #define ZZ_CST_OFFSET_MS ((zz_ts_t)8 * 3600 * 1000)
-#define ZZ_DATE_NONE INT32_MIN /* "no date", e.g. an open valid_to */
+#define ZZ_DATE_NONE     INT32_MIN /* "no date", e.g. an open valid_to */
 
 /* 1 when y-m-d is a real Gregorian date with 1 <= y <= 9999. */
 int zz_date_valid_ymd(int y, int m, int d);

@@ -38,8 +38,8 @@ void zz_log(zz_log_level_t level, const char *fmt, ...) ZZ_PRINTF(2, 3);
 void zz_logv(zz_log_level_t level, const char *fmt, va_list ap);
 
 #define zz_log_error(...) zz_log(ZZ_LOG_ERROR, __VA_ARGS__)
-#define zz_log_warn(...) zz_log(ZZ_LOG_WARN, __VA_ARGS__)
-#define zz_log_info(...) zz_log(ZZ_LOG_INFO, __VA_ARGS__)
+#define zz_log_warn(...)  zz_log(ZZ_LOG_WARN, __VA_ARGS__)
+#define zz_log_info(...)  zz_log(ZZ_LOG_INFO, __VA_ARGS__)
 #define zz_log_debug(...) zz_log(ZZ_LOG_DEBUG, __VA_ARGS__)
 
 /* Replaces every ID-number-like run in buf (NUL-terminated, in place) with

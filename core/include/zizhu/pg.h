@@ -17,8 +17,7 @@ PGconn *zz_pg_connect(const char *conninfo, const char *application_name,
 
 /* Runs one parameter-less utility statement (BEGIN, COMMIT, ...) and checks
  * the result. 0 or -1 with errstr. */
-int zz_pg_exec(PGconn *conn, const char *sql, char *errstr,
-               size_t errstr_size);
+int zz_pg_exec(PGconn *conn, const char *sql, char *errstr, size_t errstr_size);
 
 /* Applies every sql/NNN_name.sql in dir not yet recorded in the table
  * zizhu.schema_migrations, each in its own transaction, in number order.

@@ -17,7 +17,7 @@
 
 /* Writes the explanation of decision d, made by policy p for case c (all
  * borrowed), to out. d must come from an evaluation with the trace on. */
-void zz_policy_explain_text(FILE *out, const zz_policy_t *p,
-                            const zz_case_t *c, const zz_decision_t *d);
+void zz_policy_explain_text(FILE *out, const zz_policy_t *p, const zz_case_t *c,
+                            const zz_decision_t *d);
 
 #endif
