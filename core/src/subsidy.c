@@ -1081,57 +1081,96 @@ static int cmp_member(const void *a, const void *b)
         return strcmp(x->person_id, y->person_id);
 }
 
-/* Re-evaluates HOUSEHOLD_TIER_MISMATCH for every household-year any of
- * persons (sorted, distinct; in array) has an enrollment event in. The
+/* A household-year some person of the batch has an enrollment event in. */
+typedef struct hhyear_s {
+        const char *household;
+        int year;
+} hhyear_t;
+
+static int cmp_hhyear(const void *a, const void *b)
+{
+        const hhyear_t *x = a, *y = b;
+        int c = strcmp(x->household, y->household);
+
+        if (c != 0)
+                return c;
+        return (x->year > y->year) - (x->year < y->year);
+}
+
+/* Re-evaluates HOUSEHOLD_TIER_MISMATCH for every household-year any of the
+ * batch's persons has an enrollment event in: the rows of er, their
+ * enrollment facts (read under their person locks, so still current). The
  * households are locked first (advisory, sorted; taken after the person
  * locks, so instances cannot deadlock), so two batches changing members
  * of one household in different partitions see each other's facts. */
-static int households(zz_subsidy_t *s, zz_store_t *store, const char *array,
+static int households(zz_subsidy_t *s, zz_store_t *store, const PGresult *er,
                       char sqlstate[6], char *errstr, size_t errstr_size)
 {
-        PGresult *lr, *hr = NULL, *mr = NULL, *fr = NULL;
+        PGresult *lr, *mr = NULL, *fr = NULL;
         member_t *members = NULL;
-        size_t n_members = 0, cap = 0, k;
-        int rc = -1, cursor = 0, n, h;
+        hhyear_t *hy = NULL;
+        const char **hh_col = NULL, **year_col = NULL;
+        char *year_buf = NULL, *hh_arr = NULL, *year_arr = NULL;
+        const char *params[2];
+        size_t n_members = 0, cap = 0, k, n_hy = 0, h;
+        int rc = -1, cursor = 0, n, r, n_er = PQntuples(er);
 
-        lr = load(store,
-                  "SELECT pg_advisory_xact_lock(1515870810, k) FROM (SELECT "
-                  "DISTINCT hashtext(household_id) AS k FROM "
-                  "zizhu.enrollment_fact WHERE person_id = ANY($1::text[]) "
-                  "ORDER BY 1) s",
-                  array, sqlstate, errstr, errstr_size);
-        if (lr == NULL)
-                return -1;
-        PQclear(lr);
-        hr = load(store,
-                  "SELECT DISTINCT household_id COLLATE \"C\", year FROM "
-                  "zizhu.enrollment_fact WHERE person_id = ANY($1::text[]) "
-                  "ORDER BY 1, 2",
-                  array, sqlstate, errstr, errstr_size);
-        if (hr == NULL || PQntuples(hr) == 0) {
-                rc = hr == NULL ? -1 : 0;
-                goto out;
+        if (n_er == 0)
+                return 0;
+        hy = malloc((size_t)n_er * sizeof(*hy));
+        hh_col = malloc((size_t)n_er * sizeof(*hh_col));
+        year_col = malloc((size_t)n_er * sizeof(*year_col));
+        year_buf = malloc((size_t)n_er * 16);
+        if (hy == NULL || hh_col == NULL || year_col == NULL ||
+            year_buf == NULL)
+                goto oom;
+        for (r = 0; r < n_er; r++) {
+                hy[r].household = PQgetvalue(er, r, ZZ_CASEFOLD_E_HOUSEHOLD);
+                hy[r].year = (int)zz_casefold_num(er, r, ZZ_CASEFOLD_E_YEAR);
         }
-        mr =
-            load(store,
-                 "SELECT person_id, event_id, department, dept_record_id, "
-                 "action, household_id, year, tier, enrollment_class, kind, "
-                 "registered_on - DATE '1970-01-01', region, unit FROM "
-                 "zizhu.enrollment_fact WHERE person_id IN (SELECT m.person_id "
-                 "FROM zizhu.enrollment_fact m WHERE (m.household_id, m.year) "
-                 "IN (SELECT household_id, year FROM zizhu.enrollment_fact "
-                 "WHERE person_id = ANY($1::text[]))) ORDER BY person_id "
-                 "COLLATE \"C\", event_id COLLATE \"C\"",
-                 array, sqlstate, errstr, errstr_size);
+        qsort(hy, (size_t)n_er, sizeof(*hy), cmp_hhyear);
+        for (h = 0; h < (size_t)n_er; h++)
+                if (n_hy == 0 || cmp_hhyear(&hy[n_hy - 1], &hy[h]) != 0)
+                        hy[n_hy++] = hy[h];
+        for (h = 0; h < n_hy; h++) {
+                snprintf(year_buf + 16 * h, 16, "%d", hy[h].year);
+                hh_col[h] = hy[h].household;
+                year_col[h] = year_buf + 16 * h;
+        }
+        hh_arr = zz_store_text_array(hh_col, n_hy);
+        year_arr = zz_store_text_array(year_col, n_hy);
+        if (hh_arr == NULL || year_arr == NULL)
+                goto oom;
+        params[0] = hh_arr;
+        params[1] = year_arr;
+        lr = zz_store_query(store,
+                            "SELECT pg_advisory_xact_lock(1515870810, k) FROM "
+                            "(SELECT DISTINCT hashtext(h) AS k FROM "
+                            "unnest($1::text[]) AS u(h) ORDER BY 1) s",
+                            1, params, NULL, NULL, sqlstate, errstr,
+                            errstr_size);
+        if (lr == NULL)
+                goto out;
+        PQclear(lr);
+        mr = zz_store_query(
+            store,
+            "SELECT person_id, event_id, department, dept_record_id, "
+            "action, household_id, year, tier, enrollment_class, kind, "
+            "registered_on - DATE '1970-01-01', region, unit FROM "
+            "zizhu.enrollment_fact WHERE person_id IN (SELECT m.person_id "
+            "FROM zizhu.enrollment_fact m WHERE (m.household_id, m.year) "
+            "IN (SELECT h, y FROM unnest($1::text[], $2::int[]) AS u(h, "
+            "y))) ORDER BY person_id COLLATE \"C\", event_id COLLATE \"C\"",
+            2, params, NULL, NULL, sqlstate, errstr, errstr_size);
         if (mr != NULL)
-                fr = load(store,
-                          "SELECT subject, year, active, detail, person_id, "
-                          "policy_name, policy_version FROM zizhu.finding "
-                          "WHERE kind = 'HOUSEHOLD_TIER_MISMATCH' AND "
-                          "(subject, year) IN (SELECT household_id, year FROM "
-                          "zizhu.enrollment_fact WHERE person_id = "
-                          "ANY($1::text[]))",
-                          array, sqlstate, errstr, errstr_size);
+                fr = zz_store_query(
+                    store,
+                    "SELECT subject, year, active, detail, person_id, "
+                    "policy_name, policy_version FROM unnest($1::text[], "
+                    "$2::int[]) AS u(subject, year) JOIN zizhu.finding "
+                    "USING (subject, year) WHERE kind = "
+                    "'HOUSEHOLD_TIER_MISMATCH'",
+                    2, params, NULL, NULL, sqlstate, errstr, errstr_size);
         if (fr == NULL)
                 goto out;
         /* Every member's current enrollment, per year it has events in. */
@@ -1139,7 +1178,7 @@ static int households(zz_subsidy_t *s, zz_store_t *store, const char *array,
         while (cursor < n) {
                 zz_casefold_span_t sp = next_span(
                     mr, &cursor, PQgetvalue(mr, cursor, ZZ_CASEFOLD_E_PERSON));
-                int years[MAX_YEARS], r;
+                int years[MAX_YEARS];
                 size_t n_years = 0;
 
                 for (r = sp.begin; r < sp.end; r++)
@@ -1182,9 +1221,9 @@ static int households(zz_subsidy_t *s, zz_store_t *store, const char *array,
         if (n_members > 0)
                 qsort(members, n_members, sizeof(*members), cmp_member);
         k = 0;
-        for (h = 0; h < PQntuples(hr); h++) {
-                const char *hh = PQgetvalue(hr, h, 0);
-                int year = (int)zz_casefold_num(hr, h, 1);
+        for (h = 0; h < n_hy; h++) {
+                const char *hh = hy[h].household;
+                int year = hy[h].year;
                 const zz_policy_t *pol = NULL;
                 const member_t *first = NULL;
                 char detail[DETAIL_MAX];
@@ -1256,9 +1295,17 @@ static int households(zz_subsidy_t *s, zz_store_t *store, const char *array,
                         goto out;
         }
         rc = 0;
+        goto out;
+oom:
+        snprintf(errstr, errstr_size, "out of memory");
 out:
         free(members);
-        PQclear(hr);
+        free(hy);
+        free(hh_col);
+        free(year_col);
+        free(year_buf);
+        free(hh_arr);
+        free(year_arr);
         PQclear(mr);
         PQclear(fr);
         return rc;
@@ -1394,7 +1441,7 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
         if (rc == 0)
                 rc = flush_decisions(s, store, sqlstate, errstr, errstr_size);
         if (rc == 0)
-                rc = households(s, store, array, sqlstate, errstr, errstr_size);
+                rc = households(s, store, er, sqlstate, errstr, errstr_size);
         pending_clear(s);
         PQclear(ir);
         PQclear(er);
