@@ -366,43 +366,49 @@ static int emit_state(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
         return 0;
 }
 
-static int emit_recon(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
-                      char *errstr, size_t errstr_size)
+/* One message of the reconciliation topic, as both a decision and a
+ * finding publish it. Strings are borrowed; household and payer may be
+ * NULL. */
+typedef struct recon_msg_s {
+        const char *id;
+        const char *person_id;
+        int year;
+        const char *household;
+        const char *status;
+        long long fen;
+        const char *route;
+        const char *payer;
+        const char *region;
+        const char *policy_version;
+        const char *detail;
+        long long decided_at;
+        const char *source_event_id;
+} recon_msg_t;
+
+/* Encodes m and appends it to the batch's outbox, keyed by the person. */
+static int append_recon(zz_subsidy_t *s, zz_store_t *store,
+                        const recon_msg_t *m, char *errstr, size_t errstr_size)
 {
         avro_value_t rec;
-        const char *status = zz_recon_status_name(o->d->reconciliation.status);
-        const char *route = zz_route_name(o->d->reconciliation.route);
-        const char *payer = o->d->reconciliation.n_owed > 0
-                                ? o->d->reconciliation.owed[0].payer
-                                : NULL;
-        char text[512], id[33], detail[160];
         int rc = 0;
 
-        snprintf(text, sizeof(text), "%s|%d|%s|%lld|%s|%s|%s|%s", o->person_id,
-                 o->d->year, status, (long long)o->d->reconciliation.fen,
-                 route ? route : "NONE", payer ? payer : "",
-                 zz_policy_version(o->policy), o->source.event_id);
-        hex_id(text, id);
-        snprintf(detail, sizeof(detail), "%s under %s: %lld fen", status,
-                 zz_policy_name(o->policy),
-                 (long long)o->d->reconciliation.fen);
         if (zz_codec_value_new(s->codec, ZZ_STREAM_RECONCILIATION, &rec) != 0) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        rc |= set_str(&rec, "recon_id", id);
-        rc |= set_str(&rec, "person_id", o->person_id);
-        rc |= set_int(&rec, "year", o->d->year);
-        rc |= set_opt_str(&rec, "household_id", NULL);
-        rc |= set_enum(&rec, "status", status);
-        rc |= set_long(&rec, "fen", o->d->reconciliation.fen);
-        rc |= set_enum(&rec, "route", route ? route : "NONE");
-        rc |= set_opt_enum(&rec, "payer", payer);
-        rc |= set_str(&rec, "region", o->region);
-        rc |= set_str(&rec, "policy_version", zz_policy_version(o->policy));
-        rc |= set_str(&rec, "detail", detail);
-        rc |= set_long(&rec, "decided_at", o->source.at);
-        rc |= set_str(&rec, "source_event_id", o->source.event_id);
+        rc |= set_str(&rec, "recon_id", m->id);
+        rc |= set_str(&rec, "person_id", m->person_id);
+        rc |= set_int(&rec, "year", m->year);
+        rc |= set_opt_str(&rec, "household_id", m->household);
+        rc |= set_enum(&rec, "status", m->status);
+        rc |= set_long(&rec, "fen", m->fen);
+        rc |= set_enum(&rec, "route", m->route);
+        rc |= set_opt_enum(&rec, "payer", m->payer);
+        rc |= set_str(&rec, "region", m->region);
+        rc |= set_str(&rec, "policy_version", m->policy_version);
+        rc |= set_str(&rec, "detail", m->detail);
+        rc |= set_long(&rec, "decided_at", m->decided_at);
+        rc |= set_str(&rec, "source_event_id", m->source_event_id);
         if (rc != 0) {
                 snprintf(errstr, errstr_size,
                          "could not build a reconciliation value");
@@ -415,13 +421,48 @@ static int emit_recon(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
                 return -1;
         }
         avro_value_decref(&rec);
-        if (zz_store_outbox_append(store, "reconciliation", o->person_id,
-                                   strlen(o->person_id), s->buf.data,
+        if (zz_store_outbox_append(store, "reconciliation", m->person_id,
+                                   strlen(m->person_id), s->buf.data,
                                    s->buf.len) != 0) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
         return 0;
+}
+
+static int emit_recon(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
+                      char *errstr, size_t errstr_size)
+{
+        recon_msg_t m;
+        const char *status = zz_recon_status_name(o->d->reconciliation.status);
+        const char *route = zz_route_name(o->d->reconciliation.route);
+        const char *payer = o->d->reconciliation.n_owed > 0
+                                ? o->d->reconciliation.owed[0].payer
+                                : NULL;
+        char text[512], id[33], detail[160];
+
+        snprintf(text, sizeof(text), "%s|%d|%s|%lld|%s|%s|%s|%s", o->person_id,
+                 o->d->year, status, (long long)o->d->reconciliation.fen,
+                 route ? route : "NONE", payer ? payer : "",
+                 zz_policy_version(o->policy), o->source.event_id);
+        hex_id(text, id);
+        snprintf(detail, sizeof(detail), "%s under %s: %lld fen", status,
+                 zz_policy_name(o->policy),
+                 (long long)o->d->reconciliation.fen);
+        m.id = id;
+        m.person_id = o->person_id;
+        m.year = o->d->year;
+        m.household = NULL;
+        m.status = status;
+        m.fen = (long long)o->d->reconciliation.fen;
+        m.route = route ? route : "NONE";
+        m.payer = payer;
+        m.region = o->region;
+        m.policy_version = zz_policy_version(o->policy);
+        m.detail = detail;
+        m.decided_at = (long long)o->source.at;
+        m.source_event_id = o->source.event_id;
+        return append_recon(s, store, &m, errstr, errstr_size);
 }
 
 /* The canonical body: sorted keys, compact. malloc'd. */
@@ -832,51 +873,28 @@ static int finding_row(const PGresult *res, const char *subject, int year)
 static int emit_finding(zz_subsidy_t *s, zz_store_t *store, const finding_t *f,
                         char *errstr, size_t errstr_size)
 {
-        avro_value_t rec;
+        recon_msg_t m;
         const char *status = f->active ? f->kind : "OK";
         char text[1024], id[33];
-        int rc = 0;
 
         snprintf(text, sizeof(text), "%s|%s|%d|%d|%s|%s|%s", f->kind,
                  f->subject, f->year, f->active, f->policy_version,
                  f->source.event_id, f->detail);
         hex_id(text, id);
-        if (zz_codec_value_new(s->codec, ZZ_STREAM_RECONCILIATION, &rec) != 0) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return -1;
-        }
-        rc |= set_str(&rec, "recon_id", id);
-        rc |= set_str(&rec, "person_id", f->person_id);
-        rc |= set_int(&rec, "year", f->year);
-        rc |= set_opt_str(&rec, "household_id", f->household);
-        rc |= set_enum(&rec, "status", status);
-        rc |= set_long(&rec, "fen", 0);
-        rc |= set_enum(&rec, "route", "NONE");
-        rc |= set_opt_enum(&rec, "payer", NULL);
-        rc |= set_str(&rec, "region", f->region);
-        rc |= set_str(&rec, "policy_version", f->policy_version);
-        rc |= set_str(&rec, "detail", f->detail);
-        rc |= set_long(&rec, "decided_at", f->source.at);
-        rc |= set_str(&rec, "source_event_id", f->source.event_id);
-        if (rc != 0) {
-                snprintf(errstr, errstr_size,
-                         "could not build a reconciliation value");
-                avro_value_decref(&rec);
-                return -1;
-        }
-        if (zz_codec_encode(s->codec, ZZ_STREAM_RECONCILIATION, &rec, &s->buf,
-                            errstr, errstr_size) != 0) {
-                avro_value_decref(&rec);
-                return -1;
-        }
-        avro_value_decref(&rec);
-        if (zz_store_outbox_append(store, "reconciliation", f->person_id,
-                                   strlen(f->person_id), s->buf.data,
-                                   s->buf.len) != 0) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return -1;
-        }
-        return 0;
+        m.id = id;
+        m.person_id = f->person_id;
+        m.year = f->year;
+        m.household = f->household;
+        m.status = status;
+        m.fen = 0;
+        m.route = "NONE";
+        m.payer = NULL;
+        m.region = f->region;
+        m.policy_version = f->policy_version;
+        m.detail = f->detail;
+        m.decided_at = (long long)f->source.at;
+        m.source_event_id = f->source.event_id;
+        return append_recon(s, store, &m, errstr, errstr_size);
 }
 
 /* Stores f when it differs from row old of stored (-1: none) and publishes
