@@ -45,6 +45,10 @@ struct zz_worker_s {
         char fatal_msg[512];
         int stats_checks; /* planner statistics checks left, see below */
         int stats_batches;
+        /* where the time went (seconds), logged when the worker stops and
+         * exported as zz_phase_seconds_total{phase} */
+        double t_input, t_facts, t_decide, t_commit;
+        size_t n_batches, n_events;
 };
 
 static double now_s(void)
@@ -421,6 +425,7 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
         zz_fact_outcome_t *outcomes = NULL;
         char sqlstate[6] = "";
         int lost = 0, rc = -1;
+        double t0, t1;
 
         parts = calloc(w->n_batch + 1, sizeof(*parts));
         persons = calloc(w->n_batch + 1, sizeof(*persons));
@@ -484,6 +489,7 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
                 rc = 2;
                 goto out;
         }
+        t0 = now_s();
         for (i = 0; i < w->n_batch; i++) {
                 rd_kafka_message_t *m = w->batch[i];
                 zz_fact_source_t src;
@@ -511,6 +517,8 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
                 if (outcomes[i] == ZZ_FACT_APPLIED && person_buf[i][0] != '\0')
                         persons[n_persons++] = person_buf[i];
         }
+        t1 = now_s();
+        w->t_facts += t1 - t0;
         if (n_persons > 0) {
                 char *array = zz_store_text_array(persons, n_persons);
                 const char *params[1] = {array};
@@ -538,6 +546,8 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
                                         errstr_size) != 0)
                         goto rollback;
         }
+        t0 = now_s();
+        w->t_decide += t0 - t1;
         for (i = 0; i < n_parts; i++)
                 if (zz_store_set_position(w->store, parts[i].topic,
                                           parts[i].partition, parts[i].last + 1,
@@ -547,6 +557,7 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
                 rc = zz_store_retryable(sqlstate) ? 1 : -1;
                 goto out;
         }
+        w->t_commit += now_s() - t0;
         for (i = 0; i < n_parts; i++) {
                 owned_t *o = find_owned(w, parts[i].topic, parts[i].partition);
                 if (o != NULL)
@@ -590,6 +601,14 @@ static void update_lag(zz_worker_t *w)
                                             ? hi - w->owned[i].committed
                                             : 0));
         }
+}
+
+static void phase_metric(zz_metrics_t *m, const char *phase, double total)
+{
+        zz_metrics_set(m, "zz_phase_seconds",
+                       "seconds spent per phase of a batch: waiting for "
+                       "input, writing facts, deciding, committing",
+                       "phase", phase, NULL, NULL, total);
 }
 
 static int process_batch(zz_worker_t *w, char *errstr, size_t errstr_size)
@@ -640,14 +659,21 @@ static int process_batch(zz_worker_t *w, char *errstr, size_t errstr_size)
                                NULL, NULL, NULL, (double)changed);
                 zz_metrics_add(m, "zz_batches_total", "batches committed", NULL,
                                NULL, NULL, NULL, 1);
+                phase_metric(m, "input", w->t_input);
+                phase_metric(m, "facts", w->t_facts);
+                phase_metric(m, "decisions", w->t_decide);
+                phase_metric(m, "commit", w->t_commit);
                 zz_metrics_observe(m, "zz_batch_seconds",
                                    "time to apply and commit one batch",
                                    now_s() - t0);
                 update_lag(w);
         }
-        if (rc == 0)
+        if (rc == 0) {
+                w->n_batches++;
+                w->n_events += w->n_batch;
                 zz_log_debug("batch of %zu committed, %zu decisions changed",
                              w->n_batch, changed);
+        }
         for (i = 0; i < w->n_batch; i++)
                 rd_kafka_message_destroy(w->batch[i]);
         w->n_batch = 0;
@@ -661,7 +687,7 @@ int zz_worker_run(zz_worker_t *w, char *errstr, size_t errstr_size)
         int rc = 0;
 
         while (!w->fatal && !(w->opts.stop != NULL && *w->opts.stop)) {
-                double first = 0;
+                double first = 0, polled = now_s();
 
                 while ((size_t)w->n_batch < (size_t)w->opts.batch_max &&
                        !w->fatal) {
@@ -711,6 +737,10 @@ int zz_worker_run(zz_worker_t *w, char *errstr, size_t errstr_size)
                                 first = now_s();
                         w->batch[w->n_batch++] = m;
                 }
+                /* time spent waiting for a batch, counted only once a
+                 * batch has started: the idle tail is not input time */
+                if (w->n_batch > 0)
+                        w->t_input += now_s() - polled;
                 if (w->n_batch > 0 &&
                     process_batch(w, errstr, errstr_size) != 0) {
                         rc = -1;
@@ -726,6 +756,10 @@ done:
         if (rc == 0 && w->n_batch > 0 &&
             process_batch(w, errstr, errstr_size) != 0)
                 rc = -1;
+        zz_log_info("%zu events in %zu batches; seconds waiting for input "
+                    "%.1f, facts %.1f, decisions %.1f, commit %.1f",
+                    w->n_events, w->n_batches, w->t_input, w->t_facts,
+                    w->t_decide, w->t_commit);
         /* Leave the group: the revoke callback gives the partitions up. */
         rd_kafka_consumer_close(w->rk);
         return rc;
