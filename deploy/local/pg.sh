@@ -147,6 +147,10 @@ logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_messages = warning
 log_min_error_statement = error
+
+# statement statistics for profiling (tests/bench/run.sh --profile reads them)
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
 EOF
         mv "$conf.new" "$conf"
         ((EUID == 0)) && chown "$PG_OS_USER:$PG_OS_USER" "$conf"
