@@ -1389,13 +1389,18 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
+        /* Each lookup joins the batch's persons to the index (one probe
+         * each): planning "person_id = ANY($1)" estimated every element of
+         * the array (1 ms a statement), and a cached plan of it could keep
+         * a sequential scan as the table grew. */
         ir = load(store,
                   "SELECT person_id, event_id, department, dept_record_id, "
                   "action, category, attrs::text, valid_from - DATE "
                   "'1970-01-01', valid_to - DATE '1970-01-01', "
                   "approving_region, residence_region, reported_at, "
-                  "deceased_on - DATE '1970-01-01' FROM zizhu.identity_fact "
-                  "WHERE person_id = ANY($1::text[]) ORDER BY person_id "
+                  "deceased_on - DATE '1970-01-01' FROM "
+                  "unnest($1::text[]) AS u(p) JOIN zizhu.identity_fact f ON "
+                  "f.person_id = u.p ORDER BY person_id "
                   "COLLATE \"C\", department COLLATE \"C\", dept_record_id "
                   "COLLATE \"C\", reported_at, event_id COLLATE \"C\"",
                   array, sqlstate, errstr, errstr_size);
@@ -1405,31 +1410,35 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
                           "dept_record_id, action, household_id, year, "
                           "tier, enrollment_class, kind, registered_on - "
                           "DATE '1970-01-01', region, unit FROM "
-                          "zizhu.enrollment_fact WHERE person_id = "
-                          "ANY($1::text[]) ORDER BY person_id COLLATE \"C\", "
+                          "unnest($1::text[]) AS u(p) JOIN "
+                          "zizhu.enrollment_fact f ON f.person_id = u.p "
+                          "ORDER BY person_id COLLATE \"C\", "
                           "event_id COLLATE \"C\"",
                           array, sqlstate, errstr, errstr_size);
         if (er != NULL)
                 pr = load(store,
                           "SELECT person_id, event_id, year, "
                           "contribution_fen, subsidy_applied_fen, paid_fen, "
-                          "paid_at FROM zizhu.payment_fact WHERE person_id "
-                          "= ANY($1::text[]) ORDER BY person_id COLLATE "
+                          "paid_at FROM unnest($1::text[]) AS u(p) JOIN "
+                          "zizhu.payment_fact f ON f.person_id = u.p ORDER BY "
+                          "person_id COLLATE "
                           "\"C\", event_id COLLATE \"C\"",
                           array, sqlstate, errstr, errstr_size);
         if (pr != NULL)
                 dr = load(store,
                           "SELECT person_id, year, revision, recon_status, "
-                          "body FROM zizhu.decision WHERE person_id = "
-                          "ANY($1::text[]) ORDER BY person_id COLLATE \"C\", "
+                          "body FROM unnest($1::text[]) AS u(p) JOIN "
+                          "zizhu.decision f ON f.person_id = u.p ORDER BY "
+                          "person_id COLLATE \"C\", "
                           "year",
                           array, sqlstate, errstr, errstr_size);
         if (dr != NULL)
                 fr = load(store,
                           "SELECT subject, year, active, detail, person_id, "
-                          "policy_name, policy_version FROM zizhu.finding "
-                          "WHERE kind = 'RECORDS_IN_CONFLICT' AND subject = "
-                          "ANY($1::text[])",
+                          "policy_name, policy_version FROM "
+                          "unnest($1::text[]) AS u(p) JOIN zizhu.finding f "
+                          "ON f.kind = 'RECORDS_IN_CONFLICT' AND f.subject "
+                          "= u.p",
                           array, sqlstate, errstr, errstr_size);
         if (fr == NULL)
                 rc = -1;
