@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zizhu/pg.h"
+
 typedef struct outbox_row_s {
         char *stream;
         unsigned char *key; /* NULL: no key */
@@ -151,6 +153,15 @@ zz_store_t *zz_store_new(const char *conninfo, const char *group, char *errstr,
                 snprintf(errstr, errstr_size,
                          "could not connect to PostgreSQL: %s",
                          PQerrorMessage(store->conn));
+                zz_store_destroy(store);
+                return NULL;
+        }
+        /* Prepared statements are planned on every execution, with the
+         * table sizes of the moment: a plan cached while a table was small
+         * (a sequential scan) would otherwise stay while it grows; parsing
+         * is still saved. */
+        if (zz_pg_exec(store->conn, "SET plan_cache_mode = force_custom_plan",
+                       errstr, errstr_size) != 0) {
                 zz_store_destroy(store);
                 return NULL;
         }
