@@ -128,6 +128,11 @@ shared_buffers = 256MB
 work_mem = 8MB
 maintenance_work_mem = 128MB
 effective_cache_size = 1GB
+# the working set is in memory (or on SSD): a random page costs about what
+# a sequential one does. At the default 4 the planner answered the worker's
+# lookups of 500 persons with hash joins over whole tables (100 000
+# persons: 13 ms instead of 1.7 ms a lookup).
+random_page_cost = 1.1
 
 # durability stays on
 fsync = on
