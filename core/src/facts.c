@@ -298,12 +298,33 @@ static int batch_add(zz_facts_batch_t *b, int table, size_t msg_index,
         return 1;
 }
 
+/* The event id of row r of t (its first column). */
+static const char *row_id(const table_t *t, size_t r)
+{
+        return t->vals[r * (size_t)t->n_cols];
+}
+
+/* qsort has no context argument in C11: the table being sorted. A worker
+ * flushes from one thread. */
+static _Thread_local const table_t *sort_table;
+
+static int cmp_row_id(const void *a, const void *b)
+{
+        size_t x = *(const size_t *)a, y = *(const size_t *)b;
+        int c = strcmp(row_id(sort_table, x), row_id(sort_table, y));
+
+        if (c != 0)
+                return c;
+        return (x > y) - (x < y);
+}
+
 static int flush_table(table_t *t, zz_store_t *store,
                        zz_fact_outcome_t *outcomes, char (*persons)[19],
                        char sqlstate[6], char *errstr, size_t errstr_size)
 {
         const char **params = NULL, **column = NULL;
         char **arrays = NULL;
+        size_t *order = NULL;
         PGresult *res = NULL;
         size_t r, k;
         int c, rc = -1;
@@ -313,7 +334,9 @@ static int flush_table(table_t *t, zz_store_t *store,
         params = calloc((size_t)t->n_cols, sizeof(*params));
         arrays = calloc((size_t)t->n_cols, sizeof(*arrays));
         column = calloc(t->n, sizeof(*column));
-        if (params == NULL || arrays == NULL || column == NULL) {
+        order = calloc(t->n, sizeof(*order));
+        if (params == NULL || arrays == NULL || column == NULL ||
+            order == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto out;
         }
@@ -332,16 +355,29 @@ static int flush_table(table_t *t, zz_store_t *store,
         if (res == NULL)
                 goto out;
         /* Rows not returned were already stored: duplicates. Within the
-         * batch the first of equal event ids is the one inserted. */
-        for (r = 0; r < t->n; r++)
+         * batch the first of equal event ids is the one inserted. The rows
+         * are found by binary search over the batch's ids sorted (ties in
+         * row order), not by a scan per returned id (n² strcmp). */
+        for (r = 0; r < t->n; r++) {
                 outcomes[t->msg[r]] = ZZ_FACT_DUPLICATE;
+                order[r] = r;
+        }
+        sort_table = t;
+        qsort(order, t->n, sizeof(*order), cmp_row_id);
         for (k = 0; k < (size_t)PQntuples(res); k++) {
                 const char *id = PQgetvalue(res, (int)k, 0);
-                for (r = 0; r < t->n; r++)
-                        if (strcmp(t->vals[r * (size_t)t->n_cols], id) == 0)
-                                break;
-                if (r == t->n)
+                size_t lo = 0, hi = t->n;
+
+                while (lo < hi) { /* the first row whose id is >= id */
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (strcmp(row_id(t, order[mid]), id) < 0)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                if (lo == t->n || strcmp(row_id(t, order[lo]), id) != 0)
                         continue;
+                r = order[lo];
                 outcomes[t->msg[r]] = ZZ_FACT_APPLIED;
                 if (persons != NULL && t->person_col >= 0)
                         snprintf(persons[t->msg[r]], 19, "%s",
@@ -357,6 +393,7 @@ out:
         free(arrays);
         free(params);
         free(column);
+        free(order);
         return rc;
 }
 
