@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -228,8 +229,8 @@ int zz_feed_positions_query(const zz_config_t *config, int timeout_ms,
                         int32_t part = mt->partitions[p].id;
                         int64_t low = 0, high = 0;
 
-                        err = rd_kafka_query_watermark_offsets(
-                            rk, topic, part, &low, &high, timeout_ms);
+                        err = zz_kafka_watermarks(rk, topic, part, &low, &high,
+                                                  timeout_ms);
                         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
                                 snprintf(errstr, errstr_size,
                                          "could not read the end of %s [%d]: "

@@ -145,8 +145,8 @@ static int input_partitions(const zz_config_t *config, long long from_ms,
                 for (p = 0; rc == 0 && p < parts && n < MAX_TP; p++) {
                         int64_t lo = 0, hi = 0;
 
-                        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo,
-                                                             &hi, 10000) !=
+                        if (zz_kafka_watermarks(rk, topic, p, &lo, &hi,
+                                                10000) !=
                             RD_KAFKA_RESP_ERR_NO_ERROR) {
                                 snprintf(errstr, errstr_size,
                                          "could not read the end of %s [%d]",

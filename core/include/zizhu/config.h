@@ -65,4 +65,10 @@ int zz_config_apply_kafka(const zz_config_t *config, rd_kafka_conf_t *conf,
 char *zz_config_topic(const zz_config_t *config, const char *stream, char *buf,
                       size_t buf_size);
 
+/* rd_kafka_query_watermark_offsets, retrying while the partition has no
+ * leader (right after the topic was created) until timeout_ms. */
+rd_kafka_resp_err_t zz_kafka_watermarks(rd_kafka_t *rk, const char *topic,
+                                        int32_t partition, int64_t *low,
+                                        int64_t *high, int timeout_ms);
+
 #endif
