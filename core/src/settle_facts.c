@@ -1,15 +1,17 @@
 /*
  * settle_facts.c — the facts of persons inside a settlement boundary (or
  * as known at a past moment), folded into policy cases the same way the
- * subsidy worker folds them (see ledger.h, subsidy.h).
+ * subsidy worker folds them (see ledger.h, subsidy.h): one person's or
+ * everyone's at once (zz_factset_load), or everyone's a chunk at a time
+ * for a close (zz_factset_open), with memory bounded by the chunk.
  */
 #include "zizhu/ledger.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
+#include <time.h>
 
 #include "zizhu/casefold.h"
 #include "zizhu/date.h"
@@ -18,84 +20,269 @@
  * columns, for zz_factset_print. */
 #define P_KIND (ZZ_CASEFOLD_P_PAID_AT + 1)
 
+/* The streams of a person's rows: the three fact tables, then the ledger
+ * (cursors only). */
+enum { S_IDENTITY, S_ENROLLMENT, S_PAYMENT, S_LEDGER, N_STREAMS };
+
+/* Rows [span.begin, span.end) of res (NULL when there are none). */
+typedef struct fs_rows_s {
+        const PGresult *res;
+        zz_casefold_span_t span;
+} fs_rows_t;
+
 typedef struct fs_person_s {
         const char *id;
-        zz_casefold_span_t i, e, p;
+        fs_rows_t r[N_STREAMS];
 } fs_person_t;
 
 struct zz_factset_s {
-        PGresult *ir, *er, *pr;
+        PGresult *own[3]; /* zz_factset_load's results; NULL for a chunk */
         fs_person_t *persons;
-        size_t n;
+        size_t n, cap;
 };
 
-/* The boundary as three PostgreSQL array literals. */
-static int boundary_arrays(const zz_settle_pos_t *b, size_t n, char **topics,
-                           char **parts, char **ends)
+static const char *const fact_table[3] = {"identity_fact", "enrollment_fact",
+                                          "payment_fact"};
+
+static const char *const fact_cols[3] = {
+    "f.person_id, f.event_id, f.department, f.dept_record_id, f.action, "
+    "f.category, f.attrs::text, f.valid_from - DATE '1970-01-01', "
+    "f.valid_to - DATE '1970-01-01', f.approving_region, "
+    "f.residence_region, f.reported_at, f.deceased_on - DATE '1970-01-01'",
+    "f.person_id, f.event_id, f.department, f.dept_record_id, f.action, "
+    "f.household_id, f.year, f.tier, f.enrollment_class, f.kind, "
+    "f.registered_on - DATE '1970-01-01', f.region, f.unit",
+    "f.person_id, f.event_id, f.year, f.contribution_fen, "
+    "f.subsidy_applied_fen, f.paid_fen, f.paid_at, f.kind"};
+
+/* Columns of the rows above (the hash a cursor adds comes after them). */
+static const int fact_ncols[3] = {13, 13, 8};
+
+/* Known by then in business time ($2: ms, or NULL for all). */
+static const char *const fact_as_of[3] = {
+    "($2::bigint IS NULL OR f.reported_at <= $2::bigint)",
+    "($2::bigint IS NULL OR f.registered_on <= (to_timestamp($2::bigint / "
+    "1000.0) AT TIME ZONE 'Asia/Shanghai')::date)",
+    "($2::bigint IS NULL OR f.paid_at <= $2::bigint)"};
+
+/* The order of a person's rows (casefold.h). */
+static const char *const fact_order[3] = {
+    "f.department COLLATE \"C\", f.dept_record_id COLLATE \"C\", "
+    "f.reported_at, f.event_id COLLATE \"C\"",
+    "f.event_id COLLATE \"C\"", "f.event_id COLLATE \"C\""};
+
+/* ------------------------------------------------------------------ */
+/* SQL text                                                            */
+
+typedef struct fs_sql_s {
+        char *text;
+        size_t len, cap;
+        int failed;
+} fs_sql_t;
+
+static void sql_add(fs_sql_t *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void sql_add(fs_sql_t *q, const char *fmt, ...)
 {
-        size_t cap = 64 + n * 200, i;
-        size_t lt = 0, lp = 0, le = 0;
+        va_list ap;
+        int n;
 
-        *topics = malloc(cap);
-        *parts = malloc(cap);
-        *ends = malloc(cap);
-        if (*topics == NULL || *parts == NULL || *ends == NULL)
-                return -1;
-        lt += (size_t)snprintf(*topics + lt, cap - lt, "{");
-        lp += (size_t)snprintf(*parts + lp, cap - lp, "{");
-        le += (size_t)snprintf(*ends + le, cap - le, "{");
-        for (i = 0; i < n; i++) {
-                const char *sep = i > 0 ? "," : "";
-                const char *c;
-
-                lt += (size_t)snprintf(*topics + lt, cap - lt, "%s\"", sep);
-                for (c = b[i].topic; *c != '\0' && lt + 4 < cap; c++) {
-                        if (*c == '"' || *c == '\\')
-                                (*topics)[lt++] = '\\';
-                        (*topics)[lt++] = *c;
+        for (;;) {
+                if (q->failed)
+                        return;
+                va_start(ap, fmt);
+                n = vsnprintf(q->text != NULL ? q->text + q->len : NULL,
+                              q->text != NULL ? q->cap - q->len : 0, fmt, ap);
+                va_end(ap);
+                if (n < 0) {
+                        q->failed = 1;
+                        return;
                 }
-                lt += (size_t)snprintf(*topics + lt, cap - lt, "\"");
-                lp += (size_t)snprintf(*parts + lp, cap - lp, "%s%d", sep,
-                                       (int)b[i].partition);
-                le += (size_t)snprintf(*ends + le, cap - le, "%s%lld", sep,
-                                       (long long)b[i].end);
+                if (q->text != NULL && q->len + (size_t)n < q->cap) {
+                        q->len += (size_t)n;
+                        return;
+                }
+                {
+                        size_t cap = q->cap ? q->cap : 1024;
+                        char *text;
+
+                        while (cap <= q->len + (size_t)n)
+                                cap *= 2;
+                        text = realloc(q->text, cap);
+                        if (text == NULL) {
+                                q->failed = 1;
+                                return;
+                        }
+                        q->text = text;
+                        q->cap = cap;
+                }
         }
-        snprintf(*topics + lt, cap - lt, "}");
-        snprintf(*parts + lp, cap - lp, "}");
-        snprintf(*ends + le, cap - le, "}");
-        return 0;
 }
 
-static PGresult *load(PGconn *conn, const char *cols, const char *table,
-                      const char *extra_where, const char *order, int bounded,
-                      const char *const *params, char *errstr,
-                      size_t errstr_size)
+/*
+ * The boundary as parameters: per topic, its name and an int8[] of the
+ * end offsets indexed by partition + 1 (NULL for partitions it does not
+ * name). A condition on the row's source position tests them without a
+ * join: per row, one comparison of the topic and one array subscript.
+ */
+#define MAX_PARTITION 65535
+
+typedef struct fs_bound_s {
+        size_t n;           /* topics */
+        const char **topic; /* borrowed from the boundary */
+        char **ends;        /* array literals, malloc'd */
+} fs_bound_t;
+
+static void bound_free(fs_bound_t *b)
 {
-        char sql[2048];
-        PGresult *res;
+        size_t i;
 
-        snprintf(sql, sizeof(sql),
-                 "SELECT %s FROM zizhu.%s f %s WHERE ($4::text IS NULL OR "
-                 "f.person_id = $4) AND %s ORDER BY f.person_id COLLATE "
-                 "\"C\", %s",
-                 cols, table,
-                 bounded ? "JOIN unnest($1::text[], $2::int[], $3::bigint[]) "
-                           "AS b(t, p, e) ON f.src_topic = b.t AND "
-                           "f.src_partition = b.p AND f.src_offset < b.e"
-                         : "",
-                 extra_where, order);
-        /* text[], int4[], int8[], text, int8: typed, since an unbounded
-         * query does not mention $1..$3 */
-        static const Oid types[5] = {1009, 1007, 1016, 25, 20};
+        for (i = 0; i < b->n; i++)
+                free(b->ends[i]);
+        free(b->topic);
+        free(b->ends);
+        memset(b, 0, sizeof(*b));
+}
 
-        res = PQexecParams(conn, sql, 5, types, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                snprintf(errstr, errstr_size, "could not load %s: %s", table,
+static int bound_init(fs_bound_t *b, const zz_settle_pos_t *pos, size_t n,
+                      char *errstr, size_t errstr_size)
+{
+        size_t i, j;
+
+        memset(b, 0, sizeof(*b));
+        b->topic = calloc(n + 1, sizeof(*b->topic));
+        b->ends = calloc(n + 1, sizeof(*b->ends));
+        if (b->topic == NULL || b->ends == NULL)
+                goto oom;
+        for (i = 0; i < n; i++) {
+                if (pos[i].partition < 0 || pos[i].partition > MAX_PARTITION) {
+                        snprintf(errstr, errstr_size,
+                                 "boundary partition %d of %s is out of "
+                                 "range",
+                                 (int)pos[i].partition, pos[i].topic);
+                        bound_free(b);
+                        return -1;
+                }
+                for (j = 0; j < b->n; j++)
+                        if (strcmp(b->topic[j], pos[i].topic) == 0)
+                                break;
+                if (j == b->n)
+                        b->topic[b->n++] = pos[i].topic;
+        }
+        for (j = 0; j < b->n; j++) {
+                int32_t max = 0, p;
+                size_t cap, len = 0;
+
+                for (i = 0; i < n; i++)
+                        if (strcmp(pos[i].topic, b->topic[j]) == 0 &&
+                            pos[i].partition > max)
+                                max = pos[i].partition;
+                cap = (size_t)max * 24 + 64;
+                b->ends[j] = malloc(cap);
+                if (b->ends[j] == NULL)
+                        goto oom;
+                b->ends[j][len++] = '{';
+                for (p = 0; p <= max; p++) {
+                        const zz_settle_pos_t *hit = NULL;
+
+                        for (i = 0; i < n; i++)
+                                if (pos[i].partition == p &&
+                                    strcmp(pos[i].topic, b->topic[j]) == 0)
+                                        hit = &pos[i];
+                        if (hit != NULL)
+                                len += (size_t)snprintf(
+                                    b->ends[j] + len, cap - len, "%s%lld",
+                                    p > 0 ? "," : "", (long long)hit->end);
+                        else
+                                len += (size_t)snprintf(b->ends[j] + len,
+                                                        cap - len, "%sNULL",
+                                                        p > 0 ? "," : "");
+                }
+                snprintf(b->ends[j] + len, cap - len, "}");
+        }
+        return 0;
+oom:
+        snprintf(errstr, errstr_size, "out of memory");
+        bound_free(b);
+        return -1;
+}
+
+/* Appends the boundary's condition on f, parameters from $first on. */
+static void bound_sql(fs_sql_t *q, const fs_bound_t *b, int first)
+{
+        size_t j;
+
+        if (b->n == 0) {
+                sql_add(q, "false");
+                return;
+        }
+        sql_add(q, "(");
+        for (j = 0; j < b->n; j++)
+                sql_add(q,
+                        "%s(f.src_topic = $%d AND f.src_offset < "
+                        "($%d::bigint[])[f.src_partition + 1])",
+                        j > 0 ? " OR " : "", first + 2 * (int)j,
+                        first + 2 * (int)j + 1);
+        sql_add(q, ")");
+}
+
+/* Runs sql with params[0..n_fixed) (types as given) followed by the
+ * boundary's. */
+static PGresult *bound_exec(PGconn *conn, const char *sql, const fs_bound_t *b,
+                            int n_fixed, const Oid *fixed_types,
+                            const char *const *fixed, ExecStatusType want,
+                            char *errstr, size_t errstr_size)
+{
+        int n = n_fixed + 2 * (int)b->n, i;
+        Oid *types = calloc((size_t)n + 1, sizeof(*types));
+        const char **params = calloc((size_t)n + 1, sizeof(*params));
+        PGresult *res = NULL;
+
+        if (types == NULL || params == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        for (i = 0; i < n_fixed; i++) {
+                types[i] = fixed_types[i];
+                params[i] = fixed[i];
+        }
+        for (i = 0; i < (int)b->n; i++) {
+                types[n_fixed + 2 * i] = 25;       /* text */
+                types[n_fixed + 2 * i + 1] = 1016; /* int8[] */
+                params[n_fixed + 2 * i] = b->topic[i];
+                params[n_fixed + 2 * i + 1] = b->ends[i];
+        }
+        res = PQexecParams(conn, sql, n, types, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != want) {
+                snprintf(errstr, errstr_size, "could not load facts: %s",
                          PQresultErrorMessage(res));
                 PQclear(res);
-                return NULL;
+                res = NULL;
         }
+out:
+        free(types);
+        free(params);
         return res;
+}
+
+/* ------------------------------------------------------------------ */
+/* One person, or everyone at once                                    */
+
+static int factset_push(zz_factset_t *fs)
+{
+        if (fs->n == fs->cap) {
+                size_t cap = fs->cap ? 2 * fs->cap : 1024;
+                fs_person_t *v = realloc(fs->persons, cap * sizeof(*v));
+
+                if (v == NULL)
+                        return -1;
+                fs->persons = v;
+                fs->cap = cap;
+        }
+        memset(&fs->persons[fs->n], 0, sizeof(fs->persons[0]));
+        fs->n++;
+        return 0;
 }
 
 static int cmp_person(const PGresult *res, int row, const char *id)
@@ -107,117 +294,91 @@ zz_factset_t *zz_factset_load(PGconn *conn, const zz_settle_pos_t *boundary,
                               size_t n_boundary, const char *person,
                               int64_t as_of, char *errstr, size_t errstr_size)
 {
+        static const Oid types[2] = {25, 20}; /* text, int8 */
         zz_factset_t *fs = calloc(1, sizeof(*fs));
-        char *topics = NULL, *parts = NULL, *ends = NULL;
+        fs_bound_t b;
         char asof[32];
-        const char *params[5];
-        int bounded = boundary != NULL;
-        int a = 0, b = 0, c = 0, na, nb, nc;
-        size_t cap;
+        const char *params[2];
+        int row[3] = {0, 0, 0}, nrow[3], t;
 
+        memset(&b, 0, sizeof(b));
         if (fs == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
-        if (bounded && boundary_arrays(boundary, n_boundary, &topics, &parts,
-                                       &ends) != 0) {
-                snprintf(errstr, errstr_size, "out of memory");
+        if (boundary != NULL &&
+            bound_init(&b, boundary, n_boundary, errstr, errstr_size) != 0)
                 goto fail;
-        }
         snprintf(asof, sizeof(asof), "%lld", (long long)as_of);
-        params[0] = topics;
-        params[1] = parts;
-        params[2] = ends;
-        params[3] = person;
-        params[4] = as_of == ZZ_AS_OF_NONE ? NULL : asof;
-        fs->ir = load(conn,
-                      "f.person_id, f.event_id, f.department, "
-                      "f.dept_record_id, f.action, f.category, f.attrs::text, "
-                      "f.valid_from - DATE '1970-01-01', f.valid_to - DATE "
-                      "'1970-01-01', f.approving_region, f.residence_region, "
-                      "f.reported_at, f.deceased_on - DATE '1970-01-01'",
-                      "identity_fact",
-                      "($5::bigint IS NULL OR f.reported_at <= $5::bigint)",
-                      "f.department COLLATE \"C\", f.dept_record_id COLLATE "
-                      "\"C\", f.reported_at, f.event_id COLLATE \"C\"",
-                      bounded, params, errstr, errstr_size);
-        if (fs->ir == NULL)
-                goto fail;
-        fs->er = load(
-            conn,
-            "f.person_id, f.event_id, f.department, f.dept_record_id, "
-            "f.action, f.household_id, f.year, f.tier, f.enrollment_class, "
-            "f.kind, f.registered_on - DATE '1970-01-01', f.region, f.unit",
-            "enrollment_fact",
-            "($5::bigint IS NULL OR f.registered_on <= "
-            "(to_timestamp($5::bigint "
-            "/ 1000.0) AT TIME ZONE 'Asia/Shanghai')::date)",
-            "f.event_id COLLATE \"C\"", bounded, params, errstr, errstr_size);
-        if (fs->er == NULL)
-                goto fail;
-        fs->pr = load(
-            conn,
-            "f.person_id, f.event_id, f.year, f.contribution_fen, "
-            "f.subsidy_applied_fen, f.paid_fen, f.paid_at, f.kind",
-            "payment_fact", "($5::bigint IS NULL OR f.paid_at <= $5::bigint)",
-            "f.event_id COLLATE \"C\"", bounded, params, errstr, errstr_size);
-        if (fs->pr == NULL)
-                goto fail;
-        free(topics);
-        free(parts);
-        free(ends);
-        topics = parts = ends = NULL;
+        params[0] = person;
+        params[1] = as_of == ZZ_AS_OF_NONE ? NULL : asof;
+        for (t = 0; t < 3; t++) {
+                fs_sql_t q = {NULL, 0, 0, 0};
+
+                sql_add(&q,
+                        "SELECT %s FROM zizhu.%s f WHERE ($1::text IS NULL "
+                        "OR f.person_id = $1) AND %s AND ",
+                        fact_cols[t], fact_table[t], fact_as_of[t]);
+                if (boundary != NULL)
+                        bound_sql(&q, &b, 3);
+                else
+                        sql_add(&q, "true");
+                sql_add(&q, " ORDER BY f.person_id COLLATE \"C\", %s",
+                        fact_order[t]);
+                if (q.failed) {
+                        free(q.text);
+                        snprintf(errstr, errstr_size, "out of memory");
+                        goto fail;
+                }
+                fs->own[t] = bound_exec(conn, q.text, &b, 2, types, params,
+                                        PGRES_TUPLES_OK, errstr, errstr_size);
+                free(q.text);
+                if (fs->own[t] == NULL)
+                        goto fail;
+                nrow[t] = PQntuples(fs->own[t]);
+        }
+        bound_free(&b);
 
         /* merge the three person-ordered results into one person list */
-        na = PQntuples(fs->ir);
-        nb = PQntuples(fs->er);
-        nc = PQntuples(fs->pr);
-        cap = (size_t)(na + nb + nc) + 1;
-        fs->persons = calloc(cap, sizeof(*fs->persons));
-        if (fs->persons == NULL) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto fail;
-        }
-        while (a < na || b < nb || c < nc) {
+        while (row[0] < nrow[0] || row[1] < nrow[1] || row[2] < nrow[2]) {
                 const char *id = NULL;
-                fs_person_t *p = &fs->persons[fs->n++];
+                fs_person_t *p;
 
-                if (a < na)
-                        id = PQgetvalue(fs->ir, a, 0);
-                if (b < nb && (id == NULL || cmp_person(fs->er, b, id) < 0))
-                        id = PQgetvalue(fs->er, b, 0);
-                if (c < nc && (id == NULL || cmp_person(fs->pr, c, id) < 0))
-                        id = PQgetvalue(fs->pr, c, 0);
+                for (t = 0; t < 3; t++)
+                        if (row[t] < nrow[t] &&
+                            (id == NULL ||
+                             cmp_person(fs->own[t], row[t], id) < 0))
+                                id = PQgetvalue(fs->own[t], row[t], 0);
+                if (factset_push(fs) != 0) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        goto fail;
+                }
+                p = &fs->persons[fs->n - 1];
                 p->id = id;
-                p->i.begin = a;
-                while (a < na && cmp_person(fs->ir, a, id) == 0)
-                        a++;
-                p->i.end = a;
-                p->e.begin = b;
-                while (b < nb && cmp_person(fs->er, b, id) == 0)
-                        b++;
-                p->e.end = b;
-                p->p.begin = c;
-                while (c < nc && cmp_person(fs->pr, c, id) == 0)
-                        c++;
-                p->p.end = c;
+                for (t = 0; t < 3; t++) {
+                        p->r[t].res = fs->own[t];
+                        p->r[t].span.begin = row[t];
+                        while (row[t] < nrow[t] &&
+                               cmp_person(fs->own[t], row[t], id) == 0)
+                                row[t]++;
+                        p->r[t].span.end = row[t];
+                }
         }
         return fs;
 fail:
-        free(topics);
-        free(parts);
-        free(ends);
+        bound_free(&b);
         zz_factset_destroy(fs);
         return NULL;
 }
 
 void zz_factset_destroy(zz_factset_t *fs)
 {
+        int t;
+
         if (fs == NULL)
                 return;
-        PQclear(fs->ir);
-        PQclear(fs->er);
-        PQclear(fs->pr);
+        for (t = 0; t < 3; t++)
+                PQclear(fs->own[t]);
         free(fs->persons);
         free(fs);
 }
@@ -232,11 +393,527 @@ const char *zz_factset_person(const zz_factset_t *fs, size_t i)
         return i < fs->n ? fs->persons[i].id : NULL;
 }
 
+const PGresult *zz_factset_ledger(const zz_factset_t *fs, size_t i, int *begin,
+                                  int *end)
+{
+        const fs_rows_t *r;
+
+        *begin = *end = 0;
+        if (i >= fs->n)
+                return NULL;
+        r = &fs->persons[i].r[S_LEDGER];
+        *begin = r->span.begin;
+        *end = r->span.end;
+        return r->res;
+}
+
+/* ------------------------------------------------------------------ */
+/* Everyone, a chunk at a time                                         */
+
+/*
+ * Each stream is a cursor sorted by (hashtext(person_id), person_id): a
+ * hash first, since ID numbers share their first bytes (region and
+ * century) and sort slowly; the order of persons does not matter to a
+ * close. Each cursor runs on a connection of its own (a reader), so that
+ * the database sorts the four at once and prepares a stream's next batch
+ * while the caller works on the current one: the FETCH of the next batch
+ * is sent as soon as a batch arrives.
+ *
+ * The readers are outside the caller's transaction. That reads the same
+ * rows: a boundary's facts were all committed before the close began (the
+ * settlement worker waits for that) and are never changed, and the
+ * caller's own writes to the ledger would not be visible to its cursor
+ * either; one settlement worker runs per database.
+ *
+ * The last person of a batch may go on in the next one: such rows are
+ * gathered into a small result of their own (the carry), so that every
+ * person's rows of a stream lie in one result.
+ */
+typedef struct fs_stream_s {
+        PGconn *conn; /* the reader */
+        char cursor[32];
+        int key_col;     /* the hash column */
+        int in_flight;   /* a FETCH was sent, its rows not read yet */
+        PGresult *batch; /* the rows fetched last */
+        int pos;         /* its first row not handed out */
+        int done;        /* the cursor has no rows after the batch */
+        PGresult *carry; /* one person's rows across batches, or NULL */
+        int carry_whole; /* every row of the carry's person is in it */
+} fs_stream_t;
+
+typedef struct fs_key_s {
+        long h;
+        const char *id;
+} fs_key_t;
+
+struct zz_factset_cursor_s {
+        fs_stream_t s[N_STREAMS];
+        int n_streams;
+        size_t chunk;
+        zz_factset_t fs;
+        PGresult **dead; /* handed out last time: freed at the next call */
+        size_t n_dead, cap_dead;
+        double fetch_seconds;
+};
+
+static fs_key_t row_key(const PGresult *res, int row, int key_col)
+{
+        fs_key_t k;
+
+        k.h = strtol(PQgetvalue(res, row, key_col), NULL, 10);
+        k.id = PQgetvalue(res, row, 0);
+        return k;
+}
+
+static int key_cmp(fs_key_t a, fs_key_t b)
+{
+        if (a.h != b.h)
+                return a.h < b.h ? -1 : 1;
+        return strcmp(a.id, b.id);
+}
+
+static int dead_add(zz_factset_cursor_t *cur, PGresult *res)
+{
+        if (res == NULL)
+                return 0;
+        if (cur->n_dead == cur->cap_dead) {
+                size_t cap = cur->cap_dead ? 2 * cur->cap_dead : 16;
+                PGresult **v = realloc(cur->dead, cap * sizeof(*v));
+
+                if (v == NULL) {
+                        PQclear(res);
+                        return -1;
+                }
+                cur->dead = v;
+                cur->cap_dead = cap;
+        }
+        cur->dead[cur->n_dead++] = res;
+        return 0;
+}
+
+static void dead_free(zz_factset_cursor_t *cur)
+{
+        size_t i;
+
+        for (i = 0; i < cur->n_dead; i++)
+                PQclear(cur->dead[i]);
+        cur->n_dead = 0;
+}
+
+static double now_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A new connection with conn's parameters. */
+static PGconn *reader_connect(PGconn *conn, char *errstr, size_t errstr_size)
+{
+        PQconninfoOption *opts = PQconninfo(conn), *o;
+        const char **keys = NULL, **vals = NULL;
+        PGconn *r = NULL;
+        size_t n = 0;
+
+        if (opts == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        for (o = opts; o->keyword != NULL; o++)
+                n++;
+        keys = calloc(n + 1, sizeof(*keys));
+        vals = calloc(n + 1, sizeof(*vals));
+        if (keys == NULL || vals == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        n = 0;
+        for (o = opts; o->keyword != NULL; o++)
+                if (o->val != NULL) {
+                        keys[n] = o->keyword;
+                        vals[n] = o->val;
+                        n++;
+                }
+        r = PQconnectdbParams(keys, vals, 0);
+        if (r == NULL || PQstatus(r) != CONNECTION_OK) {
+                snprintf(errstr, errstr_size,
+                         "could not open a connection to read facts: %s",
+                         r != NULL ? PQerrorMessage(r) : "out of memory");
+                PQfinish(r);
+                r = NULL;
+        }
+out:
+        free(keys);
+        free(vals);
+        PQconninfoFree(opts);
+        return r;
+}
+
+static int reader_exec(fs_stream_t *s, const char *sql, char *errstr,
+                       size_t errstr_size)
+{
+        PGresult *res = PQexec(s->conn, sql);
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+        if (!ok)
+                snprintf(errstr, errstr_size, "could not load facts: %s",
+                         PQresultErrorMessage(res));
+        PQclear(res);
+        return ok ? 0 : -1;
+}
+
+/* Appends rows [from, to) of src to the carry (created with src's
+ * columns). */
+static int carry_add(fs_stream_t *s, const PGresult *src, int from, int to)
+{
+        int r, c, n, nf = PQnfields(src);
+
+        if (s->carry == NULL) {
+                s->carry = PQcopyResult(src, PG_COPYRES_ATTRS);
+                if (s->carry == NULL)
+                        return -1;
+        }
+        n = PQntuples(s->carry);
+        for (r = from; r < to; r++, n++)
+                for (c = 0; c < nf; c++)
+                        if (!PQsetvalue(s->carry, n, c,
+                                        PQgetisnull(src, r, c)
+                                            ? NULL
+                                            : PQgetvalue(src, r, c),
+                                        PQgetisnull(src, r, c)
+                                            ? -1
+                                            : PQgetlength(src, r, c)))
+                                return -1;
+        return 0;
+}
+
+/* Sends the FETCH of the stream's next batch. */
+static int stream_send(zz_factset_cursor_t *cur, fs_stream_t *s, char *errstr,
+                       size_t errstr_size)
+{
+        char sql[64];
+
+        snprintf(sql, sizeof(sql), "FETCH FORWARD %zu FROM %s", cur->chunk,
+                 s->cursor);
+        if (!PQsendQuery(s->conn, sql)) {
+                snprintf(errstr, errstr_size, "could not load facts: %s",
+                         PQerrorMessage(s->conn));
+                return -1;
+        }
+        s->in_flight = 1;
+        return 0;
+}
+
+/* Makes the batch sent for the current one, and sends for the next. */
+static int stream_fetch(zz_factset_cursor_t *cur, fs_stream_t *s, char *errstr,
+                        size_t errstr_size)
+{
+        double t0 = now_s();
+        PGresult *res, *more;
+
+        if (!s->in_flight && stream_send(cur, s, errstr, errstr_size) != 0)
+                return -1;
+        res = PQgetResult(s->conn);
+        while ((more = PQgetResult(s->conn)) != NULL)
+                PQclear(more);
+        s->in_flight = 0;
+        cur->fetch_seconds += now_s() - t0;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                snprintf(errstr, errstr_size, "could not load facts: %s",
+                         PQresultErrorMessage(res));
+                PQclear(res);
+                return -1;
+        }
+        PQclear(s->batch);
+        s->batch = res;
+        s->pos = 0;
+        if ((size_t)PQntuples(res) < cur->chunk) {
+                s->done = 1;
+                return 0;
+        }
+        return stream_send(cur, s, errstr, errstr_size);
+}
+
+/* Makes the stream's head a whole person, unless it has no rows left. */
+static int stream_fill(zz_factset_cursor_t *cur, fs_stream_t *s, char *errstr,
+                       size_t errstr_size)
+{
+        for (;;) {
+                int n = s->batch != NULL ? PQntuples(s->batch) : 0;
+
+                if (s->done) {
+                        s->carry_whole = 1;
+                        return 0;
+                }
+                if (s->carry != NULL && s->carry_whole)
+                        return 0;
+                /* another person follows the head in the batch */
+                if (s->carry == NULL && s->pos < n &&
+                    key_cmp(row_key(s->batch, s->pos, s->key_col),
+                            row_key(s->batch, n - 1, s->key_col)) != 0)
+                        return 0;
+                /* the rest of the batch is one person: carry it over */
+                if (s->pos < n && carry_add(s, s->batch, s->pos, n) != 0) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        return -1;
+                }
+                if (stream_fetch(cur, s, errstr, errstr_size) != 0)
+                        return -1;
+                n = PQntuples(s->batch);
+                if (s->carry != NULL) {
+                        fs_key_t ck = row_key(s->carry, 0, s->key_col);
+                        int to = 0;
+
+                        while (to < n &&
+                               key_cmp(row_key(s->batch, to, s->key_col), ck) ==
+                                   0)
+                                to++;
+                        if (carry_add(s, s->batch, 0, to) != 0) {
+                                snprintf(errstr, errstr_size, "out of memory");
+                                return -1;
+                        }
+                        s->pos = to;
+                        if (to < n)
+                                s->carry_whole = 1;
+                }
+        }
+}
+
+/* The key of the stream's first row not handed out; 0 when none. */
+static int stream_head(const fs_stream_t *s, fs_key_t *k)
+{
+        if (s->carry != NULL) {
+                *k = row_key(s->carry, 0, s->key_col);
+                return 1;
+        }
+        if (s->batch != NULL && s->pos < PQntuples(s->batch)) {
+                *k = row_key(s->batch, s->pos, s->key_col);
+                return 1;
+        }
+        return 0;
+}
+
+zz_factset_cursor_t *zz_factset_open(PGconn *conn,
+                                     const zz_settle_pos_t *boundary,
+                                     size_t n_boundary,
+                                     const char *ledger_policy, size_t chunk,
+                                     char *errstr, size_t errstr_size)
+{
+        zz_factset_cursor_t *cur = calloc(1, sizeof(*cur));
+        fs_bound_t b;
+        int t;
+
+        memset(&b, 0, sizeof(b));
+        if (cur == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        cur->chunk = chunk > 0 ? chunk : ZZ_FACTSET_CHUNK;
+        cur->n_streams = ledger_policy != NULL ? 4 : 3;
+        if (boundary != NULL &&
+            bound_init(&b, boundary, n_boundary, errstr, errstr_size) != 0)
+                goto fail;
+        for (t = 0; t < cur->n_streams; t++) {
+                fs_stream_t *s = &cur->s[t];
+                fs_sql_t q = {NULL, 0, 0, 0};
+                PGresult *res;
+
+                s->conn = reader_connect(conn, errstr, errstr_size);
+                if (s->conn == NULL)
+                        goto fail;
+                /* work_mem: the sort of a cursor spills to disk in runs of
+                 * that size; jit: compiling its expressions costs more
+                 * than it saves on a sort */
+                if (reader_exec(s,
+                                "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
+                                "ONLY; SET LOCAL work_mem = '64MB'; SET "
+                                "LOCAL jit = off",
+                                errstr, errstr_size) != 0)
+                        goto fail;
+                snprintf(s->cursor, sizeof(s->cursor), "zz_factset_%d", t);
+                if (t == S_LEDGER) {
+                        static const Oid types[1] = {25};
+                        const char *p[1] = {ledger_policy};
+
+                        s->key_col = 9;
+                        res = PQexecParams(
+                            s->conn,
+                            "DECLARE zz_factset_3 NO SCROLL CURSOR FOR "
+                            "SELECT person_id, year, payer, fund, region, "
+                            "category, rule, fen, first_period, "
+                            "hashtext(person_id) FROM zizhu.settle_ledger "
+                            "WHERE policy_name = $1 ORDER BY "
+                            "hashtext(person_id), person_id COLLATE \"C\", "
+                            "year",
+                            1, types, p, NULL, NULL, 0);
+                        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                                snprintf(errstr, errstr_size,
+                                         "could not read the ledger: %s",
+                                         PQresultErrorMessage(res));
+                                PQclear(res);
+                                goto fail;
+                        }
+                        PQclear(res);
+                } else {
+                        s->key_col = fact_ncols[t];
+                        sql_add(&q,
+                                "DECLARE %s NO SCROLL CURSOR FOR SELECT %s, "
+                                "hashtext(f.person_id) FROM zizhu.%s f WHERE ",
+                                s->cursor, fact_cols[t], fact_table[t]);
+                        if (boundary != NULL)
+                                bound_sql(&q, &b, 1);
+                        else
+                                sql_add(&q, "true");
+                        sql_add(&q,
+                                " ORDER BY hashtext(f.person_id), "
+                                "f.person_id COLLATE \"C\", %s",
+                                fact_order[t]);
+                        if (q.failed) {
+                                free(q.text);
+                                snprintf(errstr, errstr_size, "out of memory");
+                                goto fail;
+                        }
+                        res = bound_exec(s->conn, q.text, &b, 0, NULL, NULL,
+                                         PGRES_COMMAND_OK, errstr, errstr_size);
+                        free(q.text);
+                        if (res == NULL)
+                                goto fail;
+                        PQclear(res);
+                }
+                /* the sorts of the four start now, side by side */
+                if (stream_send(cur, s, errstr, errstr_size) != 0)
+                        goto fail;
+        }
+        bound_free(&b);
+        return cur;
+fail:
+        bound_free(&b);
+        zz_factset_cursor_destroy(cur);
+        return NULL;
+}
+
+void zz_factset_poll(zz_factset_cursor_t *cur)
+{
+        int t;
+
+        for (t = 0; cur != NULL && t < cur->n_streams; t++)
+                if (cur->s[t].in_flight)
+                        PQconsumeInput(cur->s[t].conn);
+}
+
+int zz_factset_next(zz_factset_cursor_t *cur, zz_factset_t **out, char *errstr,
+                    size_t errstr_size)
+{
+        zz_factset_t *fs = &cur->fs;
+        fs_key_t end = {0, NULL}, heads[N_STREAMS];
+        int t, bounded = 0, has[N_STREAMS];
+
+        *out = NULL;
+        dead_free(cur);
+        fs->n = 0;
+        /* persons before the first unsure one of any stream are whole */
+        for (t = 0; t < cur->n_streams; t++) {
+                fs_stream_t *s = &cur->s[t];
+                fs_key_t last;
+
+                if (stream_fill(cur, s, errstr, errstr_size) != 0)
+                        return -1;
+                if (s->done)
+                        continue;
+                last = row_key(s->batch, PQntuples(s->batch) - 1, s->key_col);
+                if (!bounded || key_cmp(last, end) < 0)
+                        end = last;
+                bounded = 1;
+        }
+        /* the streams' first keys, parsed once per person */
+        for (t = 0; t < cur->n_streams; t++)
+                has[t] = stream_head(&cur->s[t], &heads[t]);
+        for (;;) {
+                fs_key_t head = {0, NULL};
+                fs_person_t *p;
+                int any = 0;
+
+                for (t = 0; t < cur->n_streams; t++)
+                        if (has[t] && (!any || key_cmp(heads[t], head) < 0)) {
+                                head = heads[t];
+                                any = 1;
+                        }
+                if (!any || (bounded && key_cmp(head, end) >= 0))
+                        break;
+                if (factset_push(fs) != 0) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        return -1;
+                }
+                p = &fs->persons[fs->n - 1];
+                p->id = head.id;
+                for (t = 0; t < cur->n_streams; t++) {
+                        fs_stream_t *s = &cur->s[t];
+                        int n;
+
+                        /* the same ID number has the same hash */
+                        if (!has[t] || heads[t].h != head.h ||
+                            strcmp(heads[t].id, head.id) != 0)
+                                continue;
+                        if (s->carry != NULL) {
+                                p->r[t].res = s->carry;
+                                p->r[t].span.begin = 0;
+                                p->r[t].span.end = PQntuples(s->carry);
+                                if (dead_add(cur, s->carry) != 0) {
+                                        s->carry = NULL;
+                                        snprintf(errstr, errstr_size,
+                                                 "out of memory");
+                                        return -1;
+                                }
+                                s->carry = NULL;
+                                s->carry_whole = 0;
+                        } else {
+                                n = PQntuples(s->batch);
+                                p->r[t].res = s->batch;
+                                p->r[t].span.begin = s->pos;
+                                while (s->pos < n &&
+                                       strcmp(PQgetvalue(s->batch, s->pos, 0),
+                                              head.id) == 0)
+                                        s->pos++;
+                                p->r[t].span.end = s->pos;
+                        }
+                        has[t] = stream_head(s, &heads[t]);
+                }
+        }
+        if (fs->n > 0)
+                *out = fs;
+        return 0;
+}
+
+double zz_factset_fetch_seconds(const zz_factset_cursor_t *cur)
+{
+        return cur != NULL ? cur->fetch_seconds : 0;
+}
+
+void zz_factset_cursor_destroy(zz_factset_cursor_t *cur)
+{
+        int t;
+
+        if (cur == NULL)
+                return;
+        for (t = 0; t < N_STREAMS; t++) {
+                PQclear(cur->s[t].batch);
+                PQclear(cur->s[t].carry);
+                /* ends the reader's transaction, and a sort still going */
+                PQfinish(cur->s[t].conn);
+        }
+        dead_free(cur);
+        free(cur->dead);
+        free(cur->fs.persons);
+        free(cur);
+}
+
 const zz_policy_t *zz_factset_case(zz_factset_t *fs, size_t i, int year,
                                    const zz_policy_t *const *policies, size_t n,
                                    zz_case_t *c, zz_arena_t *arena)
 {
         const fs_person_t *p;
+        const PGresult *ir, *er, *pr;
         zz_casefold_person_t person;
         const zz_policy_t *pol;
         int be, bp, any = 0, r;
@@ -244,25 +921,31 @@ const zz_policy_t *zz_factset_case(zz_factset_t *fs, size_t i, int year,
         if (i >= fs->n)
                 return NULL;
         p = &fs->persons[i];
+        ir = p->r[S_IDENTITY].res;
+        er = p->r[S_ENROLLMENT].res;
+        pr = p->r[S_PAYMENT].res;
         memset(&person, 0, sizeof(person));
         person.person_id = p->id;
-        if (zz_casefold_identities(arena, fs->ir, p->i, &person) != 0)
+        if (zz_casefold_identities(arena, ir, p->r[S_IDENTITY].span, &person) !=
+            0)
                 return NULL;
-        be = zz_casefold_enrollment(fs->er, p->e, year);
-        bp = zz_casefold_payment(fs->pr, p->p, year);
+        be = zz_casefold_enrollment(er, p->r[S_ENROLLMENT].span, year);
+        bp = zz_casefold_payment(pr, p->r[S_PAYMENT].span, year);
         pol = zz_casefold_policy(
             policies, n, year, &person,
-            be >= 0 ? PQgetvalue(fs->er, be, ZZ_CASEFOLD_E_REGION) : NULL);
+            be >= 0 ? PQgetvalue(er, be, ZZ_CASEFOLD_E_REGION) : NULL);
         /* the worker decides a year only when some fact of it (or an
          * identity) exists */
-        for (r = p->e.begin; r < p->e.end; r++)
-                if (zz_casefold_num(fs->er, r, ZZ_CASEFOLD_E_YEAR) == year)
+        for (r = p->r[S_ENROLLMENT].span.begin; r < p->r[S_ENROLLMENT].span.end;
+             r++)
+                if (zz_casefold_num(er, r, ZZ_CASEFOLD_E_YEAR) == year)
                         any = 1;
-        for (r = p->p.begin; r < p->p.end; r++)
-                if (zz_casefold_num(fs->pr, r, ZZ_CASEFOLD_P_YEAR) == year)
+        for (r = p->r[S_PAYMENT].span.begin; r < p->r[S_PAYMENT].span.end; r++)
+                if (zz_casefold_num(pr, r, ZZ_CASEFOLD_P_YEAR) == year)
                         any = 1;
-        zz_casefold_case(c, &person, year, fs->er, be, fs->pr, bp);
-        if (pol == NULL || (!any && p->i.end == p->i.begin))
+        zz_casefold_case(c, &person, year, er, be, pr, bp);
+        if (pol == NULL ||
+            (!any && p->r[S_IDENTITY].span.end == p->r[S_IDENTITY].span.begin))
                 return NULL;
         return pol;
 }
@@ -276,8 +959,9 @@ void zz_factset_print(const zz_factset_t *fs, size_t i, int year, FILE *out)
         if (i >= fs->n)
                 return;
         p = &fs->persons[i];
-        for (r = p->i.begin; r < p->i.end; r++) {
-                const PGresult *res = fs->ir;
+        for (r = p->r[S_IDENTITY].span.begin; r < p->r[S_IDENTITY].span.end;
+             r++) {
+                const PGresult *res = p->r[S_IDENTITY].res;
 
                 zz_date_format(zz_casefold_date(res, r, ZZ_CASEFOLD_I_VFROM),
                                d1, sizeof(d1));
@@ -299,8 +983,9 @@ void zz_factset_print(const zz_factset_t *fs, size_t i, int year, FILE *out)
                         PQgetvalue(res, r, ZZ_CASEFOLD_I_REC),
                         PQgetvalue(res, r, ZZ_CASEFOLD_I_EVENT));
         }
-        for (r = p->e.begin; r < p->e.end; r++) {
-                const PGresult *res = fs->er;
+        for (r = p->r[S_ENROLLMENT].span.begin; r < p->r[S_ENROLLMENT].span.end;
+             r++) {
+                const PGresult *res = p->r[S_ENROLLMENT].res;
 
                 if (zz_casefold_num(res, r, ZZ_CASEFOLD_E_YEAR) != year)
                         continue;
@@ -320,8 +1005,9 @@ void zz_factset_print(const zz_factset_t *fs, size_t i, int year, FILE *out)
                         PQgetvalue(res, r, ZZ_CASEFOLD_E_REC),
                         PQgetvalue(res, r, ZZ_CASEFOLD_E_EVENT));
         }
-        for (r = p->p.begin; r < p->p.end; r++) {
-                const PGresult *res = fs->pr;
+        for (r = p->r[S_PAYMENT].span.begin; r < p->r[S_PAYMENT].span.end;
+             r++) {
+                const PGresult *res = p->r[S_PAYMENT].res;
 
                 if (zz_casefold_num(res, r, ZZ_CASEFOLD_P_YEAR) != year)
                         continue;

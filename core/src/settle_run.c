@@ -4,12 +4,20 @@
  * compares with the ledger, and writes the lines and the encoded
  * allocation messages (see ledger.h). Also the dashboard refresh and the
  * money conservation check.
+ *
+ * A close reads its persons a chunk at a time (zz_factset_open) and writes
+ * each chunk's ledger rows while the next chunks are settled; only the
+ * period's lines are kept to the end, compactly, since every allocation
+ * message carries all of its lines. Lines and ledger rows go in with
+ * COPY. The rows and bytes are those of settling everyone at once.
  */
 #include "zizhu/ledger.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/sha.h>
@@ -19,13 +27,111 @@
 #include "zizhu/pseudonym.h"
 #include "zizhu/store.h"
 
-/* One line of the period being closed. */
+/*
+ * The strings of a close's lines (payers, funds, regions, categories,
+ * rules, period labels: a few hundred at most), each kept once; lines
+ * refer to them by number, which keeps a line at 96 bytes for the million
+ * lines of a close of 10 million persons. Before the lines are sorted,
+ * the numbers are renumbered in the strings' strcmp order, so that lines
+ * compare numbers where they compared strings.
+ */
+typedef struct strtab_s {
+        char **v; /* v[0] is "" */
+        size_t n, cap;
+        uint32_t *slot; /* hash slots: number + 1, 0 when empty */
+        size_t n_slot;
+} strtab_t;
+
+static uint32_t str_hash(const char *s)
+{
+        uint32_t h = 2166136261u;
+
+        for (; *s != '\0'; s++)
+                h = (h ^ (unsigned char)*s) * 16777619u;
+        return h;
+}
+
+static void strtab_free(strtab_t *t)
+{
+        size_t i;
+
+        for (i = 0; i < t->n; i++)
+                free(t->v[i]);
+        free(t->v);
+        free(t->slot);
+        memset(t, 0, sizeof(*t));
+}
+
+static int strtab_rehash(strtab_t *t, size_t n_slot)
+{
+        uint32_t *slot = calloc(n_slot, sizeof(*slot));
+        size_t i;
+
+        if (slot == NULL)
+                return -1;
+        for (i = 0; i < t->n; i++) {
+                size_t h = str_hash(t->v[i]) & (n_slot - 1);
+
+                while (slot[h] != 0)
+                        h = (h + 1) & (n_slot - 1);
+                slot[h] = (uint32_t)i + 1;
+        }
+        free(t->slot);
+        t->slot = slot;
+        t->n_slot = n_slot;
+        return 0;
+}
+
+/* The number of s (added when new); -1 when out of memory. */
+static int strtab_id(strtab_t *t, const char *s, uint32_t *id)
+{
+        size_t h;
+
+        if (t->n == 0 && strcmp(s, "") != 0 && strtab_id(t, "", id) != 0)
+                return -1;
+        if (2 * (t->n + 1) > t->n_slot &&
+            strtab_rehash(t, t->n_slot ? 2 * t->n_slot : 64) != 0)
+                return -1;
+        h = str_hash(s) & (t->n_slot - 1);
+        while (t->slot[h] != 0) {
+                if (strcmp(t->v[t->slot[h] - 1], s) == 0) {
+                        *id = t->slot[h] - 1;
+                        return 0;
+                }
+                h = (h + 1) & (t->n_slot - 1);
+        }
+        if (t->n == t->cap) {
+                size_t cap = t->cap ? 2 * t->cap : 64;
+                char **v = realloc(t->v, cap * sizeof(*v));
+
+                if (v == NULL)
+                        return -1;
+                t->v = v;
+                t->cap = cap;
+        }
+        t->v[t->n] = strdup(s);
+        if (t->v[t->n] == NULL)
+                return -1;
+        t->slot[h] = (uint32_t)t->n + 1;
+        *id = (uint32_t)t->n++;
+        return 0;
+}
+
+static const char *str_of(const strtab_t *t, uint32_t id)
+{
+        return id < t->n ? t->v[id] : "";
+}
+
+/* One line of the period being closed (or of the ledger delta, which
+ * keeps the ID number in masked's place: an internal table). */
 typedef struct line_s {
-        zz_settle_item_t item;
+        uint32_t payer, fund, region, category, rule;
+        uint32_t adjusts; /* the label of the period corrected; "" none */
+        int32_t year;
+        int32_t kind; /* zz_alloc_kind_t */
+        zz_fen_t fen;
         char pseudonym[ZZ_PSEUDONYM_LEN + 1];
         char masked[19];
-        int year;
-        char adjusts[ZZ_SETTLE_PERIOD_SIZE]; /* "" when none */
 } line_t;
 
 typedef struct lines_s {
@@ -47,30 +153,135 @@ static int lines_push(lines_t *l, const line_t *x)
         return 0;
 }
 
+static int u32_cmp(uint32_t a, uint32_t b)
+{
+        return (a > b) - (a < b);
+}
+
+static const strtab_t *sort_tab; /* for strtab_sort's comparison */
+
+static int id_cmp(const void *pa, const void *pb)
+{
+        return strcmp(sort_tab->v[*(const uint32_t *)pa],
+                      sort_tab->v[*(const uint32_t *)pb]);
+}
+
+/* Renumbers the strings in strcmp order, and the lines with them. */
+static int strtab_sort(strtab_t *t, lines_t *lines)
+{
+        uint32_t *order = malloc((t->n + 1) * sizeof(*order));
+        uint32_t *rank = malloc((t->n + 1) * sizeof(*rank));
+        char **v = malloc((t->n + 1) * sizeof(*v));
+        size_t i;
+
+        if (order == NULL || rank == NULL || v == NULL) {
+                free(order);
+                free(rank);
+                free(v);
+                return -1;
+        }
+        for (i = 0; i < t->n; i++)
+                order[i] = (uint32_t)i;
+        sort_tab = t;
+        qsort(order, t->n, sizeof(*order), id_cmp);
+        sort_tab = NULL;
+        for (i = 0; i < t->n; i++) {
+                rank[order[i]] = (uint32_t)i;
+                v[i] = t->v[order[i]];
+        }
+        for (i = 0; i < lines->n; i++) {
+                line_t *l = &lines->v[i];
+
+                l->payer = rank[l->payer];
+                l->fund = rank[l->fund];
+                l->region = rank[l->region];
+                l->category = rank[l->category];
+                l->rule = rank[l->rule];
+                l->adjusts = rank[l->adjusts];
+        }
+        free(t->v);
+        t->v = v;
+        free(order);
+        free(rank);
+        return strtab_rehash(t, t->n_slot);
+}
+
+/* The order of lines in the allocations (after strtab_sort): payer,
+ * fund, region, kind, then pseudonym, year, category, rule, the period
+ * corrected, fen. */
 static int line_cmp(const void *pa, const void *pb)
 {
         const line_t *a = pa, *b = pb;
-        int r = strcmp(a->item.payer, b->item.payer);
+        int r = u32_cmp(a->payer, b->payer);
 
         if (r == 0)
-                r = strcmp(a->item.fund, b->item.fund);
+                r = u32_cmp(a->fund, b->fund);
         if (r == 0)
-                r = strcmp(a->item.region, b->item.region);
+                r = u32_cmp(a->region, b->region);
         if (r == 0)
-                r = (int)a->item.kind - (int)b->item.kind;
+                r = (int)a->kind - (int)b->kind;
         if (r == 0)
                 r = strcmp(a->pseudonym, b->pseudonym);
         if (r == 0)
                 r = (a->year > b->year) - (a->year < b->year);
         if (r == 0)
-                r = strcmp(a->item.category, b->item.category);
+                r = u32_cmp(a->category, b->category);
         if (r == 0)
-                r = strcmp(a->item.rule, b->item.rule);
+                r = u32_cmp(a->rule, b->rule);
         if (r == 0)
-                r = strcmp(a->adjusts, b->adjusts);
+                r = u32_cmp(a->adjusts, b->adjusts);
         if (r == 0)
-                r = (a->item.fen > b->item.fen) - (a->item.fen < b->item.fen);
+                r = (a->fen > b->fen) - (a->fen < b->fen);
         return r;
+}
+
+static const line_t *sort_lines; /* for lines_sort's comparison */
+
+static int line_index_cmp(const void *pa, const void *pb)
+{
+        return line_cmp(&sort_lines[*(const uint32_t *)pa],
+                        &sort_lines[*(const uint32_t *)pb]);
+}
+
+/* Sorts the lines with line_cmp in place. qsort of the lines themselves
+ * would take a copy of them all (glibc's merge sort); this sorts their
+ * numbers and then moves each line once, along the permutation's
+ * cycles. -1 when out of memory. */
+static int lines_sort(lines_t *l)
+{
+        uint32_t *order;
+        size_t i;
+
+        if (l->n < 2)
+                return 0;
+        order = malloc(l->n * sizeof(*order));
+        if (order == NULL)
+                return -1;
+        for (i = 0; i < l->n; i++)
+                order[i] = (uint32_t)i;
+        sort_lines = l->v;
+        qsort(order, l->n, sizeof(*order), line_index_cmp);
+        sort_lines = NULL;
+        /* position i takes line order[i]; a taken slot is marked n */
+        for (i = 0; i < l->n; i++) {
+                size_t j = i;
+                line_t tmp;
+
+                if (order[i] == (uint32_t)l->n || order[i] == (uint32_t)i)
+                        continue;
+                tmp = l->v[i];
+                while (order[j] != (uint32_t)i) {
+                        size_t next = order[j];
+
+                        l->v[j] = l->v[next];
+                        order[j] = (uint32_t)l->n;
+                        j = next;
+                }
+                l->v[j] = tmp;
+                order[j] = (uint32_t)l->n;
+        }
+        free(order);
+        return 0;
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -80,10 +291,129 @@ static int str_cmp(const void *a, const void *b)
 
 static int same_group(const line_t *a, const line_t *b)
 {
-        return strcmp(a->item.payer, b->item.payer) == 0 &&
-               strcmp(a->item.fund, b->item.fund) == 0 &&
-               strcmp(a->item.region, b->item.region) == 0 &&
-               a->item.kind == b->item.kind;
+        return a->payer == b->payer && a->fund == b->fund &&
+               a->region == b->region && a->kind == b->kind;
+}
+
+static double now_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------------ */
+/* COPY                                                                */
+
+/* Rows in COPY's text format, sent to the server in pieces of about
+ * COPY_PIECE bytes while they are written. */
+#define COPY_PIECE (1 << 20)
+
+typedef struct copy_s {
+        PGconn *conn;
+        char *data;
+        size_t len, cap;
+        int failed;
+} copy_t;
+
+static int copy_begin(copy_t *c, PGconn *conn, const char *sql, char *errstr,
+                      size_t errstr_size)
+{
+        PGresult *res = PQexec(conn, sql);
+        int ok = PQresultStatus(res) == PGRES_COPY_IN;
+
+        memset(c, 0, sizeof(*c));
+        c->conn = conn;
+        if (!ok)
+                snprintf(errstr, errstr_size, "could not start a COPY: %s",
+                         PQresultErrorMessage(res));
+        PQclear(res);
+        return ok ? 0 : -1;
+}
+
+static void copy_send(copy_t *c)
+{
+        if (c->len > 0 && !c->failed &&
+            PQputCopyData(c->conn, c->data, (int)c->len) != 1)
+                c->failed = 1;
+        c->len = 0;
+}
+
+static void copy_put(copy_t *c, const char *s, size_t n)
+{
+        if (c->len + n > c->cap) {
+                size_t cap = c->cap ? c->cap : 2 * COPY_PIECE;
+                char *data;
+
+                while (c->len + n > cap)
+                        cap *= 2;
+                data = realloc(c->data, cap);
+                if (data == NULL) {
+                        c->failed = 1;
+                        return;
+                }
+                c->data = data;
+                c->cap = cap;
+        }
+        memcpy(c->data + c->len, s, n);
+        c->len += n;
+}
+
+/* A text field (NULL: \N), then sep; a row ends with sep '\n'. */
+static void copy_field(copy_t *c, const char *s, char sep)
+{
+        const char *p, *run;
+
+        if (s == NULL) {
+                copy_put(c, "\\N", 2);
+        } else {
+                for (p = run = s; *p != '\0'; p++) {
+                        const char *esc = *p == '\\'   ? "\\\\"
+                                          : *p == '\t' ? "\\t"
+                                          : *p == '\n' ? "\\n"
+                                          : *p == '\r' ? "\\r"
+                                                       : NULL;
+                        if (esc == NULL)
+                                continue;
+                        copy_put(c, run, (size_t)(p - run));
+                        copy_put(c, esc, 2);
+                        run = p + 1;
+                }
+                copy_put(c, run, (size_t)(p - run));
+        }
+        copy_put(c, &sep, 1);
+        if (sep == '\n' && c->len >= COPY_PIECE)
+                copy_send(c);
+}
+
+static void copy_num(copy_t *c, long long v, char sep)
+{
+        char tmp[24];
+
+        snprintf(tmp, sizeof(tmp), "%lld", v);
+        copy_field(c, tmp, sep);
+}
+
+static int copy_end(copy_t *c, char *errstr, size_t errstr_size)
+{
+        PGresult *res;
+        int ok;
+
+        copy_send(c);
+        free(c->data);
+        c->data = NULL;
+        if (PQputCopyEnd(c->conn, c->failed ? "out of memory" : NULL) != 1)
+                c->failed = 1;
+        res = PQgetResult(c->conn);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK && !c->failed;
+        if (!ok)
+                snprintf(errstr, errstr_size, "could not copy rows: %s",
+                         PQresultErrorMessage(res));
+        PQclear(res);
+        while ((res = PQgetResult(c->conn)) != NULL)
+                PQclear(res);
+        return ok ? 0 : -1;
 }
 
 static PGresult *query(PGconn *conn, const char *sql, int n,
@@ -111,42 +441,6 @@ static int exec(PGconn *conn, const char *sql, int n, const char *const *params,
                 return -1;
         PQclear(res);
         return 0;
-}
-
-/* Runs sql with one text[] parameter per column of the n rows in vals
- * (row-major, ncols a row; NULL a NULL): a statement per chunk of rows
- * instead of a round trip per row. */
-#define ROWS_CHUNK 5000
-
-static int exec_rows(PGconn *conn, const char *sql, const char **vals,
-                     size_t ncols, size_t n, char *errstr, size_t errstr_size)
-{
-        const char **col = calloc(n + 1, sizeof(*col));
-        char *arr[16] = {NULL};
-        const char *p[16];
-        size_t c, r;
-        int rc = -1;
-
-        if (col == NULL || ncols > 16) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto out;
-        }
-        for (c = 0; c < ncols; c++) {
-                for (r = 0; r < n; r++)
-                        col[r] = vals[r * ncols + c];
-                arr[c] = zz_store_text_array(col, n);
-                if (arr[c] == NULL) {
-                        snprintf(errstr, errstr_size, "out of memory");
-                        goto out;
-                }
-                p[c] = arr[c];
-        }
-        rc = exec(conn, sql, (int)ncols, p, errstr, errstr_size);
-out:
-        for (c = 0; c < ncols && c < 16; c++)
-                free(arr[c]);
-        free(col);
-        return rc;
 }
 
 static void hex32(const char *text, char out[33])
@@ -200,18 +494,19 @@ typedef struct catsum_s {
 static int catsum_cmp(const void *pa, const void *pb)
 {
         const line_t *const *a = pa, *const *b = pb;
-        int r = strcmp((*a)->item.category, (*b)->item.category);
+        int r = u32_cmp((*a)->category, (*b)->category);
 
         return r != 0 ? r : strcmp((*a)->pseudonym, (*b)->pseudonym);
 }
 
 /* Encodes the allocation of lines [g, g + n) (one group, sorted). */
-static int encode_group(zz_codec_t *codec, const char *jurisdiction,
-                        const char *period, const char *policy_version,
-                        const char *allocation_id, const char *close_event_id,
-                        int64_t closed_at, const line_t *g, size_t n,
-                        int64_t persons, zz_fen_t fen, zz_codec_buf_t *buf,
-                        char *errstr, size_t errstr_size)
+static int encode_group(zz_codec_t *codec, const strtab_t *tab,
+                        const char *jurisdiction, const char *period,
+                        const char *policy_version, const char *allocation_id,
+                        const char *close_event_id, int64_t closed_at,
+                        const line_t *g, size_t n, int64_t persons,
+                        zz_fen_t fen, zz_codec_buf_t *buf, char *errstr,
+                        size_t errstr_size)
 {
         avro_value_t rec, arr, item, f, br;
         const line_t **by_cat;
@@ -228,10 +523,11 @@ static int encode_group(zz_codec_t *codec, const char *jurisdiction,
         rc |= set_str(&rec, "allocation_id", allocation_id);
         rc |= set_str(&rec, "jurisdiction", jurisdiction);
         rc |= set_str(&rec, "period", period);
-        rc |= set_enum(&rec, "payer", g[0].item.payer);
-        rc |= set_enum(&rec, "fund", g[0].item.fund);
-        rc |= set_str(&rec, "region", g[0].item.region);
-        rc |= set_enum(&rec, "kind", zz_alloc_kind_name(g[0].item.kind));
+        rc |= set_enum(&rec, "payer", str_of(tab, g[0].payer));
+        rc |= set_enum(&rec, "fund", str_of(tab, g[0].fund));
+        rc |= set_str(&rec, "region", str_of(tab, g[0].region));
+        rc |= set_enum(&rec, "kind",
+                       zz_alloc_kind_name((zz_alloc_kind_t)g[0].kind));
         rc |= set_long(&rec, "persons", persons);
         rc |= set_long(&rec, "fen", fen);
         /* by category: sorted by category, persons distinct */
@@ -244,16 +540,16 @@ static int encode_group(zz_codec_t *codec, const char *jurisdiction,
                 int64_t np = 0;
                 zz_fen_t sum = 0;
 
-                while (j < n && strcmp(by_cat[j]->item.category,
-                                       by_cat[i]->item.category) == 0) {
+                while (j < n && by_cat[j]->category == by_cat[i]->category) {
                         if (j == i || strcmp(by_cat[j]->pseudonym,
                                              by_cat[j - 1]->pseudonym) != 0)
                                 np++;
-                        sum += by_cat[j]->item.fen;
+                        sum += by_cat[j]->fen;
                         j++;
                 }
                 rc |= avro_value_append(&arr, &item, NULL);
-                rc |= set_str(&item, "category", by_cat[i]->item.category);
+                rc |= set_str(&item, "category",
+                              str_of(tab, by_cat[i]->category));
                 rc |= set_long(&item, "persons", np);
                 rc |= set_long(&item, "fen", sum);
                 i = j;
@@ -265,16 +561,17 @@ static int encode_group(zz_codec_t *codec, const char *jurisdiction,
                 rc |= set_str(&item, "masked_id", g[i].masked);
                 rc |= avro_value_get_by_name(&item, "year", &f, NULL);
                 rc |= avro_value_set_int(&f, g[i].year);
-                rc |= set_str(&item, "category", g[i].item.category);
-                rc |= set_long(&item, "fen", g[i].item.fen);
-                rc |= set_str(&item, "rule", g[i].item.rule);
+                rc |= set_str(&item, "category", str_of(tab, g[i].category));
+                rc |= set_long(&item, "fen", g[i].fen);
+                rc |= set_str(&item, "rule", str_of(tab, g[i].rule));
                 rc |= avro_value_get_by_name(&item, "adjusts_period", &f, NULL);
-                if (g[i].adjusts[0] == '\0') {
+                if (g[i].adjusts == 0) {
                         rc |= avro_value_set_branch(&f, 0, &br);
                         rc |= avro_value_set_null(&br);
                 } else {
                         rc |= avro_value_set_branch(&f, 1, &br);
-                        rc |= avro_value_set_string(&br, g[i].adjusts);
+                        rc |= avro_value_set_string(&br,
+                                                    str_of(tab, g[i].adjusts));
                 }
         }
         rc |= set_str(&rec, "policy_version", policy_version);
@@ -419,24 +716,34 @@ static int boundary_check(PGconn *conn, const zz_policy_t *pol, int k,
         return rc;
 }
 
-/* Ledger rows of a policy, ordered by person. */
-enum {
-        L_PERSON,
-        L_YEAR,
-        L_PAYER,
-        L_FUND,
-        L_REGION,
-        L_CAT,
-        L_RULE,
-        L_FEN,
-        L_FIRST
-};
+/* What a close accumulates: the lines of the period (kept to the end:
+ * the allocations are built from them, sorted) and the ledger delta of
+ * the chunk being settled. */
+typedef struct acc_s {
+        strtab_t tab;
+        lines_t lines;
+        lines_t delta;
+        int delta_table;   /* the temporary table for the delta exists */
+        int ledger_flying; /* an INSERT into the ledger was sent */
+} acc_t;
+
+static int line_set(strtab_t *tab, line_t *l, const zz_settle_item_t *it)
+{
+        if (strtab_id(tab, it->payer, &l->payer) != 0 ||
+            strtab_id(tab, it->fund, &l->fund) != 0 ||
+            strtab_id(tab, it->region, &l->region) != 0 ||
+            strtab_id(tab, it->category, &l->category) != 0 ||
+            strtab_id(tab, it->rule, &l->rule) != 0)
+                return -1;
+        l->kind = (int32_t)it->kind;
+        l->fen = it->fen;
+        return 0;
+}
 
 static int settle_one(const zz_policy_t *pol, int k, const char *person,
                       int year, const zz_settle_item_t *items, size_t n_items,
                       int home, const PGresult *lr, int lbegin, int lend,
-                      const char *key, size_t key_len, lines_t *lines,
-                      lines_t *ledger_delta)
+                      const char *key, size_t key_len, acc_t *acc)
 {
         zz_settle_settled_t settled[64];
         zz_settle_out_t out[128];
@@ -447,21 +754,23 @@ static int settle_one(const zz_policy_t *pol, int k, const char *person,
         for (r = lbegin; r < lend && n_settled < 64; r++) {
                 zz_settle_settled_t *s = &settled[n_settled];
 
-                if (atoi(PQgetvalue(lr, r, L_YEAR)) != year)
+                if (atoi(PQgetvalue(lr, r, ZZ_LEDGER_YEAR)) != year)
                         continue;
                 memset(s, 0, sizeof(*s));
                 snprintf(s->key.payer, sizeof(s->key.payer), "%s",
-                         PQgetvalue(lr, r, L_PAYER));
+                         PQgetvalue(lr, r, ZZ_LEDGER_PAYER));
                 snprintf(s->key.fund, sizeof(s->key.fund), "%s",
-                         PQgetvalue(lr, r, L_FUND));
+                         PQgetvalue(lr, r, ZZ_LEDGER_FUND));
                 snprintf(s->key.region, sizeof(s->key.region), "%s",
-                         PQgetvalue(lr, r, L_REGION));
+                         PQgetvalue(lr, r, ZZ_LEDGER_REGION));
                 snprintf(s->key.category, sizeof(s->key.category), "%s",
-                         PQgetvalue(lr, r, L_CAT));
+                         PQgetvalue(lr, r, ZZ_LEDGER_CATEGORY));
                 snprintf(s->key.rule, sizeof(s->key.rule), "%s",
-                         PQgetvalue(lr, r, L_RULE));
-                s->key.fen = strtoll(PQgetvalue(lr, r, L_FEN), NULL, 10);
-                s->first_period = atoi(PQgetvalue(lr, r, L_FIRST));
+                         PQgetvalue(lr, r, ZZ_LEDGER_RULE));
+                s->key.fen =
+                    strtoll(PQgetvalue(lr, r, ZZ_LEDGER_FEN), NULL, 10);
+                s->first_period =
+                    atoi(PQgetvalue(lr, r, ZZ_LEDGER_FIRST_PERIOD));
                 n_settled++;
         }
         n_out = zz_settle_person(items, n_items, home, settled, n_settled, k,
@@ -473,161 +782,210 @@ static int settle_one(const zz_policy_t *pol, int k, const char *person,
         zz_idno_mask(person, strlen(person), masked);
         for (i = 0; i < n_out; i++) {
                 line_t l;
+                char adjusts[ZZ_SETTLE_PERIOD_SIZE] = "";
 
                 memset(&l, 0, sizeof(l));
-                l.item = out[i].item;
+                if (line_set(&acc->tab, &l, &out[i].item) != 0)
+                        return -1;
                 memcpy(l.pseudonym, pseudonym, sizeof(pseudonym));
                 memcpy(l.masked, masked, sizeof(masked));
                 l.year = year;
                 if (out[i].adjusts_period >= 0)
                         zz_settle_period_label(pol, out[i].adjusts_period,
-                                               l.adjusts, sizeof(l.adjusts));
-                if (lines_push(lines, &l) != 0)
+                                               adjusts, sizeof(adjusts));
+                if (strtab_id(&acc->tab, adjusts, &l.adjusts) != 0 ||
+                    lines_push(&acc->lines, &l) != 0)
                         return -1;
                 /* the ledger delta keeps the ID number (internal table) in
-                 * the masked field's place: see write_ledger */
+                 * the masked field's place: see ledger_write */
                 snprintf(l.masked, sizeof(l.masked), "%s", person);
-                l.adjusts[0] = '\0';
-                if (lines_push(ledger_delta, &l) != 0)
+                l.adjusts = 0;
+                if (lines_push(&acc->delta, &l) != 0)
                         return -1;
         }
         return 0;
 }
 
-static int write_ledger(PGconn *conn, const char *policy, int k,
-                        const lines_t *delta, char *errstr, size_t errstr_size)
+/* Waits for the INSERT into the ledger sent last, if any. */
+static int ledger_wait(PGconn *conn, acc_t *acc, char *errstr,
+                       size_t errstr_size)
 {
-        enum { NC = 10 };
+        PGresult *res;
+        int rc = 0;
+
+        if (!acc->ledger_flying)
+                return 0;
+        acc->ledger_flying = 0;
+        while ((res = PQgetResult(conn)) != NULL) {
+                if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+                        snprintf(errstr, errstr_size,
+                                 "could not write the ledger: %s",
+                                 PQresultErrorMessage(res));
+                        rc = -1;
+                }
+                PQclear(res);
+        }
+        return rc;
+}
+
+/*
+ * Adds the delta gathered so far to zizhu.settle_ledger, once it holds
+ * LEDGER_ROWS rows or when last: COPY into a temporary table, then one
+ * INSERT summed per key (a statement may not update a row twice, and the
+ * sum is what the rows one by one added), sorted by the key. A person's
+ * rows all come with the person's chunk, and a person is in one chunk:
+ * no later delta adds to a key written before. The INSERT is sent
+ * without waiting: the database writes the ledger while the next chunks
+ * are settled (ledger_wait before the connection is used again).
+ */
+#define LEDGER_ROWS 50000
+
+static int ledger_write(PGconn *conn, const char *policy, int k, acc_t *acc,
+                        int last, char *errstr, size_t errstr_size)
+{
         char first[16];
-        char(*year)[16] = calloc(ROWS_CHUNK, sizeof(*year));
-        char(*fen)[24] = calloc(ROWS_CHUNK, sizeof(*fen));
-        const char **v = calloc((size_t)ROWS_CHUNK * NC, sizeof(*v));
-        size_t i = 0, n;
-        int rc = 0;
+        const char *p[2];
+        copy_t c;
+        size_t i;
 
-        if (year == NULL || fen == NULL || v == NULL) {
-                snprintf(errstr, errstr_size, "out of memory");
-                rc = -1;
+        if (acc->delta.n == 0 || (!last && acc->delta.n < LEDGER_ROWS))
+                return 0;
+        if (ledger_wait(conn, acc, errstr, errstr_size) != 0)
+                return -1;
+        if (exec(conn,
+                 acc->delta_table
+                     ? "TRUNCATE zz_settle_delta"
+                     : "CREATE TEMPORARY TABLE zz_settle_delta (person_id "
+                       "text, year int, payer text, fund text, region text, "
+                       "category text, rule text, fen bigint) ON COMMIT DROP",
+                 0, NULL, errstr, errstr_size) != 0)
+                return -1;
+        acc->delta_table = 1;
+        if (copy_begin(&c, conn, "COPY zz_settle_delta FROM STDIN", errstr,
+                       errstr_size) != 0)
+                return -1;
+        for (i = 0; i < acc->delta.n; i++) {
+                const line_t *l = &acc->delta.v[i];
+
+                copy_field(&c, l->masked, '\t'); /* the ID number */
+                copy_num(&c, l->year, '\t');
+                copy_field(&c, str_of(&acc->tab, l->payer), '\t');
+                copy_field(&c, str_of(&acc->tab, l->fund), '\t');
+                copy_field(&c, str_of(&acc->tab, l->region), '\t');
+                copy_field(&c, str_of(&acc->tab, l->category), '\t');
+                copy_field(&c, str_of(&acc->tab, l->rule), '\t');
+                copy_num(&c, l->fen, '\n');
         }
+        acc->delta.n = 0;
+        if (copy_end(&c, errstr, errstr_size) != 0)
+                return -1;
         snprintf(first, sizeof(first), "%d", k);
-        while (rc == 0 && i < delta->n) {
-                for (n = 0; i < delta->n && n < ROWS_CHUNK; i++, n++) {
-                        const line_t *l = &delta->v[i];
-                        const char **p = &v[n * NC];
-
-                        snprintf(year[n], sizeof(year[n]), "%d", l->year);
-                        snprintf(fen[n], sizeof(fen[n]), "%lld",
-                                 (long long)l->item.fen);
-                        p[0] = policy;
-                        p[1] = l->masked; /* the ID number, see settle_one */
-                        p[2] = year[n];
-                        p[3] = l->item.payer;
-                        p[4] = l->item.fund;
-                        p[5] = l->item.region;
-                        p[6] = l->item.category;
-                        p[7] = l->item.rule;
-                        p[8] = fen[n];
-                        p[9] = first;
-                }
-                /* Summed per key first: a statement may not update a row
-                 * twice, and the sum is what the rows one by one added. */
-                rc = exec_rows(
-                    conn,
-                    "INSERT INTO zizhu.settle_ledger AS l (policy_name, "
-                    "person_id, year, payer, fund, region, category, rule, "
-                    "fen, first_period) SELECT c1, c2, c3::int, c4, c5, c6, "
-                    "c7, c8, sum(c9::bigint), min(c10::int) FROM "
-                    "unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-                    "$5::text[], $6::text[], $7::text[], $8::text[], "
-                    "$9::text[], $10::text[]) AS u(c1, c2, c3, c4, c5, c6, "
-                    "c7, c8, c9, c10) GROUP BY c1, c2, c3, c4, c5, c6, c7, c8 "
-                    "ON CONFLICT (policy_name, person_id, year, payer, fund, "
-                    "region, category, rule) DO UPDATE SET fen = l.fen + "
-                    "EXCLUDED.fen",
-                    v, NC, n, errstr, errstr_size);
+        p[0] = policy;
+        p[1] = first;
+        if (!PQsendQueryParams(
+                conn,
+                "INSERT INTO zizhu.settle_ledger AS l (policy_name, "
+                "person_id, year, payer, fund, region, category, rule, fen, "
+                "first_period) SELECT $1, person_id, year, payer, fund, "
+                "region, category, rule, sum(fen), $2::int FROM "
+                "zz_settle_delta GROUP BY person_id, year, payer, fund, "
+                "region, category, rule ORDER BY person_id, year, payer, "
+                "fund, region, category, rule ON CONFLICT (policy_name, "
+                "person_id, year, payer, fund, region, category, rule) DO "
+                "UPDATE SET fen = l.fen + EXCLUDED.fen",
+                2, NULL, p, NULL, NULL, 0)) {
+                snprintf(errstr, errstr_size, "could not write the ledger: %s",
+                         PQerrorMessage(conn));
+                return -1;
         }
-        free(year);
-        free(fen);
-        free(v);
-        return rc;
+        acc->ledger_flying = 1;
+        return 0;
 }
 
-/* The lines of one allocation, ROWS_CHUNK to a statement. */
+/* The lines of every allocation, in the allocations' order (lines sorted),
+ * in one COPY. */
 static int insert_lines(PGconn *conn, const zz_policy_t *pol, const char *label,
-                        const char *alloc_id, const line_t *lines, size_t n,
-                        char *errstr, size_t errstr_size)
+                        const acc_t *acc, char (*alloc_ids)[33],
+                        const size_t *group_end, size_t n_groups, char *errstr,
+                        size_t errstr_size)
 {
-        enum { NC = 14 };
-        char(*year)[16] = calloc(ROWS_CHUNK, sizeof(*year));
-        char(*fen)[24] = calloc(ROWS_CHUNK, sizeof(*fen));
-        const char **v = calloc((size_t)ROWS_CHUNK * NC, sizeof(*v));
-        size_t i = 0, m;
-        int rc = 0;
+        const strtab_t *tab = &acc->tab;
+        copy_t c;
+        size_t g, i = 0;
 
-        if (year == NULL || fen == NULL || v == NULL) {
-                snprintf(errstr, errstr_size, "out of memory");
-                rc = -1;
-        }
-        while (rc == 0 && i < n) {
-                for (m = 0; i < n && m < ROWS_CHUNK; i++, m++) {
-                        const line_t *l = &lines[i];
-                        const char **q = &v[m * NC];
+        if (copy_begin(&c, conn,
+                       "COPY zizhu.settle_line (allocation_id, policy_name, "
+                       "period, pseudonym, masked_id, year, payer, fund, "
+                       "region, kind, category, rule, fen, adjusts_period) "
+                       "FROM STDIN",
+                       errstr, errstr_size) != 0)
+                return -1;
+        for (g = 0; g < n_groups; g++) {
+                for (; i < group_end[g]; i++) {
+                        const line_t *l = &acc->lines.v[i];
 
-                        snprintf(year[m], sizeof(year[m]), "%d", l->year);
-                        snprintf(fen[m], sizeof(fen[m]), "%lld",
-                                 (long long)l->item.fen);
-                        q[0] = alloc_id;
-                        q[1] = zz_policy_name(pol);
-                        q[2] = label;
-                        q[3] = l->pseudonym;
-                        q[4] = l->masked;
-                        q[5] = year[m];
-                        q[6] = l->item.payer;
-                        q[7] = l->item.fund;
-                        q[8] = l->item.region;
-                        q[9] = zz_alloc_kind_name(l->item.kind);
-                        q[10] = l->item.category;
-                        q[11] = l->item.rule;
-                        q[12] = fen[m];
-                        q[13] = l->adjusts[0] ? l->adjusts : NULL;
+                        copy_field(&c, alloc_ids[g], '\t');
+                        copy_field(&c, zz_policy_name(pol), '\t');
+                        copy_field(&c, label, '\t');
+                        copy_field(&c, l->pseudonym, '\t');
+                        copy_field(&c, l->masked, '\t');
+                        copy_num(&c, l->year, '\t');
+                        copy_field(&c, str_of(tab, l->payer), '\t');
+                        copy_field(&c, str_of(tab, l->fund), '\t');
+                        copy_field(&c, str_of(tab, l->region), '\t');
+                        copy_field(&c,
+                                   zz_alloc_kind_name((zz_alloc_kind_t)l->kind),
+                                   '\t');
+                        copy_field(&c, str_of(tab, l->category), '\t');
+                        copy_field(&c, str_of(tab, l->rule), '\t');
+                        copy_num(&c, l->fen, '\t');
+                        copy_field(&c,
+                                   l->adjusts != 0 ? str_of(tab, l->adjusts)
+                                                   : NULL,
+                                   '\n');
                 }
-                rc = exec_rows(
-                    conn,
-                    "INSERT INTO zizhu.settle_line (allocation_id, "
-                    "policy_name, period, pseudonym, masked_id, year, payer, "
-                    "fund, region, kind, category, rule, fen, adjusts_period) "
-                    "SELECT c1, c2, c3, c4, c5, c6::int, c7, c8, c9, c10, "
-                    "c11, c12, c13::bigint, c14 FROM unnest($1::text[], "
-                    "$2::text[], $3::text[], $4::text[], $5::text[], "
-                    "$6::text[], $7::text[], $8::text[], $9::text[], "
-                    "$10::text[], $11::text[], $12::text[], $13::text[], "
-                    "$14::text[]) WITH ORDINALITY AS u(c1, c2, c3, c4, c5, "
-                    "c6, c7, c8, c9, c10, c11, c12, c13, c14, ord) ORDER BY "
-                    "ord",
-                    v, NC, m, errstr, errstr_size);
         }
-        free(year);
-        free(fen);
-        free(v);
-        return rc;
+        return copy_end(&c, errstr, errstr_size);
 }
 
+/* Sorts the lines, encodes one allocation per payer x fund x region x
+ * kind and stores them in publishing order, then their lines. */
 static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
                         const char *label, const zz_settle_cmd_t *cmd,
-                        lines_t *lines, zz_settle_result_t *result,
-                        char *errstr, size_t errstr_size)
+                        acc_t *acc, zz_settle_result_t *result, char *errstr,
+                        size_t errstr_size)
 {
+        lines_t *lines = &acc->lines;
+        const strtab_t *tab = &acc->tab;
         zz_codec_buf_t buf = ZZ_CODEC_BUF_INIT;
         char key[160];
-        size_t i, j;
+        char(*alloc_ids)[33] = NULL;
+        size_t *group_end = NULL, n_groups = 0, i, j;
         int rc = 0;
 
+        double t0 = now_s(), t_enc = 0, t_ins = 0, t1;
+
+        if (strtab_sort(&acc->tab, lines) != 0) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
         snprintf(key, sizeof(key), "%s/%s", cmd->jurisdiction, label);
-        if (lines->n > 0) /* v is NULL while the list is empty */
-                qsort(lines->v, lines->n, sizeof(line_t), line_cmp);
+        if (lines_sort(lines) != 0) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        for (i = 0, j = 0; i < lines->n; i++)
+                if (i == 0 || !same_group(&lines->v[i], &lines->v[i - 1]))
+                        j++;
+        alloc_ids = calloc(j + 1, sizeof(*alloc_ids));
+        group_end = calloc(j + 1, sizeof(*group_end));
+        if (alloc_ids == NULL || group_end == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                rc = -1;
+        }
         for (i = 0; rc == 0 && i < lines->n; i = j) {
                 const line_t *g = &lines->v[i];
-                char idtext[256], alloc_id[33], persons[24], fen[24];
+                char idtext[256], persons[24], fen[24];
                 int64_t np = 0;
                 zz_fen_t sum = 0;
                 size_t n;
@@ -639,31 +997,34 @@ static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
                         if (j == i || strcmp(lines->v[j].pseudonym,
                                              lines->v[j - 1].pseudonym) != 0)
                                 np++;
-                        sum += lines->v[j].item.fen;
+                        sum += lines->v[j].fen;
                 }
                 n = j - i;
                 snprintf(idtext, sizeof(idtext), "%s|%s|%s|%s|%s|%s",
-                         zz_policy_name(pol), label, g->item.payer,
-                         g->item.fund, g->item.region,
-                         zz_alloc_kind_name(g->item.kind));
-                hex32(idtext, alloc_id);
-                rc = encode_group(codec, cmd->jurisdiction, label,
-                                  zz_policy_version(pol), alloc_id,
+                         zz_policy_name(pol), label, str_of(tab, g->payer),
+                         str_of(tab, g->fund), str_of(tab, g->region),
+                         zz_alloc_kind_name((zz_alloc_kind_t)g->kind));
+                hex32(idtext, alloc_ids[n_groups]);
+                t1 = now_s();
+                rc = encode_group(codec, tab, cmd->jurisdiction, label,
+                                  zz_policy_version(pol), alloc_ids[n_groups],
                                   cmd->event_id, cmd->issued_at, g, n, np, sum,
                                   &buf, errstr, errstr_size);
                 if (rc != 0)
                         break;
+                t_enc += now_s() - t1;
+                t1 = now_s();
                 snprintf(persons, sizeof(persons), "%lld", (long long)np);
                 snprintf(fen, sizeof(fen), "%lld", (long long)sum);
                 memset(lens, 0, sizeof(lens));
                 memset(fmts, 0, sizeof(fmts));
                 p[0] = zz_policy_name(pol);
                 p[1] = label;
-                p[2] = alloc_id;
-                p[3] = g->item.payer;
-                p[4] = g->item.fund;
-                p[5] = g->item.region;
-                p[6] = zz_alloc_kind_name(g->item.kind);
+                p[2] = alloc_ids[n_groups];
+                p[3] = str_of(tab, g->payer);
+                p[4] = str_of(tab, g->fund);
+                p[5] = str_of(tab, g->region);
+                p[6] = zz_alloc_kind_name((zz_alloc_kind_t)g->kind);
                 p[7] = persons;
                 p[8] = fen;
                 p[9] = key;
@@ -686,15 +1047,23 @@ static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
                         rc = -1;
                 }
                 PQclear(res);
-                if (rc == 0)
-                        rc = insert_lines(conn, pol, label, alloc_id,
-                                          &lines->v[i], n, errstr, errstr_size);
-                i = j;
+                t_ins += now_s() - t1;
+                group_end[n_groups++] = j;
                 result->allocations++;
                 result->lines += n;
                 result->fen += sum;
         }
         zz_codec_buf_free(&buf);
+        t1 = now_s();
+        if (rc == 0 && n_groups > 0)
+                rc = insert_lines(conn, pol, label, acc, alloc_ids, group_end,
+                                  n_groups, errstr, errstr_size);
+        zz_log_debug("settlement: %zu lines: sorted and encoded in %.3f s "
+                     "(encoding %.3f s), allocations stored in %.3f s, "
+                     "lines in %.3f s",
+                     lines->n, t1 - t0 - t_ins, t_enc, t_ins, now_s() - t1);
+        free(alloc_ids);
+        free(group_end);
         return rc;
 }
 
@@ -750,6 +1119,67 @@ static const zz_policy_t *resolve(const zz_policy_t *const *policies, size_t n,
         return NULL;
 }
 
+/* Person i of a chunk: re-evaluates the person-year from its facts and
+ * adds what it contributes to the close to acc. */
+static int settle_person(const zz_policy_t *pol, int k, int year,
+                         const zz_policy_t *const *policies, size_t n_policies,
+                         zz_factset_t *fs, size_t i, const char *key,
+                         size_t key_len, zz_arena_t *arena, acc_t *acc)
+{
+        const char *person = zz_factset_person(fs, i);
+        zz_settle_item_t items[ZZ_SETTLE_ITEMS_MAX];
+        size_t n_items = 0;
+        int home = -1, lbegin, lend;
+        const PGresult *lr = zz_factset_ledger(fs, i, &lbegin, &lend);
+        zz_case_t c;
+        zz_decision_t d;
+
+        zz_arena_reset(arena);
+        if (zz_factset_case(fs, i, year, policies, n_policies, &c, arena) ==
+            pol) {
+                int rc;
+
+                memset(&d, 0, sizeof(d));
+                rc = zz_policy_eval_ex(pol, &c, &d, arena, ZZ_EVAL_NO_TRACE);
+                if (rc == 0 && c.has_payment && d.n_funding > 0) {
+                        /* the items name the category behind each rule:
+                         * that takes the trace (most persons have no
+                         * funding, or have not paid, and need none) */
+                        memset(&d, 0, sizeof(d));
+                        rc = zz_policy_eval(pol, &c, &d, arena);
+                }
+                if (rc == 0) {
+                        n_items = zz_settle_items(&c, &d, items);
+                        home = zz_settle_home_index(pol, &d);
+                        if (d.reconciliation.status == ZZ_RECON_RECOVERY_DUE) {
+                                /* the recovery pairs come last */
+                                size_t nr = 0, j;
+                                for (j = 0; j < d.reconciliation.n_owed; j++)
+                                        if (d.reconciliation.owed[j].fen != 0)
+                                                nr += 2;
+                                if (nr > n_items)
+                                        nr = n_items;
+                                if (nr > 0)
+                                        recovery_region(pol, &c,
+                                                        items + (n_items - nr),
+                                                        nr, arena);
+                        }
+                } else {
+                        zz_log_warn("settlement: a person-year is not "
+                                    "decidable under %s: %s",
+                                    zz_policy_name(pol),
+                                    d.error ? d.error : "unknown");
+                }
+        }
+        /* a person without items now and nothing settled before has no
+         * line; one with ledger rows but no facts in the boundary (cannot
+         * normally happen: facts only grow) settles to zero */
+        if (n_items == 0 && lend == lbegin)
+                return 0;
+        return settle_one(pol, k, person, year, items, n_items, home, lr,
+                          lbegin, lend, key, key_len, acc);
+}
+
 int zz_settle_close(PGconn *conn, zz_codec_t *codec,
                     const zz_policy_t *const *policies, size_t n_policies,
                     const char *pseudonym_key, const zz_settle_cmd_t *cmd,
@@ -760,15 +1190,19 @@ int zz_settle_close(PGconn *conn, zz_codec_t *codec,
         char label[ZZ_SETTLE_PERIOD_SIZE], idx[16], closed[24], tmp[64];
         const char *p[12];
         PGresult *res;
+        zz_factset_cursor_t *cur = NULL;
         zz_factset_t *fs = NULL;
-        PGresult *lr = NULL;
         zz_arena_t *arena = NULL;
-        lines_t lines = {0}, delta = {0};
-        int k = -1, n_closed, rc = -1, year, lrow = 0, n_lr;
-        size_t i, key_len;
+        acc_t acc;
+        char err2[256];
+        int k = -1, n_closed, rc = -1, year;
+        size_t i, key_len, chunks = 0;
         char *bjson = NULL;
+        double started = now_s(), t0, t1, eval_seconds = 0, write_seconds = 0,
+               fetch_seconds = 0;
 
         memset(result, 0, sizeof(*result));
+        memset(&acc, 0, sizeof(acc));
         p[0] = cmd->event_id;
         res = query(conn,
                     "SELECT status FROM zizhu.settle_command WHERE event_id = "
@@ -845,119 +1279,80 @@ int zz_settle_close(PGconn *conn, zz_codec_t *codec,
         key_len = strlen(pseudonym_key);
         year = zz_policy_year(pol);
 
-        fs = zz_factset_load(conn, cmd->boundary, cmd->n_boundary, NULL,
-                             ZZ_AS_OF_NONE, errstr, errstr_size);
-        if (fs == NULL)
-                goto done;
-        lr = query(conn,
-                   "SELECT person_id, year, payer, fund, region, category, "
-                   "rule, fen, first_period FROM zizhu.settle_ledger WHERE "
-                   "policy_name = $1 ORDER BY person_id COLLATE \"C\", year",
-                   1, p, errstr, errstr_size);
-        if (lr == NULL)
-                goto done;
-        n_lr = PQntuples(lr);
         arena = zz_arena_new(0);
         if (arena == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto done;
         }
-        for (i = 0; i <= zz_factset_count(fs); i++) {
-                const char *person =
-                    i < zz_factset_count(fs) ? zz_factset_person(fs, i) : NULL;
-                zz_settle_item_t items[ZZ_SETTLE_ITEMS_MAX];
-                size_t n_items = 0;
-                int home = -1, lbegin, before = 0;
-                zz_case_t c;
-                zz_decision_t d;
-
-                /* ledger persons without facts in the boundary (cannot
-                 * normally happen: facts only grow) settle to zero */
-                while (lrow < n_lr &&
-                       (person == NULL ||
-                        strcmp(PQgetvalue(lr, lrow, L_PERSON), person) < 0)) {
-                        const char *lp = PQgetvalue(lr, lrow, L_PERSON);
-                        lbegin = lrow;
-                        while (lrow < n_lr &&
-                               strcmp(PQgetvalue(lr, lrow, L_PERSON), lp) == 0)
-                                lrow++;
-                        if (settle_one(pol, k, lp, year, NULL, 0, -1, lr,
-                                       lbegin, lrow, pseudonym_key, key_len,
-                                       &lines, &delta) != 0) {
-                                snprintf(errstr, errstr_size, "out of memory");
+        cur = zz_factset_open(conn, cmd->boundary, cmd->n_boundary,
+                              zz_policy_name(pol), cmd->chunk, errstr,
+                              errstr_size);
+        if (cur == NULL)
+                goto done;
+        for (;;) {
+                if (zz_factset_next(cur, &fs, errstr, errstr_size) != 0)
+                        goto done;
+                if (fs == NULL)
+                        break;
+                chunks++;
+                t0 = now_s();
+                for (i = 0; i < zz_factset_count(fs); i++) {
+                        if (i % 256 == 0)
+                                zz_factset_poll(cur);
+                        if (settle_person(pol, k, year, policies, n_policies,
+                                          fs, i, pseudonym_key, key_len, arena,
+                                          &acc) != 0) {
+                                snprintf(errstr, errstr_size,
+                                         "could not settle a person: out of "
+                                         "memory, or no pseudonym");
                                 goto done;
                         }
                 }
-                if (person == NULL)
-                        break;
-                lbegin = lrow;
-                while (lrow < n_lr &&
-                       strcmp(PQgetvalue(lr, lrow, L_PERSON), person) == 0)
-                        lrow++;
-                before = lrow > lbegin;
-                zz_arena_reset(arena);
-                if (zz_factset_case(fs, i, year, policies, n_policies, &c,
-                                    arena) == pol) {
-                        memset(&d, 0, sizeof(d));
-                        if (zz_policy_eval(pol, &c, &d, arena) == 0) {
-                                n_items = zz_settle_items(&c, &d, items);
-                                home = zz_settle_home_index(pol, &d);
-                                if (d.reconciliation.status ==
-                                    ZZ_RECON_RECOVERY_DUE) {
-                                        /* the recovery pairs come last */
-                                        size_t nr = 0, j;
-                                        for (j = 0; j < d.reconciliation.n_owed;
-                                             j++)
-                                                if (d.reconciliation.owed[j]
-                                                        .fen != 0)
-                                                        nr += 2;
-                                        if (nr > n_items)
-                                                nr = n_items;
-                                        recovery_region(pol, &c,
-                                                        items + (n_items - nr),
-                                                        nr, arena);
-                                }
-                        } else {
-                                zz_log_warn("settlement: a person-year is "
-                                            "not decidable under %s: %s",
-                                            zz_policy_name(pol),
-                                            d.error ? d.error : "unknown");
-                        }
-                }
-                if (n_items == 0 && !before)
-                        continue;
-                if (settle_one(pol, k, person, year, items, n_items, home, lr,
-                               lbegin, lrow, pseudonym_key, key_len, &lines,
-                               &delta) != 0) {
-                        snprintf(errstr, errstr_size,
-                                 "could not pseudonymize a person");
+                t1 = now_s();
+                eval_seconds += t1 - t0;
+                /* a chunk's persons are in no other chunk: their ledger
+                 * rows can be written now */
+                if (ledger_write(conn, zz_policy_name(pol), k, &acc, 0, errstr,
+                                 errstr_size) != 0)
                         goto done;
-                }
+                write_seconds += now_s() - t1;
         }
+        /* the readers are done: their memory goes before the lines' */
+        fetch_seconds = zz_factset_fetch_seconds(cur);
+        zz_factset_cursor_destroy(cur);
+        cur = NULL;
+        t1 = now_s();
+        if (ledger_write(conn, zz_policy_name(pol), k, &acc, 1, errstr,
+                         errstr_size) != 0)
+                goto done;
+        write_seconds += now_s() - t1;
         {
                 /* distinct persons in the period's lines */
-                const char **ps = malloc((lines.n + 1) * sizeof(*ps));
+                const char **ps = malloc((acc.lines.n + 1) * sizeof(*ps));
                 size_t a, np = 0;
 
                 if (ps == NULL) {
                         snprintf(errstr, errstr_size, "out of memory");
                         goto done;
                 }
-                for (a = 0; a < lines.n; a++)
-                        ps[a] = lines.v[a].pseudonym;
-                qsort(ps, lines.n, sizeof(*ps), str_cmp);
-                for (a = 0; a < lines.n; a++)
+                for (a = 0; a < acc.lines.n; a++)
+                        ps[a] = acc.lines.v[a].pseudonym;
+                qsort(ps, acc.lines.n, sizeof(*ps), str_cmp);
+                for (a = 0; a < acc.lines.n; a++)
                         if (a == 0 || strcmp(ps[a], ps[a - 1]) != 0)
                                 np++;
                 free(ps);
                 result->persons = np;
         }
-        if (publish_rows(conn, codec, pol, label, cmd, &lines, result, errstr,
+        t1 = now_s();
+        if (ledger_wait(conn, &acc, errstr, errstr_size) != 0)
+                goto done;
+        t0 = now_s();
+        write_seconds += t0 - t1;
+        if (publish_rows(conn, codec, pol, label, cmd, &acc, result, errstr,
                          errstr_size) != 0)
                 goto done;
-        if (write_ledger(conn, zz_policy_name(pol), k, &delta, errstr,
-                         errstr_size) != 0)
-                goto done;
+        t1 = now_s();
         bjson = boundary_json(cmd->boundary, cmd->n_boundary);
         if (bjson == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -998,12 +1393,22 @@ int zz_settle_close(PGconn *conn, zz_codec_t *codec,
                 goto done;
         result->status = 0;
         rc = 0;
+        zz_log_debug("settlement of %s %s: %zu chunks in %.3f s: waiting for "
+                     "facts %.3f s, evaluating %.3f s, ledger %.3f s, "
+                     "allocations and lines %.3f s",
+                     zz_policy_name(pol), label, chunks, now_s() - started,
+                     fetch_seconds, eval_seconds, write_seconds, t1 - t0);
 done:
         free(bjson);
-        free(lines.v);
-        free(delta.v);
-        PQclear(lr);
-        zz_factset_destroy(fs);
+        /* an INSERT still in flight fails with the transaction */
+        if (ledger_wait(conn, &acc, err2, sizeof(err2)) != 0 && rc == 0) {
+                snprintf(errstr, errstr_size, "%s", err2);
+                rc = -1;
+        }
+        free(acc.lines.v);
+        free(acc.delta.v);
+        strtab_free(&acc.tab);
+        zz_factset_cursor_destroy(cur);
         zz_arena_destroy(arena);
         return rc;
 }

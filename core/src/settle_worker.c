@@ -443,8 +443,7 @@ long long zz_settle_relay_high_water(const zz_config_t *config, char *errstr,
                 int64_t lo = 0, hi = 0, window = 64, start;
                 long long found = -1;
 
-                if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi,
-                                                     10000) !=
+                if (zz_kafka_watermarks(rk, topic, p, &lo, &hi, 10000) !=
                     RD_KAFKA_RESP_ERR_NO_ERROR) {
                         snprintf(errstr, errstr_size,
                                  "could not read the end of %s [%d]", topic, p);
@@ -560,10 +559,17 @@ static int relay_step(relay_t *r, PGconn *conn, size_t *published, char *errstr,
         *published = 0;
         snprintf(hw, sizeof(hw), "%lld", r->high);
         p[0] = hw;
-        res = PQexecParams(conn,
-                           "SELECT id, key, value FROM zizhu.settle_allocation "
-                           "WHERE id > $1 ORDER BY id LIMIT 500",
-                           1, NULL, p, NULL, NULL, 1);
+        /* up to 500 rows and 16 MiB (at least one row): an allocation
+         * grows with the persons (about 0.5 MB per million in the largest),
+         * and the worker holds a batch twice, read and in the producer */
+        res = PQexecParams(
+            conn,
+            "SELECT id, key, value FROM zizhu.settle_allocation WHERE id > "
+            "$1 AND id <= (SELECT coalesce(max(id) FILTER (WHERE upto <= "
+            "16777216), min(id)) FROM (SELECT id, sum(octet_length(value)) "
+            "OVER (ORDER BY id) AS upto FROM zizhu.settle_allocation WHERE id "
+            "> $1 ORDER BY id LIMIT 500) b) ORDER BY id",
+            1, NULL, p, NULL, NULL, 1);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
                 snprintf(errstr, errstr_size, "relay: %s",
                          PQresultErrorMessage(res));

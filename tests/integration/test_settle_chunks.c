@@ -1,0 +1,338 @@
+/*
+ * test_settle_chunks.c — a close settles its persons a chunk at a time
+ * (ledger.h, zz_factset_open): whatever the chunk, every row it writes
+ * must be the same. And the benchmark's loader (tests/bench/
+ * zz-bench-settle-load) must store exactly the facts the subsidy worker
+ * stores for the same zizhu-loadgen data, since the benchmark settles
+ * over what it loads.
+ *
+ * A 3 000-person province (all five policies) is loaded once, copied to
+ * three databases, and every period of every policy is closed in each:
+ * with the default chunk (all persons in one), with chunks of 3 rows and
+ * of 1 row (persons cut across fetches: the carry). The first periods
+ * close over the first half of each input, then the facts of five
+ * settled persons are deleted (a person with ledger rows and no facts)
+ * and the later periods close over everything, so the ledger, the
+ * adjustments and persons with ledger rows only are covered. The three
+ * databases must hold the same allocations (id, encoded bytes), lines,
+ * ledger, periods and commands.
+ *
+ * On the real broker and PostgreSQL: fresh databases and topics, removed
+ * at the end.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include "test_settle_harness.h"
+
+#include "zizhu/ledger.h"
+
+#define CH_PERSONS "3000"
+#define CH_SEED    "20251126"
+#define CH_GROUP   "zizhu-subsidy"
+
+static const char *const ch_inputs[3] = {"identity", "enrollment", "payment"};
+
+static int run_bin(const char *dir, const char *name, const char *const *args)
+{
+        return th_run_bin(th_getenv("ZZ_BIN_DIR", ZZ_BIN_DIR), dir, name, args);
+}
+
+static void conninfo(const s_env_t *env, const char *db, char *out, size_t size)
+{
+        snprintf(out, size, "%s dbname=%s", env->pg_base, db);
+}
+
+/* Every row of sql as text, rows and fields separated (malloc'd). */
+static char *dump(const char *pg, const char *sql)
+{
+        PGconn *c = PQconnectdb(pg);
+        PGresult *r = PQexec(c, sql);
+        size_t cap = 1 << 16, len = 0;
+        char *out = malloc(cap);
+        int i, j;
+
+        cr_assert(out != NULL);
+        cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql,
+                     PQresultErrorMessage(r));
+        out[0] = '\0';
+        for (i = 0; i < PQntuples(r); i++)
+                for (j = 0; j < PQnfields(r); j++) {
+                        const char *v =
+                            PQgetisnull(r, i, j) ? "\\N" : PQgetvalue(r, i, j);
+                        size_t n = strlen(v) + 2;
+
+                        while (len + n + 1 > cap) {
+                                cap *= 2;
+                                out = realloc(out, cap);
+                                cr_assert(out != NULL);
+                        }
+                        len += (size_t)snprintf(out + len, cap - len, "%s%c", v,
+                                                j + 1 < PQnfields(r) ? '\t'
+                                                                     : '\n');
+                }
+        PQclear(r);
+        PQfinish(c);
+        return out;
+}
+
+static void exec_ok(const char *pg, const char *sql)
+{
+        cr_assert(th_pg_exec(pg, sql) == 0, "%s", sql);
+}
+
+/* Closes one period in-process, in one transaction, with the given
+ * chunk; the boundary is every input at half or all of its rows. */
+static void close_period(const s_env_t *env, const char *pg,
+                         zz_policy_t *const *policies, size_t n_policies,
+                         const char *jurisdiction, const char *period,
+                         const long long *rows, int half, size_t chunk, int seq)
+{
+        PGconn *c = PQconnectdb(pg);
+        zz_codec_t *codec;
+        zz_settle_pos_t b[3];
+        zz_settle_cmd_t cmd;
+        zz_settle_result_t result;
+        char errstr[512], event[64];
+        int i;
+
+        cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+        codec = zz_codec_new(errstr, sizeof(errstr));
+        cr_assert(codec != NULL, "%s", errstr);
+        for (i = 0; i < 3; i++) {
+                snprintf(b[i].topic, sizeof(b[i].topic), "%s%s", env->prefix,
+                         ch_inputs[i]);
+                b[i].partition = 0;
+                b[i].end = half ? rows[i] / 2 : rows[i];
+        }
+        snprintf(event, sizeof(event), "ctl-test-chunks-%d", seq);
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.event_id = event;
+        cmd.jurisdiction = jurisdiction;
+        cmd.period = period;
+        cmd.issued_at = 1700000000000LL + seq;
+        cmd.boundary = b;
+        cmd.n_boundary = 3;
+        cmd.src_partition = 0;
+        cmd.src_offset = seq;
+        cmd.chunk = chunk;
+        PQclear(PQexec(c, "BEGIN"));
+        cr_assert(
+            zz_settle_close(c, codec, (const zz_policy_t *const *)policies,
+                            n_policies, S_KEY, &cmd, &result, errstr,
+                            sizeof(errstr)) == 0,
+            "close %s %s (chunk %zu): %s", jurisdiction, period, chunk, errstr);
+        cr_assert_eq(result.status, 0, "close %s %s: %s", jurisdiction, period,
+                     result.reason);
+        PQclear(PQexec(c, "COMMIT"));
+        zz_codec_destroy(codec);
+        PQfinish(c);
+}
+
+/* Deletes every fact of five persons the first closes settled. */
+static void forget_persons(const char *pg)
+{
+        static const char *const tables[3] = {
+            "identity_fact", "enrollment_fact", "payment_fact"};
+        char sql[512];
+        int i;
+
+        for (i = 0; i < 3; i++) {
+                snprintf(sql, sizeof(sql),
+                         "DELETE FROM zizhu.%s WHERE person_id IN (SELECT "
+                         "DISTINCT person_id FROM zizhu.settle_ledger ORDER "
+                         "BY person_id LIMIT 5)",
+                         tables[i]);
+                exec_ok(pg, sql);
+        }
+}
+
+static const struct {
+        const char *jurisdiction, *period;
+        int half; /* boundary: the first half of each input */
+} ch_plan[] = {
+    {"huilong", "2020", 1},      {"shantou", "2021H1", 1},
+    {"yubei", "2017january", 1}, {"tongnan", "2021", 1},
+    {"panzhihua", "2022", 1},    {"huilong", "2020S1", 0},
+    {"shantou", "2021H2", 0},    {"yubei", "2017july", 0},
+    {"tongnan", "2021S1", 0},    {"panzhihua", "2022S1", 0},
+};
+#define CH_NPLAN (sizeof(ch_plan) / sizeof(ch_plan[0]))
+
+/* The first five periods close before the persons are forgotten. */
+#define CH_FIRST 5
+
+Test(settle_chunks, any_chunk_settles_the_same, .timeout = 600)
+{
+        static const size_t chunks[3] = {0, 3, 1};
+        static const char *const tables[] = {
+            "SELECT id, policy_name, period, allocation_id, payer, fund, "
+            "region, kind, persons, fen, encode(key, 'hex'), encode(value, "
+            "'hex') FROM zizhu.settle_allocation ORDER BY id",
+            "SELECT * FROM zizhu.settle_line ORDER BY allocation_id, "
+            "pseudonym, year, category, rule, kind, fen, adjusts_period",
+            "SELECT * FROM zizhu.settle_ledger ORDER BY policy_name, "
+            "person_id, year, payer, fund, region, category, rule",
+            "SELECT policy_name, period, period_index, jurisdiction, "
+            "policy_version, close_event_id, closed_at, boundary, "
+            "allocations, lines, persons, fen FROM zizhu.settle_period "
+            "ORDER BY policy_name, period_index",
+            "SELECT event_id, jurisdiction, period, issued_at, status, "
+            "reason FROM zizhu.settle_command ORDER BY event_id"};
+        s_env_t env;
+        zz_policy_t *policies[16];
+        char pg[3][1024], db[3][96], sql[256], errstr[512];
+        long long rows[3];
+        int n_policies, d, t;
+        size_t p;
+
+        cr_assert(s_env_new(&env, "chunks") == 0);
+        {
+                const char *args[] = {"--persons", CH_PERSONS,       "--seed",
+                                      CH_SEED,     "--jurisdiction", "province",
+                                      "--prefix",  env.prefix,       "--group",
+                                      CH_GROUP,    "--pg",           env.pg,
+                                      NULL};
+
+                cr_assert_eq(
+                    run_bin("tests/bench", "zz-bench-settle-load", args), 0,
+                    "zz-bench-settle-load failed");
+        }
+        for (t = 0; t < 3; t++) {
+                char *n;
+
+                snprintf(sql, sizeof(sql),
+                         "SELECT count(*) FROM zizhu.%s_fact WHERE src_topic "
+                         "= '%s%s'",
+                         ch_inputs[t], env.prefix, ch_inputs[t]);
+                n = s_scalar(env.pg, sql);
+                cr_assert(n != NULL);
+                rows[t] = strtoll(n, NULL, 10);
+                free(n);
+                cr_assert_gt(rows[t], 10, "%s: %lld rows", ch_inputs[t],
+                             rows[t]);
+        }
+        /* three copies of the loaded database */
+        for (d = 0; d < 3; d++) {
+                snprintf(db[d], sizeof(db[d]), "%s_%d", env.db, d);
+                conninfo(&env, db[d], pg[d], sizeof(pg[d]));
+                th_drop_db(env.pg_base, db[d], 1, 1);
+                snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s",
+                         db[d], env.db);
+                exec_ok(env.pg_base, sql);
+        }
+        n_policies = zz_settle_load_policies(
+            ZZ_SOURCE_DIR "/policies", policies, 16, errstr, sizeof(errstr));
+        cr_assert(n_policies > 0, "%s", errstr);
+        for (d = 0; d < 3; d++)
+                for (p = 0; p < CH_NPLAN; p++) {
+                        if (p == CH_FIRST)
+                                forget_persons(pg[d]);
+                        close_period(&env, pg[d], policies, (size_t)n_policies,
+                                     ch_plan[p].jurisdiction, ch_plan[p].period,
+                                     rows, ch_plan[p].half, chunks[d], (int)p);
+                }
+        /* the data exercise what they should */
+        cr_expect_gt(s_count(pg[0], "SELECT count(*) FROM zizhu.settle_line"),
+                     100);
+        cr_expect_gt(s_count(pg[0], "SELECT count(*) FROM zizhu.settle_line "
+                                    "WHERE kind = 'ADJUSTMENT'"),
+                     0);
+        for (t = 0; t < (int)(sizeof(tables) / sizeof(tables[0])); t++) {
+                char *a = dump(pg[0], tables[t]);
+
+                for (d = 1; d < 3; d++) {
+                        char *b = dump(pg[d], tables[t]);
+
+                        cr_expect(strcmp(a, b) == 0,
+                                  "chunk %zu differs from one chunk: %s",
+                                  chunks[d], tables[t]);
+                        free(b);
+                }
+                free(a);
+        }
+        for (p = 0; p < (size_t)n_policies; p++)
+                zz_policy_destroy(policies[p]);
+        for (d = 0; d < 3; d++)
+                th_drop_db(env.pg_base, db[d], 1, 4);
+        s_env_drop(&env);
+        th_delete_topics(&env);
+}
+
+/* The loader's facts are the subsidy worker's for the same data (all
+ * columns but the source position, which the loader makes up). */
+Test(settle_chunks, bench_loader_stores_the_workers_facts, .timeout = 300)
+{
+        static const char *const facts[3] = {
+            "SELECT event_id, person_id, department, dept_record_id, action, "
+            "category, attrs::text, valid_from, valid_to, approving_region, "
+            "residence_region, reported_at, deceased_on FROM "
+            "zizhu.identity_fact ORDER BY event_id",
+            "SELECT event_id, person_id, department, dept_record_id, action, "
+            "household_id, year, tier, enrollment_class, kind, registered_on, "
+            "region, unit FROM zizhu.enrollment_fact ORDER BY event_id",
+            "SELECT event_id, person_id, department, dept_record_id, kind, "
+            "year, contribution_fen, subsidy_applied_fen, paid_fen, "
+            "refund_fen, paid_at, receipt FROM zizhu.payment_fact ORDER BY "
+            "event_id"};
+        s_env_t env;
+        char db[96], pg[1024], sql[256];
+        int t;
+
+        cr_assert(s_env_new(&env, "load") == 0);
+        {
+                const char *args[] = {"--persons",
+                                      "2000",
+                                      "--seed",
+                                      CH_SEED,
+                                      "--jurisdiction",
+                                      "province",
+                                      "--no-expected",
+                                      "-q",
+                                      NULL};
+
+                cr_assert_eq(run_bin("producers", "zizhu-loadgen", args), 0,
+                             "zizhu-loadgen failed");
+        }
+        cr_assert_eq(s_run_subsidy(&env), 0, "zizhu-subsidy-worker failed");
+        snprintf(db, sizeof(db), "%s_b", env.db);
+        conninfo(&env, db, pg, sizeof(pg));
+        cr_assert(th_create_db(env.pg_base, db, 1) == 0);
+        {
+                const char *args[] = {"--persons", "2000",           "--seed",
+                                      CH_SEED,     "--jurisdiction", "province",
+                                      "--prefix",  env.prefix,       "--group",
+                                      CH_GROUP,    "--pg",           pg,
+                                      NULL};
+
+                cr_assert_eq(
+                    run_bin("tests/bench", "zz-bench-settle-load", args), 0,
+                    "zz-bench-settle-load failed");
+        }
+        cr_expect_eq(s_count(env.pg, "SELECT count(*) FROM zizhu.dead_letter"),
+                     0);
+        for (t = 0; t < 3; t++) {
+                char *a = dump(env.pg, facts[t]);
+                char *b = dump(pg, facts[t]);
+
+                cr_expect(strlen(a) > 1000, "no %s facts", ch_inputs[t]);
+                cr_expect(strcmp(a, b) == 0,
+                          "the loader's %s facts differ from the worker's",
+                          ch_inputs[t]);
+                free(a);
+                free(b);
+        }
+        /* the loader's positions cover what it wrote */
+        snprintf(sql, sizeof(sql),
+                 "SELECT sum(next_offset) FROM zizhu.consumer_position WHERE "
+                 "group_id = '%s'",
+                 CH_GROUP);
+        cr_expect_eq(s_count(pg, sql),
+                     s_count(pg, "SELECT (SELECT count(*) FROM "
+                                 "zizhu.identity_fact) + (SELECT count(*) "
+                                 "FROM zizhu.enrollment_fact) + (SELECT "
+                                 "count(*) FROM zizhu.payment_fact)"));
+        th_drop_db(env.pg_base, db, 1, 4);
+        s_env_drop(&env);
+        th_delete_topics(&env);
+}
