@@ -89,8 +89,10 @@ END {
         if (has("settle_built")) {
                 if (has("settle_seconds"))
                         row("settlement", sprintf("%.1f s", v["settle_seconds"]), v["settle_seconds"], "s", "", "", "",
-                            sprintf("%s closed over %s persons, %s lines", v["settle_closed"] " period(s)",
-                                    num(v["settle_persons"]), num(v["settle_lines"])))
+                            sprintf("%s closed over %s persons, %s lines%s", v["settle_closed"] " period(s)",
+                                    num(v["settle_persons"]), num(v["settle_lines"]),
+                                    has("settle_loaded") ? sprintf("; their %s facts written with COPY first in %.0f s, not timed",
+                                                                   num(v["settle_load_rows"]), v["settle_load_seconds"]) : ""))
                 else missing("settlement", "no period closed")
         } else
                 row("settlement", "not built", "", "", "", "", "", "zizhu-settlement-worker missing")

@@ -47,8 +47,11 @@ options:
   --persons N          persons in the data set [$PERSONS]
   --settle-persons N   persons of the settlement data set [$SETTLE_PERSONS;
                        --quick: = --persons]; when equal to --persons, the
-                       two-worker run's database is closed, else a data set
-                       of its own is generated and loaded first (not timed)
+                       two-worker run's database is closed, else the facts
+                       of that many generated persons are written straight
+                       into a database of its own with COPY first
+                       (zz-bench-settle-load, not timed; 10 000 000 take
+                       about 8 GB of disk)
   --naive-events N     events the naive consumer handles [$NAIVE_EVENTS]
   --jurisdiction J     loadgen jurisdiction (huilong, ..., province) [$JURISDICTION]
   --seed S             loadgen seed [$SEED]
@@ -192,6 +195,14 @@ say "run $TS: $PERSONS persons ($JURISDICTION, seed $SEED), results in ${OUT#"$R
 say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 put load_start "$(cut -d' ' -f1 /proc/loadavg)"
 make_data "$PREFIX" "$PERSONS" "$SEED"
+# The same data again under two more prefixes (loadgen is deterministic):
+# each zizhu run publishes into output topics of its own. A relay resumes
+# after the highest outbox id already on its output topics, so a second
+# run on the first run's topics would publish nothing and look cheaper.
+PREFIX_W2="bench${TS}w2."
+PREFIX_RP="bench${TS}rp."
+make_data "$PREFIX_W2" "$PERSONS" "$SEED"
+make_data "$PREFIX_RP" "$PERSONS" "$SEED"
 say "database template ${DB}_tpl: migrations"
 psql_q "$ADMIN" -c "CREATE DATABASE ${DB}_tpl" >/dev/null
 DBS+=("${DB}_tpl")
@@ -287,15 +298,16 @@ GROUP="zizhu-bench-$TS"
 worker_args=(--idle-exit "$IDLE_MS" -q --group "$GROUP")
 [[ -n $BATCH_MAX ]] && worker_args+=(--batch-max "$BATCH_MAX")
 
-# run_workers N DB KEY: N instances of zizhu-subsidy-worker, one group,
-# over the run's topics into DB; values KEY_events_per_s, KEY_seconds,
+# run_workers N DB KEY PREFIX: N instances of zizhu-subsidy-worker, one
+# group, over the topics of PREFIX into DB; values KEY_events_per_s, KEY_seconds,
 # KEY_rss_kb (largest instance) and KEY_rss_kb_<i>.
 run_workers() {
-        local n=$1 db=$2 key=$3 i pids=() t0 t1 rc=0 rss max=0
-        say "zizhu, $n worker(s): zizhu-subsidy-worker ${worker_args[*]} into $db"
+        local n=$1 db=$2 key=$3 prefix=$4 i pids=() t0 t1 rc=0 rss max=0
+        say "zizhu, $n worker(s): zizhu-subsidy-worker ${worker_args[*]} on $prefix* into $db"
+        POLL_PREFIX=$prefix
         t0=$(now)
         for ((i = 1; i <= n; i++)); do
-                ZIZHU_TOPIC_PREFIX=$PREFIX ZIZHU_PG=$(conn "$db") \
+                ZIZHU_TOPIC_PREFIX=$prefix ZIZHU_PG=$(conn "$db") \
                         /usr/bin/time -f '%M' -o "$LOG/$key-$i.rss" \
                         "$WORKER" "${worker_args[@]}" >"$LOG/$key-$i.log" 2>&1 &
                 pids+=($!)
@@ -324,9 +336,9 @@ run_workers() {
 
 if [[ -x $WORKER ]]; then
         new_db "${DB}_w1"
-        run_workers 1 "${DB}_w1" w1 || say "zizhu, 1 worker: failed"
+        run_workers 1 "${DB}_w1" w1 "$PREFIX" || say "zizhu, 1 worker: failed"
         new_db "${DB}_w2"
-        run_workers 2 "${DB}_w2" w2 || say "zizhu, 2 workers: failed"
+        run_workers 2 "${DB}_w2" w2 "$PREFIX_W2" || say "zizhu, 2 workers: failed"
         put worker_built 1
 else
         say "zizhu-subsidy-worker is not built: its rows say so"
@@ -338,7 +350,8 @@ if "$ZIZHU" replay --help >/dev/null 2>&1; then
         say "replay: zizhu replay --from-beginning into ${DB}_replay"
         DBS+=("${DB}_replay")
         t0=$(now)
-        ZIZHU_TOPIC_PREFIX=$PREFIX ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-bench-key} \
+        POLL_PREFIX=$PREFIX_RP
+        ZIZHU_TOPIC_PREFIX=$PREFIX_RP ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-bench-key} \
                 /usr/bin/time -f '%M' -o "$LOG/replay.rss" \
                 "$ZIZHU" replay --from-beginning --database "${DB}_replay" --drop -q \
                 >"$LOG/replay.log" 2>&1 &
@@ -368,33 +381,55 @@ periods() {
                 fi
         done
 }
-if [[ -x $SETTLER && -x $FEED && -x $WORKER ]]; then
+# The closes poll the database often: the real psql binary, not Debian's
+# wrapper script (a Perl start per call, a fifth of a core at 4 Hz).
+PSQL_BIN=psql
+for b in /usr/lib/postgresql/*/bin/psql; do
+        [[ -x $b ]] && PSQL_BIN=$b
+done
+fast_scalar() { "$PSQL_BIN" -X -qtA "$(conn "$1")" -c "$2" 2>/dev/null || echo ""; }
+if [[ -x $SETTLER && -x $FEED && ( -x $WORKER || $SETTLE_PERSONS != "$PERSONS" ) ]]; then
         put settle_built 1
-        SP=$PREFIX
+        SP=$PREFIX_W2
         SDB=${DB}_w2
+        close_args=()
+        settler_args=()
         if [[ $SETTLE_PERSONS != "$PERSONS" ]]; then
+                # A data set of its own, straight into the fact tables: the
+                # facts the subsidy worker would store for the same loadgen
+                # data (zz-bench-settle-load), with the worker's positions
+                # at the end of each input and the close's boundary there.
+                # Its topics carry only the close and the allocations, which
+                # grow with the persons (about 0.5 MB per million in the
+                # largest): the allocation topic and the relay take
+                # messages up to 50 MB (librdkafka wants fetch.max.bytes,
+                # 50 MiB by default, no smaller than message.max.bytes).
+                [[ -x $BB/zz-bench-settle-load ]] || die "$BB/zz-bench-settle-load is not built"
                 SP="bench${TS}s."
                 SDB=${DB}_settle
-                make_data "$SP" "$SETTLE_PERSONS" "$SEED"
+                sed -E 's/^(allocation[[:space:]]+[0-9]+[[:space:]]+).*/\1max.message.bytes=52428800/' \
+                        "$ROOT/deploy/local/topics.txt" >"$OUT/topics-settle.txt"
+                "$BB/zz-bench-topics" create --prefix "$SP" --file "$OUT/topics-settle.txt" ||
+                        die "could not create topics $SP*"
+                PREFIXES+=("$SP")
                 new_db "$SDB"
-                STOTAL=$("$BB/zz-bench-kafka-ceiling" --prefix "$SP" 2>/dev/null |
-                        awk '$1 == "kafka_messages" { print $2 }')
-                say "settlement data: loading $STOTAL events with one worker"
-                # Not measured: the fastest settings the worker has.
-                ZIZHU_TOPIC_PREFIX=$SP ZIZHU_PG=$(conn "$SDB") "$WORKER" --idle-exit "$IDLE_MS" \
-                        -q --batch-max 2000 --group "$GROUP" >"$LOG/settle-load.log" 2>&1 &
-                lp=$!
-                CHILDREN+=("$lp")
-                POLL_PREFIX=$SP
-                wait_caught_up "$SDB" "$GROUP" "$STOTAL" "settlement data" "$lp" >/dev/null ||
-                        say "loading the settlement data failed (see $LOG/settle-load.log)"
-                wait "$lp" || true
+                say "settlement data: the facts of $SETTLE_PERSONS persons with COPY into $SDB (zz-bench-settle-load, not timed)"
+                ZIZHU_PG=$(conn "$SDB") "$BB/zz-bench-settle-load" --persons "$SETTLE_PERSONS" \
+                        --seed "$SEED" --jurisdiction "$JURISDICTION" --prefix "$SP" \
+                        --group "$GROUP" >"$OUT/settle-load.txt" ||
+                        die "loading the settlement data failed"
+                keep_values "$OUT/settle-load.txt"
+                positions=$(awk '$1 == "positions" { print $2 }' "$OUT/settle-load.txt")
+                [[ -n $positions ]] || die "zz-bench-settle-load printed no positions"
+                close_args=(--positions "$positions")
+                settler_args=(-X message.max.bytes=50000000)
+                put settle_loaded 1
         fi
         put settle_persons "$SETTLE_PERSONS"
         n_close=0
         while read -r jur year; do
                 ZIZHU_TOPIC_PREFIX=$SP "$FEED" close --jurisdiction "$jur" --period "$year" \
-                        -X pg="$(conn "$SDB")" -q >>"$LOG/settle-close.log" 2>&1 ||
+                        "${close_args[@]}" -X pg="$(conn "$SDB")" -q >>"$LOG/settle-close.log" 2>&1 ||
                         say "could not send the close of $jur $year"
                 n_close=$((n_close + 1))
         done < <(periods)
@@ -403,12 +438,12 @@ if [[ -x $SETTLER && -x $FEED && -x $WORKER ]]; then
         ZIZHU_TOPIC_PREFIX=$SP ZIZHU_PG=$(conn "$SDB") ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-bench-key} \
                 /usr/bin/time -f '%M' -o "$LOG/settle.rss" \
                 "$SETTLER" --idle-exit "$IDLE_MS" -q --group "$GROUP-settlement" \
-                --subsidy-group "$GROUP" >"$LOG/settle.log" 2>&1 &
+                --subsidy-group "$GROUP" "${settler_args[@]}" >"$LOG/settle.log" 2>&1 &
         sp=$!
         CHILDREN+=("$sp")
         last=$SECONDS
         while :; do
-                c=$(scalar "$SDB" "SELECT count(*) FROM zizhu.settle_command")
+                c=$(fast_scalar "$SDB" "SELECT count(*) FROM zizhu.settle_command")
                 if [[ ${c:-0} -ge $n_close ]]; then
                         t1=$(now)
                         put settle_seconds "$(fsub "$t1" "$t0")"

@@ -1,0 +1,583 @@
+/*
+ * zz-bench-settle-load.c — a settlement data set without Kafka: the fact
+ * rows zizhu-subsidy-worker stores for the events zizhu-loadgen generates
+ * (same generator, seed and size), written with COPY straight into
+ * identity_fact, enrollment_fact and payment_fact, and the subsidy
+ * worker's consumer positions at the end of each input, so that a close
+ * command carrying the printed positions finds its boundary reached and
+ * every row inside it.
+ *
+ * The rows are what sql/020_subsidy.sql's tables receive from facts.c
+ * (the feed record turned into an event as feed_event.c does, then stored
+ * as facts.c stores it): the same values, only the source position
+ * differs. Each input's events get partition 0 of its topic and offsets
+ * 0, 1, ... in generation order; the close boundary is <topic>:0:<count>.
+ * Decisions are not written: a close re-evaluates every person from the
+ * facts (ledger.h) and reads no decision.
+ *
+ * The rows stream through three connections, one COPY each, in about
+ * 1 MiB pieces (memory does not grow with the persons). Each table's
+ * indexes and key constraints are dropped in its transaction first and
+ * built again after the COPY, as the migrations defined them (read back
+ * from the catalog): one sort per index instead of an index insertion per
+ * row, which slows down by a factor of three once the indexes outgrow
+ * shared_buffers. Then VACUUM (ANALYZE) leaves the tables as autovacuum
+ * would (so that it does not run during a measurement). The database must
+ * be migrated and have no facts yet.
+ *
+ *   ZIZHU_PG='dbname=zizhu_bench_x ...' zz-bench-settle-load \
+ *       --persons 1000000 --prefix bench1. --group zizhu-bench-1
+ *
+ * stdout: settle_load_rows N, settle_load_seconds S and
+ * "positions T:0:N,T:0:N,T:0:N" for zizhu-feed close --positions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "bench_common.h"
+#include "zizhu/date.h"
+#include "zizhu/event.h"
+#include "zizhu/feed.h"
+#include "zizhu/loadgen.h"
+
+#define FLUSH_BYTES (1 << 20)
+/* feed_event.c keeps at most this many attributes of a record */
+#define MAX_ATTRS 16
+
+enum { T_IDENTITY, T_ENROLLMENT, T_PAYMENT, N_TABLES };
+
+static const char *const streams[N_TABLES] = {"identity", "enrollment",
+                                              "payment"};
+
+static const char *const copy_sql[N_TABLES] = {
+    "COPY zizhu.identity_fact (event_id, person_id, department, "
+    "dept_record_id, action, category, attrs, valid_from, valid_to, "
+    "approving_region, residence_region, reported_at, deceased_on, "
+    "src_topic, src_partition, src_offset) FROM STDIN",
+    "COPY zizhu.enrollment_fact (event_id, person_id, department, "
+    "dept_record_id, action, household_id, year, tier, enrollment_class, "
+    "kind, registered_on, region, unit, src_topic, src_partition, "
+    "src_offset) FROM STDIN",
+    "COPY zizhu.payment_fact (event_id, person_id, department, "
+    "dept_record_id, kind, year, contribution_fen, subsidy_applied_fen, "
+    "paid_fen, refund_fen, paid_at, receipt, src_topic, src_partition, "
+    "src_offset) FROM STDIN"};
+
+struct sink {
+        PGconn *conn;
+        PGresult *ddl; /* per index: (drop, create) statements */
+        char *data;
+        size_t len, cap;
+        long long rows; /* = the next offset */
+        char topic[256];
+};
+
+struct load {
+        struct sink s[N_TABLES];
+        unsigned long long persons, total;
+        char last_person[19];
+        double t0, last_progress;
+        int failed;
+};
+
+static void put(struct sink *s, const char *p, size_t n)
+{
+        if (s->len + n > s->cap) {
+                size_t cap = s->cap ? s->cap : 2 * FLUSH_BYTES;
+                char *data;
+
+                while (s->len + n > cap)
+                        cap *= 2;
+                data = realloc(s->data, cap);
+                if (data == NULL) {
+                        fprintf(stderr, "zz-bench-settle-load: out of "
+                                        "memory\n");
+                        exit(1);
+                }
+                s->data = data;
+                s->cap = cap;
+        }
+        memcpy(s->data + s->len, p, n);
+        s->len += n;
+}
+
+/* A text field in COPY text format, then sep; NULL writes \N. */
+static void field(struct sink *s, const char *v, char sep)
+{
+        const char *p, *run;
+
+        if (v == NULL) {
+                put(s, "\\N", 2);
+        } else {
+                for (p = run = v; *p != '\0'; p++) {
+                        const char *esc = *p == '\\'   ? "\\\\"
+                                          : *p == '\t' ? "\\t"
+                                          : *p == '\n' ? "\\n"
+                                          : *p == '\r' ? "\\r"
+                                                       : NULL;
+                        if (esc == NULL)
+                                continue;
+                        put(s, run, (size_t)(p - run));
+                        put(s, esc, 2);
+                        run = p + 1;
+                }
+                put(s, run, (size_t)(p - run));
+        }
+        put(s, &sep, 1);
+}
+
+static const char *nullable(const char *v)
+{
+        return v[0] == '\0' ? NULL : v;
+}
+
+static void field_ll(struct sink *s, long long v, char sep)
+{
+        char tmp[32];
+
+        snprintf(tmp, sizeof(tmp), "%lld", v);
+        field(s, tmp, sep);
+}
+
+static void field_date(struct sink *s, zz_date_t d, char sep)
+{
+        char tmp[16];
+
+        field(s, d == ZZ_DATE_NONE ? NULL : zz_date_format(d, tmp, sizeof(tmp)),
+              sep);
+}
+
+/* The attributes as facts.c stores them: feed_event.c's split of
+ * "k=v;k=v" (a token without '=' is dropped), then a JSON object with
+ * sorted keys. */
+static void field_attrs(struct sink *s, const char *attrs, char sep)
+{
+        char buf[ZZ_FEED_ATTRS_SIZE], *save = NULL, *tok, *text;
+        json_t *obj = json_object();
+        size_t n = 0;
+
+        snprintf(buf, sizeof(buf), "%s", attrs);
+        for (tok = strtok_r(buf, ";", &save); tok != NULL && n < MAX_ATTRS;
+             tok = strtok_r(NULL, ";", &save)) {
+                char *eq = strchr(tok, '=');
+
+                if (eq == NULL)
+                        continue;
+                *eq = '\0';
+                json_object_set_new(obj, tok, json_string(eq + 1));
+                n++;
+        }
+        text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(obj);
+        if (text == NULL) {
+                fprintf(stderr, "zz-bench-settle-load: out of memory\n");
+                exit(1);
+        }
+        field(s, text, sep);
+        free(text);
+}
+
+/* The source position (partition 0, the next offset), ending the row. */
+static void source(struct sink *s)
+{
+        field(s, s->topic, '\t');
+        field(s, "0", '\t');
+        field_ll(s, s->rows++, '\n');
+}
+
+static int flush(struct sink *s)
+{
+        if (s->len == 0)
+                return 0;
+        if (PQputCopyData(s->conn, s->data, (int)s->len) != 1) {
+                fprintf(stderr, "zz-bench-settle-load: %s",
+                        PQerrorMessage(s->conn));
+                return -1;
+        }
+        s->len = 0;
+        return 0;
+}
+
+static void progress(struct load *l)
+{
+        double now = zz_bench_now();
+
+        if (now - l->last_progress < 5)
+                return;
+        l->last_progress = now;
+        zz_bench_progress("%llu of %llu persons, %lld rows, %.0f rows/s",
+                          l->persons, l->total,
+                          l->s[0].rows + l->s[1].rows + l->s[2].rows,
+                          (double)(l->s[0].rows + l->s[1].rows + l->s[2].rows) /
+                              (now - l->t0));
+}
+
+static int on_record(const zz_feed_record_t *rec, void *opaque)
+{
+        struct load *l = opaque;
+        struct sink *s;
+        const char *person;
+
+        switch (rec->kind) {
+        case ZZ_FEED_IDENTITY: {
+                const zz_feed_identity_t *r = &rec->u.identity;
+
+                s = &l->s[T_IDENTITY];
+                person = r->person_id;
+                field(s, rec->event_id, '\t');
+                field(s, r->person_id, '\t');
+                field(s, r->department, '\t');
+                field(s, r->dept_record_id, '\t');
+                field(s,
+                      zz_identity_action_name((zz_identity_action_t)r->action),
+                      '\t');
+                field(s, r->category, '\t');
+                field_attrs(s, r->attrs, '\t');
+                field_date(s, r->valid_from, '\t');
+                field_date(s, r->valid_to, '\t');
+                field(s, r->approving_region, '\t');
+                field(s, nullable(r->residence_region), '\t');
+                field_ll(s, r->reported_at, '\t');
+                field_date(s, r->deceased_on, '\t');
+                break;
+        }
+        case ZZ_FEED_ENROLLMENT: {
+                const zz_feed_enrollment_t *r = &rec->u.enrollment;
+
+                s = &l->s[T_ENROLLMENT];
+                person = r->person_id;
+                field(s, rec->event_id, '\t');
+                field(s, r->person_id, '\t');
+                field(s, r->department, '\t');
+                field(s, r->dept_record_id, '\t');
+                field(s,
+                      zz_enrollment_action_name(
+                          (zz_enrollment_action_t)r->action),
+                      '\t');
+                field(s, r->household_id, '\t');
+                field_ll(s, r->year, '\t');
+                field_ll(s, r->tier, '\t');
+                field(s,
+                      zz_enrollment_class_name(
+                          (zz_enrollment_class_t)r->enroll_class),
+                      '\t');
+                field(s, zz_enrollment_kind_name((zz_enrollment_kind_t)r->kind),
+                      '\t');
+                field_date(s, r->registered_on, '\t');
+                field(s, r->region, '\t');
+                field(s, nullable(r->unit), '\t');
+                break;
+        }
+        case ZZ_FEED_PAYMENT: {
+                const zz_feed_payment_t *r = &rec->u.payment;
+
+                s = &l->s[T_PAYMENT];
+                person = r->person_id;
+                field(s, rec->event_id, '\t');
+                field(s, r->person_id, '\t');
+                field(s, r->department, '\t');
+                field(s, r->dept_record_id, '\t');
+                field(s, zz_payment_kind_name((zz_payment_kind_t)r->kind),
+                      '\t');
+                field_ll(s, r->year, '\t');
+                field_ll(s, r->contribution_fen, '\t');
+                field_ll(s, r->subsidy_applied_fen, '\t');
+                field_ll(s, r->paid_fen, '\t');
+                field_ll(s, r->refund_fen, '\t');
+                field_ll(s, r->paid_at, '\t');
+                field(s, r->receipt, '\t');
+                break;
+        }
+        default:
+                return 0; /* control records: not read by a close */
+        }
+        source(s);
+        /* a person's events come one after the other */
+        if (strcmp(person, l->last_person) != 0) {
+                snprintf(l->last_person, sizeof(l->last_person), "%s", person);
+                l->persons++;
+                progress(l);
+        }
+        if (s->len >= FLUSH_BYTES && flush(s) != 0) {
+                l->failed = 1;
+                return 1;
+        }
+        return 0;
+}
+
+static int exec_ok(PGconn *conn, const char *sql, ExecStatusType want)
+{
+        PGresult *res = PQexec(conn, sql);
+        int ok = PQresultStatus(res) == want;
+
+        if (!ok)
+                fprintf(stderr, "zz-bench-settle-load: %.40s...: %s", sql,
+                        PQerrorMessage(conn));
+        PQclear(res);
+        return ok ? 0 : -1;
+}
+
+static int copy_end(PGconn *conn)
+{
+        PGresult *res;
+        int ok;
+
+        if (PQputCopyEnd(conn, NULL) != 1)
+                return -1;
+        res = PQgetResult(conn);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+                fprintf(stderr, "zz-bench-settle-load: COPY: %s",
+                        PQerrorMessage(conn));
+        PQclear(res);
+        while ((res = PQgetResult(conn)) != NULL)
+                PQclear(res);
+        return ok ? 0 : -1;
+}
+
+static const char *const tables[N_TABLES] = {
+    "zizhu.identity_fact", "zizhu.enrollment_fact", "zizhu.payment_fact"};
+
+/* Drops the table's key constraints and indexes, keeping the statements
+ * that create them again in s->ddl. */
+static int indexes_drop(struct sink *s, const char *table)
+{
+        const char *p[1] = {table};
+        int r;
+
+        s->ddl = PQexecParams(
+            s->conn,
+            "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', "
+            "conrelid::regclass, conname), format('ALTER TABLE %s ADD "
+            "CONSTRAINT %I %s', conrelid::regclass, conname, "
+            "pg_get_constraintdef(oid)) FROM pg_constraint WHERE conrelid = "
+            "$1::regclass AND contype IN ('p', 'u') UNION ALL SELECT "
+            "format('DROP INDEX %s', indexrelid::regclass), "
+            "pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = "
+            "$1::regclass AND indexrelid NOT IN (SELECT conindid FROM "
+            "pg_constraint WHERE conrelid = $1::regclass)",
+            1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(s->ddl) != PGRES_TUPLES_OK) {
+                fprintf(stderr, "zz-bench-settle-load: indexes of %s: %s",
+                        table, PQerrorMessage(s->conn));
+                return -1;
+        }
+        for (r = 0; r < PQntuples(s->ddl); r++)
+                if (exec_ok(s->conn, PQgetvalue(s->ddl, r, 0),
+                            PGRES_COMMAND_OK) != 0)
+                        return -1;
+        return 0;
+}
+
+/* Sends the statements that build the indexes again, all at once: the
+ * three tables' are built side by side. */
+static int indexes_send(struct sink *s)
+{
+        size_t len = 1;
+        char *sql;
+        int r;
+
+        for (r = 0; r < PQntuples(s->ddl); r++)
+                len += strlen(PQgetvalue(s->ddl, r, 1)) + 2;
+        sql = malloc(len);
+        if (sql == NULL)
+                return -1;
+        len = 0;
+        for (r = 0; r < PQntuples(s->ddl); r++) {
+                size_t n = strlen(PQgetvalue(s->ddl, r, 1));
+
+                memcpy(sql + len, PQgetvalue(s->ddl, r, 1), n);
+                sql[len + n] = ';';
+                len += n + 1;
+        }
+        sql[len] = '\0';
+        r = PQsendQuery(s->conn, sql);
+        free(sql);
+        if (!r)
+                fprintf(stderr, "zz-bench-settle-load: %s",
+                        PQerrorMessage(s->conn));
+        return r ? 0 : -1;
+}
+
+static int indexes_wait(struct sink *s)
+{
+        PGresult *res;
+        int rc = 0;
+
+        while ((res = PQgetResult(s->conn)) != NULL) {
+                if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                        fprintf(stderr, "zz-bench-settle-load: indexes: %s",
+                                PQresultErrorMessage(res));
+                        rc = -1;
+                }
+                PQclear(res);
+        }
+        PQclear(s->ddl);
+        s->ddl = NULL;
+        return rc;
+}
+
+/* The subsidy worker's positions: every input read to its end. */
+static int positions(PGconn *conn, const char *group, const struct load *l)
+{
+        int i;
+
+        for (i = 0; i < N_TABLES; i++) {
+                char next[24];
+                const char *p[3];
+                PGresult *res;
+                int ok;
+
+                snprintf(next, sizeof(next), "%lld", l->s[i].rows);
+                p[0] = group;
+                p[1] = l->s[i].topic;
+                p[2] = next;
+                res = PQexecParams(
+                    conn,
+                    "INSERT INTO zizhu.consumer_position (group_id, topic, "
+                    "partition, next_offset, epoch) VALUES ($1, $2, 0, $3, "
+                    "1) ON CONFLICT (group_id, topic, partition) DO UPDATE "
+                    "SET next_offset = EXCLUDED.next_offset",
+                    3, NULL, p, NULL, NULL, 0);
+                ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+                if (!ok)
+                        fprintf(stderr,
+                                "zz-bench-settle-load: consumer position: %s",
+                                PQerrorMessage(conn));
+                PQclear(res);
+                if (!ok)
+                        return -1;
+        }
+        return 0;
+}
+
+static void usage(void)
+{
+        fprintf(stderr, "usage: zz-bench-settle-load [--persons N] [--seed S] "
+                        "[--jurisdiction J]\n"
+                        "                            [--prefix P] [--group G] "
+                        "[--pg CONNINFO (else $ZIZHU_PG)]\n");
+}
+
+int main(int argc, char **argv)
+{
+        zz_loadgen_options_t lo;
+        zz_loadgen_t *lg;
+        struct load l;
+        const char *conninfo = getenv("ZIZHU_PG");
+        const char *prefix = "zz.", *group = "zizhu-subsidy";
+        char errstr[512] = "";
+        char policy_dir[4096];
+        double t1;
+        int i, rc;
+
+        zz_bench_set_name("settle-load");
+        memset(&lo, 0, sizeof(lo));
+        memset(&l, 0, sizeof(l));
+        lo.seed = 1;
+        lo.persons = 100000;
+        lo.jurisdiction = "huilong";
+        lo.no_expected = 1;
+        snprintf(policy_dir, sizeof(policy_dir), "%s/policies", ZZ_SOURCE_DIR);
+        for (i = 1; i + 1 < argc; i += 2) {
+                const char *v = argv[i + 1];
+
+                if (strcmp(argv[i], "--persons") == 0)
+                        lo.persons = strtoull(v, NULL, 10);
+                else if (strcmp(argv[i], "--seed") == 0)
+                        lo.seed = strtoull(v, NULL, 10);
+                else if (strcmp(argv[i], "--jurisdiction") == 0)
+                        lo.jurisdiction = v;
+                else if (strcmp(argv[i], "--prefix") == 0)
+                        prefix = v;
+                else if (strcmp(argv[i], "--group") == 0)
+                        group = v;
+                else if (strcmp(argv[i], "--pg") == 0)
+                        conninfo = v;
+                else
+                        break;
+        }
+        if (i != argc || lo.persons == 0 || conninfo == NULL) {
+                usage();
+                return 2;
+        }
+        lo.policy_dir = policy_dir;
+        lg = zz_loadgen_new(&lo, errstr, sizeof(errstr));
+        if (lg == NULL) {
+                fprintf(stderr, "zz-bench-settle-load: %s\n", errstr);
+                return 1;
+        }
+        for (i = 0; i < N_TABLES; i++) {
+                struct sink *s = &l.s[i];
+
+                snprintf(s->topic, sizeof(s->topic), "%s%s", prefix,
+                         streams[i]);
+                s->conn = PQconnectdb(conninfo);
+                if (PQstatus(s->conn) != CONNECTION_OK) {
+                        fprintf(stderr, "zz-bench-settle-load: %s",
+                                PQerrorMessage(s->conn));
+                        return 1;
+                }
+                if (exec_ok(s->conn,
+                            "BEGIN; SET LOCAL maintenance_work_mem = "
+                            "'256MB'",
+                            PGRES_COMMAND_OK) != 0 ||
+                    indexes_drop(s, tables[i]) != 0 ||
+                    exec_ok(s->conn, copy_sql[i], PGRES_COPY_IN) != 0)
+                        return 1;
+        }
+        l.total = lo.persons;
+        l.t0 = l.last_progress = zz_bench_now();
+        zz_bench_progress("COPY of the facts of %llu persons (%s, seed %llu)",
+                          (unsigned long long)lo.persons, lo.jurisdiction,
+                          (unsigned long long)lo.seed);
+        rc = zz_loadgen_run(lg, on_record, &l, errstr, sizeof(errstr));
+        zz_loadgen_destroy(lg);
+        if (rc != 0 || l.failed) {
+                if (rc < 0)
+                        fprintf(stderr, "zz-bench-settle-load: %s\n", errstr);
+                return 1;
+        }
+        for (i = 0; i < N_TABLES; i++)
+                if (flush(&l.s[i]) != 0 || copy_end(l.s[i].conn) != 0)
+                        return 1;
+        t1 = zz_bench_now();
+        zz_bench_progress("%lld rows in %.1f s; indexes",
+                          l.s[0].rows + l.s[1].rows + l.s[2].rows, t1 - l.t0);
+        for (i = 0; i < N_TABLES; i++)
+                if (indexes_send(&l.s[i]) != 0)
+                        return 1;
+        for (i = 0; i < N_TABLES; i++)
+                if (indexes_wait(&l.s[i]) != 0)
+                        return 1;
+        if (positions(l.s[0].conn, group, &l) != 0)
+                return 1;
+        for (i = 0; i < N_TABLES; i++)
+                if (exec_ok(l.s[i].conn, "COMMIT", PGRES_COMMAND_OK) != 0)
+                        return 1;
+        t1 = zz_bench_now();
+        zz_bench_progress("indexes built after %.1f s; VACUUM (ANALYZE)",
+                          t1 - l.t0);
+        if (exec_ok(l.s[0].conn,
+                    "VACUUM (ANALYZE) zizhu.identity_fact, "
+                    "zizhu.enrollment_fact, zizhu.payment_fact, "
+                    "zizhu.consumer_position",
+                    PGRES_COMMAND_OK) != 0)
+                return 1;
+        printf("settle_load_rows %lld\n",
+               l.s[0].rows + l.s[1].rows + l.s[2].rows);
+        printf("settle_load_seconds %.3f\n", zz_bench_now() - l.t0);
+        printf("positions");
+        for (i = 0; i < N_TABLES; i++)
+                printf("%s%s:0:%lld", i ? "," : " ", l.s[i].topic, l.s[i].rows);
+        printf("\n");
+        for (i = 0; i < N_TABLES; i++) {
+                PQfinish(l.s[i].conn);
+                free(l.s[i].data);
+        }
+        return 0;
+}
