@@ -126,9 +126,10 @@ static int add_owned(zz_worker_t *w, const char *topic, int32_t part,
 
 static void set_fatal(zz_worker_t *w, const char *what, const char *detail)
 {
-        if (!w->fatal)
-                snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s: %s", what,
-                         detail);
+        /* a long detail is cut to the buffer: that is fine */
+        if (!w->fatal && snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s: %s",
+                                  what, detail) >= (int)sizeof(w->fatal_msg))
+                w->fatal_msg[sizeof(w->fatal_msg) - 1] = '\0';
         w->fatal = 1;
 }
 
