@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
+#include "zizhu/copy.h"
 #include "zizhu/idno.h"
 #include "zizhu/log.h"
 #include "zizhu/pseudonym.h"
@@ -305,116 +306,6 @@ static double now_s(void)
 
 /* ------------------------------------------------------------------ */
 /* COPY                                                                */
-
-/* Rows in COPY's text format, sent to the server in pieces of about
- * COPY_PIECE bytes while they are written. */
-#define COPY_PIECE (1 << 20)
-
-typedef struct copy_s {
-        PGconn *conn;
-        char *data;
-        size_t len, cap;
-        int failed;
-} copy_t;
-
-static int copy_begin(copy_t *c, PGconn *conn, const char *sql, char *errstr,
-                      size_t errstr_size)
-{
-        PGresult *res = PQexec(conn, sql);
-        int ok = PQresultStatus(res) == PGRES_COPY_IN;
-
-        memset(c, 0, sizeof(*c));
-        c->conn = conn;
-        if (!ok)
-                snprintf(errstr, errstr_size, "could not start a COPY: %s",
-                         PQresultErrorMessage(res));
-        PQclear(res);
-        return ok ? 0 : -1;
-}
-
-static void copy_send(copy_t *c)
-{
-        if (c->len > 0 && !c->failed &&
-            PQputCopyData(c->conn, c->data, (int)c->len) != 1)
-                c->failed = 1;
-        c->len = 0;
-}
-
-static void copy_put(copy_t *c, const char *s, size_t n)
-{
-        if (c->len + n > c->cap) {
-                size_t cap = c->cap ? c->cap : 2 * COPY_PIECE;
-                char *data;
-
-                while (c->len + n > cap)
-                        cap *= 2;
-                data = realloc(c->data, cap);
-                if (data == NULL) {
-                        c->failed = 1;
-                        return;
-                }
-                c->data = data;
-                c->cap = cap;
-        }
-        memcpy(c->data + c->len, s, n);
-        c->len += n;
-}
-
-/* A text field (NULL: \N), then sep; a row ends with sep '\n'. */
-static void copy_field(copy_t *c, const char *s, char sep)
-{
-        const char *p, *run;
-
-        if (s == NULL) {
-                copy_put(c, "\\N", 2);
-        } else {
-                for (p = run = s; *p != '\0'; p++) {
-                        const char *esc = *p == '\\'   ? "\\\\"
-                                          : *p == '\t' ? "\\t"
-                                          : *p == '\n' ? "\\n"
-                                          : *p == '\r' ? "\\r"
-                                                       : NULL;
-                        if (esc == NULL)
-                                continue;
-                        copy_put(c, run, (size_t)(p - run));
-                        copy_put(c, esc, 2);
-                        run = p + 1;
-                }
-                copy_put(c, run, (size_t)(p - run));
-        }
-        copy_put(c, &sep, 1);
-        if (sep == '\n' && c->len >= COPY_PIECE)
-                copy_send(c);
-}
-
-static void copy_num(copy_t *c, long long v, char sep)
-{
-        char tmp[24];
-
-        snprintf(tmp, sizeof(tmp), "%lld", v);
-        copy_field(c, tmp, sep);
-}
-
-static int copy_end(copy_t *c, char *errstr, size_t errstr_size)
-{
-        PGresult *res;
-        int ok;
-
-        copy_send(c);
-        free(c->data);
-        c->data = NULL;
-        if (PQputCopyEnd(c->conn, c->failed ? "out of memory" : NULL) != 1)
-                c->failed = 1;
-        res = PQgetResult(c->conn);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK && !c->failed;
-        if (!ok)
-                snprintf(errstr, errstr_size, "could not copy rows: %s",
-                         PQresultErrorMessage(res));
-        PQclear(res);
-        while ((res = PQgetResult(c->conn)) != NULL)
-                PQclear(res);
-        return ok ? 0 : -1;
-}
 
 static PGresult *query(PGconn *conn, const char *sql, int n,
                        const char *const *params, char *errstr,
@@ -845,7 +736,7 @@ static int ledger_write(PGconn *conn, const char *policy, int k, acc_t *acc,
 {
         char first[16];
         const char *p[2];
-        copy_t c;
+        zz_copy_t c;
         size_t i;
 
         if (acc->delta.n == 0 || (!last && acc->delta.n < LEDGER_ROWS))
@@ -861,23 +752,23 @@ static int ledger_write(PGconn *conn, const char *policy, int k, acc_t *acc,
                  0, NULL, errstr, errstr_size) != 0)
                 return -1;
         acc->delta_table = 1;
-        if (copy_begin(&c, conn, "COPY zz_settle_delta FROM STDIN", errstr,
-                       errstr_size) != 0)
+        if (zz_copy_begin(&c, conn, "COPY zz_settle_delta FROM STDIN", errstr,
+                          errstr_size) != 0)
                 return -1;
         for (i = 0; i < acc->delta.n; i++) {
                 const line_t *l = &acc->delta.v[i];
 
-                copy_field(&c, l->masked, '\t'); /* the ID number */
-                copy_num(&c, l->year, '\t');
-                copy_field(&c, str_of(&acc->tab, l->payer), '\t');
-                copy_field(&c, str_of(&acc->tab, l->fund), '\t');
-                copy_field(&c, str_of(&acc->tab, l->region), '\t');
-                copy_field(&c, str_of(&acc->tab, l->category), '\t');
-                copy_field(&c, str_of(&acc->tab, l->rule), '\t');
-                copy_num(&c, l->fen, '\n');
+                zz_copy_field(&c, l->masked, '\t'); /* the ID number */
+                zz_copy_num(&c, l->year, '\t');
+                zz_copy_field(&c, str_of(&acc->tab, l->payer), '\t');
+                zz_copy_field(&c, str_of(&acc->tab, l->fund), '\t');
+                zz_copy_field(&c, str_of(&acc->tab, l->region), '\t');
+                zz_copy_field(&c, str_of(&acc->tab, l->category), '\t');
+                zz_copy_field(&c, str_of(&acc->tab, l->rule), '\t');
+                zz_copy_num(&c, l->fen, '\n');
         }
         acc->delta.n = 0;
-        if (copy_end(&c, errstr, errstr_size) != 0)
+        if (zz_copy_end(&c, errstr, errstr_size) != 0)
                 return -1;
         snprintf(first, sizeof(first), "%d", k);
         p[0] = policy;
@@ -910,42 +801,42 @@ static int insert_lines(PGconn *conn, const zz_policy_t *pol, const char *label,
                         size_t errstr_size)
 {
         const strtab_t *tab = &acc->tab;
-        copy_t c;
+        zz_copy_t c;
         size_t g, i = 0;
 
-        if (copy_begin(&c, conn,
-                       "COPY zizhu.settle_line (allocation_id, policy_name, "
-                       "period, pseudonym, masked_id, year, payer, fund, "
-                       "region, kind, category, rule, fen, adjusts_period) "
-                       "FROM STDIN",
-                       errstr, errstr_size) != 0)
+        if (zz_copy_begin(&c, conn,
+                          "COPY zizhu.settle_line (allocation_id, policy_name, "
+                          "period, pseudonym, masked_id, year, payer, fund, "
+                          "region, kind, category, rule, fen, adjusts_period) "
+                          "FROM STDIN",
+                          errstr, errstr_size) != 0)
                 return -1;
         for (g = 0; g < n_groups; g++) {
                 for (; i < group_end[g]; i++) {
                         const line_t *l = &acc->lines.v[i];
 
-                        copy_field(&c, alloc_ids[g], '\t');
-                        copy_field(&c, zz_policy_name(pol), '\t');
-                        copy_field(&c, label, '\t');
-                        copy_field(&c, l->pseudonym, '\t');
-                        copy_field(&c, l->masked, '\t');
-                        copy_num(&c, l->year, '\t');
-                        copy_field(&c, str_of(tab, l->payer), '\t');
-                        copy_field(&c, str_of(tab, l->fund), '\t');
-                        copy_field(&c, str_of(tab, l->region), '\t');
-                        copy_field(&c,
-                                   zz_alloc_kind_name((zz_alloc_kind_t)l->kind),
-                                   '\t');
-                        copy_field(&c, str_of(tab, l->category), '\t');
-                        copy_field(&c, str_of(tab, l->rule), '\t');
-                        copy_num(&c, l->fen, '\t');
-                        copy_field(&c,
-                                   l->adjusts != 0 ? str_of(tab, l->adjusts)
-                                                   : NULL,
-                                   '\n');
+                        zz_copy_field(&c, alloc_ids[g], '\t');
+                        zz_copy_field(&c, zz_policy_name(pol), '\t');
+                        zz_copy_field(&c, label, '\t');
+                        zz_copy_field(&c, l->pseudonym, '\t');
+                        zz_copy_field(&c, l->masked, '\t');
+                        zz_copy_num(&c, l->year, '\t');
+                        zz_copy_field(&c, str_of(tab, l->payer), '\t');
+                        zz_copy_field(&c, str_of(tab, l->fund), '\t');
+                        zz_copy_field(&c, str_of(tab, l->region), '\t');
+                        zz_copy_field(
+                            &c, zz_alloc_kind_name((zz_alloc_kind_t)l->kind),
+                            '\t');
+                        zz_copy_field(&c, str_of(tab, l->category), '\t');
+                        zz_copy_field(&c, str_of(tab, l->rule), '\t');
+                        zz_copy_num(&c, l->fen, '\t');
+                        zz_copy_field(&c,
+                                      l->adjusts != 0 ? str_of(tab, l->adjusts)
+                                                      : NULL,
+                                      '\n');
                 }
         }
-        return copy_end(&c, errstr, errstr_size);
+        return zz_copy_end(&c, errstr, errstr_size);
 }
 
 /* Sorts the lines, encodes one allocation per payer x fund x region x

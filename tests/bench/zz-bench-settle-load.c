@@ -39,12 +39,12 @@
 #include <libpq-fe.h>
 
 #include "bench_common.h"
+#include "zizhu/copy.h"
 #include "zizhu/date.h"
 #include "zizhu/event.h"
 #include "zizhu/feed.h"
 #include "zizhu/loadgen.h"
 
-#define FLUSH_BYTES (1 << 20)
 /* feed_event.c keeps at most this many attributes of a record */
 #define MAX_ATTRS 16
 
@@ -70,8 +70,7 @@ static const char *const copy_sql[N_TABLES] = {
 struct sink {
         PGconn *conn;
         PGresult *ddl; /* per index: (drop, create) statements */
-        char *data;
-        size_t len, cap;
+        zz_copy_t copy;
         long long rows; /* = the next offset */
         char topic[256];
 };
@@ -84,50 +83,9 @@ struct load {
         int failed;
 };
 
-static void put(struct sink *s, const char *p, size_t n)
-{
-        if (s->len + n > s->cap) {
-                size_t cap = s->cap ? s->cap : 2 * FLUSH_BYTES;
-                char *data;
-
-                while (s->len + n > cap)
-                        cap *= 2;
-                data = realloc(s->data, cap);
-                if (data == NULL) {
-                        fprintf(stderr, "zz-bench-settle-load: out of "
-                                        "memory\n");
-                        exit(1);
-                }
-                s->data = data;
-                s->cap = cap;
-        }
-        memcpy(s->data + s->len, p, n);
-        s->len += n;
-}
-
-/* A text field in COPY text format, then sep; NULL writes \N. */
 static void field(struct sink *s, const char *v, char sep)
 {
-        const char *p, *run;
-
-        if (v == NULL) {
-                put(s, "\\N", 2);
-        } else {
-                for (p = run = v; *p != '\0'; p++) {
-                        const char *esc = *p == '\\'   ? "\\\\"
-                                          : *p == '\t' ? "\\t"
-                                          : *p == '\n' ? "\\n"
-                                          : *p == '\r' ? "\\r"
-                                                       : NULL;
-                        if (esc == NULL)
-                                continue;
-                        put(s, run, (size_t)(p - run));
-                        put(s, esc, 2);
-                        run = p + 1;
-                }
-                put(s, run, (size_t)(p - run));
-        }
-        put(s, &sep, 1);
+        zz_copy_field(&s->copy, v, sep);
 }
 
 static const char *nullable(const char *v)
@@ -187,19 +145,6 @@ static void source(struct sink *s)
         field(s, s->topic, '\t');
         field(s, "0", '\t');
         field_ll(s, s->rows++, '\n');
-}
-
-static int flush(struct sink *s)
-{
-        if (s->len == 0)
-                return 0;
-        if (PQputCopyData(s->conn, s->data, (int)s->len) != 1) {
-                fprintf(stderr, "zz-bench-settle-load: %s",
-                        PQerrorMessage(s->conn));
-                return -1;
-        }
-        s->len = 0;
-        return 0;
 }
 
 static void progress(struct load *l)
@@ -302,7 +247,9 @@ static int on_record(const zz_feed_record_t *rec, void *opaque)
                 l->persons++;
                 progress(l);
         }
-        if (s->len >= FLUSH_BYTES && flush(s) != 0) {
+        if (s->copy.failed) {
+                fprintf(stderr, "zz-bench-settle-load: %s",
+                        PQerrorMessage(s->conn));
                 l->failed = 1;
                 return 1;
         }
@@ -318,24 +265,6 @@ static int exec_ok(PGconn *conn, const char *sql, ExecStatusType want)
                 fprintf(stderr, "zz-bench-settle-load: %.40s...: %s", sql,
                         PQerrorMessage(conn));
         PQclear(res);
-        return ok ? 0 : -1;
-}
-
-static int copy_end(PGconn *conn)
-{
-        PGresult *res;
-        int ok;
-
-        if (PQputCopyEnd(conn, NULL) != 1)
-                return -1;
-        res = PQgetResult(conn);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok)
-                fprintf(stderr, "zz-bench-settle-load: COPY: %s",
-                        PQerrorMessage(conn));
-        PQclear(res);
-        while ((res = PQgetResult(conn)) != NULL)
-                PQclear(res);
         return ok ? 0 : -1;
 }
 
@@ -527,8 +456,11 @@ int main(int argc, char **argv)
                             "'256MB'",
                             PGRES_COMMAND_OK) != 0 ||
                     indexes_drop(s, tables[i]) != 0 ||
-                    exec_ok(s->conn, copy_sql[i], PGRES_COPY_IN) != 0)
+                    zz_copy_begin(&s->copy, s->conn, copy_sql[i], errstr,
+                                  sizeof(errstr)) != 0) {
+                        fprintf(stderr, "zz-bench-settle-load: %s\n", errstr);
                         return 1;
+                }
         }
         l.total = lo.persons;
         l.t0 = l.last_progress = zz_bench_now();
@@ -543,8 +475,10 @@ int main(int argc, char **argv)
                 return 1;
         }
         for (i = 0; i < N_TABLES; i++)
-                if (flush(&l.s[i]) != 0 || copy_end(l.s[i].conn) != 0)
+                if (zz_copy_end(&l.s[i].copy, errstr, sizeof(errstr)) != 0) {
+                        fprintf(stderr, "zz-bench-settle-load: %s\n", errstr);
                         return 1;
+                }
         t1 = zz_bench_now();
         zz_bench_progress("%lld rows in %.1f s; indexes",
                           l.s[0].rows + l.s[1].rows + l.s[2].rows, t1 - l.t0);
@@ -577,7 +511,6 @@ int main(int argc, char **argv)
         printf("\n");
         for (i = 0; i < N_TABLES; i++) {
                 PQfinish(l.s[i].conn);
-                free(l.s[i].data);
         }
         return 0;
 }
