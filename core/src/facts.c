@@ -322,36 +322,21 @@ static int flush_table(table_t *t, zz_store_t *store,
                        zz_fact_outcome_t *outcomes, char (*persons)[19],
                        char sqlstate[6], char *errstr, size_t errstr_size)
 {
-        const char **params = NULL, **column = NULL;
-        char **arrays = NULL;
         size_t *order = NULL;
         PGresult *res = NULL;
         size_t r, k;
-        int c, rc = -1;
+        int rc = -1;
 
         if (t->n == 0)
                 return 0;
-        params = calloc((size_t)t->n_cols, sizeof(*params));
-        arrays = calloc((size_t)t->n_cols, sizeof(*arrays));
-        column = calloc(t->n, sizeof(*column));
         order = calloc(t->n, sizeof(*order));
-        if (params == NULL || arrays == NULL || column == NULL ||
-            order == NULL) {
+        if (order == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto out;
         }
-        for (c = 0; c < t->n_cols; c++) {
-                for (r = 0; r < t->n; r++)
-                        column[r] = t->vals[r * (size_t)t->n_cols + (size_t)c];
-                arrays[c] = zz_store_text_array(column, t->n);
-                if (arrays[c] == NULL) {
-                        snprintf(errstr, errstr_size, "out of memory");
-                        goto out;
-                }
-                params[c] = arrays[c];
-        }
-        res = zz_store_query(store, t->sql, t->n_cols, params, NULL, NULL,
-                             sqlstate, errstr, errstr_size);
+        res =
+            zz_store_query_rows(store, t->sql, (const char *const *)t->vals,
+                                t->n, t->n_cols, sqlstate, errstr, errstr_size);
         if (res == NULL)
                 goto out;
         /* Rows not returned were already stored: duplicates. Within the
@@ -387,12 +372,6 @@ static int flush_table(table_t *t, zz_store_t *store,
         rc = 0;
 out:
         PQclear(res);
-        if (arrays != NULL)
-                for (c = 0; c < t->n_cols; c++)
-                        free(arrays[c]);
-        free(arrays);
-        free(params);
-        free(column);
         free(order);
         return rc;
 }

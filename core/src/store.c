@@ -125,6 +125,42 @@ PGresult *zz_store_query(zz_store_t *store, const char *sql, int n_params,
         return res;
 }
 
+PGresult *zz_store_query_rows(zz_store_t *store, const char *sql,
+                              const char *const *vals, size_t n_rows,
+                              int n_cols, char sqlstate[6], char *errstr,
+                              size_t errstr_size)
+{
+        char **arrays = calloc((size_t)n_cols, sizeof(*arrays));
+        const char **column = calloc(n_rows + 1, sizeof(*column));
+        PGresult *res = NULL;
+        size_t r;
+        int c;
+
+        if (sqlstate != NULL)
+                sqlstate[0] = '\0';
+        if (arrays == NULL || column == NULL)
+                goto oom;
+        for (c = 0; c < n_cols; c++) {
+                for (r = 0; r < n_rows; r++)
+                        column[r] = vals[r * (size_t)n_cols + (size_t)c];
+                arrays[c] = zz_store_text_array(column, n_rows);
+                if (arrays[c] == NULL)
+                        goto oom;
+        }
+        res = zz_store_query(store, sql, n_cols, (const char *const *)arrays,
+                             NULL, NULL, sqlstate, errstr, errstr_size);
+        goto out;
+oom:
+        snprintf(errstr, errstr_size, "out of memory");
+out:
+        if (arrays != NULL)
+                for (c = 0; c < n_cols; c++)
+                        free(arrays[c]);
+        free(arrays);
+        free(column);
+        return res;
+}
+
 int zz_store_retryable(const char *sqlstate)
 {
         return sqlstate != NULL && (strcmp(sqlstate, "40001") == 0 ||

@@ -651,43 +651,18 @@ oom:
 static int pending_flush(pending_t *p, zz_store_t *store, const char *sql,
                          char sqlstate[6], char *errstr, size_t errstr_size)
 {
-        char **arrays = NULL;
-        const char **column = NULL;
         PGresult *res;
-        size_t c, r;
-        int rc = -1;
 
         if (p->n == 0)
                 return 0;
-        arrays = calloc(p->n_cols, sizeof(*arrays));
-        column = calloc(p->n, sizeof(*column));
-        if (arrays == NULL || column == NULL)
-                goto oom;
-        for (c = 0; c < p->n_cols; c++) {
-                for (r = 0; r < p->n; r++)
-                        column[r] = p->vals[r * p->n_cols + c];
-                arrays[c] = zz_store_text_array(column, p->n);
-                if (arrays[c] == NULL)
-                        goto oom;
-        }
-        res = zz_store_query(store, sql, (int)p->n_cols,
-                             (const char *const *)arrays, NULL, NULL, sqlstate,
-                             errstr, errstr_size);
-        if (res != NULL) {
-                PQclear(res);
-                rc = 0;
-        }
-        goto out;
-oom:
-        snprintf(errstr, errstr_size, "out of memory");
-out:
-        if (arrays != NULL)
-                for (c = 0; c < p->n_cols; c++)
-                        free(arrays[c]);
-        free(arrays);
-        free(column);
+        res =
+            zz_store_query_rows(store, sql, (const char *const *)p->vals, p->n,
+                                (int)p->n_cols, sqlstate, errstr, errstr_size);
         pending_clear(p);
-        return rc;
+        if (res == NULL)
+                return -1;
+        PQclear(res);
+        return 0;
 }
 
 static int write_decision(zz_subsidy_t *s, zz_store_t *store,

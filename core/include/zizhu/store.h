@@ -89,6 +89,16 @@ PGresult *zz_store_query(zz_store_t *store, const char *sql, int n_params,
                          const int *formats, char sqlstate[6], char *errstr,
                          size_t errstr_size);
 
+/* Runs sql with one text[] parameter per column ($1 .. $n_cols), built
+ * from n_rows rows of n_cols values each (row-major; NULL is SQL NULL):
+ * how the worker writes a batch of rows in one statement
+ * (INSERT ... SELECT ... FROM unnest($1::text[], ...)). NULL with
+ * errstr/sqlstate on an error. */
+PGresult *zz_store_query_rows(zz_store_t *store, const char *sql,
+                              const char *const *vals, size_t n_rows,
+                              int n_cols, char sqlstate[6], char *errstr,
+                              size_t errstr_size);
+
 /* 1 when sqlstate is a serialization failure or deadlock (worth a retry). */
 int zz_store_retryable(const char *sqlstate);
 
