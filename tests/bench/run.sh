@@ -295,7 +295,9 @@ IDLE_MS=2000
 # per topic, so sharing "zizhu-subsidy" with other workers on the same
 # broker (tests, other runs) would rebalance this run's workers.
 GROUP="zizhu-bench-$TS"
-worker_args=(--idle-exit "$IDLE_MS" -q --group "$GROUP")
+# Range assignment: a person's partitions with one instance (see
+# consumers/zizhu-subsidy-worker/README.md); the group is the run's own.
+worker_args=(--idle-exit "$IDLE_MS" -q --group "$GROUP" -X partition.assignment.strategy=range)
 [[ -n $BATCH_MAX ]] && worker_args+=(--batch-max "$BATCH_MAX")
 
 # run_workers N DB KEY PREFIX: N instances of zizhu-subsidy-worker, one
