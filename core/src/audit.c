@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "zizhu/codec.h"
+#include "zizhu/kafka.h"
 #include "zizhu/ledger.h"
 #include "zizhu/pg.h"
 

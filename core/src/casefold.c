@@ -9,23 +9,23 @@
 
 #include <jansson.h>
 
-const char *zz_casefold_val(const PGresult *res, int row, int col)
+const char *zz_casefold_val(zz_rows_t rows, int row, int col)
 {
-        return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+        return zz_rows_val(rows, row, col);
 }
 
-long long zz_casefold_num(const PGresult *res, int row, int col)
+long long zz_casefold_num(zz_rows_t rows, int row, int col)
 {
-        return PQgetisnull(res, row, col)
-                   ? 0
-                   : strtoll(PQgetvalue(res, row, col), NULL, 10);
+        const char *s = zz_rows_val(rows, row, col);
+
+        return s == NULL ? 0 : strtoll(s, NULL, 10);
 }
 
-zz_date_t zz_casefold_date(const PGresult *res, int row, int col)
+zz_date_t zz_casefold_date(zz_rows_t rows, int row, int col)
 {
-        return PQgetisnull(res, row, col)
-                   ? ZZ_DATE_NONE
-                   : (zz_date_t)strtol(PQgetvalue(res, row, col), NULL, 10);
+        const char *s = zz_rows_val(rows, row, col);
+
+        return s == NULL ? ZZ_DATE_NONE : (zz_date_t)strtol(s, NULL, 10);
 }
 
 void zz_casefold_source_consider(zz_casefold_source_t *src, zz_ts_t at,
@@ -75,7 +75,7 @@ static void parse_attrs(zz_arena_t *arena, const char *text,
         *n_out = n;
 }
 
-int zz_casefold_identities(zz_arena_t *arena, const PGresult *res,
+int zz_casefold_identities(zz_arena_t *arena, zz_rows_t res,
                            zz_casefold_span_t sp, zz_casefold_person_t *p)
 {
         int r = sp.begin;
@@ -91,23 +91,24 @@ int zz_casefold_identities(zz_arena_t *arena, const PGresult *res,
         if (p->identities == NULL || p->refs == NULL)
                 return -1;
         while (r < sp.end) {
-                const char *dept = PQgetvalue(res, r, ZZ_CASEFOLD_I_DEPT);
-                const char *rec = PQgetvalue(res, r, ZZ_CASEFOLD_I_REC);
+                const char *dept = zz_rows_text(res, r, ZZ_CASEFOLD_I_DEPT);
+                const char *rec = zz_rows_text(res, r, ZZ_CASEFOLD_I_REC);
                 zz_identity_t *id = &p->identities[p->n_identities];
                 zz_casefold_ref_t *ref = &p->refs[p->n_identities];
                 int have = 0, revoked = 0;
 
                 memset(id, 0, sizeof(*id));
                 memset(ref, 0, sizeof(*ref));
-                for (; r < sp.end &&
-                       strcmp(PQgetvalue(res, r, ZZ_CASEFOLD_I_DEPT), dept) ==
-                           0 &&
-                       strcmp(PQgetvalue(res, r, ZZ_CASEFOLD_I_REC), rec) == 0;
+                for (;
+                     r < sp.end &&
+                     strcmp(zz_rows_text(res, r, ZZ_CASEFOLD_I_DEPT), dept) ==
+                         0 &&
+                     strcmp(zz_rows_text(res, r, ZZ_CASEFOLD_I_REC), rec) == 0;
                      r++) {
                         const char *action =
-                            PQgetvalue(res, r, ZZ_CASEFOLD_I_ACTION);
+                            zz_rows_text(res, r, ZZ_CASEFOLD_I_ACTION);
                         const char *event =
-                            PQgetvalue(res, r, ZZ_CASEFOLD_I_EVENT);
+                            zz_rows_text(res, r, ZZ_CASEFOLD_I_EVENT);
                         const char *residence =
                             zz_casefold_val(res, r, ZZ_CASEFOLD_I_RESIDENCE);
                         zz_ts_t reported =
@@ -139,16 +140,16 @@ int zz_casefold_identities(zz_arena_t *arena, const PGresult *res,
                                 continue;
                         }
                         /* GRANT, CORRECT, or the first event seen */
-                        id->category = PQgetvalue(res, r, ZZ_CASEFOLD_I_CAT);
+                        id->category = zz_rows_text(res, r, ZZ_CASEFOLD_I_CAT);
                         parse_attrs(arena,
-                                    PQgetvalue(res, r, ZZ_CASEFOLD_I_ATTRS),
+                                    zz_rows_text(res, r, ZZ_CASEFOLD_I_ATTRS),
                                     &id->attrs, &id->n_attrs);
                         id->valid_from =
                             zz_casefold_date(res, r, ZZ_CASEFOLD_I_VFROM);
                         id->valid_to =
                             zz_casefold_date(res, r, ZZ_CASEFOLD_I_VTO);
                         id->approving_region =
-                            PQgetvalue(res, r, ZZ_CASEFOLD_I_APPROVING);
+                            zz_rows_text(res, r, ZZ_CASEFOLD_I_APPROVING);
                         if (!have) {
                                 id->reported_at = reported;
                                 id->has_reported_at = 1;
@@ -169,22 +170,22 @@ int zz_casefold_identities(zz_arena_t *arena, const PGresult *res,
         return 0;
 }
 
-static int cancelled(const PGresult *er, zz_casefold_span_t sp, int row)
+static int cancelled(zz_rows_t er, zz_casefold_span_t sp, int row)
 {
         int k;
 
         for (k = sp.begin; k < sp.end; k++)
-                if (strcmp(PQgetvalue(er, k, ZZ_CASEFOLD_E_ACTION), "CANCEL") ==
-                        0 &&
-                    strcmp(PQgetvalue(er, k, ZZ_CASEFOLD_E_DEPT),
-                           PQgetvalue(er, row, ZZ_CASEFOLD_E_DEPT)) == 0 &&
-                    strcmp(PQgetvalue(er, k, ZZ_CASEFOLD_E_REC),
-                           PQgetvalue(er, row, ZZ_CASEFOLD_E_REC)) == 0)
+                if (strcmp(zz_rows_text(er, k, ZZ_CASEFOLD_E_ACTION),
+                           "CANCEL") == 0 &&
+                    strcmp(zz_rows_text(er, k, ZZ_CASEFOLD_E_DEPT),
+                           zz_rows_text(er, row, ZZ_CASEFOLD_E_DEPT)) == 0 &&
+                    strcmp(zz_rows_text(er, k, ZZ_CASEFOLD_E_REC),
+                           zz_rows_text(er, row, ZZ_CASEFOLD_E_REC)) == 0)
                         return 1;
         return 0;
 }
 
-int zz_casefold_enrollment(const PGresult *er, zz_casefold_span_t sp, int year)
+int zz_casefold_enrollment(zz_rows_t er, zz_casefold_span_t sp, int year)
 {
         int r, best = -1;
 
@@ -192,7 +193,7 @@ int zz_casefold_enrollment(const PGresult *er, zz_casefold_span_t sp, int year)
                 zz_date_t on, best_on;
 
                 if (zz_casefold_num(er, r, ZZ_CASEFOLD_E_YEAR) != year ||
-                    strcmp(PQgetvalue(er, r, ZZ_CASEFOLD_E_ACTION),
+                    strcmp(zz_rows_text(er, r, ZZ_CASEFOLD_E_ACTION),
                            "REGISTER") != 0 ||
                     cancelled(er, sp, r))
                         continue;
@@ -204,14 +205,14 @@ int zz_casefold_enrollment(const PGresult *er, zz_casefold_span_t sp, int year)
                 best_on = zz_casefold_date(er, best, ZZ_CASEFOLD_E_REGISTERED);
                 if (on > best_on ||
                     (on == best_on &&
-                     strcmp(PQgetvalue(er, r, ZZ_CASEFOLD_E_EVENT),
-                            PQgetvalue(er, best, ZZ_CASEFOLD_E_EVENT)) > 0))
+                     strcmp(zz_rows_text(er, r, ZZ_CASEFOLD_E_EVENT),
+                            zz_rows_text(er, best, ZZ_CASEFOLD_E_EVENT)) > 0))
                         best = r;
         }
         return best;
 }
 
-int zz_casefold_payment(const PGresult *pr, zz_casefold_span_t sp, int year)
+int zz_casefold_payment(zz_rows_t pr, zz_casefold_span_t sp, int year)
 {
         int r, best = -1;
 
@@ -228,8 +229,8 @@ int zz_casefold_payment(const PGresult *pr, zz_casefold_span_t sp, int year)
                 best_at = zz_casefold_num(pr, best, ZZ_CASEFOLD_P_PAID_AT);
                 if (at > best_at ||
                     (at == best_at &&
-                     strcmp(PQgetvalue(pr, r, ZZ_CASEFOLD_P_EVENT),
-                            PQgetvalue(pr, best, ZZ_CASEFOLD_P_EVENT)) > 0))
+                     strcmp(zz_rows_text(pr, r, ZZ_CASEFOLD_P_EVENT),
+                            zz_rows_text(pr, best, ZZ_CASEFOLD_P_EVENT)) > 0))
                         best = r;
         }
         return best;
@@ -279,7 +280,7 @@ static zz_enroll_class_t class_of(const char *s)
 }
 
 void zz_casefold_case(zz_case_t *c, const zz_casefold_person_t *p, int year,
-                      const PGresult *er, int be, const PGresult *pr, int bp)
+                      zz_rows_t er, int be, zz_rows_t pr, int bp)
 {
         zz_case_init(c);
         c->person_id = p->person_id;
@@ -289,21 +290,22 @@ void zz_casefold_case(zz_case_t *c, const zz_casefold_person_t *p, int year,
         c->region = p->residence;
         if (be >= 0) {
                 c->has_enrollment = 1;
-                c->region = PQgetvalue(er, be, ZZ_CASEFOLD_E_REGION);
-                c->household = PQgetvalue(er, be, ZZ_CASEFOLD_E_HOUSEHOLD);
+                c->region = zz_rows_text(er, be, ZZ_CASEFOLD_E_REGION);
+                c->household = zz_rows_text(er, be, ZZ_CASEFOLD_E_HOUSEHOLD);
                 c->enrollment.year = year;
                 c->enrollment.tier =
                     (int)zz_casefold_num(er, be, ZZ_CASEFOLD_E_TIER);
                 c->enrollment.enroll_class =
-                    class_of(PQgetvalue(er, be, ZZ_CASEFOLD_E_CLASS));
+                    class_of(zz_rows_text(er, be, ZZ_CASEFOLD_E_CLASS));
                 c->enrollment.kind =
-                    strcmp(PQgetvalue(er, be, ZZ_CASEFOLD_E_KIND),
+                    strcmp(zz_rows_text(er, be, ZZ_CASEFOLD_E_KIND),
                            "MID_YEAR") == 0
                         ? ZZ_KIND_MID_YEAR
                         : ZZ_KIND_ANNUAL;
                 c->enrollment.registered_on =
                     zz_casefold_date(er, be, ZZ_CASEFOLD_E_REGISTERED);
-                c->enrollment.region = PQgetvalue(er, be, ZZ_CASEFOLD_E_REGION);
+                c->enrollment.region =
+                    zz_rows_text(er, be, ZZ_CASEFOLD_E_REGION);
                 c->enrollment.unit =
                     zz_casefold_val(er, be, ZZ_CASEFOLD_E_UNIT);
         }

@@ -19,6 +19,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "zizhu/config.h"
+#include "zizhu/kafka.h"
 
 static const char *const input_streams[] = {"identity", "enrollment",
                                             "payment"};

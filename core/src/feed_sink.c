@@ -20,6 +20,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "zizhu/config.h"
+#include "zizhu/kafka.h"
 
 enum zz_sink_type { SINK_KAFKA, SINK_JSONL, SINK_CSV, SINK_NULL };
 

@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
 #include "zizhu/settle_worker.h"

@@ -15,6 +15,7 @@
 
 #include "zizhu/casefold.h"
 #include "zizhu/date.h"
+#include "zizhu/pg.h"
 
 /* The settlement's payment rows carry the kind after casefold.h's
  * columns, for zz_factset_print. */
@@ -926,11 +927,12 @@ const zz_policy_t *zz_factset_case(zz_factset_t *fs, size_t i, int year,
         pr = p->r[S_PAYMENT].res;
         memset(&person, 0, sizeof(person));
         person.person_id = p->id;
-        if (zz_casefold_identities(arena, ir, p->r[S_IDENTITY].span, &person) !=
-            0)
+        if (zz_casefold_identities(arena, zz_pg_rows(ir), p->r[S_IDENTITY].span,
+                                   &person) != 0)
                 return NULL;
-        be = zz_casefold_enrollment(er, p->r[S_ENROLLMENT].span, year);
-        bp = zz_casefold_payment(pr, p->r[S_PAYMENT].span, year);
+        be = zz_casefold_enrollment(zz_pg_rows(er), p->r[S_ENROLLMENT].span,
+                                    year);
+        bp = zz_casefold_payment(zz_pg_rows(pr), p->r[S_PAYMENT].span, year);
         pol = zz_casefold_policy(
             policies, n, year, &person,
             be >= 0 ? PQgetvalue(er, be, ZZ_CASEFOLD_E_REGION) : NULL);
@@ -938,12 +940,13 @@ const zz_policy_t *zz_factset_case(zz_factset_t *fs, size_t i, int year,
          * identity) exists */
         for (r = p->r[S_ENROLLMENT].span.begin; r < p->r[S_ENROLLMENT].span.end;
              r++)
-                if (zz_casefold_num(er, r, ZZ_CASEFOLD_E_YEAR) == year)
+                if (zz_pg_num(er, r, ZZ_CASEFOLD_E_YEAR) == year)
                         any = 1;
         for (r = p->r[S_PAYMENT].span.begin; r < p->r[S_PAYMENT].span.end; r++)
-                if (zz_casefold_num(pr, r, ZZ_CASEFOLD_P_YEAR) == year)
+                if (zz_pg_num(pr, r, ZZ_CASEFOLD_P_YEAR) == year)
                         any = 1;
-        zz_casefold_case(c, &person, year, er, be, pr, bp);
+        zz_casefold_case(c, &person, year, zz_pg_rows(er), be, zz_pg_rows(pr),
+                         bp);
         if (pol == NULL ||
             (!any && p->r[S_IDENTITY].span.end == p->r[S_IDENTITY].span.begin))
                 return NULL;
@@ -963,16 +966,15 @@ void zz_factset_print(const zz_factset_t *fs, size_t i, int year, FILE *out)
              r++) {
                 const PGresult *res = p->r[S_IDENTITY].res;
 
-                zz_date_format(zz_casefold_date(res, r, ZZ_CASEFOLD_I_VFROM),
-                               d1, sizeof(d1));
+                zz_date_format(zz_pg_date(res, r, ZZ_CASEFOLD_I_VFROM), d1,
+                               sizeof(d1));
                 if (PQgetisnull(res, r, ZZ_CASEFOLD_I_VTO))
                         snprintf(d2, sizeof(d2), "open");
                 else
-                        zz_date_format(
-                            zz_casefold_date(res, r, ZZ_CASEFOLD_I_VTO), d2,
-                            sizeof(d2));
-                zz_ts_format(zz_casefold_num(res, r, ZZ_CASEFOLD_I_REPORTED),
-                             ts, sizeof(ts));
+                        zz_date_format(zz_pg_date(res, r, ZZ_CASEFOLD_I_VTO),
+                                       d2, sizeof(d2));
+                zz_ts_format(zz_pg_num(res, r, ZZ_CASEFOLD_I_REPORTED), ts,
+                             sizeof(ts));
                 fprintf(out,
                         "  identity   %-9s %-24s %s..%s approving %s "
                         "reported %s  [%s %s, event %s]\n",
@@ -987,11 +989,10 @@ void zz_factset_print(const zz_factset_t *fs, size_t i, int year, FILE *out)
              r++) {
                 const PGresult *res = p->r[S_ENROLLMENT].res;
 
-                if (zz_casefold_num(res, r, ZZ_CASEFOLD_E_YEAR) != year)
+                if (zz_pg_num(res, r, ZZ_CASEFOLD_E_YEAR) != year)
                         continue;
-                zz_date_format(
-                    zz_casefold_date(res, r, ZZ_CASEFOLD_E_REGISTERED), d1,
-                    sizeof(d1));
+                zz_date_format(zz_pg_date(res, r, ZZ_CASEFOLD_E_REGISTERED), d1,
+                               sizeof(d1));
                 fprintf(out,
                         "  enrollment %-9s year %s tier %s %s %s registered "
                         "%s region %s  [%s %s, event %s]\n",
@@ -1009,9 +1010,9 @@ void zz_factset_print(const zz_factset_t *fs, size_t i, int year, FILE *out)
              r++) {
                 const PGresult *res = p->r[S_PAYMENT].res;
 
-                if (zz_casefold_num(res, r, ZZ_CASEFOLD_P_YEAR) != year)
+                if (zz_pg_num(res, r, ZZ_CASEFOLD_P_YEAR) != year)
                         continue;
-                zz_ts_format(zz_casefold_num(res, r, ZZ_CASEFOLD_P_PAID_AT), ts,
+                zz_ts_format(zz_pg_num(res, r, ZZ_CASEFOLD_P_PAID_AT), ts,
                              sizeof(ts));
                 fprintf(out,
                         "  payment    %-9s year %s contribution %s applied %s "

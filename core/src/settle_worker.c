@@ -16,6 +16,7 @@
 
 #include "zizhu/codec.h"
 #include "zizhu/event.h"
+#include "zizhu/kafka.h"
 #include "zizhu/ledger.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"

@@ -19,17 +19,6 @@ typedef struct outbox_row_s {
         size_t value_len;
 } outbox_row_t;
 
-/* Statements with parameters are prepared once per connection and then
- * executed by name: the worker runs the same two dozen statements for
- * every batch, and parsing and planning them each time cost more than a
- * tenth of the database's time (pg_stat_statements, 100 000 persons). */
-#define ZZ_STORE_PREPARED 64
-
-typedef struct prepared_s {
-        uint64_t hash; /* FNV-1a of the text, compared first */
-        char *sql;
-} prepared_t;
-
 struct zz_store_s {
         PGconn *conn;
         char *group;
@@ -37,92 +26,15 @@ struct zz_store_s {
         outbox_row_t *rows;
         size_t n_rows;
         size_t cap_rows;
-        prepared_t prepared[ZZ_STORE_PREPARED];
-        size_t n_prepared;
 };
-
-static void sqlstate_of(const PGresult *res, char sqlstate[6])
-{
-        const char *s;
-
-        if (sqlstate == NULL)
-                return;
-        s = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        snprintf(sqlstate, 6, "%s", s != NULL ? s : "");
-}
-
-/* The index of sql among the prepared statements, preparing it first if
- * there is room; -1 when it is not prepared (run it unnamed), -2 on an
- * error (res holds it). */
-static int prepared(zz_store_t *store, const char *sql, int n_params,
-                    PGresult **res)
-{
-        char name[16];
-        uint64_t h = 14695981039346656037ULL;
-        const unsigned char *c;
-        size_t i;
-
-        for (c = (const unsigned char *)sql; *c != '\0'; c++)
-                h = (h ^ *c) * 1099511628211ULL;
-        for (i = 0; i < store->n_prepared; i++)
-                if (store->prepared[i].hash == h &&
-                    strcmp(store->prepared[i].sql, sql) == 0)
-                        return (int)i;
-        if (n_params == 0 || store->n_prepared == ZZ_STORE_PREPARED)
-                return -1;
-        i = store->n_prepared;
-        store->prepared[i].sql = strdup(sql);
-        if (store->prepared[i].sql == NULL)
-                return -1;
-        snprintf(name, sizeof(name), "zz%zu", i);
-        *res = PQprepare(store->conn, name, sql, n_params, NULL);
-        if (PQresultStatus(*res) != PGRES_COMMAND_OK) {
-                free(store->prepared[i].sql);
-                return -2;
-        }
-        PQclear(*res);
-        *res = NULL;
-        store->prepared[i].hash = h;
-        store->n_prepared++;
-        return (int)i;
-}
 
 PGresult *zz_store_query(zz_store_t *store, const char *sql, int n_params,
                          const char *const *values, const int *lengths,
                          const int *formats, char sqlstate[6], char *errstr,
                          size_t errstr_size)
 {
-        PGresult *res = NULL;
-        ExecStatusType st;
-        int k = prepared(store, sql, n_params, &res);
-
-        if (k >= 0) {
-                char name[16];
-
-                snprintf(name, sizeof(name), "zz%d", k);
-                res = PQexecPrepared(store->conn, name, n_params, values,
-                                     lengths, formats, 0);
-        } else if (k == -1) {
-                res = PQexecParams(store->conn, sql, n_params, NULL, values,
-                                   lengths, formats, 0);
-        }
-        st = PQresultStatus(res);
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-                sqlstate_of(res, sqlstate);
-                snprintf(errstr, errstr_size, "%s",
-                         PQerrorMessage(store->conn));
-                /* drop the trailing newline libpq adds */
-                {
-                        size_t len = strlen(errstr);
-                        while (len > 0 && errstr[len - 1] == '\n')
-                                errstr[--len] = '\0';
-                }
-                PQclear(res);
-                return NULL;
-        }
-        if (sqlstate != NULL)
-                sqlstate[0] = '\0';
-        return res;
+        return zz_pg_query_ex(store->conn, sql, n_params, NULL, values, lengths,
+                              formats, 0, sqlstate, errstr, errstr_size);
 }
 
 PGresult *zz_store_query_rows(zz_store_t *store, const char *sql,
@@ -130,48 +42,18 @@ PGresult *zz_store_query_rows(zz_store_t *store, const char *sql,
                               int n_cols, char sqlstate[6], char *errstr,
                               size_t errstr_size)
 {
-        char **arrays = calloc((size_t)n_cols, sizeof(*arrays));
-        const char **column = calloc(n_rows + 1, sizeof(*column));
-        PGresult *res = NULL;
-        size_t r;
-        int c;
-
-        if (sqlstate != NULL)
-                sqlstate[0] = '\0';
-        if (arrays == NULL || column == NULL)
-                goto oom;
-        for (c = 0; c < n_cols; c++) {
-                for (r = 0; r < n_rows; r++)
-                        column[r] = vals[r * (size_t)n_cols + (size_t)c];
-                arrays[c] = zz_store_text_array(column, n_rows);
-                if (arrays[c] == NULL)
-                        goto oom;
-        }
-        res = zz_store_query(store, sql, n_cols, (const char *const *)arrays,
-                             NULL, NULL, sqlstate, errstr, errstr_size);
-        goto out;
-oom:
-        snprintf(errstr, errstr_size, "out of memory");
-out:
-        if (arrays != NULL)
-                for (c = 0; c < n_cols; c++)
-                        free(arrays[c]);
-        free(arrays);
-        free(column);
-        return res;
+        return zz_pg_query_rows(store->conn, sql, vals, n_rows, n_cols,
+                                sqlstate, errstr, errstr_size);
 }
 
 int zz_store_retryable(const char *sqlstate)
 {
-        return sqlstate != NULL && (strcmp(sqlstate, "40001") == 0 ||
-                                    strcmp(sqlstate, "40P01") == 0);
+        return zz_pg_retryable(sqlstate);
 }
 
 zz_store_t *zz_store_new(const char *conninfo, const char *group, char *errstr,
                          size_t errstr_size)
 {
-        const char *keys[] = {"dbname", "application_name", NULL};
-        const char *vals[] = {conninfo, "zizhu-subsidy-worker", NULL};
         zz_store_t *store = calloc(1, sizeof(*store));
 
         if (store == NULL) {
@@ -179,25 +61,14 @@ zz_store_t *zz_store_new(const char *conninfo, const char *group, char *errstr,
                 return NULL;
         }
         store->group = strdup(group != NULL ? group : "");
-        store->conn = PQconnectdbParams(keys, vals, 1);
-        if (store->group == NULL || store->conn == NULL) {
+        if (store->group == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
                 zz_store_destroy(store);
                 return NULL;
         }
-        if (PQstatus(store->conn) != CONNECTION_OK) {
-                snprintf(errstr, errstr_size,
-                         "could not connect to PostgreSQL: %s",
-                         PQerrorMessage(store->conn));
-                zz_store_destroy(store);
-                return NULL;
-        }
-        /* Prepared statements are planned on every execution, with the
-         * table sizes of the moment: a plan cached while a table was small
-         * (a sequential scan) would otherwise stay while it grows; parsing
-         * is still saved. */
-        if (zz_pg_exec(store->conn, "SET plan_cache_mode = force_custom_plan",
-                       errstr, errstr_size) != 0) {
+        store->conn = zz_pg_connect(conninfo, "zizhu-subsidy-worker", errstr,
+                                    errstr_size);
+        if (store->conn == NULL) {
                 zz_store_destroy(store);
                 return NULL;
         }
@@ -224,10 +95,7 @@ void zz_store_destroy(zz_store_t *store)
                 zz_store_rollback(store);
         clear_rows(store);
         free(store->rows);
-        for (size_t i = 0; i < store->n_prepared; i++)
-                free(store->prepared[i].sql);
-        if (store->conn != NULL)
-                PQfinish(store->conn);
+        zz_pg_finish(store->conn);
         free(store->group);
         free(store);
 }
@@ -530,33 +398,5 @@ void zz_store_rollback(zz_store_t *store)
 
 char *zz_store_text_array(const char *const *items, size_t n)
 {
-        size_t cap = 3, i, len = 0;
-        char *out;
-        const char *p;
-
-        for (i = 0; i < n; i++)
-                cap += (items[i] != NULL ? strlen(items[i]) * 2 : 4) + 3;
-        out = malloc(cap);
-        if (out == NULL)
-                return NULL;
-        out[len++] = '{';
-        for (i = 0; i < n; i++) {
-                if (i > 0)
-                        out[len++] = ',';
-                if (items[i] == NULL) {
-                        memcpy(out + len, "NULL", 4);
-                        len += 4;
-                        continue;
-                }
-                out[len++] = '"';
-                for (p = items[i]; *p != '\0'; p++) {
-                        if (*p == '"' || *p == '\\')
-                                out[len++] = '\\';
-                        out[len++] = *p;
-                }
-                out[len++] = '"';
-        }
-        out[len++] = '}';
-        out[len] = '\0';
-        return out;
+        return zz_pg_text_array(items, n);
 }

@@ -17,6 +17,7 @@
 #include "zizhu/date.h"
 #include "zizhu/idno.h"
 #include "zizhu/log.h"
+#include "zizhu/pg.h"
 
 #define MAX_POLICIES 64
 #define MAX_YEARS    16
@@ -780,27 +781,27 @@ static int decide_year(zz_subsidy_t *s, zz_store_t *store,
         memset(&o, 0, sizeof(o));
         o.source = p->identity_source;
         for (r = esp.begin; r < esp.end; r++)
-                if (zz_casefold_num(er, r, ZZ_CASEFOLD_E_YEAR) == year)
+                if (zz_pg_num(er, r, ZZ_CASEFOLD_E_YEAR) == year)
                         zz_casefold_source_consider(
                             &o.source,
-                            zz_ts_from_cst_date(zz_casefold_date(
-                                er, r, ZZ_CASEFOLD_E_REGISTERED)),
+                            zz_ts_from_cst_date(
+                                zz_pg_date(er, r, ZZ_CASEFOLD_E_REGISTERED)),
                             PQgetvalue(er, r, ZZ_CASEFOLD_E_EVENT));
         for (r = psp.begin; r < psp.end; r++)
-                if (zz_casefold_num(pr, r, ZZ_CASEFOLD_P_YEAR) == year)
+                if (zz_pg_num(pr, r, ZZ_CASEFOLD_P_YEAR) == year)
                         zz_casefold_source_consider(
-                            &o.source,
-                            zz_casefold_num(pr, r, ZZ_CASEFOLD_P_PAID_AT),
+                            &o.source, zz_pg_num(pr, r, ZZ_CASEFOLD_P_PAID_AT),
                             PQgetvalue(pr, r, ZZ_CASEFOLD_P_EVENT));
-        best_e = zz_casefold_enrollment(er, esp, year);
-        best_p = zz_casefold_payment(pr, psp, year);
+        best_e = zz_casefold_enrollment(zz_pg_rows(er), esp, year);
+        best_p = zz_casefold_payment(zz_pg_rows(pr), psp, year);
         pol = zz_casefold_policy(
             (const zz_policy_t *const *)s->policies, s->n_policies, year, p,
             best_e >= 0 ? PQgetvalue(er, best_e, ZZ_CASEFOLD_E_REGION) : NULL);
         if (pol == NULL || o.source.event_id == NULL)
                 return 0; /* no locality of ours decides this year */
 
-        zz_casefold_case(&c, p, year, er, best_e, pr, best_p);
+        zz_casefold_case(&c, p, year, zz_pg_rows(er), best_e, zz_pg_rows(pr),
+                         best_p);
         memset(&d, 0, sizeof(d));
         if (zz_policy_eval(pol, &c, &d, s->arena) != 0) {
                 /* Not decidable under this policy (a tier it lacks): keep
@@ -821,7 +822,7 @@ static int decide_year(zz_subsidy_t *s, zz_store_t *store,
                 return -1;
         }
         for (r = dsp.begin; r < dsp.end; r++)
-                if (zz_casefold_num(dr, r, D_YEAR) == year)
+                if (zz_pg_num(dr, r, D_YEAR) == year)
                         old_row = r;
         if (old_row >= 0 &&
             strcmp(PQgetvalue(dr, old_row, D_BODY), body) == 0) {
@@ -829,7 +830,7 @@ static int decide_year(zz_subsidy_t *s, zz_store_t *store,
                 return 0;
         }
         if (old_row >= 0)
-                revision = (int)zz_casefold_num(dr, old_row, D_REVISION) + 1;
+                revision = (int)zz_pg_num(dr, old_row, D_REVISION) + 1;
         rc = write_decision(s, store, &o, revision, body, sqlstate, errstr,
                             errstr_size);
         free(body);
@@ -876,7 +877,7 @@ static int finding_row(const PGresult *res, const char *subject, int year)
         int r;
 
         for (r = 0; res != NULL && r < PQntuples(res); r++)
-                if (zz_casefold_num(res, r, F_YEAR) == year &&
+                if (zz_pg_num(res, r, F_YEAR) == year &&
                     strcmp(PQgetvalue(res, r, F_SUBJECT), subject) == 0)
                         return r;
         return -1;
@@ -1002,7 +1003,7 @@ static int conflicts_year(zz_subsidy_t *s, zz_store_t *store,
                           char *errstr, size_t errstr_size)
 {
         const zz_policy_t *pol;
-        int best_e = zz_casefold_enrollment(er, esp, year);
+        int best_e = zz_casefold_enrollment(zz_pg_rows(er), esp, year);
         const char *enroll_region =
             best_e >= 0 ? PQgetvalue(er, best_e, ZZ_CASEFOLD_E_REGION) : NULL;
         zz_date_t day, wfrom, wto;
@@ -1016,9 +1017,8 @@ static int conflicts_year(zz_subsidy_t *s, zz_store_t *store,
         if (pol == NULL)
                 return 0;
         zz_policy_window(pol, &wfrom, &wto);
-        day = best_e >= 0
-                  ? zz_casefold_date(er, best_e, ZZ_CASEFOLD_E_REGISTERED)
-                  : wto;
+        day = best_e >= 0 ? zz_pg_date(er, best_e, ZZ_CASEFOLD_E_REGISTERED)
+                          : wto;
         /* (a) a record of another department starting after the death */
         for (i = 0; p->deceased_on != ZZ_DATE_NONE && i < p->n_identities;
              i++) {
@@ -1143,7 +1143,7 @@ static int households(zz_subsidy_t *s, zz_store_t *store, const PGresult *er,
                 goto oom;
         for (r = 0; r < n_er; r++) {
                 hy[r].household = PQgetvalue(er, r, ZZ_CASEFOLD_E_HOUSEHOLD);
-                hy[r].year = (int)zz_casefold_num(er, r, ZZ_CASEFOLD_E_YEAR);
+                hy[r].year = (int)zz_pg_num(er, r, ZZ_CASEFOLD_E_YEAR);
         }
         qsort(hy, (size_t)n_er, sizeof(*hy), cmp_hhyear);
         for (h = 0; h < (size_t)n_er; h++)
@@ -1204,11 +1204,11 @@ static int households(zz_subsidy_t *s, zz_store_t *store, const PGresult *er,
                 size_t n_years = 0;
 
                 for (r = sp.begin; r < sp.end; r++)
-                        year_add(
-                            years, &n_years,
-                            (int)zz_casefold_num(mr, r, ZZ_CASEFOLD_E_YEAR));
+                        year_add(years, &n_years,
+                                 (int)zz_pg_num(mr, r, ZZ_CASEFOLD_E_YEAR));
                 for (k = 0; k < n_years; k++) {
-                        int best = zz_casefold_enrollment(mr, sp, years[k]);
+                        int best = zz_casefold_enrollment(zz_pg_rows(mr), sp,
+                                                          years[k]);
                         member_t *m;
 
                         if (best < 0)
@@ -1231,11 +1231,10 @@ static int households(zz_subsidy_t *s, zz_store_t *store, const PGresult *er,
                         m->year = years[k];
                         m->person_id =
                             PQgetvalue(mr, best, ZZ_CASEFOLD_E_PERSON);
-                        m->tier =
-                            (int)zz_casefold_num(mr, best, ZZ_CASEFOLD_E_TIER);
+                        m->tier = (int)zz_pg_num(mr, best, ZZ_CASEFOLD_E_TIER);
                         m->region = PQgetvalue(mr, best, ZZ_CASEFOLD_E_REGION);
-                        m->source.at = zz_ts_from_cst_date(zz_casefold_date(
-                            mr, best, ZZ_CASEFOLD_E_REGISTERED));
+                        m->source.at = zz_ts_from_cst_date(
+                            zz_pg_date(mr, best, ZZ_CASEFOLD_E_REGISTERED));
                         m->source.event_id =
                             PQgetvalue(mr, best, ZZ_CASEFOLD_E_EVENT);
                 }
@@ -1431,19 +1430,18 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
                 esp = next_span(er, &ec, persons[i]);
                 psp = next_span(pr, &pc, persons[i]);
                 dsp = next_span(dr, &dc, persons[i]);
-                if (zz_casefold_identities(s->arena, ir, isp, &p) != 0) {
+                if (zz_casefold_identities(s->arena, zz_pg_rows(ir), isp, &p) !=
+                    0) {
                         snprintf(errstr, errstr_size, "out of memory");
                         rc = -1;
                         break;
                 }
                 for (r = esp.begin; r < esp.end; r++)
-                        year_add(
-                            years, &n_years,
-                            (int)zz_casefold_num(er, r, ZZ_CASEFOLD_E_YEAR));
+                        year_add(years, &n_years,
+                                 (int)zz_pg_num(er, r, ZZ_CASEFOLD_E_YEAR));
                 for (r = psp.begin; r < psp.end; r++)
-                        year_add(
-                            years, &n_years,
-                            (int)zz_casefold_num(pr, r, ZZ_CASEFOLD_P_YEAR));
+                        year_add(years, &n_years,
+                                 (int)zz_pg_num(pr, r, ZZ_CASEFOLD_P_YEAR));
                 for (k = 0; k < s->n_policies; k++)
                         for (j = 0; j < p.n_identities; j++)
                                 if (zz_policy_in_jurisdiction(

@@ -12,6 +12,7 @@
 
 #include "zizhu/codec.h"
 #include "zizhu/facts.h"
+#include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/store.h"
 #include "zizhu/subsidy.h"

@@ -3,7 +3,8 @@
  * implementation of the folding rules of subsidy.h, shared by the subsidy
  * worker (subsidy.c) and the settlement (settle_facts.c, see ledger.h).
  *
- * The facts are rows of PGresults the caller loaded, one result per fact
+ * The facts are rows the caller loaded (zz_rows_t of rows.h: for the
+ * workers, PGresults wrapped by zz_pg_rows() of pg.h), one table per fact
  * table, with the columns below in this order and the rows of one person
  * together ([begin, end) of a zz_casefold_span_t). Identity rows must be
  * ordered by department, dept_record_id (both "C" collation), reported_at,
@@ -16,11 +17,10 @@
 
 #include <stddef.h>
 
-#include <libpq-fe.h>
-
 #include "zizhu/arena.h"
 #include "zizhu/date.h"
 #include "zizhu/policy.h"
+#include "zizhu/rows.h"
 
 /* Columns of identity rows (dates as days since 1970-01-01). */
 enum {
@@ -99,9 +99,9 @@ typedef struct zz_casefold_person_s {
 
 /* The NULL-aware readers of a fact column: a string (NULL when null), a
  * number (0 when null), a date (ZZ_DATE_NONE when null). */
-const char *zz_casefold_val(const PGresult *res, int row, int col);
-long long zz_casefold_num(const PGresult *res, int row, int col);
-zz_date_t zz_casefold_date(const PGresult *res, int row, int col);
+const char *zz_casefold_val(zz_rows_t res, int row, int col);
+long long zz_casefold_num(zz_rows_t res, int row, int col);
+zz_date_t zz_casefold_date(zz_rows_t res, int row, int col);
 
 /* Makes (at, event_id) the source when it is later than *src. event_id is
  * borrowed. */
@@ -111,15 +111,15 @@ void zz_casefold_source_consider(zz_casefold_source_t *src, zz_ts_t at,
 /* Folds identity rows sp of res into p (all but person_id), arrays in
  * arena. An attrs text that is not a JSON object gives no attributes. 0, or
  * -1 when the arena is out of memory. */
-int zz_casefold_identities(zz_arena_t *arena, const PGresult *res,
+int zz_casefold_identities(zz_arena_t *arena, zz_rows_t res,
                            zz_casefold_span_t sp, zz_casefold_person_t *p);
 
 /* The row of the REGISTER of year not cancelled, latest by registration
  * date then event id; -1 when none. */
-int zz_casefold_enrollment(const PGresult *er, zz_casefold_span_t sp, int year);
+int zz_casefold_enrollment(zz_rows_t er, zz_casefold_span_t sp, int year);
 /* The row of the payment of year latest by paid_at then event id; -1 when
  * none. */
-int zz_casefold_payment(const PGresult *pr, zz_casefold_span_t sp, int year);
+int zz_casefold_payment(zz_rows_t pr, zz_casefold_span_t sp, int year);
 
 /* The first of policies (borrowed, n of them) for year whose jurisdiction
  * holds region; NULL when none or region is NULL or empty. */
@@ -136,6 +136,6 @@ const zz_policy_t *zz_casefold_policy(const zz_policy_t *const *policies,
 /* Initializes c and fills it from p and the chosen rows: be of er (-1:
  * none), bp of pr (-1: none). c borrows from p and the results. */
 void zz_casefold_case(zz_case_t *c, const zz_casefold_person_t *p, int year,
-                      const PGresult *er, int be, const PGresult *pr, int bp);
+                      zz_rows_t er, int be, zz_rows_t pr, int bp);
 
 #endif

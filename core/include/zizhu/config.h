@@ -21,7 +21,6 @@
 
 #include <stddef.h>
 
-#include <librdkafka/rdkafka.h>
 
 typedef struct zz_config_s zz_config_t;
 
@@ -53,22 +52,9 @@ size_t zz_config_kafka_count(const zz_config_t *config);
 void zz_config_kafka_get(const zz_config_t *config, size_t i, const char **key,
                          const char **value);
 
-/* Sets bootstrap.servers and then every librdkafka property of the
- * configuration (-X, kafka.* in the file) on conf, so an operator's
- * property overrides whatever the caller set before. 0, or -1 with errstr
- * naming the property librdkafka refused. */
-int zz_config_apply_kafka(const zz_config_t *config, rd_kafka_conf_t *conf,
-                          char *errstr, size_t errstr_size);
-
 /* The full topic name for a stream ("identity" -> "zz.identity") into buf.
  * Returns buf. */
 char *zz_config_topic(const zz_config_t *config, const char *stream, char *buf,
                       size_t buf_size);
-
-/* rd_kafka_query_watermark_offsets, retrying while the partition has no
- * leader (right after the topic was created) until timeout_ms. */
-rd_kafka_resp_err_t zz_kafka_watermarks(rd_kafka_t *rk, const char *topic,
-                                        int32_t partition, int64_t *low,
-                                        int64_t *high, int timeout_ms);
 
 #endif

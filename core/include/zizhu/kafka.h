@@ -1,0 +1,32 @@
+/*
+ * kafka.h — the librdkafka side of the configuration: applying the
+ * bootstrap servers and every -X / kafka.* property to a client's
+ * configuration, and reading a partition's ends. Part of the wire layer,
+ * so that the base layer (config.h) links no Kafka client.
+ *
+ * Thread: any thread, on its own rd_kafka_conf_t / client handle.
+ */
+#ifndef ZIZHU_KAFKA_H
+#define ZIZHU_KAFKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "zizhu/config.h"
+
+/* Sets bootstrap.servers and then every librdkafka property of the
+ * configuration (-X, kafka.* in the file) on conf, so an operator's
+ * property overrides whatever the caller set before. 0, or -1 with errstr
+ * naming the property librdkafka refused. */
+int zz_config_apply_kafka(const zz_config_t *config, rd_kafka_conf_t *conf,
+                          char *errstr, size_t errstr_size);
+
+/* rd_kafka_query_watermark_offsets, retrying while the partition has no
+ * leader (right after the topic was created) until timeout_ms. */
+rd_kafka_resp_err_t zz_kafka_watermarks(rd_kafka_t *rk, const char *topic,
+                                        int32_t partition, int64_t *low,
+                                        int64_t *high, int timeout_ms);
+
+#endif
