@@ -7,7 +7,13 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include "test_settle_harness.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zizhu/idno.h"
+
+#include "zz_test.h"
 
 static char *run(const char *args)
 {
@@ -28,25 +34,25 @@ static char *run(const char *args)
 
 Test(audit_explain, as_of_before_and_after_the_flag, .timeout = 240)
 {
-        s_env_t env;
-        s_msgs_t ms;
+        zz_test_env_t env;
+        zz_test_msgs_t ms = {0};
         char a[19], masked[19], args[256];
         char *before, *now, *text_before, *text_now;
 
-        cr_assert(s_env_new(&env, "ex") == 0);
-        s_msgs_init(&ms);
-        s_id("500228", "19900101", 61, a);
+        cr_assert(zz_test_env_new(&env, "ex") == 0);
+        zz_test_idno("500228", "19900101", 61, a);
         zz_idno_mask(a, 18, masked);
         /* paid in full on 10-15; the dibao flag was reported on 11-02 */
-        s_enrollment(&ms, a, 2020, 1, "ANNUAL", "2019-10-15", "500155107001");
-        s_payment(&ms, a, 2020, 25000, 0, 0, "2019-10-15T10:00:00+08:00");
-        s_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
-                   "2015-01-01", "500155", "2019-11-02T08:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
-        s_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
-        cr_assert_eq(s_run_subsidy(&env), 0);
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        zz_test_enrollment(&ms, a, 2020, 1, "ANNUAL", "2019-10-15",
+                           "500155107001");
+        zz_test_payment(&ms, a, 2020, 25000, 0, 0, "2019-10-15T10:00:00+08:00");
+        zz_test_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155", "2019-11-02T08:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        zz_test_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
 
         snprintf(args, sizeof(args),
                  "--person %s --year 2020 --as-of "
@@ -81,6 +87,6 @@ Test(audit_explain, as_of_before_and_after_the_flag, .timeout = 240)
                   "the ID number is never printed");
         free(before);
         free(now);
-        s_msgs_free(&ms);
-        s_env_drop(&env);
+        zz_test_msgs_free(&ms);
+        zz_test_env_drop(&env);
 }

@@ -8,9 +8,15 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include "test_settle_harness.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-static int as_role(const s_env_t *env, const char *user, const char *sql,
+#include <libpq-fe.h>
+
+#include "zz_test.h"
+
+static int as_role(const zz_test_env_t *env, const char *user, const char *sql,
                    char **first)
 {
         char conninfo[1024];
@@ -35,23 +41,23 @@ static int as_role(const s_env_t *env, const char *user, const char *sql,
 
 Test(audit_role, dashboard_role_sees_no_id_numbers, .timeout = 240)
 {
-        s_env_t env;
-        s_msgs_t ms;
+        zz_test_env_t env;
+        zz_test_msgs_t ms = {0};
         char a[19], cmd[2048], *v = NULL;
-        const char *su = th_getenv("ZIZHU_PG_SUPERUSER", "postgres");
+        const char *su = zz_test_getenv("ZIZHU_PG_SUPERUSER", "postgres");
 
-        cr_assert(s_env_new(&env, "role") == 0);
-        s_msgs_init(&ms);
-        s_id("500228", "19900101", 51, a);
-        s_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
-                   "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
-        s_enrollment(&ms, a, 2020, 1, "ANNUAL", "2019-10-15", "500155107001");
-        s_payment(&ms, a, 2020, 25000, 0, 0, "2019-10-15T10:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
-        s_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
-        cr_assert_eq(s_run_subsidy(&env), 0);
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        cr_assert(zz_test_env_new(&env, "role") == 0);
+        zz_test_idno("500228", "19900101", 51, a);
+        zz_test_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
+        zz_test_enrollment(&ms, a, 2020, 1, "ANNUAL", "2019-10-15",
+                           "500155107001");
+        zz_test_payment(&ms, a, 2020, 25000, 0, 0, "2019-10-15T10:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        zz_test_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
 
         /* roles.sql as the superuser, as deploy/local/pg.sh would */
         snprintf(cmd, sizeof(cmd),
@@ -101,6 +107,6 @@ Test(audit_role, dashboard_role_sees_no_id_numbers, .timeout = 240)
                            "CREATE TABLE zizhu_dash.x (a int)", NULL));
         cr_expect(!as_role(&env, "zizhu_dashboard",
                            "DELETE FROM zizhu_dash.settlement_line", NULL));
-        s_msgs_free(&ms);
-        s_env_drop(&env);
+        zz_test_msgs_free(&ms);
+        zz_test_env_drop(&env);
 }

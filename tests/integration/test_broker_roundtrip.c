@@ -4,8 +4,8 @@
  *
  * Needs the dev stack (deploy/local/stack.sh up) or any broker at
  * $ZIZHU_BOOTSTRAP (default 127.0.0.1:19092). Creates a throwaway topic
- * with a name unique to the run through the admin API, and deletes it at
- * the end.
+ * under the run's prefix (zz_test.h) through the admin API, and deletes it
+ * at the end.
  */
 #include <criterion/criterion.h>
 
@@ -21,17 +21,16 @@
 #include <librdkafka/rdkafka.h>
 
 #include "zizhu/codec.h"
-#include "zizhu/config.h"
+
+#include "zz_test.h"
 
 #define TIMEOUT_MS 30000
 
 static char err[512];
 
-static const char *bootstrap(void)
-{
-        const char *s = getenv("ZIZHU_BOOTSTRAP");
-        return s && *s ? s : ZZ_DEFAULT_BOOTSTRAP;
-}
+/* The broker and the names of the run (nothing is created for it: the
+ * test makes its one topic itself). */
+static zz_test_env_t env;
 
 static uint64_t rnd(uint64_t *state)
 {
@@ -130,7 +129,7 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *group)
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t *rk;
 
-        cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap(),
+        cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", env.bootstrap,
                                        err, sizeof(err)),
                      RD_KAFKA_CONF_OK, "%s", err);
         if (type == RD_KAFKA_PRODUCER) {
@@ -235,9 +234,9 @@ Test(broker, every_schema_round_trips, .timeout = 180)
 
         cr_assert_not_null(codec, "%s", err);
         memset(bufs, 0, sizeof(bufs));
-        snprintf(topic, sizeof(topic), "zz.test.codec-%ld-%ld", (long)getpid(),
-                 (long)time(NULL));
-        snprintf(group, sizeof(group), "%s-reader", topic);
+        zz_test_env_init(&env, "broker");
+        snprintf(topic, sizeof(topic), "%scodec", env.prefix);
+        snprintf(group, sizeof(group), "%s", env.reader_group);
 
         for (i = 0; i < ZZ_STREAM__COUNT; i++) {
                 uint64_t state = 77 + (uint64_t)i;

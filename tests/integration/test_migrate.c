@@ -8,77 +8,54 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
 
-#include "zizhu/config.h"
 #include "zizhu/pg.h"
 
-static char zz_db[64];
+#include "zz_test.h"
+
+/* An empty database of the test's own: the migrations are what it tests. */
+static zz_test_env_t env;
 
 static PGconn *connect_to(const char *dbname)
 {
         char errstr[512];
         char conninfo[1024];
-        const char *base = getenv("ZIZHU_PG");
         PGconn *conn;
 
-        snprintf(conninfo, sizeof(conninfo), "%s dbname=%s",
-                 base != NULL ? base : ZZ_DEFAULT_PG, dbname);
+        zz_test_db_conninfo(&env, dbname, conninfo, sizeof(conninfo));
         conn = zz_pg_connect(conninfo, "test-migrate", errstr, sizeof(errstr));
         cr_assert_not_null(conn, "%s", errstr);
         return conn;
 }
 
-static void exec_ok(PGconn *conn, const char *sql)
-{
-        char errstr[512];
-
-        cr_assert_eq(zz_pg_exec(conn, sql, errstr, sizeof(errstr)), 0, "%s",
-                     errstr);
-}
-
 static void setup(void)
 {
-        char sql[128];
-        PGconn *conn = connect_to("zizhu");
-
-        snprintf(zz_db, sizeof(zz_db), "zz_test_migrate_%d", (int)getpid());
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", zz_db);
-        exec_ok(conn, sql);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", zz_db);
-        exec_ok(conn, sql);
-        PQfinish(conn);
+        zz_test_env_init(&env, "migrate");
+        cr_assert_eq(zz_test_db_create(&env, env.db, 0), 0);
 }
 
 static void teardown(void)
 {
-        char sql[128];
-        PGconn *conn = connect_to("zizhu");
-
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-                 zz_db);
-        exec_ok(conn, sql);
-        PQfinish(conn);
+        cr_assert_eq(zz_test_db_drop(&env, env.db), 0);
 }
 
 Test(migrate, second_run_applies_nothing, .init = setup, .fini = teardown)
 {
         char errstr[1024];
         char dir[4096];
-        const char *src = getenv("ZZ_SOURCE_DIR");
         int first = -1;
         int second = -1;
         PGconn *conn;
 
-        snprintf(dir, sizeof(dir), "%s/sql", src != NULL ? src : ".");
-        conn = connect_to(zz_db);
+        snprintf(dir, sizeof(dir), "%s/sql",
+                 zz_test_getenv("ZZ_SOURCE_DIR", ZZ_SOURCE_DIR));
+        conn = connect_to(env.db);
         cr_assert_eq(zz_pg_migrate(conn, dir, &first, errstr, sizeof(errstr)),
                      0, "%s", errstr);
         PQfinish(conn);
         cr_assert_gt(first, 0);
         /* A new session: its search_path now finds schema zizhu first. */
-        conn = connect_to(zz_db);
+        conn = connect_to(env.db);
         cr_assert_eq(zz_pg_migrate(conn, dir, &second, errstr, sizeof(errstr)),
                      0, "%s", errstr);
         PQfinish(conn);

@@ -20,17 +20,12 @@
 #include <libpq-fe.h>
 
 #include "zizhu/codec.h"
-#include "zizhu/config.h"
 #include "zizhu/event.h"
 #include "zizhu/money.h"
 
-static char err[512];
+#include "zz_test.h"
 
-static const char *conninfo(void)
-{
-        const char *s = getenv("ZIZHU_PG");
-        return s && *s ? s : ZZ_DEFAULT_PG;
-}
+static char err[512];
 
 static void expect_ok(PGresult *res, ExecStatusType want, const char *what)
 {
@@ -38,9 +33,15 @@ static void expect_ok(PGresult *res, ExecStatusType want, const char *what)
                      PQresultErrorMessage(res));
 }
 
+/* The server's own database (zz_test_env_t.pg_base): a temporary table
+ * is all the test needs. */
 static PGconn *connect_db(void)
 {
-        PGconn *conn = PQconnectdb(conninfo());
+        zz_test_env_t env;
+        PGconn *conn;
+
+        zz_test_env_init(&env, "pgrt");
+        conn = PQconnectdb(env.pg_base);
 
         cr_assert_eq(PQstatus(conn), CONNECTION_OK, "connect: %s",
                      PQerrorMessage(conn));

@@ -12,14 +12,24 @@
  * allocation topic) equal loadgen's settled totals, net per payer and by
  * kind.
  *
- * On the real broker and PostgreSQL: fresh topics under the prefix
- * "t<pid>_<time>." and a fresh database, both removed at the end.
+ * On the real broker and PostgreSQL: fresh topics and a fresh database
+ * (zz_test.h), both removed at the end.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#include "test_settle_harness.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "zizhu/pg.h"
+
+#include "zz_test.h"
 
 #define LG_SEED    "20240917"
 #define LG_PERSONS "100000"
@@ -45,13 +55,6 @@ static const struct {
 };
 
 #define LG_NPLAN (sizeof(lg_plan) / sizeof(lg_plan[0]))
-
-/* Runs <bin>/<dir>/<name> (or <bin>/<dir>/<name>/<name>) with args
- * (NULL-terminated); its exit status. */
-static int run_bin(const char *dir, const char *name, const char *const *args)
-{
-        return th_run_bin(th_getenv("ZZ_BIN_DIR", ZZ_BIN_DIR), dir, name, args);
-}
 
 static long long jint(const json_t *o, const char *path1, const char *path2)
 {
@@ -139,57 +142,31 @@ static void compare_map(PGconn *c, const char *what, const char *policy,
 /* Reads the allocation topic read_committed: message count and the sum
  * of fen per key ("<jurisdiction>/<period>") into sums (by jurisdiction
  * of lg_plan). */
-static long long read_allocation_topic(const s_env_t *env,
+static long long read_allocation_topic(const zz_test_env_t *env,
                                        long long sums[LG_NPLAN])
 {
-        char errstr[512], topic[256];
-        zz_codec_t *codec = zz_codec_new(errstr, sizeof(errstr));
-        long long n = 0;
-        int eof = 0, idle = 0;
-        rd_kafka_t *rk;
+        zz_test_allocs_t as;
+        long long n;
+        size_t a, i;
 
         memset(sums, 0, LG_NPLAN * sizeof(sums[0]));
-        snprintf(topic, sizeof(topic), "%sallocation", env->prefix);
-        rk = s_allocation_reader(env, topic, errstr, sizeof(errstr));
-        cr_assert_not_null(rk, "%s", errstr);
-        while (!eof && idle < 100) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-                avro_value_t v;
-                size_t i;
+        cr_assert_eq(zz_test_allocs_read(env, &as), 0,
+                     "could not read the allocation topic to its end");
+        for (a = 0; a < as.n; a++)
+                for (i = 0; i < LG_NPLAN; i++) {
+                        size_t len = strlen(lg_plan[i].jurisdiction);
 
-                if (m == NULL) {
-                        idle++;
-                        continue;
+                        if (strncmp(as.a[a].key, lg_plan[i].jurisdiction,
+                                    len) == 0 &&
+                            as.a[a].key[len] == '/')
+                                sums[i] += as.a[a].fen;
                 }
-                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                        eof = 1;
-                } else if (!m->err) {
-                        n++;
-                        cr_assert_eq(
-                            zz_codec_decode(codec, ZZ_STREAM_ALLOCATION,
-                                            m->payload, m->len, &v, NULL,
-                                            errstr, sizeof(errstr)),
-                            0, "%s", errstr);
-                        for (i = 0; i < LG_NPLAN; i++) {
-                                size_t len = strlen(lg_plan[i].jurisdiction);
-
-                                if (m->key_len > len &&
-                                    memcmp(m->key, lg_plan[i].jurisdiction,
-                                           len) == 0 &&
-                                    ((const char *)m->key)[len] == '/')
-                                        sums[i] += s_get_long(&v, "fen");
-                        }
-                }
-                rd_kafka_message_destroy(m);
-        }
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-        zz_codec_destroy(codec);
-        cr_assert(eof, "could not read the allocation topic to its end");
+        n = (long long)as.n;
+        zz_test_allocs_free(&as);
         return n;
 }
 
-static s_env_t lg_env;
+static zz_test_env_t lg_env;
 static char lg_expected_path[512];
 
 /* The database and topics go, whatever the outcome. */
@@ -197,9 +174,7 @@ static void lg_cleanup(void)
 {
         if (lg_env.db[0] == '\0')
                 return;
-        s_env_drop(&lg_env);
-        if (th_delete_topics(&lg_env) != 0)
-                fprintf(stderr, "could not delete the test topics\n");
+        zz_test_env_drop(&lg_env);
         unlink(lg_expected_path);
 }
 
@@ -214,7 +189,7 @@ static double now_s(void)
 Test(pipeline_loadgen, expected_totals_match_the_settlement, .timeout = 600,
      .fini = lg_cleanup)
 {
-        s_env_t env;
+        zz_test_env_t env;
         char *expected_path = lg_expected_path;
         char sql[512], errstr[512];
         json_t *root, *pols;
@@ -224,11 +199,12 @@ Test(pipeline_loadgen, expected_totals_match_the_settlement, .timeout = 600,
         long long topic_sums[LG_NPLAN], n_topic, n_closes = 0;
         double t0 = now_s();
 
-        th_env_init(&env, "zzlg", "t", NULL);
-        th_env_export(&env, S_KEY);
+        /* zz_test_env_new in steps: the cleanup knows the names first */
+        zz_test_env_init(&env, "lg");
         lg_env = env;
-        cr_assert_eq(th_create_db(env.pg_base, env.db, 1), 0);
-        cr_assert_eq(th_create_topics(&env, 0), 0);
+        zz_test_env_export(&env);
+        cr_assert_eq(zz_test_db_create(&env, env.db, 1), 0);
+        cr_assert_eq(zz_test_topics_create(&env), 0);
         snprintf(lg_expected_path, sizeof(lg_expected_path),
                  "/tmp/zz-loadgen-expected-%d.json", (int)getpid());
 
@@ -242,8 +218,8 @@ Test(pipeline_loadgen, expected_totals_match_the_settlement, .timeout = 600,
 
                 snprintf(policy, sizeof(policy), "%s/policies/%s.yaml",
                          ZZ_SOURCE_DIR, lg_plan[i].policy);
-                cr_assert_eq(run_bin("producers", "zizhu-feed", args), 0,
-                             "activate %s", lg_plan[i].policy);
+                cr_assert_eq(zz_test_run(&env, "producers", "zizhu-feed", args),
+                             0, "activate %s", lg_plan[i].policy);
         }
         {
                 const char *args[] = {"-q",          "--jurisdiction",
@@ -252,7 +228,8 @@ Test(pipeline_loadgen, expected_totals_match_the_settlement, .timeout = 600,
                                       LG_SEED,       "--expected",
                                       expected_path, NULL};
 
-                cr_assert_eq(run_bin("producers", "zizhu-loadgen", args), 0);
+                cr_assert_eq(
+                    zz_test_run(&env, "producers", "zizhu-loadgen", args), 0);
         }
         /* every period, with the ends of the inputs as its boundary */
         for (i = 0; i < LG_NPLAN; i++) {
@@ -272,28 +249,27 @@ Test(pipeline_loadgen, expected_totals_match_the_settlement, .timeout = 600,
                         snprintf(period, sizeof(period), "%.*s",
                                  (int)(at - lg_plan[i].closes[k]),
                                  lg_plan[i].closes[k]);
-                        cr_assert_eq(run_bin("producers", "zizhu-feed", args),
-                                     0, "close %s %s", lg_plan[i].jurisdiction,
-                                     period);
+                        cr_assert_eq(
+                            zz_test_run(&env, "producers", "zizhu-feed", args),
+                            0, "close %s %s", lg_plan[i].jurisdiction, period);
                         n_closes++;
                 }
         }
         fprintf(stderr, "pipeline_loadgen: fed in %.1f s\n", now_s() - t0);
         {
-                const char *args[] = {"-q",   "--no-relay",  "--batch-max",
-                                      "2000", "--idle-exit", "2000",
-                                      NULL};
+                const zz_test_worker_opts_t o = {
+                    .no_relay = 1, .batch_max = 2000, .idle_exit_ms = 2000};
 
-                cr_assert_eq(run_bin("consumers", "zizhu-subsidy-worker", args),
-                             0);
+                cr_assert_eq(
+                    zz_test_worker_run(&env, ZZ_TEST_SUBSIDY_WORKER, &o), 0);
         }
         fprintf(stderr, "pipeline_loadgen: decided at %.1f s\n", now_s() - t0);
         {
-                const char *args[] = {"-q",        "--idle-exit", "1500",
-                                      "--wait-ms", "120000",      NULL};
+                const zz_test_worker_opts_t o = {.idle_exit_ms = 1500,
+                                                 .wait_ms = 120000};
 
                 cr_assert_eq(
-                    run_bin("consumers", "zizhu-settlement-worker", args), 0);
+                    zz_test_worker_run(&env, ZZ_TEST_SETTLEMENT_WORKER, &o), 0);
         }
         fprintf(stderr, "pipeline_loadgen: settled at %.1f s\n", now_s() - t0);
 
@@ -306,29 +282,32 @@ Test(pipeline_loadgen, expected_totals_match_the_settlement, .timeout = 600,
         cr_assert_not_null(c, "%s", errstr);
 
         /* every event reached the facts, none was refused */
-        cr_expect_eq(s_count(env.pg, "SELECT count(*) FROM zizhu.dead_letter"),
-                     0);
         cr_expect_eq(
-            s_count(env.pg, "SELECT count(*) FROM zizhu.identity_fact"),
-            jint(root, "events", "identity"));
+            zz_test_pg_count(env.pg, "SELECT count(*) FROM zizhu.dead_letter"),
+            0);
+        cr_expect_eq(zz_test_pg_count(
+                         env.pg, "SELECT count(*) FROM zizhu.identity_fact"),
+                     jint(root, "events", "identity"));
+        cr_expect_eq(zz_test_pg_count(
+                         env.pg, "SELECT count(*) FROM zizhu.enrollment_fact"),
+                     jint(root, "events", "enrollment"));
         cr_expect_eq(
-            s_count(env.pg, "SELECT count(*) FROM zizhu.enrollment_fact"),
-            jint(root, "events", "enrollment"));
-        cr_expect_eq(s_count(env.pg, "SELECT count(*) FROM zizhu.payment_fact"),
-                     jint(root, "events", "payment"));
+            zz_test_pg_count(env.pg, "SELECT count(*) FROM zizhu.payment_fact"),
+            jint(root, "events", "payment"));
         /* every close settled a period */
         snprintf(sql, sizeof(sql),
                  "SELECT count(*) FROM zizhu.settle_command WHERE status = "
                  "'CLOSED'");
-        cr_expect_eq(s_count(env.pg, sql), n_closes);
-        cr_expect_eq(
-            s_count(env.pg, "SELECT count(*) FROM zizhu.settle_period"),
-            n_closes);
+        cr_expect_eq(zz_test_pg_count(env.pg, sql), n_closes);
+        cr_expect_eq(zz_test_pg_count(
+                         env.pg, "SELECT count(*) FROM zizhu.settle_period"),
+                     n_closes);
 
         n_topic = read_allocation_topic(&env, topic_sums);
         cr_expect_eq(
             n_topic,
-            s_count(env.pg, "SELECT count(*) FROM zizhu.settle_allocation"));
+            zz_test_pg_count(env.pg,
+                             "SELECT count(*) FROM zizhu.settle_allocation"));
 
         for (i = 0; i < json_array_size(pols); i++) {
                 const json_t *p = json_array_get(pols, i);

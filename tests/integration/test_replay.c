@@ -8,56 +8,55 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include "test_settle_harness.h"
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "zizhu/audit.h"
+#include "zizhu/config.h"
 #include "zizhu/replay.h"
+#include "zizhu/settle_worker.h"
 
-static pid_t spawn_settlement(void)
+#include "zz_test.h"
+
+/* The settlement worker binary, idle-exit after 20 s (to be killed). */
+static pid_t spawn_settlement(const zz_test_env_t *env)
 {
-        pid_t pid = fork();
+        const zz_test_worker_opts_t o = {.idle_exit_ms = 20000};
 
-        if (pid == 0) {
-                char exe[1024];
-
-                snprintf(exe, sizeof(exe),
-                         "%s/consumers/zizhu-settlement-worker/"
-                         "zizhu-settlement-worker",
-                         ZZ_BIN_DIR);
-                execl(exe, exe, "-q", "--idle-exit", "20000", (char *)NULL);
-                _exit(127);
-        }
-        return pid;
+        return zz_test_worker_spawn(env, ZZ_TEST_SETTLEMENT_WORKER, &o);
 }
 
-static void people(s_msgs_t *ms, int from, int to, const char *registered)
+static void people(zz_test_msgs_t *ms, int from, int to, const char *registered)
 {
         int i;
 
         for (i = from; i < to; i++) {
                 char id[19], rec[16], village[16];
 
-                s_id("500228", "19900101", i, id);
+                zz_test_idno("500228", "19900101", i, id);
                 snprintf(rec, sizeof(rec), "R-%d", i);
                 snprintf(village, sizeof(village), "5001551070%02d",
                          1 + i % 16);
-                s_identity(ms, id, i % 3 ? "MCA" : "DPF", rec, "GRANT",
-                           i % 3 ? "MCA.DIBAO" : "DPF.DISABLED",
-                           i % 3 ? NULL : "level=2", "2015-01-01", "500155",
-                           "2019-09-20T08:00:00+08:00");
-                s_enrollment(ms, id, 2020, 1 + i % 2, "ANNUAL", registered,
-                             village);
-                s_payment(ms, id, 2020, i % 2 ? 62500 : 25000,
-                          i % 4 == 0 ? 0 : (i % 3 ? 25000 : 17500), 0,
-                          "2019-10-20T10:00:00+08:00");
+                zz_test_identity(ms, id, i % 3 ? "MCA" : "DPF", rec, "GRANT",
+                                 i % 3 ? "MCA.DIBAO" : "DPF.DISABLED",
+                                 i % 3 ? NULL : "level=2", "2015-01-01",
+                                 "500155", "2019-09-20T08:00:00+08:00");
+                zz_test_enrollment(ms, id, 2020, 1 + i % 2, "ANNUAL",
+                                   registered, village);
+                zz_test_payment(ms, id, 2020, i % 2 ? 62500 : 25000,
+                                i % 4 == 0 ? 0 : (i % 3 ? 25000 : 17500), 0,
+                                "2019-10-20T10:00:00+08:00");
         }
 }
 
 Test(replay, crashes_and_late_facts_replay_byte_identical, .timeout = 300)
 {
-        s_env_t env;
-        s_msgs_t ms;
-        s_allocs_t pub;
+        zz_test_env_t env;
+        zz_test_msgs_t ms = {0};
+        zz_test_allocs_t pub;
         pid_t pid;
         int status;
         char rdb[96], rpg[1024], errstr[1024];
@@ -67,50 +66,53 @@ Test(replay, crashes_and_late_facts_replay_byte_identical, .timeout = 300)
         zz_policy_t *pol[16];
         int n, i;
         static volatile sig_atomic_t stop = 0;
+        /* zz_test_subsidy_load, idle longer than a killed one's session */
+        const zz_test_worker_opts_t load10 = {
+            .no_relay = 1, .batch_ms = 50, .idle_exit_ms = 10000};
 
-        cr_assert(s_env_new(&env, "rp") == 0);
-        s_msgs_init(&ms);
+        cr_assert(zz_test_env_new(&env, "rp") == 0);
         people(&ms, 1, 60, "2019-10-20");
-        cr_assert(s_produce(&env, &ms) == 0);
-        s_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        zz_test_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
 
         /* crash the subsidy worker early, then run it to idle */
-        pid = s_spawn_subsidy(&env, "zizhu-subsidy", "10000");
+        pid = zz_test_worker_spawn(&env, ZZ_TEST_SUBSIDY_WORKER, &load10);
         usleep(700000);
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
         /* idle longer than the dead member's session */
-        cr_assert_eq(s_run_subsidy_idle(&env, "10000"), 0);
+        cr_assert_eq(zz_test_worker_run(&env, ZZ_TEST_SUBSIDY_WORKER, &load10),
+                     0);
         /* and once more alone, in case a rebalance left a partition to a
          * later assignment (the settlement worker waits for it anyway) */
-        cr_assert_eq(s_run_subsidy(&env), 0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
         /* crash the settlement worker after a while, then run to idle */
-        pid = spawn_settlement();
+        pid = spawn_settlement(&env);
         usleep(2500000);
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
 
         /* late facts, and one earlier person's payment corrected */
         people(&ms, 60, 70, "2019-11-20");
         {
                 char id[19];
-                s_id("500228", "19900101", 4, id);
-                s_payment(&ms, id, 2020, 25000, 25000, 0,
-                          "2019-12-01T10:00:00+08:00");
+                zz_test_idno("500228", "19900101", 4, id);
+                zz_test_payment(&ms, id, 2020, 25000, 25000, 0,
+                                "2019-12-01T10:00:00+08:00");
         }
-        cr_assert(s_produce(&env, &ms) == 0);
-        s_close(&ms, "huilong", "2020S1", "2020-01-20T09:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
-        cr_assert_eq(s_run_subsidy(&env), 0);
-        pid = spawn_settlement();
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        zz_test_close(&ms, "huilong", "2020S1", "2020-01-20T09:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
+        pid = spawn_settlement(&env);
         usleep(1500000);
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
-        cr_assert(s_read_allocations(&env, &pub) == 0);
-        s_dump(&pub);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
+        cr_assert(zz_test_allocs_read(&env, &pub) == 0);
+        zz_test_allocs_dump(&pub);
         cr_assert_gt(pub.n, 10);
 
         /* replay into a fresh database and verify */
@@ -145,13 +147,8 @@ Test(replay, crashes_and_late_facts_replay_byte_identical, .timeout = 300)
         for (i = 0; i < n; i++)
                 zz_policy_destroy(pol[i]);
         zz_config_destroy(config);
-        s_allocs_free(&pub);
-        s_msgs_free(&ms);
-        {
-                char sql[256];
-                snprintf(sql, sizeof(sql),
-                         "DROP DATABASE IF EXISTS %s WITH (FORCE)", rdb);
-                th_pg_exec(env.pg_base, sql);
-        }
-        s_env_drop(&env);
+        zz_test_allocs_free(&pub);
+        zz_test_msgs_free(&ms);
+        zz_test_db_drop(&env, rdb);
+        zz_test_env_drop(&env);
 }

@@ -9,9 +9,16 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include "test_settle_harness.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "zizhu/report.h"
+
+#include "zz_test.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -53,36 +60,41 @@ static char *report(PGconn *c, zz_report_kind_t kind, zz_report_format_t f,
 
 Test(report, settlement_backlog_progress, .timeout = 240)
 {
-        s_env_t env;
-        s_msgs_t ms;
+        zz_test_env_t env;
+        zz_test_msgs_t ms = {0};
         char a[19], b[19], c[19], dir[] = "/tmp/zzreportXXXXXX", path[256];
         char *table, *csv, *html, *backlog, *progress, *payers;
         PGconn *conn;
 
-        cr_assert(s_env_new(&env, "rep") == 0);
-        s_msgs_init(&ms);
-        s_id("500228", "19900101", 41, a);
-        s_id("500228", "19800101", 42, b);
-        s_id("500228", "19700101", 43, c);
-        s_identity(&ms, a, "DPF", "DPF-A", "GRANT", "DPF.DISABLED", "level=1",
-                   "2015-03-01", "500155", "2019-09-20T08:00:00+08:00");
-        s_identity(&ms, a, "NHC", "NHC-A", "GRANT", "NHC.FP_SPECIAL",
-                   "relation=self", "2012-01-01", "500155",
-                   "2019-11-02T09:30:00+08:00");
-        s_enrollment(&ms, a, 2020, 1, "ANNUAL", "2019-10-15", "500155107001");
-        s_payment(&ms, a, 2020, 25000, 17500, 0, "2019-10-15T10:00:00+08:00");
-        s_identity(&ms, b, "MCA", "MCA-B", "GRANT", "MCA.DIBAO", NULL,
-                   "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
-        s_enrollment(&ms, b, 2020, 2, "ANNUAL", "2019-10-17", "500155107001");
-        s_payment(&ms, b, 2020, 62500, 25000, 0, "2019-10-17T10:00:00+08:00");
+        cr_assert(zz_test_env_new(&env, "rep") == 0);
+        zz_test_idno("500228", "19900101", 41, a);
+        zz_test_idno("500228", "19800101", 42, b);
+        zz_test_idno("500228", "19700101", 43, c);
+        zz_test_identity(&ms, a, "DPF", "DPF-A", "GRANT", "DPF.DISABLED",
+                         "level=1", "2015-03-01", "500155",
+                         "2019-09-20T08:00:00+08:00");
+        zz_test_identity(&ms, a, "NHC", "NHC-A", "GRANT", "NHC.FP_SPECIAL",
+                         "relation=self", "2012-01-01", "500155",
+                         "2019-11-02T09:30:00+08:00");
+        zz_test_enrollment(&ms, a, 2020, 1, "ANNUAL", "2019-10-15",
+                           "500155107001");
+        zz_test_payment(&ms, a, 2020, 25000, 17500, 0,
+                        "2019-10-15T10:00:00+08:00");
+        zz_test_identity(&ms, b, "MCA", "MCA-B", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
+        zz_test_enrollment(&ms, b, 2020, 2, "ANNUAL", "2019-10-17",
+                           "500155107001");
+        zz_test_payment(&ms, b, 2020, 62500, 25000, 0,
+                        "2019-10-17T10:00:00+08:00");
         /* C: eligible, not enrolled: a coverage gap in the backlog */
-        s_identity(&ms, c, "MCA", "MCA-C", "GRANT", "MCA.DIBAO", NULL,
-                   "2015-01-01", "500155107", "2019-09-20T08:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
-        s_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
-        cr_assert_eq(s_run_subsidy(&env), 0);
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        zz_test_identity(&ms, c, "MCA", "MCA-C", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155107",
+                         "2019-09-20T08:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        zz_test_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
 
         cr_assert(mkdtemp(dir) != NULL);
         conn = PQconnectdb(env.pg);
@@ -155,6 +167,6 @@ Test(report, settlement_backlog_progress, .timeout = 240)
         free(backlog);
         free(progress);
         free(payers);
-        s_msgs_free(&ms);
-        s_env_drop(&env);
+        zz_test_msgs_free(&ms);
+        zz_test_env_drop(&env);
 }

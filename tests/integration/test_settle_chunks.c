@@ -23,67 +23,41 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include "test_settle_harness.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include <libpq-fe.h>
+
+#include "zizhu/codec.h"
 #include "zizhu/ledger.h"
+#include "zizhu/settle_worker.h"
+
+#include "zz_test.h"
 
 #define CH_PERSONS "3000"
 #define CH_SEED    "20251126"
-#define CH_GROUP   "zizhu-subsidy"
 
 static const char *const ch_inputs[3] = {"identity", "enrollment", "payment"};
 
-static int run_bin(const char *dir, const char *name, const char *const *args)
-{
-        return th_run_bin(th_getenv("ZZ_BIN_DIR", ZZ_BIN_DIR), dir, name, args);
-}
-
-static void conninfo(const s_env_t *env, const char *db, char *out, size_t size)
-{
-        snprintf(out, size, "%s dbname=%s", env->pg_base, db);
-}
-
-/* Every row of sql as text, rows and fields separated (malloc'd). */
+/* Every row of sql as text (see zz_test_pg_dump); fails the test when sql
+ * fails. */
 static char *dump(const char *pg, const char *sql)
 {
-        PGconn *c = PQconnectdb(pg);
-        PGresult *r = PQexec(c, sql);
-        size_t cap = 1 << 16, len = 0;
-        char *out = malloc(cap);
-        int i, j;
+        char *out = zz_test_pg_dump(pg, sql, NULL);
 
-        cr_assert(out != NULL);
-        cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql,
-                     PQresultErrorMessage(r));
-        out[0] = '\0';
-        for (i = 0; i < PQntuples(r); i++)
-                for (j = 0; j < PQnfields(r); j++) {
-                        const char *v =
-                            PQgetisnull(r, i, j) ? "\\N" : PQgetvalue(r, i, j);
-                        size_t n = strlen(v) + 2;
-
-                        while (len + n + 1 > cap) {
-                                cap *= 2;
-                                out = realloc(out, cap);
-                                cr_assert(out != NULL);
-                        }
-                        len += (size_t)snprintf(out + len, cap - len, "%s%c", v,
-                                                j + 1 < PQnfields(r) ? '\t'
-                                                                     : '\n');
-                }
-        PQclear(r);
-        PQfinish(c);
+        cr_assert_not_null(out, "%s", sql);
         return out;
 }
 
 static void exec_ok(const char *pg, const char *sql)
 {
-        cr_assert(th_pg_exec(pg, sql) == 0, "%s", sql);
+        cr_assert(zz_test_pg_exec(pg, sql) == 0, "%s", sql);
 }
 
 /* Closes one period in-process, in one transaction, with the given
  * chunk; the boundary is every input at half or all of its rows. */
-static void close_period(const s_env_t *env, const char *pg,
+static void close_period(const zz_test_env_t *env, const char *pg,
                          zz_policy_t *const *policies, size_t n_policies,
                          const char *jurisdiction, const char *period,
                          const long long *rows, int half, size_t chunk, int seq)
@@ -119,8 +93,8 @@ static void close_period(const s_env_t *env, const char *pg,
         PQclear(PQexec(c, "BEGIN"));
         cr_assert(
             zz_settle_close(c, codec, (const zz_policy_t *const *)policies,
-                            n_policies, S_KEY, &cmd, &result, errstr,
-                            sizeof(errstr)) == 0,
+                            n_policies, ZZ_TEST_PSEUDONYM_KEY, &cmd, &result,
+                            errstr, sizeof(errstr)) == 0,
             "close %s %s (chunk %zu): %s", jurisdiction, period, chunk, errstr);
         cr_assert_eq(result.status, 0, "close %s %s: %s", jurisdiction, period,
                      result.reason);
@@ -179,24 +153,24 @@ Test(settle_chunks, any_chunk_settles_the_same, .timeout = 600)
             "ORDER BY policy_name, period_index",
             "SELECT event_id, jurisdiction, period, issued_at, status, "
             "reason FROM zizhu.settle_command ORDER BY event_id"};
-        s_env_t env;
+        zz_test_env_t env;
         zz_policy_t *policies[16];
         char pg[3][1024], db[3][96], sql[256], errstr[512];
         long long rows[3];
         int n_policies, d, t;
         size_t p;
 
-        cr_assert(s_env_new(&env, "chunks") == 0);
+        cr_assert(zz_test_env_new(&env, "chunks") == 0);
         {
                 const char *args[] = {"--persons", CH_PERSONS,       "--seed",
                                       CH_SEED,     "--jurisdiction", "province",
                                       "--prefix",  env.prefix,       "--group",
-                                      CH_GROUP,    "--pg",           env.pg,
+                                      env.group,   "--pg",           env.pg,
                                       NULL};
 
-                cr_assert_eq(
-                    run_bin("tests/bench", "zz-bench-settle-load", args), 0,
-                    "zz-bench-settle-load failed");
+                cr_assert_eq(zz_test_run(&env, "tests/bench",
+                                         "zz-bench-settle-load", args),
+                             0, "zz-bench-settle-load failed");
         }
         for (t = 0; t < 3; t++) {
                 char *n;
@@ -205,7 +179,7 @@ Test(settle_chunks, any_chunk_settles_the_same, .timeout = 600)
                          "SELECT count(*) FROM zizhu.%s_fact WHERE src_topic "
                          "= '%s%s'",
                          ch_inputs[t], env.prefix, ch_inputs[t]);
-                n = s_scalar(env.pg, sql);
+                n = zz_test_pg_text(env.pg, sql);
                 cr_assert(n != NULL);
                 rows[t] = strtoll(n, NULL, 10);
                 free(n);
@@ -215,8 +189,8 @@ Test(settle_chunks, any_chunk_settles_the_same, .timeout = 600)
         /* three copies of the loaded database */
         for (d = 0; d < 3; d++) {
                 snprintf(db[d], sizeof(db[d]), "%s_%d", env.db, d);
-                conninfo(&env, db[d], pg[d], sizeof(pg[d]));
-                th_drop_db(env.pg_base, db[d], 1, 1);
+                zz_test_db_conninfo(&env, db[d], pg[d], sizeof(pg[d]));
+                zz_test_db_drop(&env, db[d]);
                 snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s",
                          db[d], env.db);
                 exec_ok(env.pg_base, sql);
@@ -233,10 +207,12 @@ Test(settle_chunks, any_chunk_settles_the_same, .timeout = 600)
                                      rows, ch_plan[p].half, chunks[d], (int)p);
                 }
         /* the data exercise what they should */
-        cr_expect_gt(s_count(pg[0], "SELECT count(*) FROM zizhu.settle_line"),
-                     100);
-        cr_expect_gt(s_count(pg[0], "SELECT count(*) FROM zizhu.settle_line "
-                                    "WHERE kind = 'ADJUSTMENT'"),
+        cr_expect_gt(
+            zz_test_pg_count(pg[0], "SELECT count(*) FROM zizhu.settle_line"),
+            100);
+        cr_expect_gt(zz_test_pg_count(pg[0],
+                                      "SELECT count(*) FROM zizhu.settle_line "
+                                      "WHERE kind = 'ADJUSTMENT'"),
                      0);
         for (t = 0; t < (int)(sizeof(tables) / sizeof(tables[0])); t++) {
                 char *a = dump(pg[0], tables[t]);
@@ -254,9 +230,8 @@ Test(settle_chunks, any_chunk_settles_the_same, .timeout = 600)
         for (p = 0; p < (size_t)n_policies; p++)
                 zz_policy_destroy(policies[p]);
         for (d = 0; d < 3; d++)
-                th_drop_db(env.pg_base, db[d], 1, 4);
-        s_env_drop(&env);
-        th_delete_topics(&env);
+                zz_test_db_drop(&env, db[d]);
+        zz_test_env_drop(&env);
 }
 
 /* The loader's facts are the subsidy worker's for the same data (all
@@ -275,11 +250,11 @@ Test(settle_chunks, bench_loader_stores_the_workers_facts, .timeout = 300)
             "year, contribution_fen, subsidy_applied_fen, paid_fen, "
             "refund_fen, paid_at, receipt FROM zizhu.payment_fact ORDER BY "
             "event_id"};
-        s_env_t env;
+        zz_test_env_t env;
         char db[96], pg[1024], sql[256];
         int t;
 
-        cr_assert(s_env_new(&env, "load") == 0);
+        cr_assert(zz_test_env_new(&env, "load") == 0);
         {
                 const char *args[] = {"--persons",
                                       "2000",
@@ -291,26 +266,29 @@ Test(settle_chunks, bench_loader_stores_the_workers_facts, .timeout = 300)
                                       "-q",
                                       NULL};
 
-                cr_assert_eq(run_bin("producers", "zizhu-loadgen", args), 0,
-                             "zizhu-loadgen failed");
+                cr_assert_eq(
+                    zz_test_run(&env, "producers", "zizhu-loadgen", args), 0,
+                    "zizhu-loadgen failed");
         }
-        cr_assert_eq(s_run_subsidy(&env), 0, "zizhu-subsidy-worker failed");
+        cr_assert_eq(zz_test_subsidy_load(&env), 0,
+                     "zizhu-subsidy-worker failed");
         snprintf(db, sizeof(db), "%s_b", env.db);
-        conninfo(&env, db, pg, sizeof(pg));
-        cr_assert(th_create_db(env.pg_base, db, 1) == 0);
+        zz_test_db_conninfo(&env, db, pg, sizeof(pg));
+        cr_assert(zz_test_db_create(&env, db, 1) == 0);
         {
                 const char *args[] = {"--persons", "2000",           "--seed",
                                       CH_SEED,     "--jurisdiction", "province",
                                       "--prefix",  env.prefix,       "--group",
-                                      CH_GROUP,    "--pg",           pg,
+                                      env.group,   "--pg",           pg,
                                       NULL};
 
-                cr_assert_eq(
-                    run_bin("tests/bench", "zz-bench-settle-load", args), 0,
-                    "zz-bench-settle-load failed");
+                cr_assert_eq(zz_test_run(&env, "tests/bench",
+                                         "zz-bench-settle-load", args),
+                             0, "zz-bench-settle-load failed");
         }
-        cr_expect_eq(s_count(env.pg, "SELECT count(*) FROM zizhu.dead_letter"),
-                     0);
+        cr_expect_eq(
+            zz_test_pg_count(env.pg, "SELECT count(*) FROM zizhu.dead_letter"),
+            0);
         for (t = 0; t < 3; t++) {
                 char *a = dump(env.pg, facts[t]);
                 char *b = dump(pg, facts[t]);
@@ -326,13 +304,13 @@ Test(settle_chunks, bench_loader_stores_the_workers_facts, .timeout = 300)
         snprintf(sql, sizeof(sql),
                  "SELECT sum(next_offset) FROM zizhu.consumer_position WHERE "
                  "group_id = '%s'",
-                 CH_GROUP);
-        cr_expect_eq(s_count(pg, sql),
-                     s_count(pg, "SELECT (SELECT count(*) FROM "
-                                 "zizhu.identity_fact) + (SELECT count(*) "
-                                 "FROM zizhu.enrollment_fact) + (SELECT "
-                                 "count(*) FROM zizhu.payment_fact)"));
-        th_drop_db(env.pg_base, db, 1, 4);
-        s_env_drop(&env);
-        th_delete_topics(&env);
+                 env.group);
+        cr_expect_eq(zz_test_pg_count(pg, sql),
+                     zz_test_pg_count(pg,
+                                      "SELECT (SELECT count(*) FROM "
+                                      "zizhu.identity_fact) + (SELECT count(*) "
+                                      "FROM zizhu.enrollment_fact) + (SELECT "
+                                      "count(*) FROM zizhu.payment_fact)"));
+        zz_test_db_drop(&env, db);
+        zz_test_env_drop(&env);
 }

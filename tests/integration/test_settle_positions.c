@@ -5,24 +5,29 @@
  * the command itself; and zizhu-feed close reads the positions from the
  * ends of the input topics when none are given.
  *
- * On the real broker and PostgreSQL (see test_settle_harness.h).
+ * On the real broker and PostgreSQL (a database and topics of its own,
+ * see zz_test.h).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include "test_settle_harness.h"
+#include <stdlib.h>
+#include <string.h>
 
+#include "zizhu/config.h"
+#include "zizhu/event.h"
 #include "zizhu/feed.h"
 
+#include "zz_test.h"
+
 /* A close whose positions are given, as a control.avsc v2 writer sends. */
-static void close_at(s_msgs_t *ms, const char *jurisdiction, const char *period,
-                     const char *issued_at, const zz_feed_position_t *pos,
-                     size_t n)
+static void close_at(zz_test_msgs_t *ms, const char *jurisdiction,
+                     const char *period, const char *issued_at,
+                     const zz_feed_position_t *pos, size_t n)
 {
         zz_event_control_t e;
         zz_event_position_t ep[64];
         char ev[48], errstr[256];
-        avro_value_t v;
         size_t i;
 
         cr_assert_leq(n, 64);
@@ -31,27 +36,26 @@ static void close_at(s_msgs_t *ms, const char *jurisdiction, const char *period,
                 ep[i].partition = pos[i].partition;
                 ep[i].offset = pos[i].offset;
         }
-        s_close_event(ms, &e, ev, jurisdiction, period, issued_at);
+        zz_test_close_init(ms, &e, ev, jurisdiction, period, issued_at);
         e.positions = ep;
         e.positions_count = n;
         cr_assert_eq(
             zz_event_validate_control(&e, NULL, errstr, sizeof(errstr)), 0,
             "%s", errstr);
-        cr_assert_eq(zz_codec_value_new(ms->codec, ZZ_STREAM_CONTROL, &v), 0);
-        cr_assert_eq(zz_event_control_to_value(&e, &v, errstr, sizeof(errstr)),
-                     0, "%s", errstr);
-        s_push(ms, ZZ_STREAM_CONTROL, jurisdiction, &v);
+        zz_test_msgs_control(ms, &e);
 }
 
-/* Runs bin/zizhu-feed with args (NULL-terminated); its exit status. */
-static int run_feed(const char *const *args)
+/* Runs bin/zizhu-feed with args (NULL-terminated) in env; its exit
+ * status. */
+static int run_feed(const zz_test_env_t *env, const char *const *args)
 {
-        return th_run_bin(ZZ_BIN_DIR, "producers", "zizhu-feed", args);
+        return zz_test_run(env, "producers", "zizhu-feed", args);
 }
 
 /* Sum of the ends of the boundary a period was settled with; -1 when the
  * boundary has not n elements. */
-static long long boundary_sum(const s_env_t *env, const char *period, int n)
+static long long boundary_sum(const zz_test_env_t *env, const char *period,
+                              int n)
 {
         char sql[512];
 
@@ -61,31 +65,32 @@ static long long boundary_sum(const s_env_t *env, const char *period, int n)
                  "jsonb_array_elements(boundary) b) ELSE -1 END FROM "
                  "zizhu.settle_period WHERE period = '%s'",
                  n, period);
-        return s_count(env->pg, sql);
+        return zz_test_pg_count(env->pg, sql);
 }
 
 Test(settle_positions, close_settles_exactly_before_its_positions,
      .timeout = 240)
 {
-        s_env_t env;
-        s_msgs_t ms;
-        s_allocs_t as;
+        zz_test_env_t env;
+        zz_test_msgs_t ms = {0};
+        zz_test_allocs_t as;
         zz_config_t *config;
         zz_feed_position_t *pos = NULL;
         size_t n = 0, i;
         long long sum = 0;
         char errstr[512], a[19], b[19];
 
-        cr_assert(s_env_new(&env, "pos") == 0);
-        s_msgs_init(&ms);
-        s_id("500228", "19700303", 41, a);
-        s_id("500228", "19850606", 42, b);
+        cr_assert(zz_test_env_new(&env, "pos") == 0);
+        zz_test_idno("500228", "19700303", 41, a);
+        zz_test_idno("500228", "19850606", 42, b);
         /* A: dibao in tier 2 -> MAF 25000 */
-        s_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
-                   "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
-        s_enrollment(&ms, a, 2020, 2, "ANNUAL", "2019-10-17", "500155107002");
-        s_payment(&ms, a, 2020, 62500, 25000, 0, "2019-10-17T10:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
+        zz_test_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
+        zz_test_enrollment(&ms, a, 2020, 2, "ANNUAL", "2019-10-17",
+                           "500155107002");
+        zz_test_payment(&ms, a, 2020, 62500, 25000, 0,
+                        "2019-10-17T10:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
 
         /* the boundary of 2020: the ends of the inputs now */
         config = zz_config_load(NULL, errstr, sizeof(errstr));
@@ -105,21 +110,24 @@ Test(settle_positions, close_settles_exactly_before_its_positions,
 
         /* B: dibao, tier 1 -> MAF 25000; sent before the close, but after
          * its positions: not in 2020 */
-        s_identity(&ms, b, "MCA", "MCA-B", "GRANT", "MCA.DIBAO", NULL,
-                   "2015-01-01", "500155", "2019-11-01T08:00:00+08:00");
-        s_enrollment(&ms, b, 2020, 1, "ANNUAL", "2019-11-20", "500155107003");
-        s_payment(&ms, b, 2020, 25000, 25000, 0, "2019-11-20T10:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
+        zz_test_identity(&ms, b, "MCA", "MCA-B", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155", "2019-11-01T08:00:00+08:00");
+        zz_test_enrollment(&ms, b, 2020, 1, "ANNUAL", "2019-11-20",
+                           "500155107003");
+        zz_test_payment(&ms, b, 2020, 25000, 25000, 0,
+                        "2019-11-20T10:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
         close_at(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00", pos, n);
-        cr_assert(s_produce(&env, &ms) == 0);
-        cr_assert_eq(s_run_subsidy(&env), 0);
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
-        cr_assert(s_read_allocations(&env, &as) == 0);
-        s_dump(&as);
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
+        cr_assert(zz_test_allocs_read(&env, &as) == 0);
+        zz_test_allocs_dump(&as);
         cr_assert_eq(as.n, 1);
-        s_expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
+        zz_test_alloc_expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1,
+                             25000);
         cr_expect_eq(boundary_sum(&env, "2020", 12), 3);
-        s_allocs_free(&as);
+        zz_test_allocs_free(&as);
 
         /* zizhu-feed close reads the ends itself: B is now inside, as an
          * adjustment of 2020 */
@@ -133,15 +141,16 @@ Test(settle_positions, close_settles_exactly_before_its_positions,
                                       "--issued-at",
                                       "2020-01-20T09:00:00+08:00",
                                       NULL};
-                cr_assert_eq(run_feed(args), 0);
+                cr_assert_eq(run_feed(&env, args), 0);
         }
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
-        cr_assert(s_read_allocations(&env, &as) == 0);
-        s_dump(&as);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
+        cr_assert(zz_test_allocs_read(&env, &as) == 0);
+        zz_test_allocs_dump(&as);
         cr_assert_eq(as.n, 2);
-        s_expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1, 25000);
+        zz_test_alloc_expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT",
+                             1, 25000);
         cr_expect_eq(boundary_sum(&env, "2020S1", 12), 6);
-        s_allocs_free(&as);
+        zz_test_allocs_free(&as);
 
         /* explicit --positions (here: the ends again, read by the test):
          * the period covers nothing new, and nothing is settled twice */
@@ -171,16 +180,16 @@ Test(settle_positions, close_settles_exactly_before_its_positions,
                             list + len, sizeof(list) - len, "%s%s:%d:%lld",
                             i > 0 ? "," : "", pos[i].topic,
                             (int)pos[i].partition, (long long)pos[i].offset);
-                cr_assert_eq(run_feed(args), 0);
+                cr_assert_eq(run_feed(&env, args), 0);
         }
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
         cr_expect_eq(boundary_sum(&env, "2020S2", 12), 6);
-        cr_assert(s_read_allocations(&env, &as) == 0);
+        cr_assert(zz_test_allocs_read(&env, &as) == 0);
         cr_expect_eq(as.n, 2);
-        s_allocs_free(&as);
+        zz_test_allocs_free(&as);
         free(pos);
-        s_msgs_free(&ms);
-        s_env_drop(&env);
+        zz_test_msgs_free(&ms);
+        zz_test_env_drop(&env);
 }
 
 /* "topic:partition:offset,..." of pos, without entry `skip` (-1: none) and
@@ -204,15 +213,15 @@ static void positions_list(const zz_feed_position_t *pos, size_t n, long skip,
 /* A close of huilong with explicit positions; ref is the issuer's
  * reference, which (with the period) makes the command's event id: a
  * close re-issued after a rejection needs a new one. */
-static int feed_close(const char *period, const char *issued_at,
-                      const char *ref, const char *list)
+static int feed_close(const zz_test_env_t *env, const char *period,
+                      const char *issued_at, const char *ref, const char *list)
 {
         const char *args[] = {"close",    "-q",   "--jurisdiction", "huilong",
                               "--period", period, "--issued-at",    issued_at,
                               "--ref",    ref,    "--positions",    list,
                               NULL};
 
-        return run_feed(args);
+        return run_feed(env, args);
 }
 
 /* Issue 6: a close whose boundary goes back on a partition, or leaves out
@@ -222,24 +231,25 @@ static int feed_close(const char *period, const char *issued_at,
 Test(settle_positions, close_behind_previous_boundary_is_rejected,
      .timeout = 240)
 {
-        s_env_t env;
-        s_msgs_t ms;
-        s_allocs_t as;
+        zz_test_env_t env;
+        zz_test_msgs_t ms = {0};
+        zz_test_allocs_t as;
         zz_config_t *config;
         zz_feed_position_t *pos = NULL, *pos2 = NULL;
         size_t n = 0, n2 = 0, i;
         long busy = -1;
         char errstr[512], a[19], b[19], list[4096];
 
-        cr_assert(s_env_new(&env, "behind") == 0);
-        s_msgs_init(&ms);
-        s_id("500228", "19700303", 51, a);
-        s_id("500228", "19850606", 52, b);
-        s_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
-                   "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
-        s_enrollment(&ms, a, 2020, 2, "ANNUAL", "2019-10-17", "500155107002");
-        s_payment(&ms, a, 2020, 62500, 25000, 0, "2019-10-17T10:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
+        cr_assert(zz_test_env_new(&env, "behind") == 0);
+        zz_test_idno("500228", "19700303", 51, a);
+        zz_test_idno("500228", "19850606", 52, b);
+        zz_test_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
+        zz_test_enrollment(&ms, a, 2020, 2, "ANNUAL", "2019-10-17",
+                           "500155107002");
+        zz_test_payment(&ms, a, 2020, 62500, 25000, 0,
+                        "2019-10-17T10:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
         config = zz_config_load(NULL, errstr, sizeof(errstr));
         cr_assert_not_null(config, "%s", errstr);
         cr_assert_eq(zz_feed_positions_query(config, 10000, &pos, &n, errstr,
@@ -250,16 +260,18 @@ Test(settle_positions, close_behind_previous_boundary_is_rejected,
                         busy = (long)i;
         cr_assert_geq(busy, 0);
         positions_list(pos, n, -1, -1, 0, list, sizeof(list));
-        cr_assert_eq(
-            feed_close("2020", "2019-12-20T09:00:00+08:00", "FIN-2020", list),
-            0);
+        cr_assert_eq(feed_close(&env, "2020", "2019-12-20T09:00:00+08:00",
+                                "FIN-2020", list),
+                     0);
 
         /* B arrives after the close of 2020 */
-        s_identity(&ms, b, "MCA", "MCA-B", "GRANT", "MCA.DIBAO", NULL,
-                   "2015-01-01", "500155", "2019-11-01T08:00:00+08:00");
-        s_enrollment(&ms, b, 2020, 1, "ANNUAL", "2019-11-20", "500155107003");
-        s_payment(&ms, b, 2020, 25000, 25000, 0, "2019-11-20T10:00:00+08:00");
-        cr_assert(s_produce(&env, &ms) == 0);
+        zz_test_identity(&ms, b, "MCA", "MCA-B", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155", "2019-11-01T08:00:00+08:00");
+        zz_test_enrollment(&ms, b, 2020, 1, "ANNUAL", "2019-11-20",
+                           "500155107003");
+        zz_test_payment(&ms, b, 2020, 25000, 25000, 0,
+                        "2019-11-20T10:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
         cr_assert_eq(zz_feed_positions_query(config, 10000, &pos2, &n2, errstr,
                                              sizeof(errstr)),
                      0, "%s", errstr);
@@ -269,48 +281,53 @@ Test(settle_positions, close_behind_previous_boundary_is_rejected,
         /* behind 2020 on one partition (A's fact there would fall out) */
         positions_list(pos2, n2, -1, busy, -pos2[busy].offset, list,
                        sizeof(list));
-        cr_assert_eq(
-            feed_close("2020S1", "2020-01-20T09:00:00+08:00", "FIN-S1-a", list),
-            0);
+        cr_assert_eq(feed_close(&env, "2020S1", "2020-01-20T09:00:00+08:00",
+                                "FIN-S1-a", list),
+                     0);
         /* omitting a partition 2020 had */
         positions_list(pos2, n2, 0, -1, 0, list, sizeof(list));
-        cr_assert_eq(
-            feed_close("2020S1", "2020-01-21T09:00:00+08:00", "FIN-S1-b", list),
-            0);
-        cr_assert_eq(s_run_subsidy(&env), 0);
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
-        cr_assert(s_read_allocations(&env, &as) == 0);
-        s_dump(&as);
+        cr_assert_eq(feed_close(&env, "2020S1", "2020-01-21T09:00:00+08:00",
+                                "FIN-S1-b", list),
+                     0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
+        cr_assert(zz_test_allocs_read(&env, &as) == 0);
+        zz_test_allocs_dump(&as);
         cr_expect_eq(as.n, 1); /* 2020 only */
-        s_expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1, 25000);
-        s_allocs_free(&as);
+        zz_test_alloc_expect(&as, "2020", "MAF", "500155107002", "SUBSIDY", 1,
+                             25000);
+        zz_test_allocs_free(&as);
+        cr_expect_eq(zz_test_pg_count(
+                         env.pg, "SELECT count(*) FROM zizhu.settle_period"),
+                     1);
         cr_expect_eq(
-            s_count(env.pg, "SELECT count(*) FROM zizhu.settle_period"), 1);
-        cr_expect_eq(s_count(env.pg,
+            zz_test_pg_count(env.pg,
                              "SELECT count(*) FROM zizhu.settle_command WHERE "
                              "status = 'REJECTED' AND reason LIKE "
                              "'boundary is behind period 2020 on partition %'"),
-                     1);
-        cr_expect_eq(s_count(env.pg,
+            1);
+        cr_expect_eq(
+            zz_test_pg_count(env.pg,
                              "SELECT count(*) FROM zizhu.settle_command WHERE "
                              "status = 'REJECTED' AND reason LIKE "
                              "'boundary omits partition %that period 2020 "
                              "was settled with'"),
-                     1);
+            1);
 
         /* a proper close of 2020S1 still settles B, as an adjustment */
         positions_list(pos2, n2, -1, -1, 0, list, sizeof(list));
-        cr_assert_eq(
-            feed_close("2020S1", "2020-01-22T09:00:00+08:00", "FIN-S1-c", list),
-            0);
-        cr_assert_eq(s_run_settle(&env, 1, NULL), 0);
-        cr_assert(s_read_allocations(&env, &as) == 0);
-        s_dump(&as);
+        cr_assert_eq(feed_close(&env, "2020S1", "2020-01-22T09:00:00+08:00",
+                                "FIN-S1-c", list),
+                     0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
+        cr_assert(zz_test_allocs_read(&env, &as) == 0);
+        zz_test_allocs_dump(&as);
         cr_expect_eq(as.n, 2);
-        s_expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT", 1, 25000);
-        s_allocs_free(&as);
+        zz_test_alloc_expect(&as, "2020S1", "MAF", "500155107003", "ADJUSTMENT",
+                             1, 25000);
+        zz_test_allocs_free(&as);
         free(pos);
         free(pos2);
-        s_msgs_free(&ms);
-        s_env_drop(&env);
+        zz_test_msgs_free(&ms);
+        zz_test_env_drop(&env);
 }

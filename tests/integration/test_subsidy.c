@@ -7,15 +7,24 @@
  */
 #include <criterion/criterion.h>
 
-#include "test_subsidy_harness.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "zizhu/arena.h"
+#include "zizhu/date.h"
+#include "zizhu/policy.h"
+
+#include "zz_test.h"
 
 Test(subsidy, decisions_match_policy_eval)
 {
         const size_t n = 3000;
-        h_env_t env;
-        h_person_t *ps = h_generate(n, 12345);
-        zz_codec_t *codec;
-        h_msgs_t ms = {0};
+        zz_test_env_t env;
+        zz_test_person_t *ps = zz_test_generate(n, 12345);
+        zz_test_msgs_t ms = {0};
         char errstr[512];
         zz_policy_t *pol[5] = {0};
         static const char *const files[] = {"tongnan-2021", "panzhihua-2022",
@@ -26,12 +35,10 @@ Test(subsidy, decisions_match_policy_eval)
         size_t i, compared = 0, k;
 
         cr_assert_not_null(ps);
-        cr_assert_eq(h_env_new(&env, "match"), 0);
-        codec = zz_codec_new(errstr, sizeof(errstr));
-        cr_assert_not_null(codec, "%s", errstr);
-        h_messages(codec, ps, n, &ms);
-        cr_assert_eq(h_produce(&env, &ms, 0, ms.n), 0);
-        cr_assert_eq(h_run_to_idle(&env, "g"), 0);
+        cr_assert_eq(zz_test_env_new(&env, "match"), 0);
+        zz_test_persons_msgs(&ms, ps, n);
+        cr_assert_eq(zz_test_produce(&env, &ms, 0, ms.n), 0);
+        cr_assert_eq(zz_test_subsidy_run_to_idle(&env), 0);
 
         for (k = 0; k < 5; k++) {
                 char path[1024];
@@ -42,7 +49,7 @@ Test(subsidy, decisions_match_policy_eval)
         }
         c = PQconnectdb(env.pg);
         for (i = 0; i < n; i++) {
-                const h_person_t *p = &ps[i];
+                const zz_test_person_t *p = &ps[i];
                 zz_identity_t idents[2];
                 zz_case_t cs;
                 zz_decision_t d;
@@ -51,7 +58,7 @@ Test(subsidy, decisions_match_policy_eval)
                 const char *params[2] = {p->id, year};
                 PGresult *r;
 
-                h_case(p, idents, &cs);
+                zz_test_person_case(p, idents, &cs);
                 for (k = 0; k < 5 && use == NULL; k++)
                         if (zz_policy_year(pol[k]) == p->year && p->enrolled &&
                             zz_policy_in_jurisdiction(pol[k], p->region))
@@ -100,55 +107,52 @@ Test(subsidy, decisions_match_policy_eval)
         }
         PQfinish(c);
         cr_expect_gt(compared, n / 2);
-        cr_expect_gt(h_scalar(&env, "SELECT count(*) FROM zizhu.decision "
-                                    "WHERE subsidy_fen > 0"),
+        cr_expect_gt(zz_test_pg_count(env.pg,
+                                      "SELECT count(*) FROM zizhu.decision "
+                                      "WHERE subsidy_fen > 0"),
                      100);
-        cr_expect_eq(h_check_published(&env), 0);
+        cr_expect_eq(zz_test_check_published(&env), 0);
         for (k = 0; k < 5; k++)
                 zz_policy_destroy(pol[k]);
         zz_arena_destroy(arena);
-        h_msgs_free(&ms);
-        zz_codec_destroy(codec);
+        zz_test_msgs_free(&ms);
         free(ps);
-        h_env_drop(&env);
+        zz_test_env_drop(&env);
 }
 
 /* Malformed messages mixed in: each is a dead letter with the reason. */
 Test(subsidy, malformed_to_dead_letter)
 {
         const size_t n = 200;
-        h_env_t env;
-        h_person_t *ps = h_generate(n, 777);
-        zz_codec_t *codec;
-        h_msgs_t ms = {0}, bad = {0};
-        char errstr[512];
-        h_person_t q;
+        zz_test_env_t env;
+        zz_test_person_t *ps = zz_test_generate(n, 777);
+        zz_test_msgs_t ms = {0}, bad = {0};
+        zz_test_person_t q;
         size_t valid_msgs;
         static const char garbage[] = "not avro at all";
         unsigned char unknown_fp[16] = {0xC3, 0x01, 1, 2, 3, 4, 5, 6,
                                         7,    8,    0, 0, 0, 0, 0, 0};
 
         cr_assert_not_null(ps);
-        cr_assert_eq(h_env_new(&env, "bad"), 0);
-        codec = zz_codec_new(errstr, sizeof(errstr));
-        cr_assert_not_null(codec, "%s", errstr);
-        h_messages(codec, ps, n, &ms);
+        cr_assert_eq(zz_test_env_new(&env, "bad"), 0);
+        zz_test_persons_msgs(&ms, ps, n);
         valid_msgs = ms.n;
 
         /* BAD_FRAMING, UNKNOWN_SCHEMA */
-        h_msgs_add(&bad, ZZ_STREAM_IDENTITY, "k1", garbage, sizeof(garbage));
-        h_msgs_add(&bad, ZZ_STREAM_PAYMENT, "k2", unknown_fp,
-                   sizeof(unknown_fp));
+        zz_test_msgs_add(&bad, ZZ_STREAM_IDENTITY, "k1", garbage,
+                         sizeof(garbage));
+        zz_test_msgs_add(&bad, ZZ_STREAM_PAYMENT, "k2", unknown_fp,
+                         sizeof(unknown_fp));
         /* WRONG_STREAM: an enrollment on the payment topic */
         q = ps[1];
         q.enrolled = 1;
         snprintf(q.enroll_event, sizeof(q.enroll_event), "bad-ws");
         {
-                h_msgs_t tmp = {0};
-                h_enrollment_msg(codec, &q, &tmp);
-                h_msgs_add(&bad, ZZ_STREAM_PAYMENT, "k3", tmp.m[0].value,
-                           tmp.m[0].len);
-                h_msgs_free(&tmp);
+                zz_test_msgs_t tmp = {0};
+                zz_test_person_enrollment(&tmp, &q);
+                zz_test_msgs_add(&bad, ZZ_STREAM_PAYMENT, "k3", tmp.m[0].value,
+                                 tmp.m[0].len);
+                zz_test_msgs_free(&tmp);
         }
         /* INVALID_ID_NUMBER */
         q = ps[2];
@@ -158,7 +162,7 @@ Test(subsidy, malformed_to_dead_letter)
         q.registered_on = 18000;
         snprintf(q.region, sizeof(q.region), "500152001001");
         snprintf(q.household, sizeof(q.household), "H");
-        h_enrollment_msg(codec, &q, &bad);
+        zz_test_person_enrollment(&bad, &q);
         /* UNKNOWN_CATEGORY */
         q = ps[3];
         q.idents[0] = ps[0].idents[0];
@@ -170,13 +174,13 @@ Test(subsidy, malformed_to_dead_letter)
         snprintf(q.idents[0].approving, sizeof(q.idents[0].approving),
                  "500152");
         snprintf(q.idents[0].event_id, sizeof(q.idents[0].event_id), "bad-cat");
-        h_identity_msg(codec, &q, &q.idents[0], &bad);
+        zz_test_person_identity(&bad, &q, &q.idents[0]);
         /* INVALID_DATE_RANGE */
         q.idents[0].category = "MCA.DIBAO";
         q.idents[0].valid_to = 17000;
         snprintf(q.idents[0].event_id, sizeof(q.idents[0].event_id),
                  "bad-range");
-        h_identity_msg(codec, &q, &q.idents[0], &bad);
+        zz_test_person_identity(&bad, &q, &q.idents[0]);
         /* AMOUNT_MISMATCH and NEGATIVE_AMOUNT */
         q = ps[4];
         q.year = 2021;
@@ -184,26 +188,27 @@ Test(subsidy, malformed_to_dead_letter)
         q.paid_fen = 28000;
         q.paid_at = 1600000000000LL;
         snprintf(q.pay_event, sizeof(q.pay_event), "bad-sum");
-        h_payment_msg(codec, &q, &bad, 100);
+        zz_test_person_payment(&bad, &q, 100);
         snprintf(q.pay_event, sizeof(q.pay_event), "bad-neg");
         q.contribution = -5;
         q.paid_fen = -5;
-        h_payment_msg(codec, &q, &bad, 0);
+        zz_test_person_payment(&bad, &q, 0);
 
         /* interleave: bad ones spread through the valid ones */
         {
                 size_t i;
                 for (i = 0; i < bad.n; i++)
-                        h_msgs_add(&ms, bad.m[i].stream, bad.m[i].key,
-                                   bad.m[i].value, bad.m[i].len);
+                        zz_test_msgs_add(&ms, bad.m[i].stream, bad.m[i].key,
+                                         bad.m[i].value, bad.m[i].len);
         }
-        cr_assert_eq(h_produce(&env, &ms, 0, valid_msgs / 2), 0);
-        cr_assert_eq(h_produce(&env, &ms, valid_msgs, ms.n), 0);
-        cr_assert_eq(h_produce(&env, &ms, valid_msgs / 2, valid_msgs), 0);
-        cr_assert_eq(h_run_to_idle(&env, "g"), 0);
+        cr_assert_eq(zz_test_produce(&env, &ms, 0, valid_msgs / 2), 0);
+        cr_assert_eq(zz_test_produce(&env, &ms, valid_msgs, ms.n), 0);
+        cr_assert_eq(zz_test_produce(&env, &ms, valid_msgs / 2, valid_msgs), 0);
+        cr_assert_eq(zz_test_subsidy_run_to_idle(&env), 0);
 
-        cr_expect_eq(h_scalar(&env, "SELECT count(*) FROM zizhu.dead_letter"),
-                     (long long)bad.n);
+        cr_expect_eq(
+            zz_test_pg_count(env.pg, "SELECT count(*) FROM zizhu.dead_letter"),
+            (long long)bad.n);
         {
                 static const char *const reasons[] = {
                     "BAD_FRAMING",      "UNKNOWN_SCHEMA",
@@ -217,23 +222,22 @@ Test(subsidy, malformed_to_dead_letter)
                                  "SELECT count(*) FROM zizhu.dead_letter "
                                  "WHERE reason = '%s'",
                                  reasons[i]);
-                        cr_expect_eq(h_scalar(&env, sql), 1, "reason %s",
-                                     reasons[i]);
+                        cr_expect_eq(zz_test_pg_count(env.pg, sql), 1,
+                                     "reason %s", reasons[i]);
                 }
         }
         /* every valid event is stored */
-        cr_expect_eq(h_scalar(&env,
-                              "SELECT (SELECT count(*) FROM "
-                              "zizhu.identity_fact) + (SELECT count(*) FROM "
-                              "zizhu.enrollment_fact) + (SELECT count(*) "
-                              "FROM zizhu.payment_fact)"),
+        cr_expect_eq(zz_test_pg_count(
+                         env.pg, "SELECT (SELECT count(*) FROM "
+                                 "zizhu.identity_fact) + (SELECT count(*) FROM "
+                                 "zizhu.enrollment_fact) + (SELECT count(*) "
+                                 "FROM zizhu.payment_fact)"),
                      (long long)valid_msgs);
-        cr_expect_eq(h_check_published(&env), 0);
-        h_msgs_free(&bad);
-        h_msgs_free(&ms);
-        zz_codec_destroy(codec);
+        cr_expect_eq(zz_test_check_published(&env), 0);
+        zz_test_msgs_free(&bad);
+        zz_test_msgs_free(&ms);
         free(ps);
-        h_env_drop(&env);
+        zz_test_env_drop(&env);
 }
 
 /* The same facts in another order across topics, each twice, give the
@@ -241,48 +245,45 @@ Test(subsidy, malformed_to_dead_letter)
 Test(subsidy, duplicates_and_reordering)
 {
         const size_t n = 600;
-        h_env_t a, b;
-        h_person_t *ps = h_generate(n, 4242);
-        zz_codec_t *codec;
-        h_msgs_t ms = {0}, rev = {0};
-        char errstr[512], *da, *db;
+        zz_test_env_t a, b;
+        zz_test_person_t *ps = zz_test_generate(n, 4242);
+        zz_test_msgs_t ms = {0}, rev = {0};
+        char *da, *db;
         size_t i, rows_a = 0, rows_b = 0;
 
         cr_assert_not_null(ps);
-        codec = zz_codec_new(errstr, sizeof(errstr));
-        cr_assert_not_null(codec, "%s", errstr);
-        h_messages(codec, ps, n, &ms);
+        zz_test_persons_msgs(&ms, ps, n);
         /* payments first, then enrollments, then identities, backwards */
         for (i = ms.n; i > 0; i--)
-                h_msgs_add(&rev, ms.m[i - 1].stream, ms.m[i - 1].key,
-                           ms.m[i - 1].value, ms.m[i - 1].len);
+                zz_test_msgs_add(&rev, ms.m[i - 1].stream, ms.m[i - 1].key,
+                                 ms.m[i - 1].value, ms.m[i - 1].len);
 
-        cr_assert_eq(h_env_new(&a, "orda"), 0);
-        cr_assert_eq(h_produce(&a, &ms, 0, ms.n), 0);
-        cr_assert_eq(h_run_to_idle(&a, "g"), 0);
+        cr_assert_eq(zz_test_env_new(&a, "orda"), 0);
+        cr_assert_eq(zz_test_produce(&a, &ms, 0, ms.n), 0);
+        cr_assert_eq(zz_test_subsidy_run_to_idle(&a), 0);
 
-        cr_assert_eq(h_env_new(&b, "ordb"), 0);
+        cr_assert_eq(zz_test_env_new(&b, "ordb"), 0);
         /* half of the reversed stream, a run, then all of it again */
-        cr_assert_eq(h_produce(&b, &rev, 0, rev.n / 2), 0);
-        cr_assert_eq(h_run_to_idle(&b, "g"), 0);
-        cr_assert_eq(h_produce(&b, &rev, 0, rev.n), 0);
-        cr_assert_eq(h_run_to_idle(&b, "g"), 0);
+        cr_assert_eq(zz_test_produce(&b, &rev, 0, rev.n / 2), 0);
+        cr_assert_eq(zz_test_subsidy_run_to_idle(&b), 0);
+        cr_assert_eq(zz_test_produce(&b, &rev, 0, rev.n), 0);
+        cr_assert_eq(zz_test_subsidy_run_to_idle(&b), 0);
 
-        da = h_dump_decisions(&a, &rows_a);
-        db = h_dump_decisions(&b, &rows_b);
+        da = zz_test_decisions_dump(&a, &rows_a);
+        db = zz_test_decisions_dump(&b, &rows_b);
         cr_expect_gt(rows_a, n / 2);
         cr_expect_eq(rows_a, rows_b);
         cr_expect(strcmp(da, db) == 0, "final decisions differ between orders");
-        cr_expect_eq(h_scalar(&b, "SELECT count(*) FROM zizhu.identity_fact"),
-                     h_scalar(&a, "SELECT count(*) FROM zizhu.identity_fact"));
-        cr_expect_eq(h_check_published(&a), 0);
-        cr_expect_eq(h_check_published(&b), 0);
+        cr_expect_eq(
+            zz_test_pg_count(b.pg, "SELECT count(*) FROM zizhu.identity_fact"),
+            zz_test_pg_count(a.pg, "SELECT count(*) FROM zizhu.identity_fact"));
+        cr_expect_eq(zz_test_check_published(&a), 0);
+        cr_expect_eq(zz_test_check_published(&b), 0);
         free(da);
         free(db);
-        h_msgs_free(&ms);
-        h_msgs_free(&rev);
-        zz_codec_destroy(codec);
+        zz_test_msgs_free(&ms);
+        zz_test_msgs_free(&rev);
         free(ps);
-        h_env_drop(&a);
-        h_env_drop(&b);
+        zz_test_env_drop(&a);
+        zz_test_env_drop(&b);
 }

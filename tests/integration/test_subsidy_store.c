@@ -10,20 +10,27 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "test_subsidy_harness.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
 #include "zizhu/metrics.h"
 #include "zizhu/store.h"
 
-static h_env_t env;
+#include "zz_test.h"
+
+static zz_test_env_t env;
 
 static void setup(void)
 {
-        cr_assert_eq(h_env_new(&env, "store"), 0);
+        cr_assert_eq(zz_test_env_new(&env, "store"), 0);
 }
 
 static void teardown(void)
 {
-        h_env_drop(&env);
+        zz_test_env_drop(&env);
 }
 
 TestSuite(subsidy_store, .init = setup, .fini = teardown);
@@ -31,8 +38,8 @@ TestSuite(subsidy_store, .init = setup, .fini = teardown);
 Test(subsidy_store, lost_partition_cannot_commit)
 {
         char errstr[512], sqlstate[6];
-        zz_store_t *a = zz_store_new(env.pg, "g", errstr, sizeof(errstr));
-        zz_store_t *b = zz_store_new(env.pg, "g", errstr, sizeof(errstr));
+        zz_store_t *a = zz_store_new(env.pg, env.group, errstr, sizeof(errstr));
+        zz_store_t *b = zz_store_new(env.pg, env.group, errstr, sizeof(errstr));
         int64_t next_a, epoch_a, next_b, epoch_b, stored = -1;
 
         cr_assert_not_null(a, "%s", errstr);
@@ -79,8 +86,8 @@ Test(subsidy_store, lost_partition_cannot_commit)
 Test(subsidy_store, outbox_ids_in_commit_order)
 {
         char errstr[512], sqlstate[6];
-        zz_store_t *a = zz_store_new(env.pg, "g", errstr, sizeof(errstr));
-        zz_store_t *b = zz_store_new(env.pg, "g", errstr, sizeof(errstr));
+        zz_store_t *a = zz_store_new(env.pg, env.group, errstr, sizeof(errstr));
+        zz_store_t *b = zz_store_new(env.pg, env.group, errstr, sizeof(errstr));
         static const unsigned char bin[4] = {0x00, 0xff, 0x22, 0x5c};
 
         cr_assert_not_null(a);
@@ -99,17 +106,21 @@ Test(subsidy_store, outbox_ids_in_commit_order)
                      "%s", errstr);
         cr_assert_eq(zz_store_commit(a, sqlstate, errstr, sizeof(errstr)), 0,
                      "%s", errstr);
-        cr_expect_eq(h_scalar(&env, "SELECT id FROM zizhu.outbox WHERE "
-                                    "stream = 'reconciliation'"),
+        cr_expect_eq(zz_test_pg_count(env.pg,
+                                      "SELECT id FROM zizhu.outbox WHERE "
+                                      "stream = 'reconciliation'"),
                      1);
-        cr_expect_eq(h_scalar(&env, "SELECT id FROM zizhu.outbox WHERE "
-                                    "stream = 'subsidy-state'"),
+        cr_expect_eq(zz_test_pg_count(env.pg,
+                                      "SELECT id FROM zizhu.outbox WHERE "
+                                      "stream = 'subsidy-state'"),
                      2);
-        cr_expect_eq(h_scalar(&env, "SELECT id FROM zizhu.outbox WHERE "
-                                    "stream = 'dead-letter' AND key IS NULL"),
+        cr_expect_eq(zz_test_pg_count(env.pg,
+                                      "SELECT id FROM zizhu.outbox WHERE "
+                                      "stream = 'dead-letter' AND key IS NULL"),
                      3);
-        cr_expect_eq(h_scalar(&env, "SELECT count(*) FROM zizhu.outbox WHERE "
-                                    "value = '\\x00ff225c'::bytea"),
+        cr_expect_eq(zz_test_pg_count(env.pg,
+                                      "SELECT count(*) FROM zizhu.outbox WHERE "
+                                      "value = '\\x00ff225c'::bytea"),
                      1);
         zz_store_destroy(a);
         zz_store_destroy(b);
@@ -120,7 +131,7 @@ Test(subsidy_store, text_array_round_trip)
         const char *items[] = {"a\"b", "c\\d", NULL, "", "{x,y}", "5002X"};
         char *lit = zz_store_text_array(items, 6);
         char errstr[512];
-        zz_store_t *s = zz_store_new(env.pg, "g", errstr, sizeof(errstr));
+        zz_store_t *s = zz_store_new(env.pg, env.group, errstr, sizeof(errstr));
         const char *params[1] = {lit};
         PGresult *r;
         int i;
