@@ -8,10 +8,10 @@
 
 #include "zizhu/audit.h"
 #include "zizhu/config.h"
-#include "zizhu/ledger.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
 #include "zizhu/replay.h"
+#include "zizhu/settle_run.h"
 #include "zizhu/settle_worker.h"
 #include "zz_cli.h"
 

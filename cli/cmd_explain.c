@@ -16,12 +16,12 @@
 #include "zizhu/config.h"
 #include "zizhu/date.h"
 #include "zizhu/idno.h"
-#include "zizhu/ledger.h"
 #include "zizhu/log.h"
 #include "zizhu/policy_text.h"
 #include "zizhu/pg.h"
 #include "zizhu/policy_json.h"
 #include "zizhu/pseudonym.h"
+#include "zizhu/settle_facts.h"
 #include "zizhu/settle_worker.h"
 #include "zz_cli.h"
 

@@ -13,7 +13,7 @@
 
 #include "test_settle_harness.h"
 
-#include "zizhu/ledger.h"
+#include "zizhu/settle_run.h"
 #include "zizhu/settle_worker.h"
 
 static int conserved(const s_env_t *env)

@@ -25,7 +25,7 @@
 
 #include "test_settle_harness.h"
 
-#include "zizhu/ledger.h"
+#include "zizhu/settle_run.h"
 
 #define CH_PERSONS "3000"
 #define CH_SEED    "20251126"

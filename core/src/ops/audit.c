@@ -13,8 +13,8 @@
 
 #include "zizhu/codec.h"
 #include "zizhu/kafka.h"
-#include "zizhu/ledger.h"
 #include "zizhu/pg.h"
+#include "zizhu/settle_run.h"
 
 typedef struct msg_s {
         char *key;

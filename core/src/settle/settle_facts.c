@@ -1,11 +1,11 @@
 /*
  * settle_facts.c — the facts of persons inside a settlement boundary (or
  * as known at a past moment), folded into policy cases the same way the
- * subsidy worker folds them (see ledger.h, subsidy.h): one person's or
+ * subsidy worker folds them (see settle_facts.h, subsidy.h): one person's or
  * everyone's at once (zz_factset_load), or everyone's a chunk at a time
  * for a close (zz_factset_open), with memory bounded by the chunk.
  */
-#include "zizhu/ledger.h"
+#include "zizhu/settle_facts.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "zizhu/casefold.h"
 #include "zizhu/date.h"
 #include "zizhu/pg.h"
+#include "settle_int.h"
 
 /* The settlement's payment rows carry the kind after casefold.h's
  * columns, for zz_factset_print. */

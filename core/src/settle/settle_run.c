@@ -2,7 +2,7 @@
  * settle_run.c — closing a settlement period in PostgreSQL: re-evaluates
  * every person of the jurisdiction from the facts inside the boundary,
  * compares with the ledger, and writes the lines and the encoded
- * allocation messages (see ledger.h). Also the dashboard refresh and the
+ * allocation messages (see settle_run.h). Also the dashboard refresh and the
  * money conservation check.
  *
  * A close reads its persons a chunk at a time (zz_factset_open) and writes
@@ -11,7 +11,7 @@
  * message carries all of its lines. Lines and ledger rows go in with
  * COPY. The rows and bytes are those of settling everyone at once.
  */
-#include "zizhu/ledger.h"
+#include "zizhu/settle_run.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +27,7 @@
 #include "zizhu/log.h"
 #include "zizhu/pseudonym.h"
 #include "zizhu/store.h"
+#include "settle_int.h"
 
 /*
  * The strings of a close's lines (payers, funds, regions, categories,

@@ -17,9 +17,9 @@
 #include "zizhu/codec.h"
 #include "zizhu/event.h"
 #include "zizhu/kafka.h"
-#include "zizhu/ledger.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
+#include "zizhu/settle_run.h"
 
 /* "zzST": one active settlement worker per database. */
 #define SETTLE_LOCK_KEY "2054837076"
