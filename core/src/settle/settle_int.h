@@ -28,10 +28,25 @@
 #define ZIZHU_SETTLE_INT_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <libpq-fe.h>
 
 #include "zizhu/settle_facts.h"
+
+/* Puts what failed before the message of a failed statement in errstr
+ * ("what: message"), as the settlement's messages say it. */
+static inline void settle_failed(const char *what, char *errstr,
+                                 size_t errstr_size)
+{
+        char *detail = strdup(errstr);
+
+        snprintf(errstr, errstr_size, "%s: %s", what,
+                 detail != NULL ? detail : "out of memory");
+        free(detail);
+}
 
 #define ZZ_FACTSET_CHUNK 20000
 

@@ -308,17 +308,6 @@ static double now_s(void)
 /* ------------------------------------------------------------------ */
 /* Statements                                                          */
 
-/* Puts what failed before the database's message in errstr: "what:
- * message". */
-static void failed(const char *what, char *errstr, size_t errstr_size)
-{
-        char *detail = strdup(errstr);
-
-        snprintf(errstr, errstr_size, "%s: %s", what,
-                 detail != NULL ? detail : "out of memory");
-        free(detail);
-}
-
 /* What most failed statements here say. */
 #define QUERY_FAILED "settlement query failed"
 
@@ -326,7 +315,7 @@ static void failed(const char *what, char *errstr, size_t errstr_size)
  * returns -1. */
 static int query_failed(char *errstr, size_t errstr_size)
 {
-        failed(QUERY_FAILED, errstr, errstr_size);
+        settle_failed(QUERY_FAILED, errstr, errstr_size);
         return -1;
 }
 
@@ -908,7 +897,8 @@ static int insert_allocation(publish_t *pb, const line_t *g,
         res = zz_pg_query_ex(pb->conn, SQL_ALLOCATION_ADD, 11, NULL, p, lens,
                              fmts, 0, NULL, errstr, errstr_size);
         if (res == NULL) {
-                failed("could not store an allocation", errstr, errstr_size);
+                settle_failed("could not store an allocation", errstr,
+                              errstr_size);
                 return -1;
         }
         PQclear(res);
