@@ -137,7 +137,7 @@ int zz_cmd_audit(int argc, char **argv)
                         rc = ok ? 0 : 1;
                 }
                 if (conn != NULL)
-                        PQfinish(conn);
+                        zz_pg_finish(conn);
         }
         for (i = 0; i < n_pol; i++)
                 zz_policy_destroy(policies[i]);
