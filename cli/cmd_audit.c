@@ -8,10 +8,10 @@
 
 #include "zizhu/audit.h"
 #include "zizhu/config.h"
-#include "zizhu/ledger.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
 #include "zizhu/replay.h"
+#include "zizhu/settle_run.h"
 #include "zizhu/settle_worker.h"
 #include "zz_cli.h"
 
@@ -137,7 +137,7 @@ int zz_cmd_audit(int argc, char **argv)
                         rc = ok ? 0 : 1;
                 }
                 if (conn != NULL)
-                        PQfinish(conn);
+                        zz_pg_finish(conn);
         }
         for (i = 0; i < n_pol; i++)
                 zz_policy_destroy(policies[i]);

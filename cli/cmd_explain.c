@@ -16,14 +16,27 @@
 #include "zizhu/config.h"
 #include "zizhu/date.h"
 #include "zizhu/idno.h"
-#include "zizhu/ledger.h"
 #include "zizhu/log.h"
 #include "zizhu/policy_text.h"
 #include "zizhu/pg.h"
 #include "zizhu/policy_json.h"
 #include "zizhu/pseudonym.h"
+#include "zizhu/settle_facts.h"
 #include "zizhu/settle_worker.h"
 #include "zz_cli.h"
+
+static const char SQL_HISTORY_AS_OF[] =
+    "SELECT revision, to_char(recorded_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS'), body\n"
+    "FROM zizhu.decision_history\n"
+    "WHERE person_id = $1 AND year = $2 AND ($3::bigint IS NULL OR recorded_at <= to_timestamp($3::bigint / 1000.0))\n"
+    "ORDER BY revision DESC\n"
+    "LIMIT 1";
+
+static const char SQL_SETTLED_LINES[] =
+    "SELECT period, kind, payer, fund, region, category, rule, fen, coalesce(adjusts_period, '')\n"
+    "FROM zizhu.settle_line\n"
+    "WHERE pseudonym = $1 AND year = $2\n"
+    "ORDER BY policy_name, period, kind, payer";
 
 static void usage(FILE *out)
 {
@@ -72,7 +85,7 @@ static int parse_as_of(const char *s, long long *out)
 static void print_history(PGconn *conn, const char *person, int year,
                           long long as_of)
 {
-        char y[16], t[32];
+        char y[16], t[32], err[512];
         const char *p[3];
         PGresult *res;
 
@@ -81,19 +94,12 @@ static void print_history(PGconn *conn, const char *person, int year,
         p[0] = person;
         p[1] = y;
         p[2] = as_of == ZZ_AS_OF_NONE ? NULL : t;
-        res = PQexecParams(
-            conn,
-            "SELECT revision, to_char(recorded_at AT TIME ZONE "
-            "'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS'), body FROM "
-            "zizhu.decision_history WHERE person_id = $1 AND year = $2 AND "
-            "($3::bigint IS NULL OR recorded_at <= to_timestamp($3::bigint "
-            "/ 1000.0)) ORDER BY revision DESC LIMIT 1",
-            3, NULL, p, NULL, NULL, 0);
+        res =
+            zz_pg_query(conn, SQL_HISTORY_AS_OF, 3, p, NULL, err, sizeof(err));
         printf("\nrecorded by the subsidy worker%s:\n",
                as_of == ZZ_AS_OF_NONE ? "" : " by then");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                printf("  (could not read the history: %s)\n",
-                       PQresultErrorMessage(res));
+        if (res == NULL) {
+                printf("  (could not read the history: %s)\n", err);
         } else if (PQntuples(res) == 0) {
                 printf("  no revision\n");
         } else {
@@ -145,21 +151,14 @@ static void print_settled(PGconn *conn, const char *pseudonym, int year)
         snprintf(y, sizeof(y), "%d", year);
         p[0] = pseudonym;
         p[1] = y;
-        res = PQexecParams(conn,
-                           "SELECT period, kind, payer, fund, region, "
-                           "category, rule, fen, coalesce(adjusts_period, "
-                           "'') FROM zizhu.settle_line WHERE pseudonym = $1 "
-                           "AND year = $2 ORDER BY policy_name, period, "
-                           "kind, payer",
-                           2, NULL, p, NULL, NULL, 0);
+        res = zz_pg_query(conn, SQL_SETTLED_LINES, 2, p, NULL, NULL, 0);
         printf("\nsettled (pseudonym %s):\n", pseudonym);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res == NULL) {
                 printf("  (could not read settlement lines)\n");
         } else if (PQntuples(res) == 0) {
                 printf("  nothing settled yet\n");
         }
-        for (r = 0;
-             PQresultStatus(res) == PGRES_TUPLES_OK && r < PQntuples(res); r++)
+        for (r = 0; res != NULL && r < PQntuples(res); r++)
                 printf("  %-12s %-16s %s/%s %s %s %s %s fen%s%s\n",
                        PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
                        PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
@@ -309,7 +308,7 @@ int zz_cmd_explain(int argc, char **argv)
                 zz_arena_destroy(arena);
                 zz_factset_destroy(fs);
         }
-        PQfinish(conn);
+        zz_pg_finish(conn);
 out:
         for (i = 0; i < n_pol; i++)
                 zz_policy_destroy(policies[i]);

@@ -112,7 +112,7 @@ int zz_cmd_report(int argc, char **argv)
                 if (out == NULL) {
                         fprintf(stderr, "zizhu report: could not write %s\n",
                                 outpath);
-                        PQfinish(conn);
+                        zz_pg_finish(conn);
                         return 1;
                 }
         }
@@ -125,6 +125,6 @@ int zz_cmd_report(int argc, char **argv)
                 fprintf(stderr, "zizhu report: could not write %s\n", outpath);
                 rc = -1;
         }
-        PQfinish(conn);
+        zz_pg_finish(conn);
         return rc == 0 ? 0 : 1;
 }

@@ -201,11 +201,11 @@ int main(int argc, char **argv)
                         fprintf(stderr, "zizhu-settlement-worker: %s\n",
                                 errstr);
                         if (conn != NULL)
-                                PQfinish(conn);
+                                zz_pg_finish(conn);
                         zz_config_destroy(config);
                         return 1;
                 }
-                PQfinish(conn);
+                zz_pg_finish(conn);
         }
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;

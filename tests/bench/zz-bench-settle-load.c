@@ -13,7 +13,7 @@
  * differs. Each input's events get partition 0 of its topic and offsets
  * 0, 1, ... in generation order; the close boundary is <topic>:0:<count>.
  * Decisions are not written: a close re-evaluates every person from the
- * facts (ledger.h) and reads no decision.
+ * facts (settle_facts.h) and reads no decision.
  *
  * The rows stream through three connections, one COPY each, in about
  * 1 MiB pieces (memory does not grow with the persons). Each table's

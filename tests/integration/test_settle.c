@@ -16,7 +16,7 @@
 #include <libpq-fe.h>
 
 #include "zizhu/idno.h"
-#include "zizhu/ledger.h"
+#include "zizhu/settle_run.h"
 #include "zizhu/settle_worker.h"
 
 #include "zz_test.h"

@@ -1,6 +1,6 @@
 /*
  * test_settle_chunks.c — a close settles its persons a chunk at a time
- * (ledger.h, zz_factset_open): whatever the chunk, every row it writes
+ * (settle_facts.h, zz_factset_open): whatever the chunk, every row it writes
  * must be the same. And the benchmark's loader (tests/bench/
  * zz-bench-settle-load) must store exactly the facts the subsidy worker
  * stores for the same zizhu-loadgen data, since the benchmark settles
@@ -30,7 +30,8 @@
 #include <libpq-fe.h>
 
 #include "zizhu/codec.h"
-#include "zizhu/ledger.h"
+#include "zizhu/settle_facts.h"
+#include "zizhu/settle_run.h"
 #include "zizhu/settle_worker.h"
 
 #include "zz_test.h"

@@ -10,7 +10,7 @@
  * replay must have been published with the same bytes in the same order;
  * an allocation_id published twice is a duplicate; a period published but
  * not replayed is reported (a replay --from a timestamp skips earlier
- * ones) and fails the check unless allowed. Conservation (ledger.h) is
+ * ones) and fails the check unless allowed. Conservation (settle_run.h) is
  * checked on the replay database.
  */
 #ifndef ZIZHU_AUDIT_H

@@ -1,7 +1,7 @@
 /*
  * casefold.h — a person's stored facts folded into a zz_case_t, the one
  * implementation of the folding rules of subsidy.h, shared by the subsidy
- * worker (subsidy.c) and the settlement (settle_facts.c, see ledger.h).
+ * worker (subsidy.c) and the settlement (settle_facts.c, see settle_facts.h).
  *
  * The facts are rows the caller loaded (zz_rows_t of rows.h: for the
  * workers, PGresults wrapped by zz_pg_rows() of pg.h), one table per fact

@@ -13,8 +13,8 @@
 
 #include "zizhu/codec.h"
 #include "zizhu/kafka.h"
-#include "zizhu/ledger.h"
 #include "zizhu/pg.h"
+#include "zizhu/settle_run.h"
 
 typedef struct msg_s {
         char *key;
@@ -176,77 +176,108 @@ static int read_topic(const zz_config_t *config, msgs_t *ms, char *errstr,
         return rc;
 }
 
-int zz_audit_verify(const zz_config_t *config, const char *replay_pg,
-                    const zz_policy_t *const *policies, size_t n_policies,
-                    int allow_not_replayed, FILE *out,
-                    zz_audit_result_t *result, char *errstr, size_t errstr_size)
-{
-        msgs_t pub = {0}, rep = {0};
-        zz_codec_t *codec = NULL;
-        PGconn *conn = NULL;
-        PGresult *res = NULL;
-        size_t i, j, a, b;
-        int r, rc = -1;
+static const char SQL_REPLAYED[] = "SELECT key, value\n"
+                                   "FROM zizhu.settle_allocation\n"
+                                   "ORDER BY id";
 
-        memset(result, 0, sizeof(*result));
-        codec = zz_codec_new(errstr, errstr_size);
-        if (codec == NULL)
-                goto out;
-        if (read_topic(config, &pub, errstr, errstr_size) != 0)
-                goto out;
-        conn = zz_pg_connect(replay_pg, "zizhu-audit", errstr, errstr_size);
-        if (conn == NULL)
-                goto out;
-        res = PQexecParams(conn,
-                           "SELECT key, value FROM zizhu.settle_allocation "
-                           "ORDER BY id",
-                           0, NULL, NULL, NULL, NULL, 1);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+/* The allocations of the replay database, in id order. */
+static int read_replayed(PGconn *conn, msgs_t *rep, char *errstr,
+                         size_t errstr_size)
+{
+        char detail[512];
+        PGresult *res = zz_pg_query_ex(conn, SQL_REPLAYED, 0, NULL, NULL, NULL,
+                                       NULL, 1, NULL, detail, sizeof(detail));
+        int r;
+
+        if (res == NULL) {
                 snprintf(errstr, errstr_size,
-                         "could not read the replayed allocations: %s",
-                         PQresultErrorMessage(res));
-                goto out;
+                         "could not read the replayed allocations: %s", detail);
+                return -1;
         }
         for (r = 0; r < PQntuples(res); r++)
-                if (msgs_add(&rep, PQgetvalue(res, r, 0),
+                if (msgs_add(rep, PQgetvalue(res, r, 0),
                              (size_t)PQgetlength(res, r, 0),
                              PQgetvalue(res, r, 1),
                              (size_t)PQgetlength(res, r, 1)) != 0) {
                         snprintf(errstr, errstr_size, "out of memory");
-                        goto out;
+                        PQclear(res);
+                        return -1;
                 }
         PQclear(res);
-        res = NULL;
-        for (i = 0; i < pub.n; i++)
-                set_id(codec, &pub.v[i]);
-        /* duplicates: an allocation id published twice */
-        for (i = 0; i < pub.n; i++)
-                for (j = i + 1; j < pub.n; j++)
-                        if (pub.v[i].id[0] != '\0' &&
-                            strcmp(pub.v[i].id, pub.v[j].id) == 0) {
+        return 0;
+}
+
+/* Duplicates: an allocation id published twice. */
+static void find_duplicates(zz_codec_t *codec, msgs_t *pub, FILE *out,
+                            zz_audit_result_t *result)
+{
+        size_t i, j;
+
+        for (i = 0; i < pub->n; i++)
+                set_id(codec, &pub->v[i]);
+        for (i = 0; i < pub->n; i++)
+                for (j = i + 1; j < pub->n; j++)
+                        if (pub->v[i].id[0] != '\0' &&
+                            strcmp(pub->v[i].id, pub->v[j].id) == 0) {
                                 result->duplicates++;
                                 if (out != NULL)
                                         fprintf(out,
                                                 "DUPLICATE  allocation %s "
                                                 "published more than once\n",
-                                                pub.v[i].id);
+                                                pub->v[i].id);
                         }
-        qsort(pub.v, pub.n, sizeof(msg_t), msg_cmp);
-        qsort(rep.v, rep.n, sizeof(msg_t), msg_cmp);
-        a = b = 0;
-        while (a < pub.n || b < rep.n) {
-                const char *key;
-                size_t ea = a, eb = b, k;
-                int cmp, same = 1;
+}
 
-                if (a < pub.n && b < rep.n)
-                        cmp = strcmp(pub.v[a].key, rep.v[b].key);
+/* One period (key) both published, pub[0..n_pub), and replayed,
+ * rep[0..n_rep): the same bytes in the same order, or not. */
+static void compare_period(const char *key, const msg_t *pub, size_t n_pub,
+                           const msg_t *rep, size_t n_rep, FILE *out,
+                           zz_audit_result_t *result)
+{
+        int same = n_pub == n_rep;
+        size_t k;
+
+        result->periods++;
+        for (k = 0; same && k < n_pub; k++)
+                if (pub[k].len != rep[k].len ||
+                    memcmp(pub[k].value, rep[k].value, pub[k].len) != 0)
+                        same = 0;
+        if (same) {
+                result->allocations += n_pub;
+                if (out != NULL)
+                        fprintf(out, "IDENTICAL     %s: %zu allocation(s)\n",
+                                key, n_pub);
+        } else {
+                result->differences++;
+                if (out != NULL)
+                        fprintf(out,
+                                "DIFFERS       %s: %zu published, %zu "
+                                "replayed\n",
+                                key, n_pub, n_rep);
+        }
+}
+
+/* The periods of both sides, sorted by key, side by side. */
+static void compare_all(msgs_t *pub, msgs_t *rep, FILE *out,
+                        zz_audit_result_t *result)
+{
+        size_t a = 0, b = 0;
+
+        qsort(pub->v, pub->n, sizeof(msg_t), msg_cmp);
+        qsort(rep->v, rep->n, sizeof(msg_t), msg_cmp);
+        while (a < pub->n || b < rep->n) {
+                const char *key;
+                size_t ea = a, eb = b;
+                int cmp;
+
+                if (a < pub->n && b < rep->n)
+                        cmp = strcmp(pub->v[a].key, rep->v[b].key);
                 else
-                        cmp = a < pub.n ? -1 : 1;
-                key = cmp <= 0 ? pub.v[a].key : rep.v[b].key;
-                while (ea < pub.n && strcmp(pub.v[ea].key, key) == 0)
+                        cmp = a < pub->n ? -1 : 1;
+                key = cmp <= 0 ? pub->v[a].key : rep->v[b].key;
+                while (ea < pub->n && strcmp(pub->v[ea].key, key) == 0)
                         ea++;
-                while (eb < rep.n && strcmp(rep.v[eb].key, key) == 0)
+                while (eb < rep->n && strcmp(rep->v[eb].key, key) == 0)
                         eb++;
                 if (cmp < 0) {
                         result->not_replayed++;
@@ -256,9 +287,7 @@ int zz_audit_verify(const zz_config_t *config, const char *replay_pg,
                                         "allocation(s)\n",
                                         key, ea - a);
                         a = ea;
-                        continue;
-                }
-                if (cmp > 0) {
+                } else if (cmp > 0) {
                         result->not_published++;
                         if (out != NULL)
                                 fprintf(out,
@@ -266,33 +295,36 @@ int zz_audit_verify(const zz_config_t *config, const char *replay_pg,
                                         "allocation(s)\n",
                                         key, eb - b);
                         b = eb;
-                        continue;
-                }
-                result->periods++;
-                if (ea - a != eb - b)
-                        same = 0;
-                for (k = 0; same && k < ea - a; k++)
-                        if (pub.v[a + k].len != rep.v[b + k].len ||
-                            memcmp(pub.v[a + k].value, rep.v[b + k].value,
-                                   pub.v[a + k].len) != 0)
-                                same = 0;
-                if (same) {
-                        result->allocations += ea - a;
-                        if (out != NULL)
-                                fprintf(out,
-                                        "IDENTICAL     %s: %zu allocation(s)\n",
-                                        key, ea - a);
                 } else {
-                        result->differences++;
-                        if (out != NULL)
-                                fprintf(out,
-                                        "DIFFERS       %s: %zu published, %zu "
-                                        "replayed\n",
-                                        key, ea - a, eb - b);
+                        compare_period(key, &pub->v[a], ea - a, &rep->v[b],
+                                       eb - b, out, result);
+                        a = ea;
+                        b = eb;
                 }
-                a = ea;
-                b = eb;
         }
+}
+
+int zz_audit_verify(const zz_config_t *config, const char *replay_pg,
+                    const zz_policy_t *const *policies, size_t n_policies,
+                    int allow_not_replayed, FILE *out,
+                    zz_audit_result_t *result, char *errstr, size_t errstr_size)
+{
+        msgs_t pub = {0}, rep = {0};
+        zz_codec_t *codec = NULL;
+        PGconn *conn = NULL;
+        int rc = -1;
+
+        memset(result, 0, sizeof(*result));
+        codec = zz_codec_new(errstr, errstr_size);
+        if (codec == NULL)
+                goto out;
+        if (read_topic(config, &pub, errstr, errstr_size) != 0)
+                goto out;
+        conn = zz_pg_connect(replay_pg, "zizhu-audit", errstr, errstr_size);
+        if (conn == NULL || read_replayed(conn, &rep, errstr, errstr_size) != 0)
+                goto out;
+        find_duplicates(codec, &pub, out, result);
+        compare_all(&pub, &rep, out, result);
         if (out != NULL)
                 fprintf(out, "\nmoney conservation (replay):\n");
         if (zz_settle_conservation(conn, policies, n_policies, out,
@@ -304,9 +336,7 @@ int zz_audit_verify(const zz_config_t *config, const char *replay_pg,
                      (allow_not_replayed || result->not_replayed == 0);
         rc = 0;
 out:
-        PQclear(res);
-        if (conn != NULL)
-                PQfinish(conn);
+        zz_pg_finish(conn);
         zz_codec_destroy(codec);
         msgs_free(&pub);
         msgs_free(&rep);

@@ -25,6 +25,20 @@
 static const char *const inputs[] = {"identity", "enrollment", "payment",
                                      "control"};
 
+static const char SQL_REPLAY_POSITIONS[] =
+    "SELECT topic, partition, next_offset\n"
+    "FROM zizhu.consumer_position\n"
+    "WHERE group_id = $1";
+
+static const char SQL_SEED_POSITION[] =
+    "INSERT INTO zizhu.consumer_position (group_id, topic, partition, next_offset, epoch)\n"
+    "VALUES ($1, $2, $3, $4, 0)";
+
+/* Utility statements take no parameters: the database's name goes into
+ * the text, quoted by PQescapeIdentifier. */
+#define SQL_DROP_DATABASE   "DROP DATABASE IF EXISTS %s WITH (FORCE)"
+#define SQL_CREATE_DATABASE "CREATE DATABASE %s"
+
 typedef struct tp_s {
         char topic[256];
         int32_t partition;
@@ -53,43 +67,49 @@ static void sleep_ms(int ms)
         nanosleep(&ts, NULL);
 }
 
+/* The input messages the replay's subsidy worker has read so far. */
+static long long progress_done(PGconn *conn, const progress_t *pg)
+{
+        const char *p[1] = {REPLAY_GROUP};
+        PGresult *res =
+            zz_pg_query(conn, SQL_REPLAY_POSITIONS, 1, p, NULL, NULL, 0);
+        long long doneby = 0;
+        size_t i;
+        int r;
+
+        for (r = 0; res != NULL && r < PQntuples(res); r++) {
+                long long next = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+
+                for (i = 0; i < pg->n; i++)
+                        if (strcmp(pg->tps[i].topic, PQgetvalue(res, r, 0)) ==
+                                0 &&
+                            pg->tps[i].partition ==
+                                atoi(PQgetvalue(res, r, 1)) &&
+                            next > pg->tps[i].start)
+                                doneby +=
+                                    (next < pg->tps[i].end ? next
+                                                           : pg->tps[i].end) -
+                                    pg->tps[i].start;
+        }
+        PQclear(res);
+        return doneby;
+}
+
 static void *progress_main(void *arg)
 {
         progress_t *pg = arg;
-        PGconn *conn = PQconnectdb(pg->conninfo);
+        char err[256];
+        PGconn *conn =
+            zz_pg_connect(pg->conninfo, "zizhu-replay", err, sizeof(err));
         long long total = 0;
         size_t i;
 
         for (i = 0; i < pg->n; i++)
                 total += pg->tps[i].end - pg->tps[i].start;
         while (!pg->done && PQstatus(conn) == CONNECTION_OK) {
-                PGresult *res =
-                    PQexecParams(conn,
-                                 "SELECT topic, partition, next_offset FROM "
-                                 "zizhu.consumer_position WHERE group_id = $1",
-                                 1, NULL, (const char *const[]){REPLAY_GROUP},
-                                 NULL, NULL, 0);
-                long long doneby = 0;
-                int r, bar;
+                long long doneby = progress_done(conn, pg);
+                int bar = total > 0 ? (int)(40 * doneby / total) : 40;
 
-                for (r = 0; PQresultStatus(res) == PGRES_TUPLES_OK &&
-                            r < PQntuples(res);
-                     r++) {
-                        long long next =
-                            strtoll(PQgetvalue(res, r, 2), NULL, 10);
-                        for (i = 0; i < pg->n; i++)
-                                if (strcmp(pg->tps[i].topic,
-                                           PQgetvalue(res, r, 0)) == 0 &&
-                                    pg->tps[i].partition ==
-                                        atoi(PQgetvalue(res, r, 1)) &&
-                                    next > pg->tps[i].start)
-                                        doneby += (next < pg->tps[i].end
-                                                       ? next
-                                                       : pg->tps[i].end) -
-                                                  pg->tps[i].start;
-                }
-                PQclear(res);
-                bar = total > 0 ? (int)(40 * doneby / total) : 40;
                 fprintf(stderr,
                         "\rreplay [%.*s%.*s] %3d%% %lld/%lld input "
                         "messages  %-30s",
@@ -100,7 +120,7 @@ static void *progress_main(void *arg)
                 sleep_ms(300);
         }
         fprintf(stderr, "\n");
-        PQfinish(conn);
+        zz_pg_finish(conn);
         return NULL;
 }
 
@@ -192,15 +212,14 @@ static int create_db(const char *base, const char *db, int drop, char *errstr,
         ident = PQescapeIdentifier(conn, db, strlen(db));
         if (ident == NULL) {
                 snprintf(errstr, errstr_size, "bad database name");
-                PQfinish(conn);
+                zz_pg_finish(conn);
                 return -1;
         }
         if (drop) {
-                snprintf(sql, sizeof(sql),
-                         "DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
+                snprintf(sql, sizeof(sql), SQL_DROP_DATABASE, ident);
                 rc = zz_pg_exec(conn, sql, errstr, errstr_size);
         }
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", ident);
+        snprintf(sql, sizeof(sql), SQL_CREATE_DATABASE, ident);
         if (rc == 0 && zz_pg_exec(conn, sql, errstr, errstr_size) != 0) {
                 size_t len = strlen(errstr);
                 snprintf(errstr + len, errstr_size - len,
@@ -209,19 +228,102 @@ static int create_db(const char *base, const char *db, int drop, char *errstr,
                 rc = -1;
         }
         PQfreemem(ident);
-        PQfinish(conn);
+        zz_pg_finish(conn);
         return rc;
+}
+
+/* The replay database, its schema and the start positions of the
+ * replay's subsidy worker (its claim keeps an existing row's offset). */
+static int replay_db(const zz_replay_opts_t *o, const char *base,
+                     const char *target, const tp_t *tps, size_t n_tps,
+                     char *errstr, size_t errstr_size)
+{
+        PGconn *conn;
+        size_t i;
+        int applied = 0, rc = -1;
+
+        if (create_db(base, o->database, o->drop, errstr, errstr_size) != 0)
+                return -1;
+        conn = zz_pg_connect(target, "zizhu-replay", errstr, errstr_size);
+        if (conn == NULL ||
+            zz_pg_migrate(conn, o->sql_dir, &applied, errstr, errstr_size) != 0)
+                goto out;
+        for (i = 0; i < n_tps; i++) {
+                char part[16], start[24], detail[512];
+                const char *p[4];
+
+                snprintf(part, sizeof(part), "%d", (int)tps[i].partition);
+                snprintf(start, sizeof(start), "%lld",
+                         (long long)(o->from_ms >= 0 ? tps[i].start : -2));
+                p[0] = REPLAY_GROUP;
+                p[1] = tps[i].topic;
+                p[2] = part;
+                p[3] = start;
+                if (zz_pg_command(conn, SQL_SEED_POSITION, 4, p, NULL, detail,
+                                  sizeof(detail)) != 0) {
+                        snprintf(errstr, errstr_size, "replay positions: %s",
+                                 detail);
+                        goto out;
+                }
+        }
+        rc = 0;
+out:
+        zz_pg_finish(conn);
+        return rc;
+}
+
+/* The subsidy worker's loop over the input topics, until idle. */
+static int replay_facts(const zz_replay_opts_t *o, char *errstr,
+                        size_t errstr_size)
+{
+        zz_worker_opts_t wo;
+        zz_worker_t *w;
+        int rc;
+
+        memset(&wo, 0, sizeof(wo));
+        wo.config = o->config;
+        wo.group = REPLAY_GROUP;
+        wo.policy_dir = o->policy_dir;
+        wo.name = "zizhu-replay";
+        wo.batch_max = 1000;
+        wo.batch_ms = 100;
+        wo.idle_exit_ms = 3000;
+        wo.stop = o->stop;
+        w = zz_worker_new(&wo, errstr, errstr_size);
+        if (w == NULL)
+                return -1;
+        rc = zz_worker_run(w, errstr, errstr_size);
+        zz_worker_destroy(w);
+        return rc != 0 ? -1 : 0;
+}
+
+/* The settlement loop over the control topic, not publishing. */
+static int replay_settle(const zz_replay_opts_t *o, char *errstr,
+                         size_t errstr_size)
+{
+        zz_settler_opts_t so;
+
+        memset(&so, 0, sizeof(so));
+        so.config = o->config;
+        so.policy_dir = o->policy_dir;
+        so.group = "zizhu-replay-settlement";
+        so.subsidy_group = REPLAY_GROUP;
+        so.publish = 0;
+        so.idle_exit_ms = 1500;
+        so.wait_ms = 60000;
+        so.control_start = o->from_ms;
+        so.stop = o->stop;
+        return zz_settler_run(&so, errstr, errstr_size);
 }
 
 int zz_replay_run(const zz_replay_opts_t *o, char *errstr, size_t errstr_size)
 {
         char base[1024], target[1280], set[1400];
         tp_t *tps = calloc(MAX_TP, sizeof(*tps));
-        size_t n_tps = 0, i;
-        PGconn *conn = NULL;
+        size_t n_tps = 0;
         progress_t pr;
         pthread_t th;
-        int started = 0, rc = -1, applied = 0;
+        int started = 0, rc = -1;
 
         memset(&pr, 0, sizeof(pr));
         if (tps == NULL) {
@@ -231,43 +333,9 @@ int zz_replay_run(const zz_replay_opts_t *o, char *errstr, size_t errstr_size)
         snprintf(base, sizeof(base), "%s", zz_config_pg(o->config));
         zz_replay_conninfo(base, o->database, target, sizeof(target));
         if (input_partitions(o->config, o->from_ms, tps, &n_tps, errstr,
-                             errstr_size) != 0)
+                             errstr_size) != 0 ||
+            replay_db(o, base, target, tps, n_tps, errstr, errstr_size) != 0)
                 goto out;
-        if (create_db(base, o->database, o->drop, errstr, errstr_size) != 0)
-                goto out;
-        conn = zz_pg_connect(target, "zizhu-replay", errstr, errstr_size);
-        if (conn == NULL ||
-            zz_pg_migrate(conn, o->sql_dir, &applied, errstr, errstr_size) != 0)
-                goto out;
-        /* start positions: the worker's claim keeps an existing row's
-         * offset */
-        for (i = 0; i < n_tps; i++) {
-                char part[16], start[24];
-                const char *p[4];
-                PGresult *res;
-
-                snprintf(part, sizeof(part), "%d", (int)tps[i].partition);
-                snprintf(start, sizeof(start), "%lld",
-                         (long long)(o->from_ms >= 0 ? tps[i].start : -2));
-                p[0] = REPLAY_GROUP;
-                p[1] = tps[i].topic;
-                p[2] = part;
-                p[3] = start;
-                res = PQexecParams(conn,
-                                   "INSERT INTO zizhu.consumer_position "
-                                   "(group_id, topic, partition, next_offset, "
-                                   "epoch) VALUES ($1, $2, $3, $4, 0)",
-                                   4, NULL, p, NULL, NULL, 0);
-                if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                        snprintf(errstr, errstr_size, "replay positions: %s",
-                                 PQresultErrorMessage(res));
-                        PQclear(res);
-                        goto out;
-                }
-                PQclear(res);
-        }
-        PQfinish(conn);
-        conn = NULL;
         snprintf(set, sizeof(set), "pg=%s", target);
         if (zz_config_set(o->config, set, errstr, errstr_size) != 0)
                 goto out;
@@ -277,53 +345,17 @@ int zz_replay_run(const zz_replay_opts_t *o, char *errstr, size_t errstr_size)
         pr.phase = "facts and decisions";
         if (o->progress && pthread_create(&th, NULL, progress_main, &pr) == 0)
                 started = 1;
-        {
-                zz_worker_opts_t wo;
-                zz_worker_t *w;
-
-                memset(&wo, 0, sizeof(wo));
-                wo.config = o->config;
-                wo.group = REPLAY_GROUP;
-                wo.policy_dir = o->policy_dir;
-                wo.name = "zizhu-replay";
-                wo.batch_max = 1000;
-                wo.batch_ms = 100;
-                wo.idle_exit_ms = 3000;
-                wo.stop = o->stop;
-                w = zz_worker_new(&wo, errstr, errstr_size);
-                if (w == NULL)
-                        goto out;
-                rc = zz_worker_run(w, errstr, errstr_size);
-                zz_worker_destroy(w);
-                if (rc != 0)
-                        goto out;
-                rc = -1;
-        }
+        if (replay_facts(o, errstr, errstr_size) != 0)
+                goto out;
         pr.phase = "settlement";
-        {
-                zz_settler_opts_t so;
-
-                memset(&so, 0, sizeof(so));
-                so.config = o->config;
-                so.policy_dir = o->policy_dir;
-                so.group = "zizhu-replay-settlement";
-                so.subsidy_group = REPLAY_GROUP;
-                so.publish = 0;
-                so.idle_exit_ms = 1500;
-                so.wait_ms = 60000;
-                so.control_start = o->from_ms;
-                so.stop = o->stop;
-                if (zz_settler_run(&so, errstr, errstr_size) != 0)
-                        goto out;
-        }
+        if (replay_settle(o, errstr, errstr_size) != 0)
+                goto out;
         rc = 0;
 out:
         if (started) {
                 pr.done = 1;
                 pthread_join(th, NULL);
         }
-        if (conn != NULL)
-                PQfinish(conn);
         free(tps);
         return rc;
 }

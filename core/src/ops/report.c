@@ -7,6 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zizhu/pg.h"
+
+/* The reports' statements: $1 is the filter (NULL: all). */
+static const char SQL_REPORT_SETTLEMENT[] =
+    "SELECT policy_name, period, payer, fund, region, kind, persons, fen\n"
+    "FROM zizhu_dash.settlement\n"
+    "WHERE $1::text IS NULL OR period = $1 OR policy_name || '/' || period = $1\n"
+    "ORDER BY policy_name, period, payer, fund, region, kind";
+
+static const char SQL_REPORT_BACKLOG[] =
+    "SELECT policy_name, year, recon_status, persons, fen\n"
+    "FROM zizhu_dash.backlog_summary\n"
+    "WHERE $1::text IS NULL OR policy_name = $1\n"
+    "ORDER BY policy_name, year, recon_status";
+
+static const char SQL_REPORT_PROGRESS[] =
+    "SELECT policy_name, region, village, target, enrolled, paid, percent\n"
+    "FROM zizhu_dash.progress\n"
+    "WHERE $1::text IS NULL OR policy_name = $1\n"
+    "ORDER BY policy_name, region";
+
+static const char SQL_REPORT_PAYERS[] =
+    "SELECT policy_name, period, payer, kind, persons, fen\n"
+    "FROM zizhu_dash.settlement_payer\n"
+    "WHERE $1::text IS NULL OR period = $1 OR policy_name || '/' || period = $1\n"
+    "ORDER BY policy_name, period, payer, kind";
+
 typedef struct spec_s {
         const char *title;
         const char *sql;
@@ -14,29 +41,11 @@ typedef struct spec_s {
 } spec_t;
 
 static const spec_t specs[] = {
-    {"Settlement (资金结算)",
-     "SELECT policy_name, period, payer, fund, region, kind, persons, fen "
-     "FROM zizhu_dash.settlement WHERE $1::text IS NULL OR period = $1 OR "
-     "policy_name || '/' || period = $1 ORDER BY policy_name, period, payer, "
-     "fund, region, kind",
-     7},
-    {"Reconciliation backlog (待处理对账事项)",
-     "SELECT policy_name, year, recon_status, persons, fen FROM "
-     "zizhu_dash.backlog_summary WHERE $1::text IS NULL OR policy_name = $1 "
-     "ORDER BY policy_name, year, recon_status",
-     4},
-    {"Enrollment progress (参保进度)",
-     "SELECT policy_name, region, village, target, enrolled, paid, percent "
-     "FROM "
-     "zizhu_dash.progress WHERE $1::text IS NULL OR policy_name = $1 ORDER "
-     "BY policy_name, region",
-     -1},
+    {"Settlement (资金结算)", SQL_REPORT_SETTLEMENT, 7},
+    {"Reconciliation backlog (待处理对账事项)", SQL_REPORT_BACKLOG, 4},
+    {"Enrollment progress (参保进度)", SQL_REPORT_PROGRESS, -1},
     {"Transfers per paying department (各出资部门应划转金额)",
-     "SELECT policy_name, period, payer, kind, persons, fen FROM "
-     "zizhu_dash.settlement_payer WHERE $1::text IS NULL OR period = $1 OR "
-     "policy_name || '/' || period = $1 ORDER BY policy_name, period, payer, "
-     "kind",
-     5},
+     SQL_REPORT_PAYERS, 5},
 };
 
 int zz_report_kind_from_name(const char *name)
@@ -306,91 +315,72 @@ static void svg_chart(const chart_t *ch, FILE *out)
                 zero, zero, h - 24);
 }
 
-static void write_html(zz_report_kind_t kind, const spec_t *sp,
-                       const char *period, PGresult *res, FILE *out)
+/* The two charts of a report of kind, from its rows. */
+static void charts_fill(zz_report_kind_t kind, PGresult *res, chart_t *c1,
+                        chart_t *c2)
 {
-        int rows = PQntuples(res), cols = PQnfields(res), r, c;
-        static chart_t ch1, ch2;
+        int rows = PQntuples(res), r;
 
-        memset(&ch1, 0, sizeof(ch1));
-        memset(&ch2, 0, sizeof(ch2));
+        memset(c1, 0, sizeof(*c1));
+        memset(c2, 0, sizeof(*c2));
         if (kind == ZZ_REPORT_SETTLEMENT) {
-                ch1.title = "金额按出资方 / amount per payer (yuan)";
-                ch1.unit = "";
-                ch2.title = "金额按地区 / amount per region (yuan)";
-                ch2.unit = "";
+                c1->title = "金额按出资方 / amount per payer (yuan)";
+                c1->unit = "";
+                c2->title = "金额按地区 / amount per region (yuan)";
+                c2->unit = "";
                 for (r = 0; r < rows; r++) {
                         double y = strtod(PQgetvalue(res, r, 7), NULL) / 100;
-                        chart_add(&ch1, PQgetvalue(res, r, 2), y, -1);
-                        chart_add(&ch2, PQgetvalue(res, r, 4), y, -1);
+                        chart_add(c1, PQgetvalue(res, r, 2), y, -1);
+                        chart_add(c2, PQgetvalue(res, r, 4), y, -1);
                 }
         } else if (kind == ZZ_REPORT_PAYERS) {
-                ch1.title = "金额按出资方 / amount per payer (yuan)";
-                ch1.unit = "";
-                ch2.title = "金额按类型 / amount per kind (yuan)";
-                ch2.unit = "";
+                c1->title = "金额按出资方 / amount per payer (yuan)";
+                c1->unit = "";
+                c2->title = "金额按类型 / amount per kind (yuan)";
+                c2->unit = "";
                 for (r = 0; r < rows; r++) {
                         double y = strtod(PQgetvalue(res, r, 5), NULL) / 100;
-                        chart_add(&ch1, PQgetvalue(res, r, 2), y, -1);
-                        chart_add(&ch2, PQgetvalue(res, r, 3), y, -1);
+                        chart_add(c1, PQgetvalue(res, r, 2), y, -1);
+                        chart_add(c2, PQgetvalue(res, r, 3), y, -1);
                 }
         } else if (kind == ZZ_REPORT_BACKLOG) {
-                ch1.title = "人数按状态 / persons per status";
-                ch1.unit = "";
-                ch1.counts = 1;
-                ch2.title = "金额按状态 / amount per status (yuan)";
-                ch2.unit = "";
+                c1->title = "人数按状态 / persons per status";
+                c1->unit = "";
+                c1->counts = 1;
+                c2->title = "金额按状态 / amount per status (yuan)";
+                c2->unit = "";
                 for (r = 0; r < rows; r++) {
-                        chart_add(&ch1, PQgetvalue(res, r, 2),
+                        chart_add(c1, PQgetvalue(res, r, 2),
                                   strtod(PQgetvalue(res, r, 3), NULL), -1);
-                        chart_add(&ch2, PQgetvalue(res, r, 2),
+                        chart_add(c2, PQgetvalue(res, r, 2),
                                   strtod(PQgetvalue(res, r, 4), NULL) / 100,
                                   -1);
                 }
         } else {
-                ch1.title = "参保人数与目标 / enrolled against target (dashed)";
-                ch1.unit = "";
-                ch1.two = 1;
-                ch1.counts = 1;
-                ch2.title = "完成率 / percent of target";
-                ch2.unit = "%";
+                c1->title = "参保人数与目标 / enrolled against target (dashed)";
+                c1->unit = "";
+                c1->two = 1;
+                c1->counts = 1;
+                c2->title = "完成率 / percent of target";
+                c2->unit = "%";
                 for (r = 0; r < rows; r++) {
                         char label[96];
                         snprintf(label, sizeof(label), "%s %s",
                                  PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
-                        chart_add(&ch1, label,
+                        chart_add(c1, label,
                                   strtod(PQgetvalue(res, r, 4), NULL),
                                   strtod(PQgetvalue(res, r, 3), NULL));
-                        chart_add(&ch2, label,
+                        chart_add(c2, label,
                                   strtod(PQgetvalue(res, r, 6), NULL), -1);
                 }
         }
-        fprintf(out, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta "
-                     "charset=\"utf-8\">\n<title>zizhu — ");
-        html_text(sp->title, out);
-        fprintf(out, "</title>\n<style>\nbody{font-family:\"Noto Sans CJK SC\","
-                     "\"Microsoft YaHei\",sans-serif;margin:2em;color:#222}\n"
-                     "table{border-collapse:collapse;margin-top:1em}\n"
-                     "td,th{border:1px solid #ccc;padding:2px 8px}\n"
-                     "td.n{text-align:right}\nth{background:#eef}\n"
-                     "figure{margin:1em 0}\nfigcaption{font-weight:bold}\n"
-                     ".l{font-size:12px}\n.v{font-size:11px;fill:#333}\n"
-                     "</style>\n</head>\n<body>\n<h1>");
-        html_text(sp->title, out);
-        fprintf(out, "</h1>\n<p>");
-        if (period != NULL) {
-                fprintf(out, "Filter: ");
-                html_text(period, out);
-                fprintf(out, ". ");
-        }
-        fprintf(out,
-                "%d row%s. Persons appear only as pseudonyms in the "
-                "underlying views.</p>\n",
-                rows, rows == 1 ? "" : "s");
-        if (rows > 0) {
-                svg_chart(&ch1, out);
-                svg_chart(&ch2, out);
-        }
+}
+
+/* The rows as an HTML table, with the money in yuan too. */
+static void html_table(const spec_t *sp, PGresult *res, FILE *out)
+{
+        int rows = PQntuples(res), cols = PQnfields(res), r, c;
+
         fprintf(out, "<table>\n<tr>");
         for (c = 0; c < cols; c++) {
                 fprintf(out, "<th>");
@@ -417,7 +407,44 @@ static void write_html(zz_report_kind_t kind, const spec_t *sp,
                 }
                 fprintf(out, "</tr>\n");
         }
-        fprintf(out, "</table>\n</body>\n</html>\n");
+        fprintf(out, "</table>\n");
+}
+
+static void write_html(zz_report_kind_t kind, const spec_t *sp,
+                       const char *period, PGresult *res, FILE *out)
+{
+        int rows = PQntuples(res);
+        static chart_t ch1, ch2;
+
+        charts_fill(kind, res, &ch1, &ch2);
+        fprintf(out, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta "
+                     "charset=\"utf-8\">\n<title>zizhu — ");
+        html_text(sp->title, out);
+        fprintf(out, "</title>\n<style>\nbody{font-family:\"Noto Sans CJK SC\","
+                     "\"Microsoft YaHei\",sans-serif;margin:2em;color:#222}\n"
+                     "table{border-collapse:collapse;margin-top:1em}\n"
+                     "td,th{border:1px solid #ccc;padding:2px 8px}\n"
+                     "td.n{text-align:right}\nth{background:#eef}\n"
+                     "figure{margin:1em 0}\nfigcaption{font-weight:bold}\n"
+                     ".l{font-size:12px}\n.v{font-size:11px;fill:#333}\n"
+                     "</style>\n</head>\n<body>\n<h1>");
+        html_text(sp->title, out);
+        fprintf(out, "</h1>\n<p>");
+        if (period != NULL) {
+                fprintf(out, "Filter: ");
+                html_text(period, out);
+                fprintf(out, ". ");
+        }
+        fprintf(out,
+                "%d row%s. Persons appear only as pseudonyms in the "
+                "underlying views.</p>\n",
+                rows, rows == 1 ? "" : "s");
+        if (rows > 0) {
+                svg_chart(&ch1, out);
+                svg_chart(&ch2, out);
+        }
+        html_table(sp, res, out);
+        fprintf(out, "</body>\n</html>\n");
 }
 
 int zz_report_write(PGconn *conn, zz_report_kind_t kind, const char *period,
@@ -426,6 +453,7 @@ int zz_report_write(PGconn *conn, zz_report_kind_t kind, const char *period,
 {
         const spec_t *sp;
         const char *params[1];
+        char detail[512];
         PGresult *res;
 
         if ((int)kind < 0 || kind > ZZ_REPORT_PAYERS) {
@@ -434,11 +462,11 @@ int zz_report_write(PGconn *conn, zz_report_kind_t kind, const char *period,
         }
         sp = &specs[kind];
         params[0] = period;
-        res = PQexecParams(conn, sp->sql, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        res =
+            zz_pg_query(conn, sp->sql, 1, params, NULL, detail, sizeof(detail));
+        if (res == NULL) {
                 snprintf(errstr, errstr_size, "could not read the report: %s",
-                         PQresultErrorMessage(res));
-                PQclear(res);
+                         detail);
                 return -1;
         }
         if (format == ZZ_REPORT_CSV)

@@ -1,11 +1,11 @@
 /*
  * settle_facts.c — the facts of persons inside a settlement boundary (or
  * as known at a past moment), folded into policy cases the same way the
- * subsidy worker folds them (see ledger.h, subsidy.h): one person's or
+ * subsidy worker folds them (see settle_facts.h, subsidy.h): one person's or
  * everyone's at once (zz_factset_load), or everyone's a chunk at a time
  * for a close (zz_factset_open), with memory bounded by the chunk.
  */
-#include "zizhu/ledger.h"
+#include "zizhu/settle_facts.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "zizhu/casefold.h"
 #include "zizhu/date.h"
 #include "zizhu/pg.h"
+#include "settle_int.h"
 
 /* The settlement's payment rows carry the kind after casefold.h's
  * columns, for zz_factset_print. */
@@ -42,35 +43,117 @@ struct zz_factset_s {
         size_t n, cap;
 };
 
-static const char *const fact_table[3] = {"identity_fact", "enrollment_fact",
-                                          "payment_fact"};
-
-static const char *const fact_cols[3] = {
-    "f.person_id, f.event_id, f.department, f.dept_record_id, f.action, "
-    "f.category, f.attrs::text, f.valid_from - DATE '1970-01-01', "
-    "f.valid_to - DATE '1970-01-01', f.approving_region, "
-    "f.residence_region, f.reported_at, f.deceased_on - DATE '1970-01-01'",
-    "f.person_id, f.event_id, f.department, f.dept_record_id, f.action, "
-    "f.household_id, f.year, f.tier, f.enrollment_class, f.kind, "
-    "f.registered_on - DATE '1970-01-01', f.region, f.unit",
-    "f.person_id, f.event_id, f.year, f.contribution_fen, "
-    "f.subsidy_applied_fen, f.paid_fen, f.paid_at, f.kind"};
-
-/* Columns of the rows above (the hash a cursor adds comes after them). */
-static const int fact_ncols[3] = {13, 13, 8};
-
-/* Known by then in business time ($2: ms, or NULL for all). */
-static const char *const fact_as_of[3] = {
-    "($2::bigint IS NULL OR f.reported_at <= $2::bigint)",
-    "($2::bigint IS NULL OR f.registered_on <= (to_timestamp($2::bigint / "
-    "1000.0) AT TIME ZONE 'Asia/Shanghai')::date)",
-    "($2::bigint IS NULL OR f.paid_at <= $2::bigint)"};
+/*
+ * The statements over the fact tables. Each is built from the fixed
+ * pieces below and the boundary's condition (bound_sql), which is made of
+ * a fixed piece per topic of the boundary with that topic's parameters:
+ * no text comes from data. The columns are casefold.h's (a cursor adds the
+ * hash of the person after them).
+ */
+#define IDENTITY_COLS                                                          \
+        "f.person_id, f.event_id, f.department, f.dept_record_id, f.action, f.category, f.attrs::text, f.valid_from - DATE '1970-01-01', f.valid_to - DATE '1970-01-01', f.approving_region, f.residence_region, f.reported_at, f.deceased_on - DATE '1970-01-01'"
+#define ENROLLMENT_COLS                                                        \
+        "f.person_id, f.event_id, f.department, f.dept_record_id, f.action, f.household_id, f.year, f.tier, f.enrollment_class, f.kind, f.registered_on - DATE '1970-01-01', f.region, f.unit"
+#define PAYMENT_COLS                                                           \
+        "f.person_id, f.event_id, f.year, f.contribution_fen, f.subsidy_applied_fen, f.paid_fen, f.paid_at, f.kind"
 
 /* The order of a person's rows (casefold.h). */
-static const char *const fact_order[3] = {
-    "f.department COLLATE \"C\", f.dept_record_id COLLATE \"C\", "
-    "f.reported_at, f.event_id COLLATE \"C\"",
-    "f.event_id COLLATE \"C\"", "f.event_id COLLATE \"C\""};
+#define IDENTITY_ORDER                                                         \
+        "f.department COLLATE \"C\", f.dept_record_id COLLATE \"C\", f.reported_at, f.event_id COLLATE \"C\""
+#define EVENT_ORDER "f.event_id COLLATE \"C\""
+
+/* zz_factset_load: one person ($1) or everyone, known by then in
+ * business time ($2: ms, or NULL for all), then the boundary's condition
+ * (parameters from $3 on, or "true"), then the order. */
+static const char SQL_LOAD_IDENTITY[] =
+    "SELECT " IDENTITY_COLS "\n"
+    "FROM zizhu.identity_fact f\n"
+    "WHERE ($1::text IS NULL OR f.person_id = $1)\n"
+    "AND ($2::bigint IS NULL OR f.reported_at <= $2::bigint)\n"
+    "AND ";
+static const char SQL_LOAD_ENROLLMENT[] =
+    "SELECT " ENROLLMENT_COLS "\n"
+    "FROM zizhu.enrollment_fact f\n"
+    "WHERE ($1::text IS NULL OR f.person_id = $1)\n"
+    "AND ($2::bigint IS NULL OR f.registered_on <= (to_timestamp($2::bigint / 1000.0) AT TIME ZONE 'Asia/Shanghai')::date)\n"
+    "AND ";
+static const char SQL_LOAD_PAYMENT[] =
+    "SELECT " PAYMENT_COLS "\n"
+    "FROM zizhu.payment_fact f\n"
+    "WHERE ($1::text IS NULL OR f.person_id = $1)\n"
+    "AND ($2::bigint IS NULL OR f.paid_at <= $2::bigint)\n"
+    "AND ";
+#define LOAD_ORDER "\nORDER BY f.person_id COLLATE \"C\", "
+static const char SQL_LOAD_IDENTITY_ORDER[] = LOAD_ORDER IDENTITY_ORDER;
+static const char SQL_LOAD_EVENT_ORDER[] = LOAD_ORDER EVENT_ORDER;
+
+/* The cursors' names: a FETCH names them (SQL_FETCH). */
+#define IDENTITY_CURSOR   "zz_factset_0"
+#define ENROLLMENT_CURSOR "zz_factset_1"
+#define PAYMENT_CURSOR    "zz_factset_2"
+#define LEDGER_CURSOR     "zz_factset_3"
+
+/* zz_factset_open: a cursor per table over the facts inside the boundary
+ * (its condition follows, parameters from $1 on, or "true"), sorted by
+ * the hash of the person. */
+static const char SQL_CURSOR_IDENTITY[] =
+    "DECLARE " IDENTITY_CURSOR " NO SCROLL CURSOR FOR\n"
+    "SELECT " IDENTITY_COLS ", hashtext(f.person_id)\n"
+    "FROM zizhu.identity_fact f\n"
+    "WHERE ";
+static const char SQL_CURSOR_ENROLLMENT[] =
+    "DECLARE " ENROLLMENT_CURSOR " NO SCROLL CURSOR FOR\n"
+    "SELECT " ENROLLMENT_COLS ", hashtext(f.person_id)\n"
+    "FROM zizhu.enrollment_fact f\n"
+    "WHERE ";
+static const char SQL_CURSOR_PAYMENT[] =
+    "DECLARE " PAYMENT_CURSOR " NO SCROLL CURSOR FOR\n"
+    "SELECT " PAYMENT_COLS ", hashtext(f.person_id)\n"
+    "FROM zizhu.payment_fact f\n"
+    "WHERE ";
+#define CURSOR_ORDER                                                           \
+        "\nORDER BY hashtext(f.person_id), f.person_id COLLATE \"C\", "
+static const char SQL_CURSOR_IDENTITY_ORDER[] = CURSOR_ORDER IDENTITY_ORDER;
+static const char SQL_CURSOR_EVENT_ORDER[] = CURSOR_ORDER EVENT_ORDER;
+
+/* The ledger's cursor (ZZ_LEDGER_* columns, then the hash). */
+static const char SQL_CURSOR_LEDGER[] =
+    "DECLARE " LEDGER_CURSOR " NO SCROLL CURSOR FOR\n"
+    "SELECT person_id, year, payer, fund, region, category, rule, fen, first_period, hashtext(person_id)\n"
+    "FROM zizhu.settle_ledger\n"
+    "WHERE policy_name = $1\n"
+    "ORDER BY hashtext(person_id), person_id COLLATE \"C\", year";
+
+/* A reader's transaction. work_mem: the sort of a cursor spills to disk
+ * in runs of that size; jit: compiling its expressions costs more than it
+ * saves on a sort. */
+static const char SQL_READER_BEGIN[] =
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+    "SET LOCAL work_mem = '64MB';\n"
+    "SET LOCAL jit = off";
+
+/* The next rows of a cursor: FETCH takes no parameter, so its text is
+ * made of the chunk size and the cursor's fixed name. */
+#define SQL_FETCH "FETCH FORWARD %zu FROM %s"
+
+/* One condition per topic of the boundary, joined with " OR ": its name
+ * and its int8[] of end offsets ($first + 2j, $first + 2j + 1). */
+#define SQL_BOUND_TOPIC                                                        \
+        "(f.src_topic = $%d AND f.src_offset < ($%d::bigint[])[f.src_partition + 1])"
+
+static const struct fact_sql_s {
+        const char *load, *load_order;     /* zz_factset_load */
+        const char *cursor, *cursor_order; /* zz_factset_open */
+        const char *cursor_name;
+        int ncols; /* columns before the cursor's hash */
+} fact_sql[3] = {
+    {SQL_LOAD_IDENTITY, SQL_LOAD_IDENTITY_ORDER, SQL_CURSOR_IDENTITY,
+     SQL_CURSOR_IDENTITY_ORDER, IDENTITY_CURSOR, 13},
+    {SQL_LOAD_ENROLLMENT, SQL_LOAD_EVENT_ORDER, SQL_CURSOR_ENROLLMENT,
+     SQL_CURSOR_EVENT_ORDER, ENROLLMENT_CURSOR, 13},
+    {SQL_LOAD_PAYMENT, SQL_LOAD_EVENT_ORDER, SQL_CURSOR_PAYMENT,
+     SQL_CURSOR_EVENT_ORDER, PAYMENT_CURSOR, 8},
+};
 
 /* ------------------------------------------------------------------ */
 /* SQL text                                                            */
@@ -219,21 +302,42 @@ static void bound_sql(fs_sql_t *q, const fs_bound_t *b, int first)
                 return;
         }
         sql_add(q, "(");
-        for (j = 0; j < b->n; j++)
-                sql_add(q,
-                        "%s(f.src_topic = $%d AND f.src_offset < "
-                        "($%d::bigint[])[f.src_partition + 1])",
-                        j > 0 ? " OR " : "", first + 2 * (int)j,
+        for (j = 0; j < b->n; j++) {
+                if (j > 0)
+                        sql_add(q, " OR ");
+                sql_add(q, SQL_BOUND_TOPIC, first + 2 * (int)j,
                         first + 2 * (int)j + 1);
+        }
         sql_add(q, ")");
+}
+
+/* The statement head, the boundary's condition from $first on (or "true"
+ * without a boundary), then tail, into a malloc'd text; NULL when out of
+ * memory. */
+static char *bound_statement(const char *head, const fs_bound_t *b, int bounded,
+                             int first, const char *tail)
+{
+        fs_sql_t q = {NULL, 0, 0, 0};
+
+        sql_add(&q, "%s", head);
+        if (bounded)
+                bound_sql(&q, b, first);
+        else
+                sql_add(&q, "true");
+        sql_add(&q, "%s", tail);
+        if (q.failed) {
+                free(q.text);
+                return NULL;
+        }
+        return q.text;
 }
 
 /* Runs sql with params[0..n_fixed) (types as given) followed by the
  * boundary's. */
 static PGresult *bound_exec(PGconn *conn, const char *sql, const fs_bound_t *b,
                             int n_fixed, const Oid *fixed_types,
-                            const char *const *fixed, ExecStatusType want,
-                            char *errstr, size_t errstr_size)
+                            const char *const *fixed, char *errstr,
+                            size_t errstr_size)
 {
         int n = n_fixed + 2 * (int)b->n, i;
         Oid *types = calloc((size_t)n + 1, sizeof(*types));
@@ -254,13 +358,10 @@ static PGresult *bound_exec(PGconn *conn, const char *sql, const fs_bound_t *b,
                 params[n_fixed + 2 * i] = b->topic[i];
                 params[n_fixed + 2 * i + 1] = b->ends[i];
         }
-        res = PQexecParams(conn, sql, n, types, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != want) {
-                snprintf(errstr, errstr_size, "could not load facts: %s",
-                         PQresultErrorMessage(res));
-                PQclear(res);
-                res = NULL;
-        }
+        res = zz_pg_query_ex(conn, sql, n, types, params, NULL, NULL, 0, NULL,
+                             errstr, errstr_size);
+        if (res == NULL)
+                settle_failed("could not load facts", errstr, errstr_size);
 out:
         free(types);
         free(params);
@@ -291,16 +392,68 @@ static int cmp_person(const PGresult *res, int row, const char *id)
         return strcmp(PQgetvalue(res, row, 0), id);
 }
 
+/* The rows of table t into fs->own[t]: params are $1 (person) and $2
+ * (as of), the boundary's follow. */
+static int load_table(zz_factset_t *fs, PGconn *conn, int t,
+                      const fs_bound_t *b, int bounded,
+                      const char *const params[2], char *errstr,
+                      size_t errstr_size)
+{
+        static const Oid types[2] = {25, 20}; /* text, int8 */
+        char *sql = bound_statement(fact_sql[t].load, b, bounded, 3,
+                                    fact_sql[t].load_order);
+
+        if (sql == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        fs->own[t] =
+            bound_exec(conn, sql, b, 2, types, params, errstr, errstr_size);
+        free(sql);
+        return fs->own[t] != NULL ? 0 : -1;
+}
+
+/* Merges the three person-ordered results into one person list. */
+static int load_persons(zz_factset_t *fs)
+{
+        int row[3] = {0, 0, 0}, nrow[3], t;
+
+        for (t = 0; t < 3; t++)
+                nrow[t] = PQntuples(fs->own[t]);
+        while (row[0] < nrow[0] || row[1] < nrow[1] || row[2] < nrow[2]) {
+                const char *id = NULL;
+                fs_person_t *p;
+
+                for (t = 0; t < 3; t++)
+                        if (row[t] < nrow[t] &&
+                            (id == NULL ||
+                             cmp_person(fs->own[t], row[t], id) < 0))
+                                id = PQgetvalue(fs->own[t], row[t], 0);
+                if (factset_push(fs) != 0)
+                        return -1;
+                p = &fs->persons[fs->n - 1];
+                p->id = id;
+                for (t = 0; t < 3; t++) {
+                        p->r[t].res = fs->own[t];
+                        p->r[t].span.begin = row[t];
+                        while (row[t] < nrow[t] &&
+                               cmp_person(fs->own[t], row[t], id) == 0)
+                                row[t]++;
+                        p->r[t].span.end = row[t];
+                }
+        }
+        return 0;
+}
+
 zz_factset_t *zz_factset_load(PGconn *conn, const zz_settle_pos_t *boundary,
                               size_t n_boundary, const char *person,
                               int64_t as_of, char *errstr, size_t errstr_size)
 {
-        static const Oid types[2] = {25, 20}; /* text, int8 */
         zz_factset_t *fs = calloc(1, sizeof(*fs));
         fs_bound_t b;
         char asof[32];
         const char *params[2];
-        int row[3] = {0, 0, 0}, nrow[3], t;
+        int t;
 
         memset(&b, 0, sizeof(b));
         if (fs == NULL) {
@@ -313,57 +466,14 @@ zz_factset_t *zz_factset_load(PGconn *conn, const zz_settle_pos_t *boundary,
         snprintf(asof, sizeof(asof), "%lld", (long long)as_of);
         params[0] = person;
         params[1] = as_of == ZZ_AS_OF_NONE ? NULL : asof;
-        for (t = 0; t < 3; t++) {
-                fs_sql_t q = {NULL, 0, 0, 0};
-
-                sql_add(&q,
-                        "SELECT %s FROM zizhu.%s f WHERE ($1::text IS NULL "
-                        "OR f.person_id = $1) AND %s AND ",
-                        fact_cols[t], fact_table[t], fact_as_of[t]);
-                if (boundary != NULL)
-                        bound_sql(&q, &b, 3);
-                else
-                        sql_add(&q, "true");
-                sql_add(&q, " ORDER BY f.person_id COLLATE \"C\", %s",
-                        fact_order[t]);
-                if (q.failed) {
-                        free(q.text);
-                        snprintf(errstr, errstr_size, "out of memory");
+        for (t = 0; t < 3; t++)
+                if (load_table(fs, conn, t, &b, boundary != NULL, params,
+                               errstr, errstr_size) != 0)
                         goto fail;
-                }
-                fs->own[t] = bound_exec(conn, q.text, &b, 2, types, params,
-                                        PGRES_TUPLES_OK, errstr, errstr_size);
-                free(q.text);
-                if (fs->own[t] == NULL)
-                        goto fail;
-                nrow[t] = PQntuples(fs->own[t]);
-        }
         bound_free(&b);
-
-        /* merge the three person-ordered results into one person list */
-        while (row[0] < nrow[0] || row[1] < nrow[1] || row[2] < nrow[2]) {
-                const char *id = NULL;
-                fs_person_t *p;
-
-                for (t = 0; t < 3; t++)
-                        if (row[t] < nrow[t] &&
-                            (id == NULL ||
-                             cmp_person(fs->own[t], row[t], id) < 0))
-                                id = PQgetvalue(fs->own[t], row[t], 0);
-                if (factset_push(fs) != 0) {
-                        snprintf(errstr, errstr_size, "out of memory");
-                        goto fail;
-                }
-                p = &fs->persons[fs->n - 1];
-                p->id = id;
-                for (t = 0; t < 3; t++) {
-                        p->r[t].res = fs->own[t];
-                        p->r[t].span.begin = row[t];
-                        while (row[t] < nrow[t] &&
-                               cmp_person(fs->own[t], row[t], id) == 0)
-                                row[t]++;
-                        p->r[t].span.end = row[t];
-                }
+        if (load_persons(fs) != 0) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
         }
         return fs;
 fail:
@@ -431,8 +541,8 @@ const PGresult *zz_factset_ledger(const zz_factset_t *fs, size_t i, int *begin,
  * person's rows of a stream lie in one result.
  */
 typedef struct fs_stream_s {
-        PGconn *conn; /* the reader */
-        char cursor[32];
+        PGconn *conn;    /* the reader */
+        char fetch[64];  /* its FETCH (SQL_FETCH) */
         int key_col;     /* the hash column */
         int in_flight;   /* a FETCH was sent, its rows not read yet */
         PGresult *batch; /* the rows fetched last */
@@ -509,59 +619,44 @@ static double now_s(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Appends key='value' (quoted as libpq reads it) to a conninfo string. */
+static void conninfo_add(fs_sql_t *q, const char *key, const char *value)
+{
+        const char *c;
+
+        sql_add(q, "%s%s='", q->len > 0 ? " " : "", key);
+        for (c = value; *c != '\0'; c++)
+                sql_add(q, "%s%c", *c == '\'' || *c == '\\' ? "\\" : "", *c);
+        sql_add(q, "'");
+}
+
 /* A new connection with conn's parameters. */
 static PGconn *reader_connect(PGconn *conn, char *errstr, size_t errstr_size)
 {
         PQconninfoOption *opts = PQconninfo(conn), *o;
-        const char **keys = NULL, **vals = NULL;
+        fs_sql_t q = {NULL, 0, 0, 0};
         PGconn *r = NULL;
-        size_t n = 0;
 
         if (opts == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
         for (o = opts; o->keyword != NULL; o++)
-                n++;
-        keys = calloc(n + 1, sizeof(*keys));
-        vals = calloc(n + 1, sizeof(*vals));
-        if (keys == NULL || vals == NULL) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto out;
-        }
-        n = 0;
-        for (o = opts; o->keyword != NULL; o++)
-                if (o->val != NULL) {
-                        keys[n] = o->keyword;
-                        vals[n] = o->val;
-                        n++;
-                }
-        r = PQconnectdbParams(keys, vals, 0);
-        if (r == NULL || PQstatus(r) != CONNECTION_OK) {
-                snprintf(errstr, errstr_size,
-                         "could not open a connection to read facts: %s",
-                         r != NULL ? PQerrorMessage(r) : "out of memory");
-                PQfinish(r);
-                r = NULL;
-        }
-out:
-        free(keys);
-        free(vals);
+                if (o->val != NULL)
+                        conninfo_add(&q, o->keyword, o->val);
         PQconninfoFree(opts);
+        if (q.failed || q.text == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                free(q.text);
+                return NULL;
+        }
+        /* application_name NULL: conn's, in the conninfo */
+        r = zz_pg_connect(q.text, NULL, errstr, errstr_size);
+        free(q.text);
+        if (r == NULL)
+                settle_failed("could not open a connection to read facts",
+                              errstr, errstr_size);
         return r;
-}
-
-static int reader_exec(fs_stream_t *s, const char *sql, char *errstr,
-                       size_t errstr_size)
-{
-        PGresult *res = PQexec(s->conn, sql);
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-
-        if (!ok)
-                snprintf(errstr, errstr_size, "could not load facts: %s",
-                         PQresultErrorMessage(res));
-        PQclear(res);
-        return ok ? 0 : -1;
 }
 
 /* Appends rows [from, to) of src to the carry (created with src's
@@ -589,15 +684,12 @@ static int carry_add(fs_stream_t *s, const PGresult *src, int from, int to)
         return 0;
 }
 
-/* Sends the FETCH of the stream's next batch. */
-static int stream_send(zz_factset_cursor_t *cur, fs_stream_t *s, char *errstr,
-                       size_t errstr_size)
+/* Sends the FETCH of the stream's next batch, without waiting for it
+ * (pg.h's calls wait): the readers' one statement not run through them,
+ * a FETCH without parameters. */
+static int stream_send(fs_stream_t *s, char *errstr, size_t errstr_size)
 {
-        char sql[64];
-
-        snprintf(sql, sizeof(sql), "FETCH FORWARD %zu FROM %s", cur->chunk,
-                 s->cursor);
-        if (!PQsendQuery(s->conn, sql)) {
+        if (!PQsendQuery(s->conn, s->fetch)) {
                 snprintf(errstr, errstr_size, "could not load facts: %s",
                          PQerrorMessage(s->conn));
                 return -1;
@@ -613,7 +705,7 @@ static int stream_fetch(zz_factset_cursor_t *cur, fs_stream_t *s, char *errstr,
         double t0 = now_s();
         PGresult *res, *more;
 
-        if (!s->in_flight && stream_send(cur, s, errstr, errstr_size) != 0)
+        if (!s->in_flight && stream_send(s, errstr, errstr_size) != 0)
                 return -1;
         res = PQgetResult(s->conn);
         while ((more = PQgetResult(s->conn)) != NULL)
@@ -633,7 +725,7 @@ static int stream_fetch(zz_factset_cursor_t *cur, fs_stream_t *s, char *errstr,
                 s->done = 1;
                 return 0;
         }
-        return stream_send(cur, s, errstr, errstr_size);
+        return stream_send(s, errstr, errstr_size);
 }
 
 /* Makes the stream's head a whole person, unless it has no rows left. */
@@ -695,6 +787,58 @@ static int stream_head(const fs_stream_t *s, fs_key_t *k)
         return 0;
 }
 
+/* Stream t's reader, its transaction and its cursor; sends its first
+ * FETCH. */
+static int stream_open(zz_factset_cursor_t *cur, int t, PGconn *conn,
+                       const fs_bound_t *b, int bounded,
+                       const char *ledger_policy, char *errstr,
+                       size_t errstr_size)
+{
+        static const Oid types[1] = {25};
+        fs_stream_t *s = &cur->s[t];
+        const char *p[1] = {ledger_policy};
+        PGresult *res;
+        char *sql;
+
+        s->conn = reader_connect(conn, errstr, errstr_size);
+        if (s->conn == NULL)
+                return -1;
+        if (zz_pg_exec(s->conn, SQL_READER_BEGIN, errstr, errstr_size) != 0) {
+                settle_failed("could not load facts", errstr, errstr_size);
+                return -1;
+        }
+        if (t == S_LEDGER) {
+                s->key_col = 9;
+                snprintf(s->fetch, sizeof(s->fetch), SQL_FETCH, cur->chunk,
+                         LEDGER_CURSOR);
+                res = zz_pg_query_ex(s->conn, SQL_CURSOR_LEDGER, 1, types, p,
+                                     NULL, NULL, 0, NULL, errstr, errstr_size);
+                if (res == NULL) {
+                        settle_failed("could not read the ledger", errstr,
+                                      errstr_size);
+                        return -1;
+                }
+        } else {
+                s->key_col = fact_sql[t].ncols;
+                snprintf(s->fetch, sizeof(s->fetch), SQL_FETCH, cur->chunk,
+                         fact_sql[t].cursor_name);
+                sql = bound_statement(fact_sql[t].cursor, b, bounded, 1,
+                                      fact_sql[t].cursor_order);
+                if (sql == NULL) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        return -1;
+                }
+                res = bound_exec(s->conn, sql, b, 0, NULL, NULL, errstr,
+                                 errstr_size);
+                free(sql);
+                if (res == NULL)
+                        return -1;
+        }
+        PQclear(res);
+        /* the sorts of the four start now, side by side */
+        return stream_send(s, errstr, errstr_size);
+}
+
 zz_factset_cursor_t *zz_factset_open(PGconn *conn,
                                      const zz_settle_pos_t *boundary,
                                      size_t n_boundary,
@@ -715,77 +859,10 @@ zz_factset_cursor_t *zz_factset_open(PGconn *conn,
         if (boundary != NULL &&
             bound_init(&b, boundary, n_boundary, errstr, errstr_size) != 0)
                 goto fail;
-        for (t = 0; t < cur->n_streams; t++) {
-                fs_stream_t *s = &cur->s[t];
-                fs_sql_t q = {NULL, 0, 0, 0};
-                PGresult *res;
-
-                s->conn = reader_connect(conn, errstr, errstr_size);
-                if (s->conn == NULL)
+        for (t = 0; t < cur->n_streams; t++)
+                if (stream_open(cur, t, conn, &b, boundary != NULL,
+                                ledger_policy, errstr, errstr_size) != 0)
                         goto fail;
-                /* work_mem: the sort of a cursor spills to disk in runs of
-                 * that size; jit: compiling its expressions costs more
-                 * than it saves on a sort */
-                if (reader_exec(s,
-                                "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
-                                "ONLY; SET LOCAL work_mem = '64MB'; SET "
-                                "LOCAL jit = off",
-                                errstr, errstr_size) != 0)
-                        goto fail;
-                snprintf(s->cursor, sizeof(s->cursor), "zz_factset_%d", t);
-                if (t == S_LEDGER) {
-                        static const Oid types[1] = {25};
-                        const char *p[1] = {ledger_policy};
-
-                        s->key_col = 9;
-                        res = PQexecParams(
-                            s->conn,
-                            "DECLARE zz_factset_3 NO SCROLL CURSOR FOR "
-                            "SELECT person_id, year, payer, fund, region, "
-                            "category, rule, fen, first_period, "
-                            "hashtext(person_id) FROM zizhu.settle_ledger "
-                            "WHERE policy_name = $1 ORDER BY "
-                            "hashtext(person_id), person_id COLLATE \"C\", "
-                            "year",
-                            1, types, p, NULL, NULL, 0);
-                        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                                snprintf(errstr, errstr_size,
-                                         "could not read the ledger: %s",
-                                         PQresultErrorMessage(res));
-                                PQclear(res);
-                                goto fail;
-                        }
-                        PQclear(res);
-                } else {
-                        s->key_col = fact_ncols[t];
-                        sql_add(&q,
-                                "DECLARE %s NO SCROLL CURSOR FOR SELECT %s, "
-                                "hashtext(f.person_id) FROM zizhu.%s f WHERE ",
-                                s->cursor, fact_cols[t], fact_table[t]);
-                        if (boundary != NULL)
-                                bound_sql(&q, &b, 1);
-                        else
-                                sql_add(&q, "true");
-                        sql_add(&q,
-                                " ORDER BY hashtext(f.person_id), "
-                                "f.person_id COLLATE \"C\", %s",
-                                fact_order[t]);
-                        if (q.failed) {
-                                free(q.text);
-                                snprintf(errstr, errstr_size, "out of memory");
-                                goto fail;
-                        }
-                        res = bound_exec(s->conn, q.text, &b, 0, NULL, NULL,
-                                         PGRES_COMMAND_OK, errstr, errstr_size);
-                        free(q.text);
-                        if (res == NULL)
-                                goto fail;
-                        PQclear(res);
-                }
-                /* the sorts of the four start now, side by side */
-                if (stream_send(cur, s, errstr, errstr_size) != 0)
-                        goto fail;
-        }
         bound_free(&b);
         return cur;
 fail:
@@ -803,16 +880,14 @@ void zz_factset_poll(zz_factset_cursor_t *cur)
                         PQconsumeInput(cur->s[t].conn);
 }
 
-int zz_factset_next(zz_factset_cursor_t *cur, zz_factset_t **out, char *errstr,
-                    size_t errstr_size)
+/* Fills every stream; *end receives the first key that may not be whole
+ * (persons before it are), *bounded 0 when every stream is done. */
+static int chunk_end(zz_factset_cursor_t *cur, fs_key_t *end, int *bounded,
+                     char *errstr, size_t errstr_size)
 {
-        zz_factset_t *fs = &cur->fs;
-        fs_key_t end = {0, NULL}, heads[N_STREAMS];
-        int t, bounded = 0, has[N_STREAMS];
+        int t;
 
-        *out = NULL;
-        dead_free(cur);
-        fs->n = 0;
+        *bounded = 0;
         /* persons before the first unsure one of any stream are whole */
         for (t = 0; t < cur->n_streams; t++) {
                 fs_stream_t *s = &cur->s[t];
@@ -823,10 +898,53 @@ int zz_factset_next(zz_factset_cursor_t *cur, zz_factset_t **out, char *errstr,
                 if (s->done)
                         continue;
                 last = row_key(s->batch, PQntuples(s->batch) - 1, s->key_col);
-                if (!bounded || key_cmp(last, end) < 0)
-                        end = last;
-                bounded = 1;
+                if (!*bounded || key_cmp(last, *end) < 0)
+                        *end = last;
+                *bounded = 1;
         }
+        return 0;
+}
+
+/* Hands out the stream's rows of person id (its head) into r. */
+static int take_rows(zz_factset_cursor_t *cur, fs_stream_t *s, fs_rows_t *r,
+                     const char *id, char *errstr, size_t errstr_size)
+{
+        int n;
+
+        if (s->carry != NULL) {
+                r->res = s->carry;
+                r->span.begin = 0;
+                r->span.end = PQntuples(s->carry);
+                if (dead_add(cur, s->carry) != 0) {
+                        s->carry = NULL;
+                        snprintf(errstr, errstr_size, "out of memory");
+                        return -1;
+                }
+                s->carry = NULL;
+                s->carry_whole = 0;
+                return 0;
+        }
+        n = PQntuples(s->batch);
+        r->res = s->batch;
+        r->span.begin = s->pos;
+        while (s->pos < n && strcmp(PQgetvalue(s->batch, s->pos, 0), id) == 0)
+                s->pos++;
+        r->span.end = s->pos;
+        return 0;
+}
+
+int zz_factset_next(zz_factset_cursor_t *cur, zz_factset_t **out, char *errstr,
+                    size_t errstr_size)
+{
+        zz_factset_t *fs = &cur->fs;
+        fs_key_t end = {0, NULL}, heads[N_STREAMS];
+        int t, bounded = 0, has[N_STREAMS];
+
+        *out = NULL;
+        dead_free(cur);
+        fs->n = 0;
+        if (chunk_end(cur, &end, &bounded, errstr, errstr_size) != 0)
+                return -1;
         /* the streams' first keys, parsed once per person */
         for (t = 0; t < cur->n_streams; t++)
                 has[t] = stream_head(&cur->s[t], &heads[t]);
@@ -849,36 +967,14 @@ int zz_factset_next(zz_factset_cursor_t *cur, zz_factset_t **out, char *errstr,
                 p = &fs->persons[fs->n - 1];
                 p->id = head.id;
                 for (t = 0; t < cur->n_streams; t++) {
-                        fs_stream_t *s = &cur->s[t];
-                        int n;
-
                         /* the same ID number has the same hash */
                         if (!has[t] || heads[t].h != head.h ||
                             strcmp(heads[t].id, head.id) != 0)
                                 continue;
-                        if (s->carry != NULL) {
-                                p->r[t].res = s->carry;
-                                p->r[t].span.begin = 0;
-                                p->r[t].span.end = PQntuples(s->carry);
-                                if (dead_add(cur, s->carry) != 0) {
-                                        s->carry = NULL;
-                                        snprintf(errstr, errstr_size,
-                                                 "out of memory");
-                                        return -1;
-                                }
-                                s->carry = NULL;
-                                s->carry_whole = 0;
-                        } else {
-                                n = PQntuples(s->batch);
-                                p->r[t].res = s->batch;
-                                p->r[t].span.begin = s->pos;
-                                while (s->pos < n &&
-                                       strcmp(PQgetvalue(s->batch, s->pos, 0),
-                                              head.id) == 0)
-                                        s->pos++;
-                                p->r[t].span.end = s->pos;
-                        }
-                        has[t] = stream_head(s, &heads[t]);
+                        if (take_rows(cur, &cur->s[t], &p->r[t], head.id,
+                                      errstr, errstr_size) != 0)
+                                return -1;
+                        has[t] = stream_head(&cur->s[t], &heads[t]);
                 }
         }
         if (fs->n > 0)
@@ -901,7 +997,7 @@ void zz_factset_cursor_destroy(zz_factset_cursor_t *cur)
                 PQclear(cur->s[t].batch);
                 PQclear(cur->s[t].carry);
                 /* ends the reader's transaction, and a sort still going */
-                PQfinish(cur->s[t].conn);
+                zz_pg_finish(cur->s[t].conn);
         }
         dead_free(cur);
         free(cur->dead);

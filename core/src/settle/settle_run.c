@@ -2,7 +2,7 @@
  * settle_run.c — closing a settlement period in PostgreSQL: re-evaluates
  * every person of the jurisdiction from the facts inside the boundary,
  * compares with the ledger, and writes the lines and the encoded
- * allocation messages (see ledger.h). Also the dashboard refresh and the
+ * allocation messages (see settle_run.h). Also the dashboard refresh and the
  * money conservation check.
  *
  * A close reads its persons a chunk at a time (zz_factset_open) and writes
@@ -11,7 +11,7 @@
  * message carries all of its lines. Lines and ledger rows go in with
  * COPY. The rows and bytes are those of settling everyone at once.
  */
-#include "zizhu/ledger.h"
+#include "zizhu/settle_run.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -25,8 +25,9 @@
 #include "zizhu/copy.h"
 #include "zizhu/idno.h"
 #include "zizhu/log.h"
+#include "zizhu/pg.h"
 #include "zizhu/pseudonym.h"
-#include "zizhu/store.h"
+#include "settle_int.h"
 
 /*
  * The strings of a close's lines (payers, funds, regions, categories,
@@ -305,33 +306,17 @@ static double now_s(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* COPY                                                                */
+/* Statements                                                          */
 
-static PGresult *query(PGconn *conn, const char *sql, int n,
-                       const char *const *params, char *errstr,
-                       size_t errstr_size)
+/* What most failed statements here say. */
+#define QUERY_FAILED "settlement query failed"
+
+/* Replaces errstr (a statement's error) with "QUERY_FAILED: errstr" and
+ * returns -1. */
+static int query_failed(char *errstr, size_t errstr_size)
 {
-        PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(res);
-
-        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-                snprintf(errstr, errstr_size, "settlement query failed: %s",
-                         PQresultErrorMessage(res));
-                PQclear(res);
-                return NULL;
-        }
-        return res;
-}
-
-static int exec(PGconn *conn, const char *sql, int n, const char *const *params,
-                char *errstr, size_t errstr_size)
-{
-        PGresult *res = query(conn, sql, n, params, errstr, errstr_size);
-
-        if (res == NULL)
-                return -1;
-        PQclear(res);
-        return 0;
+        settle_failed(QUERY_FAILED, errstr, errstr_size);
+        return -1;
 }
 
 static void hex32(const char *text, char out[33])
@@ -484,6 +469,54 @@ static int encode_group(zz_codec_t *codec, const strtab_t *tab,
 /* ------------------------------------------------------------------ */
 /* The close                                                           */
 
+static const char SQL_COMMAND_SEEN[] = "SELECT status\n"
+                                       "FROM zizhu.settle_command\n"
+                                       "WHERE event_id = $1";
+
+static const char SQL_RECORD_COMMAND[] =
+    "INSERT INTO zizhu.settle_command (event_id, jurisdiction, period, issued_at, src_partition, src_offset, status, reason)\n"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)\n"
+    "ON CONFLICT (event_id) DO NOTHING";
+
+static const char SQL_PERIODS_CLOSED[] =
+    "SELECT count(*), count(*) FILTER (WHERE period = $2)\n"
+    "FROM zizhu.settle_period\n"
+    "WHERE policy_name = $1";
+
+static const char SQL_PREVIOUS_BOUNDARY[] =
+    "SELECT boundary::text\n"
+    "FROM zizhu.settle_period\n"
+    "WHERE policy_name = $1 AND period_index = $2";
+
+static const char SQL_DELTA_CREATE[] =
+    "CREATE TEMPORARY TABLE zz_settle_delta (person_id text, year int, payer text, fund text, region text, category text, rule text, fen bigint)\n"
+    "ON COMMIT DROP";
+
+static const char SQL_DELTA_TRUNCATE[] = "TRUNCATE zz_settle_delta";
+
+static const char SQL_DELTA_COPY[] = "COPY zz_settle_delta FROM STDIN";
+
+static const char SQL_LEDGER_ADD[] =
+    "INSERT INTO zizhu.settle_ledger AS l (policy_name, person_id, year, payer, fund, region, category, rule, fen, first_period)\n"
+    "SELECT $1, person_id, year, payer, fund, region, category, rule, sum(fen), $2::int\n"
+    "FROM zz_settle_delta\n"
+    "GROUP BY person_id, year, payer, fund, region, category, rule\n"
+    "ORDER BY person_id, year, payer, fund, region, category, rule\n"
+    "ON CONFLICT (policy_name, person_id, year, payer, fund, region, category, rule)\n"
+    "DO UPDATE SET fen = l.fen + EXCLUDED.fen";
+
+static const char SQL_LINES_COPY[] =
+    "COPY zizhu.settle_line (allocation_id, policy_name, period, pseudonym, masked_id, year, payer, fund, region, kind, category, rule, fen, adjusts_period)\n"
+    "FROM STDIN";
+
+static const char SQL_ALLOCATION_ADD[] =
+    "INSERT INTO zizhu.settle_allocation (policy_name, period, allocation_id, payer, fund, region, kind, persons, fen, key, value)\n"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+static const char SQL_PERIOD_ADD[] =
+    "INSERT INTO zizhu.settle_period (policy_name, period, period_index, jurisdiction, policy_version, close_event_id, closed_at, boundary, allocations, lines, persons, fen)\n"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)";
+
 static int record_command(PGconn *conn, const zz_settle_cmd_t *cmd,
                           const char *status, const char *reason, char *errstr,
                           size_t errstr_size)
@@ -502,12 +535,10 @@ static int record_command(PGconn *conn, const zz_settle_cmd_t *cmd,
         p[5] = off;
         p[6] = status;
         p[7] = reason;
-        return exec(conn,
-                    "INSERT INTO zizhu.settle_command (event_id, "
-                    "jurisdiction, period, issued_at, src_partition, "
-                    "src_offset, status, reason) VALUES ($1, $2, $3, $4, $5, "
-                    "$6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
-                    8, p, errstr, errstr_size);
+        if (zz_pg_command(conn, SQL_RECORD_COMMAND, 8, p, NULL, errstr,
+                          errstr_size) != 0)
+                return query_failed(errstr, errstr_size);
+        return 0;
 }
 
 static char *boundary_json(const zz_settle_pos_t *b, size_t n)
@@ -549,12 +580,10 @@ static int boundary_check(PGconn *conn, const zz_policy_t *pol, int k,
         snprintf(idx, sizeof(idx), "%d", k - 1);
         p[0] = zz_policy_name(pol);
         p[1] = idx;
-        res = query(conn,
-                    "SELECT boundary::text FROM zizhu.settle_period WHERE "
-                    "policy_name = $1 AND period_index = $2",
-                    2, p, errstr, errstr_size);
+        res = zz_pg_query(conn, SQL_PREVIOUS_BOUNDARY, 2, p, NULL, errstr,
+                          errstr_size);
         if (res == NULL)
-                return -1;
+                return query_failed(errstr, errstr_size);
         if (PQntuples(res) == 0) {
                 PQclear(res);
                 return 0;
@@ -743,17 +772,12 @@ static int ledger_write(PGconn *conn, const char *policy, int k, acc_t *acc,
                 return 0;
         if (ledger_wait(conn, acc, errstr, errstr_size) != 0)
                 return -1;
-        if (exec(conn,
-                 acc->delta_table
-                     ? "TRUNCATE zz_settle_delta"
-                     : "CREATE TEMPORARY TABLE zz_settle_delta (person_id "
-                       "text, year int, payer text, fund text, region text, "
-                       "category text, rule text, fen bigint) ON COMMIT DROP",
-                 0, NULL, errstr, errstr_size) != 0)
-                return -1;
+        if (zz_pg_exec(conn,
+                       acc->delta_table ? SQL_DELTA_TRUNCATE : SQL_DELTA_CREATE,
+                       errstr, errstr_size) != 0)
+                return query_failed(errstr, errstr_size);
         acc->delta_table = 1;
-        if (zz_copy_begin(&c, conn, "COPY zz_settle_delta FROM STDIN", errstr,
-                          errstr_size) != 0)
+        if (zz_copy_begin(&c, conn, SQL_DELTA_COPY, errstr, errstr_size) != 0)
                 return -1;
         for (i = 0; i < acc->delta.n; i++) {
                 const line_t *l = &acc->delta.v[i];
@@ -773,18 +797,11 @@ static int ledger_write(PGconn *conn, const char *policy, int k, acc_t *acc,
         snprintf(first, sizeof(first), "%d", k);
         p[0] = policy;
         p[1] = first;
-        if (!PQsendQueryParams(
-                conn,
-                "INSERT INTO zizhu.settle_ledger AS l (policy_name, "
-                "person_id, year, payer, fund, region, category, rule, fen, "
-                "first_period) SELECT $1, person_id, year, payer, fund, "
-                "region, category, rule, sum(fen), $2::int FROM "
-                "zz_settle_delta GROUP BY person_id, year, payer, fund, "
-                "region, category, rule ORDER BY person_id, year, payer, "
-                "fund, region, category, rule ON CONFLICT (policy_name, "
-                "person_id, year, payer, fund, region, category, rule) DO "
-                "UPDATE SET fen = l.fen + EXCLUDED.fen",
-                2, NULL, p, NULL, NULL, 0)) {
+        /* sent without waiting, which pg.h's calls do not do: the one
+         * statement here not run through them (its parameters bound all
+         * the same) */
+        if (!PQsendQueryParams(conn, SQL_LEDGER_ADD, 2, NULL, p, NULL, NULL,
+                               0)) {
                 snprintf(errstr, errstr_size, "could not write the ledger: %s",
                          PQerrorMessage(conn));
                 return -1;
@@ -804,12 +821,7 @@ static int insert_lines(PGconn *conn, const zz_policy_t *pol, const char *label,
         zz_copy_t c;
         size_t g, i = 0;
 
-        if (zz_copy_begin(&c, conn,
-                          "COPY zizhu.settle_line (allocation_id, policy_name, "
-                          "period, pseudonym, masked_id, year, payer, fund, "
-                          "region, kind, category, rule, fen, adjusts_period) "
-                          "FROM STDIN",
-                          errstr, errstr_size) != 0)
+        if (zz_copy_begin(&c, conn, SQL_LINES_COPY, errstr, errstr_size) != 0)
                 return -1;
         for (g = 0; g < n_groups; g++) {
                 for (; i < group_end[g]; i++) {
@@ -839,6 +851,105 @@ static int insert_lines(PGconn *conn, const zz_policy_t *pol, const char *label,
         return zz_copy_end(&c, errstr, errstr_size);
 }
 
+/* What publishing a close's lines needs, and the time it took. */
+typedef struct publish_s {
+        PGconn *conn;
+        zz_codec_t *codec;
+        const zz_policy_t *pol;
+        const char *label;
+        const zz_settle_cmd_t *cmd;
+        const acc_t *acc;
+        char key[160]; /* of the allocation messages */
+        zz_codec_buf_t buf;
+        double t_enc, t_ins;
+} publish_t;
+
+/* The row of zizhu.settle_allocation of group g, encoded in pb->buf. */
+static int insert_allocation(publish_t *pb, const line_t *g,
+                             const char *alloc_id, int64_t np, zz_fen_t sum,
+                             char *errstr, size_t errstr_size)
+{
+        const strtab_t *tab = &pb->acc->tab;
+        char persons[24], fen[24];
+        const char *p[11];
+        int lens[11], fmts[11];
+        PGresult *res;
+
+        snprintf(persons, sizeof(persons), "%lld", (long long)np);
+        snprintf(fen, sizeof(fen), "%lld", (long long)sum);
+        memset(lens, 0, sizeof(lens));
+        memset(fmts, 0, sizeof(fmts));
+        p[0] = zz_policy_name(pb->pol);
+        p[1] = pb->label;
+        p[2] = alloc_id;
+        p[3] = str_of(tab, g->payer);
+        p[4] = str_of(tab, g->fund);
+        p[5] = str_of(tab, g->region);
+        p[6] = zz_alloc_kind_name((zz_alloc_kind_t)g->kind);
+        p[7] = persons;
+        p[8] = fen;
+        p[9] = pb->key;
+        lens[9] = (int)strlen(pb->key);
+        fmts[9] = 1;
+        p[10] = (const char *)pb->buf.data;
+        lens[10] = (int)pb->buf.len;
+        fmts[10] = 1;
+        res = zz_pg_query_ex(pb->conn, SQL_ALLOCATION_ADD, 11, NULL, p, lens,
+                             fmts, 0, NULL, errstr, errstr_size);
+        if (res == NULL) {
+                settle_failed("could not store an allocation", errstr,
+                              errstr_size);
+                return -1;
+        }
+        PQclear(res);
+        return 0;
+}
+
+/* The allocation of the group of sorted lines from i on (it ends at
+ * *end): its id, its message and its row. */
+static int store_group(publish_t *pb, size_t i, size_t *end, char alloc_id[33],
+                       zz_settle_result_t *result, char *errstr,
+                       size_t errstr_size)
+{
+        const lines_t *lines = &pb->acc->lines;
+        const strtab_t *tab = &pb->acc->tab;
+        const line_t *g = &lines->v[i];
+        char idtext[256];
+        int64_t np = 0;
+        zz_fen_t sum = 0;
+        size_t j, n;
+        double t1;
+        int rc;
+
+        for (j = i; j < lines->n && same_group(&lines->v[j], g); j++) {
+                if (j == i || strcmp(lines->v[j].pseudonym,
+                                     lines->v[j - 1].pseudonym) != 0)
+                        np++;
+                sum += lines->v[j].fen;
+        }
+        *end = j;
+        n = j - i;
+        snprintf(idtext, sizeof(idtext), "%s|%s|%s|%s|%s|%s",
+                 zz_policy_name(pb->pol), pb->label, str_of(tab, g->payer),
+                 str_of(tab, g->fund), str_of(tab, g->region),
+                 zz_alloc_kind_name((zz_alloc_kind_t)g->kind));
+        hex32(idtext, alloc_id);
+        t1 = now_s();
+        if (encode_group(pb->codec, tab, pb->cmd->jurisdiction, pb->label,
+                         zz_policy_version(pb->pol), alloc_id,
+                         pb->cmd->event_id, pb->cmd->issued_at, g, n, np, sum,
+                         &pb->buf, errstr, errstr_size) != 0)
+                return -1;
+        pb->t_enc += now_s() - t1;
+        t1 = now_s();
+        rc = insert_allocation(pb, g, alloc_id, np, sum, errstr, errstr_size);
+        pb->t_ins += now_s() - t1;
+        result->allocations++;
+        result->lines += n;
+        result->fen += sum;
+        return rc;
+}
+
 /* Sorts the lines, encodes one allocation per payer x fund x region x
  * kind and stores them in publishing order, then their lines. */
 static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
@@ -847,20 +958,24 @@ static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
                         size_t errstr_size)
 {
         lines_t *lines = &acc->lines;
-        const strtab_t *tab = &acc->tab;
-        zz_codec_buf_t buf = ZZ_CODEC_BUF_INIT;
-        char key[160];
+        publish_t pb;
         char(*alloc_ids)[33] = NULL;
         size_t *group_end = NULL, n_groups = 0, i, j;
         int rc = 0;
+        double t0 = now_s(), t1;
 
-        double t0 = now_s(), t_enc = 0, t_ins = 0, t1;
-
+        memset(&pb, 0, sizeof(pb));
+        pb.conn = conn;
+        pb.codec = codec;
+        pb.pol = pol;
+        pb.label = label;
+        pb.cmd = cmd;
+        pb.acc = acc;
         if (strtab_sort(&acc->tab, lines) != 0) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        snprintf(key, sizeof(key), "%s/%s", cmd->jurisdiction, label);
+        snprintf(pb.key, sizeof(pb.key), "%s/%s", cmd->jurisdiction, label);
         if (lines_sort(lines) != 0) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
@@ -875,76 +990,11 @@ static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
                 rc = -1;
         }
         for (i = 0; rc == 0 && i < lines->n; i = j) {
-                const line_t *g = &lines->v[i];
-                char idtext[256], persons[24], fen[24];
-                int64_t np = 0;
-                zz_fen_t sum = 0;
-                size_t n;
-                const char *p[12];
-                int lens[12], fmts[12];
-                PGresult *res;
-
-                for (j = i; j < lines->n && same_group(&lines->v[j], g); j++) {
-                        if (j == i || strcmp(lines->v[j].pseudonym,
-                                             lines->v[j - 1].pseudonym) != 0)
-                                np++;
-                        sum += lines->v[j].fen;
-                }
-                n = j - i;
-                snprintf(idtext, sizeof(idtext), "%s|%s|%s|%s|%s|%s",
-                         zz_policy_name(pol), label, str_of(tab, g->payer),
-                         str_of(tab, g->fund), str_of(tab, g->region),
-                         zz_alloc_kind_name((zz_alloc_kind_t)g->kind));
-                hex32(idtext, alloc_ids[n_groups]);
-                t1 = now_s();
-                rc = encode_group(codec, tab, cmd->jurisdiction, label,
-                                  zz_policy_version(pol), alloc_ids[n_groups],
-                                  cmd->event_id, cmd->issued_at, g, n, np, sum,
-                                  &buf, errstr, errstr_size);
-                if (rc != 0)
-                        break;
-                t_enc += now_s() - t1;
-                t1 = now_s();
-                snprintf(persons, sizeof(persons), "%lld", (long long)np);
-                snprintf(fen, sizeof(fen), "%lld", (long long)sum);
-                memset(lens, 0, sizeof(lens));
-                memset(fmts, 0, sizeof(fmts));
-                p[0] = zz_policy_name(pol);
-                p[1] = label;
-                p[2] = alloc_ids[n_groups];
-                p[3] = str_of(tab, g->payer);
-                p[4] = str_of(tab, g->fund);
-                p[5] = str_of(tab, g->region);
-                p[6] = zz_alloc_kind_name((zz_alloc_kind_t)g->kind);
-                p[7] = persons;
-                p[8] = fen;
-                p[9] = key;
-                lens[9] = (int)strlen(key);
-                fmts[9] = 1;
-                p[10] = (const char *)buf.data;
-                lens[10] = (int)buf.len;
-                fmts[10] = 1;
-                res = PQexecParams(
-                    conn,
-                    "INSERT INTO zizhu.settle_allocation (policy_name, "
-                    "period, allocation_id, payer, fund, region, kind, "
-                    "persons, fen, key, value) VALUES ($1, $2, $3, $4, $5, "
-                    "$6, $7, $8, $9, $10, $11)",
-                    11, NULL, p, lens, fmts, 0);
-                if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                        snprintf(errstr, errstr_size,
-                                 "could not store an allocation: %s",
-                                 PQresultErrorMessage(res));
-                        rc = -1;
-                }
-                PQclear(res);
-                t_ins += now_s() - t1;
+                rc = store_group(&pb, i, &j, alloc_ids[n_groups], result,
+                                 errstr, errstr_size);
                 group_end[n_groups++] = j;
-                result->allocations++;
-                result->lines += n;
-                result->fen += sum;
         }
-        zz_codec_buf_free(&buf);
+        zz_codec_buf_free(&pb.buf);
         t1 = now_s();
         if (rc == 0 && n_groups > 0)
                 rc = insert_lines(conn, pol, label, acc, alloc_ids, group_end,
@@ -952,7 +1002,8 @@ static int publish_rows(PGconn *conn, zz_codec_t *codec, const zz_policy_t *pol,
         zz_log_debug("settlement: %zu lines: sorted and encoded in %.3f s "
                      "(encoding %.3f s), allocations stored in %.3f s, "
                      "lines in %.3f s",
-                     lines->n, t1 - t0 - t_ins, t_enc, t_ins, now_s() - t1);
+                     lines->n, t1 - t0 - pb.t_ins, pb.t_enc, pb.t_ins,
+                     now_s() - t1);
         free(alloc_ids);
         free(group_end);
         return rc;
@@ -1071,46 +1122,96 @@ static int settle_person(const zz_policy_t *pol, int k, int year,
                           lbegin, lend, key, key_len, acc);
 }
 
-int zz_settle_close(PGconn *conn, zz_codec_t *codec,
-                    const zz_policy_t *const *policies, size_t n_policies,
-                    const char *pseudonym_key, const zz_settle_cmd_t *cmd,
-                    zz_settle_result_t *result, char *errstr,
-                    size_t errstr_size)
+/* 1 when the command was seen before (result says so), 0 when not, -1 on
+ * a database error. */
+static int command_seen(PGconn *conn, const zz_settle_cmd_t *cmd,
+                        zz_settle_result_t *result, char *errstr,
+                        size_t errstr_size)
 {
-        const zz_policy_t *pol;
-        char label[ZZ_SETTLE_PERIOD_SIZE], idx[16], closed[24], tmp[64];
-        const char *p[12];
-        PGresult *res;
-        zz_factset_cursor_t *cur = NULL;
-        zz_factset_t *fs = NULL;
-        zz_arena_t *arena = NULL;
-        acc_t acc;
-        char err2[256];
-        int k = -1, n_closed, rc = -1, year;
-        size_t i, key_len, chunks = 0;
-        char *bjson = NULL;
-        double started = now_s(), t0, t1, eval_seconds = 0, write_seconds = 0,
-               fetch_seconds = 0;
+        const char *p[1] = {cmd->event_id};
+        PGresult *res = zz_pg_query(conn, SQL_COMMAND_SEEN, 1, p, NULL, errstr,
+                                    errstr_size);
 
-        memset(result, 0, sizeof(*result));
-        memset(&acc, 0, sizeof(acc));
-        p[0] = cmd->event_id;
-        res = query(conn,
-                    "SELECT status FROM zizhu.settle_command WHERE event_id = "
-                    "$1",
-                    1, p, errstr, errstr_size);
         if (res == NULL)
-                return -1;
-        if (PQntuples(res) > 0) {
-                result->status = 1;
-                snprintf(result->reason, sizeof(result->reason),
-                         "command seen before (%s)", PQgetvalue(res, 0, 0));
+                return query_failed(errstr, errstr_size);
+        if (PQntuples(res) == 0) {
                 PQclear(res);
                 return 0;
         }
+        result->status = 1;
+        snprintf(result->reason, sizeof(result->reason),
+                 "command seen before (%s)", PQgetvalue(res, 0, 0));
         PQclear(res);
-        pol = resolve(policies, n_policies, cmd, &k);
-        if (pol == NULL) {
+        return 1;
+}
+
+/* Whether period k (label) of pol may close now: 1 yes; 0 no (result says
+ * why, and the command is recorded with it); -1 on a database error. The
+ * periods of a policy close in order, each once, each boundary at or past
+ * the previous one's. */
+static int period_open(PGconn *conn, const zz_policy_t *pol, int k,
+                       const char *label, const zz_settle_cmd_t *cmd,
+                       zz_settle_result_t *result, char *errstr,
+                       size_t errstr_size)
+{
+        const char *p[2] = {zz_policy_name(pol), label};
+        char next[ZZ_SETTLE_PERIOD_SIZE];
+        PGresult *res;
+        int n_closed, closed;
+
+        res = zz_pg_query(conn, SQL_PERIODS_CLOSED, 2, p, NULL, errstr,
+                          errstr_size);
+        if (res == NULL)
+                return query_failed(errstr, errstr_size);
+        n_closed = atoi(PQgetvalue(res, 0, 0));
+        closed = atoi(PQgetvalue(res, 0, 1)) > 0;
+        PQclear(res);
+        if (closed) {
+                result->status = 1;
+                snprintf(result->reason, sizeof(result->reason),
+                         "period %s of %s is already closed", label,
+                         zz_policy_name(pol));
+                return record_command(conn, cmd, "ALREADY_CLOSED",
+                                      result->reason, errstr, errstr_size);
+        }
+        if (k != n_closed) {
+                result->status = 2;
+                zz_settle_period_label(pol, n_closed, next, sizeof(next));
+                snprintf(result->reason, sizeof(result->reason),
+                         "period %s of %s cannot close before period %s", label,
+                         zz_policy_name(pol), next);
+                return record_command(conn, cmd, "REJECTED", result->reason,
+                                      errstr, errstr_size);
+        }
+        switch (boundary_check(conn, pol, k, cmd, result->reason,
+                               sizeof(result->reason), errstr, errstr_size)) {
+        case 0:
+                return 1;
+        case 1:
+                result->status = 2;
+                return record_command(conn, cmd, "REJECTED", result->reason,
+                                      errstr, errstr_size);
+        default:
+                return -1;
+        }
+}
+
+/* Whether cmd closes a period now: 1 yes (*pol, *k and label say which,
+ * and result's policy and period); 0 no (result says why; the command is
+ * recorded unless seen before); -1 on a database error. */
+static int close_admit(PGconn *conn, const zz_policy_t *const *policies,
+                       size_t n_policies, const zz_settle_cmd_t *cmd,
+                       const zz_policy_t **pol, int *k,
+                       char label[ZZ_SETTLE_PERIOD_SIZE],
+                       zz_settle_result_t *result, char *errstr,
+                       size_t errstr_size)
+{
+        int seen = command_seen(conn, cmd, result, errstr, errstr_size);
+
+        if (seen != 0)
+                return seen < 0 ? -1 : 0;
+        *pol = resolve(policies, n_policies, cmd, k);
+        if (*pol == NULL) {
                 result->status = 2;
                 snprintf(result->reason, sizeof(result->reason),
                          "no policy has jurisdiction \"%s\" and period "
@@ -1120,177 +1221,230 @@ int zz_settle_close(PGconn *conn, zz_codec_t *codec,
                                       errstr, errstr_size);
         }
         snprintf(result->policy, sizeof(result->policy), "%s",
-                 zz_policy_name(pol));
-        zz_settle_period_label(pol, k, label, sizeof(label));
+                 zz_policy_name(*pol));
+        zz_settle_period_label(*pol, *k, label, ZZ_SETTLE_PERIOD_SIZE);
         snprintf(result->period, sizeof(result->period), "%s", label);
+        return period_open(conn, *pol, *k, label, cmd, result, errstr,
+                           errstr_size);
+}
+
+/* Where a close's time went (for the debug log). */
+typedef struct close_clock_s {
+        size_t chunks;
+        double started, fetch, eval, write, publish;
+} close_clock_t;
+
+/* The persons of one chunk into acc. -1 when out of memory (or no
+ * pseudonym). */
+static int settle_chunk(const zz_policy_t *pol, int k,
+                        const zz_policy_t *const *policies, size_t n_policies,
+                        zz_factset_cursor_t *cur, zz_factset_t *fs,
+                        const char *key, zz_arena_t *arena, acc_t *acc)
+{
+        size_t i, key_len = strlen(key);
+        int year = zz_policy_year(pol);
+
+        for (i = 0; i < zz_factset_count(fs); i++) {
+                if (i % 256 == 0)
+                        zz_factset_poll(cur);
+                if (settle_person(pol, k, year, policies, n_policies, fs, i,
+                                  key, key_len, arena, acc) != 0)
+                        return -1;
+        }
+        return 0;
+}
+
+/* Every person inside the boundary, a chunk at a time, into acc; each
+ * chunk's ledger rows are written (or sent) while the next is settled. */
+static int settle_chunks(PGconn *conn, const zz_policy_t *pol, int k,
+                         const zz_policy_t *const *policies, size_t n_policies,
+                         const char *key, const zz_settle_cmd_t *cmd,
+                         acc_t *acc, close_clock_t *clk, char *errstr,
+                         size_t errstr_size)
+{
+        zz_arena_t *arena = zz_arena_new(0);
+        zz_factset_cursor_t *cur = NULL;
+        zz_factset_t *fs = NULL;
+        double t0, t1;
+        int rc = -1;
+
+        if (arena == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        cur = zz_factset_open(conn, cmd->boundary, cmd->n_boundary,
+                              zz_policy_name(pol), cmd->chunk, errstr,
+                              errstr_size);
+        if (cur == NULL)
+                goto out;
+        for (;;) {
+                if (zz_factset_next(cur, &fs, errstr, errstr_size) != 0)
+                        goto out;
+                if (fs == NULL)
+                        break;
+                clk->chunks++;
+                t0 = now_s();
+                if (settle_chunk(pol, k, policies, n_policies, cur, fs, key,
+                                 arena, acc) != 0) {
+                        snprintf(errstr, errstr_size,
+                                 "could not settle a person: out of "
+                                 "memory, or no pseudonym");
+                        goto out;
+                }
+                t1 = now_s();
+                clk->eval += t1 - t0;
+                /* a chunk's persons are in no other chunk: their ledger
+                 * rows can be written now */
+                if (ledger_write(conn, zz_policy_name(pol), k, acc, 0, errstr,
+                                 errstr_size) != 0)
+                        goto out;
+                clk->write += now_s() - t1;
+        }
+        /* the readers are done: their memory goes before the lines' */
+        clk->fetch = zz_factset_fetch_seconds(cur);
+        zz_factset_cursor_destroy(cur);
+        cur = NULL;
+        t1 = now_s();
+        if (ledger_write(conn, zz_policy_name(pol), k, acc, 1, errstr,
+                         errstr_size) != 0)
+                goto out;
+        clk->write += now_s() - t1;
+        rc = 0;
+out:
+        zz_factset_cursor_destroy(cur);
+        zz_arena_destroy(arena);
+        return rc;
+}
+
+/* The number of distinct persons in the period's lines, into *n. */
+static int count_persons(const lines_t *lines, size_t *n)
+{
+        const char **ps = malloc((lines->n + 1) * sizeof(*ps));
+        size_t a, np = 0;
+
+        if (ps == NULL)
+                return -1;
+        for (a = 0; a < lines->n; a++)
+                ps[a] = lines->v[a].pseudonym;
+        qsort(ps, lines->n, sizeof(*ps), str_cmp);
+        for (a = 0; a < lines->n; a++)
+                if (a == 0 || strcmp(ps[a], ps[a - 1]) != 0)
+                        np++;
+        free(ps);
+        *n = np;
+        return 0;
+}
+
+/* The row of zizhu.settle_period of the closed period. */
+static int record_period(PGconn *conn, const zz_policy_t *pol, int k,
+                         const char *label, const zz_settle_cmd_t *cmd,
+                         const zz_settle_result_t *result, char *errstr,
+                         size_t errstr_size)
+{
+        char idx[16], closed[24], na[16], nl[16], npers[16], fen[24];
+        char *bjson = boundary_json(cmd->boundary, cmd->n_boundary);
+        const char *p[12];
+        int rc = 0;
+
+        if (bjson == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        snprintf(idx, sizeof(idx), "%d", k);
+        snprintf(closed, sizeof(closed), "%lld", (long long)cmd->issued_at);
+        snprintf(na, sizeof(na), "%zu", result->allocations);
+        snprintf(nl, sizeof(nl), "%zu", result->lines);
+        snprintf(npers, sizeof(npers), "%zu", result->persons);
+        snprintf(fen, sizeof(fen), "%lld", (long long)result->fen);
         p[0] = zz_policy_name(pol);
-        res = query(conn,
-                    "SELECT count(*), count(*) FILTER (WHERE period = $2) "
-                    "FROM zizhu.settle_period WHERE policy_name = $1",
-                    2, (const char *const[]){p[0], label}, errstr, errstr_size);
-        if (res == NULL)
+        p[1] = label;
+        p[2] = idx;
+        p[3] = cmd->jurisdiction;
+        p[4] = zz_policy_version(pol);
+        p[5] = cmd->event_id;
+        p[6] = closed;
+        p[7] = bjson;
+        p[8] = na;
+        p[9] = nl;
+        p[10] = npers;
+        p[11] = fen;
+        if (zz_pg_command(conn, SQL_PERIOD_ADD, 12, p, NULL, errstr,
+                          errstr_size) != 0)
+                rc = query_failed(errstr, errstr_size);
+        free(bjson);
+        return rc;
+}
+
+/* The close of an admitted command: settles, publishes, records. */
+static int close_period(PGconn *conn, zz_codec_t *codec,
+                        const zz_policy_t *const *policies, size_t n_policies,
+                        const char *key, const zz_settle_cmd_t *cmd,
+                        const zz_policy_t *pol, int k, const char *label,
+                        acc_t *acc, zz_settle_result_t *result,
+                        close_clock_t *clk, char *errstr, size_t errstr_size)
+{
+        double t0, t1;
+
+        if (settle_chunks(conn, pol, k, policies, n_policies, key, cmd, acc,
+                          clk, errstr, errstr_size) != 0)
                 return -1;
-        n_closed = atoi(PQgetvalue(res, 0, 0));
-        if (atoi(PQgetvalue(res, 0, 1)) > 0) {
-                PQclear(res);
-                result->status = 1;
-                snprintf(result->reason, sizeof(result->reason),
-                         "period %s of %s is already closed", label,
-                         zz_policy_name(pol));
-                return record_command(conn, cmd, "ALREADY_CLOSED",
-                                      result->reason, errstr, errstr_size);
-        }
-        PQclear(res);
-        if (k != n_closed) {
-                result->status = 2;
-                zz_settle_period_label(pol, n_closed, tmp, sizeof(tmp));
-                snprintf(result->reason, sizeof(result->reason),
-                         "period %s of %s cannot close before period %s", label,
-                         zz_policy_name(pol), tmp);
-                return record_command(conn, cmd, "REJECTED", result->reason,
-                                      errstr, errstr_size);
-        }
-        switch (boundary_check(conn, pol, k, cmd, result->reason,
-                               sizeof(result->reason), errstr, errstr_size)) {
-        case 0:
-                break;
-        case 1:
-                result->status = 2;
-                return record_command(conn, cmd, "REJECTED", result->reason,
-                                      errstr, errstr_size);
-        default:
+        if (count_persons(&acc->lines, &result->persons) != 0) {
+                snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
+        t1 = now_s();
+        if (ledger_wait(conn, acc, errstr, errstr_size) != 0)
+                return -1;
+        t0 = now_s();
+        clk->write += t0 - t1;
+        if (publish_rows(conn, codec, pol, label, cmd, acc, result, errstr,
+                         errstr_size) != 0)
+                return -1;
+        clk->publish = now_s() - t0;
+        if (record_period(conn, pol, k, label, cmd, result, errstr,
+                          errstr_size) != 0 ||
+            record_command(conn, cmd, "CLOSED", "", errstr, errstr_size) != 0)
+                return -1;
+        result->status = 0;
+        return 0;
+}
+
+int zz_settle_close(PGconn *conn, zz_codec_t *codec,
+                    const zz_policy_t *const *policies, size_t n_policies,
+                    const char *pseudonym_key, const zz_settle_cmd_t *cmd,
+                    zz_settle_result_t *result, char *errstr,
+                    size_t errstr_size)
+{
+        const zz_policy_t *pol = NULL;
+        char label[ZZ_SETTLE_PERIOD_SIZE], err2[256];
+        close_clock_t clk;
+        acc_t acc;
+        int k = -1, rc;
+
+        memset(result, 0, sizeof(*result));
+        memset(&acc, 0, sizeof(acc));
+        memset(&clk, 0, sizeof(clk));
+        clk.started = now_s();
+        rc = close_admit(conn, policies, n_policies, cmd, &pol, &k, label,
+                         result, errstr, errstr_size);
+        if (rc <= 0)
+                return rc;
         if (pseudonym_key == NULL || pseudonym_key[0] == '\0') {
                 snprintf(errstr, errstr_size,
                          "no pseudonym key configured (pseudonym_key / "
                          "ZIZHU_PSEUDONYM_KEY)");
                 return -1;
         }
-        key_len = strlen(pseudonym_key);
-        year = zz_policy_year(pol);
-
-        arena = zz_arena_new(0);
-        if (arena == NULL) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto done;
-        }
-        cur = zz_factset_open(conn, cmd->boundary, cmd->n_boundary,
-                              zz_policy_name(pol), cmd->chunk, errstr,
-                              errstr_size);
-        if (cur == NULL)
-                goto done;
-        for (;;) {
-                if (zz_factset_next(cur, &fs, errstr, errstr_size) != 0)
-                        goto done;
-                if (fs == NULL)
-                        break;
-                chunks++;
-                t0 = now_s();
-                for (i = 0; i < zz_factset_count(fs); i++) {
-                        if (i % 256 == 0)
-                                zz_factset_poll(cur);
-                        if (settle_person(pol, k, year, policies, n_policies,
-                                          fs, i, pseudonym_key, key_len, arena,
-                                          &acc) != 0) {
-                                snprintf(errstr, errstr_size,
-                                         "could not settle a person: out of "
-                                         "memory, or no pseudonym");
-                                goto done;
-                        }
-                }
-                t1 = now_s();
-                eval_seconds += t1 - t0;
-                /* a chunk's persons are in no other chunk: their ledger
-                 * rows can be written now */
-                if (ledger_write(conn, zz_policy_name(pol), k, &acc, 0, errstr,
-                                 errstr_size) != 0)
-                        goto done;
-                write_seconds += now_s() - t1;
-        }
-        /* the readers are done: their memory goes before the lines' */
-        fetch_seconds = zz_factset_fetch_seconds(cur);
-        zz_factset_cursor_destroy(cur);
-        cur = NULL;
-        t1 = now_s();
-        if (ledger_write(conn, zz_policy_name(pol), k, &acc, 1, errstr,
-                         errstr_size) != 0)
-                goto done;
-        write_seconds += now_s() - t1;
-        {
-                /* distinct persons in the period's lines */
-                const char **ps = malloc((acc.lines.n + 1) * sizeof(*ps));
-                size_t a, np = 0;
-
-                if (ps == NULL) {
-                        snprintf(errstr, errstr_size, "out of memory");
-                        goto done;
-                }
-                for (a = 0; a < acc.lines.n; a++)
-                        ps[a] = acc.lines.v[a].pseudonym;
-                qsort(ps, acc.lines.n, sizeof(*ps), str_cmp);
-                for (a = 0; a < acc.lines.n; a++)
-                        if (a == 0 || strcmp(ps[a], ps[a - 1]) != 0)
-                                np++;
-                free(ps);
-                result->persons = np;
-        }
-        t1 = now_s();
-        if (ledger_wait(conn, &acc, errstr, errstr_size) != 0)
-                goto done;
-        t0 = now_s();
-        write_seconds += t0 - t1;
-        if (publish_rows(conn, codec, pol, label, cmd, &acc, result, errstr,
-                         errstr_size) != 0)
-                goto done;
-        t1 = now_s();
-        bjson = boundary_json(cmd->boundary, cmd->n_boundary);
-        if (bjson == NULL) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto done;
-        }
-        {
-                char na[16], nl[16], npers[16], fen[24];
-
-                snprintf(idx, sizeof(idx), "%d", k);
-                snprintf(closed, sizeof(closed), "%lld",
-                         (long long)cmd->issued_at);
-                snprintf(na, sizeof(na), "%zu", result->allocations);
-                snprintf(nl, sizeof(nl), "%zu", result->lines);
-                snprintf(npers, sizeof(npers), "%zu", result->persons);
-                snprintf(fen, sizeof(fen), "%lld", (long long)result->fen);
-                p[0] = zz_policy_name(pol);
-                p[1] = label;
-                p[2] = idx;
-                p[3] = cmd->jurisdiction;
-                p[4] = zz_policy_version(pol);
-                p[5] = cmd->event_id;
-                p[6] = closed;
-                p[7] = bjson;
-                p[8] = na;
-                p[9] = nl;
-                p[10] = npers;
-                p[11] = fen;
-                if (exec(conn,
-                         "INSERT INTO zizhu.settle_period (policy_name, "
-                         "period, period_index, jurisdiction, policy_version, "
-                         "close_event_id, closed_at, boundary, allocations, "
-                         "lines, persons, fen) VALUES ($1, $2, $3, $4, $5, "
-                         "$6, $7, $8::jsonb, $9, $10, $11, $12)",
-                         12, p, errstr, errstr_size) != 0)
-                        goto done;
-        }
-        if (record_command(conn, cmd, "CLOSED", "", errstr, errstr_size) != 0)
-                goto done;
-        result->status = 0;
-        rc = 0;
-        zz_log_debug("settlement of %s %s: %zu chunks in %.3f s: waiting for "
-                     "facts %.3f s, evaluating %.3f s, ledger %.3f s, "
-                     "allocations and lines %.3f s",
-                     zz_policy_name(pol), label, chunks, now_s() - started,
-                     fetch_seconds, eval_seconds, write_seconds, t1 - t0);
-done:
-        free(bjson);
+        rc = close_period(conn, codec, policies, n_policies, pseudonym_key, cmd,
+                          pol, k, label, &acc, result, &clk, errstr,
+                          errstr_size);
+        if (rc == 0)
+                zz_log_debug("settlement of %s %s: %zu chunks in %.3f s: "
+                             "waiting for facts %.3f s, evaluating %.3f s, "
+                             "ledger %.3f s, allocations and lines %.3f s",
+                             zz_policy_name(pol), label, clk.chunks,
+                             now_s() - clk.started, clk.fetch, clk.eval,
+                             clk.write, clk.publish);
         /* an INSERT still in flight fails with the transaction */
         if (ledger_wait(conn, &acc, err2, sizeof(err2)) != 0 && rc == 0) {
                 snprintf(errstr, errstr_size, "%s", err2);
@@ -1299,13 +1453,27 @@ done:
         free(acc.lines.v);
         free(acc.delta.v);
         strtab_free(&acc.tab);
-        zz_factset_cursor_destroy(cur);
-        zz_arena_destroy(arena);
         return rc;
 }
 
 /* ------------------------------------------------------------------ */
 /* Dashboard refresh                                                   */
+
+static const char SQL_TARGET_UPSERT[] =
+    "INSERT INTO zizhu.enroll_target (policy_name, year, region, name, persons)\n"
+    "VALUES ($1, $2, $3, $4, $5)\n"
+    "ON CONFLICT (policy_name, region)\n"
+    "DO UPDATE SET year = EXCLUDED.year, name = EXCLUDED.name, persons = EXCLUDED.persons";
+
+static const char SQL_PERSONS_WITHOUT_PSEUDONYM[] =
+    "SELECT DISTINCT d.person_id\n"
+    "FROM zizhu.decision d\n"
+    "WHERE NOT EXISTS (SELECT 1 FROM zizhu.person_pseudonym p WHERE p.person_id = d.person_id)";
+
+static const char SQL_PSEUDONYMS_ADD[] =
+    "INSERT INTO zizhu.person_pseudonym (person_id, pseudonym, masked_id)\n"
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[])\n"
+    "ON CONFLICT (person_id) DO NOTHING";
 
 /*
  * The pseudonyms of the persons in res (column 0), PSEUDONYM_CHUNK rows to
@@ -1353,22 +1521,17 @@ static int write_pseudonyms(PGconn *conn, const PGresult *res, const char *key,
                 }
                 if (n == 0)
                         continue;
-                arr[0] = zz_store_text_array(ids, n);
-                arr[1] = zz_store_text_array(pss, n);
-                arr[2] = zz_store_text_array(masks, n);
+                arr[0] = zz_pg_text_array(ids, n);
+                arr[1] = zz_pg_text_array(pss, n);
+                arr[2] = zz_pg_text_array(masks, n);
                 for (k = 0; k < 3; k++)
                         p[k] = arr[k];
                 failed = arr[0] == NULL || arr[1] == NULL || arr[2] == NULL;
                 if (failed)
                         snprintf(errstr, errstr_size, "out of memory");
-                else
-                        failed = exec(conn,
-                                      "INSERT INTO zizhu.person_pseudonym "
-                                      "(person_id, pseudonym, masked_id) "
-                                      "SELECT * FROM unnest($1::text[], "
-                                      "$2::text[], $3::text[]) ON CONFLICT "
-                                      "(person_id) DO NOTHING",
-                                      3, p, errstr, errstr_size) != 0;
+                else if (zz_pg_command(conn, SQL_PSEUDONYMS_ADD, 3, p, NULL,
+                                       errstr, errstr_size) != 0)
+                        failed = query_failed(errstr, errstr_size);
                 for (k = 0; k < 3; k++)
                         free(arr[k]);
                 if (failed)
@@ -1384,13 +1547,11 @@ out:
         return rc;
 }
 
-int zz_settle_refresh(PGconn *conn, const zz_policy_t *const *policies,
-                      size_t n_policies, const char *pseudonym_key,
-                      char *errstr, size_t errstr_size)
+/* The enrollment targets of every policy into zizhu.enroll_target. */
+static int write_targets(PGconn *conn, const zz_policy_t *const *policies,
+                         size_t n_policies, char *errstr, size_t errstr_size)
 {
         size_t i, t;
-        PGresult *res;
-        int rc;
 
         for (i = 0; i < n_policies; i++) {
                 char year[16], persons[24];
@@ -1408,26 +1569,29 @@ int zz_settle_refresh(PGconn *conn, const zz_policy_t *const *policies,
                         p[2] = tg->region;
                         p[3] = tg->name;
                         p[4] = persons;
-                        if (exec(conn,
-                                 "INSERT INTO zizhu.enroll_target "
-                                 "(policy_name, year, region, name, "
-                                 "persons) VALUES ($1, $2, $3, $4, $5) ON "
-                                 "CONFLICT (policy_name, region) DO UPDATE "
-                                 "SET year = EXCLUDED.year, name = "
-                                 "EXCLUDED.name, persons = EXCLUDED.persons",
-                                 5, p, errstr, errstr_size) != 0)
-                                return -1;
+                        if (zz_pg_command(conn, SQL_TARGET_UPSERT, 5, p, NULL,
+                                          errstr, errstr_size) != 0)
+                                return query_failed(errstr, errstr_size);
                 }
         }
+        return 0;
+}
+
+int zz_settle_refresh(PGconn *conn, const zz_policy_t *const *policies,
+                      size_t n_policies, const char *pseudonym_key,
+                      char *errstr, size_t errstr_size)
+{
+        PGresult *res;
+        int rc;
+
+        if (write_targets(conn, policies, n_policies, errstr, errstr_size) != 0)
+                return -1;
         if (pseudonym_key == NULL || pseudonym_key[0] == '\0')
                 return 0;
-        res = query(conn,
-                    "SELECT DISTINCT d.person_id FROM zizhu.decision d WHERE "
-                    "NOT EXISTS (SELECT 1 FROM zizhu.person_pseudonym p "
-                    "WHERE p.person_id = d.person_id)",
-                    0, NULL, errstr, errstr_size);
+        res = zz_pg_query(conn, SQL_PERSONS_WITHOUT_PSEUDONYM, 0, NULL, NULL,
+                          errstr, errstr_size);
         if (res == NULL)
-                return -1;
+                return query_failed(errstr, errstr_size);
         rc = write_pseudonyms(conn, res, pseudonym_key, errstr, errstr_size);
         PQclear(res);
         return rc;
@@ -1435,6 +1599,16 @@ int zz_settle_refresh(PGconn *conn, const zz_policy_t *const *policies,
 
 /* ------------------------------------------------------------------ */
 /* Conservation                                                        */
+
+static const char SQL_ALLOCATED_BY_PAYER[] = "SELECT payer, kind, sum(fen)\n"
+                                             "FROM zizhu.settle_allocation\n"
+                                             "GROUP BY payer, kind\n"
+                                             "ORDER BY 1, 2";
+
+static const char SQL_DECISIONS[] =
+    "SELECT d.policy_name, d.body, (SELECT count(*) FROM zizhu.settle_period p WHERE p.policy_name = d.policy_name)\n"
+    "FROM zizhu.decision d\n"
+    "ORDER BY d.person_id COLLATE \"C\", d.year";
 
 #define MAX_PAYERS 16
 
@@ -1445,18 +1619,24 @@ typedef struct payer_sum_s {
         zz_fen_t state;
 } payer_sum_t;
 
-static payer_sum_t *payer_get(payer_sum_t *v, size_t *n, const char *payer)
+/* The sums per payer (at most MAX_PAYERS). */
+typedef struct payers_s {
+        payer_sum_t v[MAX_PAYERS];
+        size_t n;
+} payers_t;
+
+static payer_sum_t *payer_get(payers_t *ps, const char *payer)
 {
         size_t i;
 
-        for (i = 0; i < *n; i++)
-                if (strcmp(v[i].payer, payer) == 0)
-                        return &v[i];
-        if (*n == MAX_PAYERS)
+        for (i = 0; i < ps->n; i++)
+                if (strcmp(ps->v[i].payer, payer) == 0)
+                        return &ps->v[i];
+        if (ps->n == MAX_PAYERS)
                 return NULL;
-        memset(&v[*n], 0, sizeof(v[*n]));
-        snprintf(v[*n].payer, sizeof(v[*n].payer), "%s", payer);
-        return &v[(*n)++];
+        memset(&ps->v[ps->n], 0, sizeof(ps->v[ps->n]));
+        snprintf(ps->v[ps->n].payer, sizeof(ps->v[ps->n].payer), "%s", payer);
+        return &ps->v[ps->n++];
 }
 
 static int payer_cmp(const void *a, const void *b)
@@ -1465,115 +1645,144 @@ static int payer_cmp(const void *a, const void *b)
                       ((const payer_sum_t *)b)->payer);
 }
 
-int zz_settle_conservation(PGconn *conn, const zz_policy_t *const *policies,
-                           size_t n_policies, FILE *out, int *ok, char *errstr,
-                           size_t errstr_size)
+/* Every allocation, summed per payer and kind. */
+static int sum_allocated(PGconn *conn, payers_t *ps, char *errstr,
+                         size_t errstr_size)
 {
-        payer_sum_t v[MAX_PAYERS];
-        size_t n = 0, i;
-        PGresult *res;
+        PGresult *res = zz_pg_query(conn, SQL_ALLOCATED_BY_PAYER, 0, NULL, NULL,
+                                    errstr, errstr_size);
         int r;
 
-        *ok = 0;
-        res = query(conn,
-                    "SELECT payer, kind, sum(fen) FROM zizhu.settle_allocation "
-                    "GROUP BY payer, kind ORDER BY 1, 2",
-                    0, NULL, errstr, errstr_size);
         if (res == NULL)
-                return -1;
+                return query_failed(errstr, errstr_size);
         for (r = 0; r < PQntuples(res); r++) {
-                payer_sum_t *ps = payer_get(v, &n, PQgetvalue(res, r, 0));
+                payer_sum_t *p = payer_get(ps, PQgetvalue(res, r, 0));
                 zz_alloc_kind_t k =
                     zz_alloc_kind_from_name(PQgetvalue(res, r, 1));
                 zz_fen_t fen = strtoll(PQgetvalue(res, r, 2), NULL, 10);
 
-                if (ps == NULL)
+                if (p == NULL)
                         continue;
-                ps->kind[k] += fen;
-                ps->allocated += fen;
+                p->kind[k] += fen;
+                p->allocated += fen;
         }
         PQclear(res);
-        /* the state: current decisions whose home period is closed */
-        res = query(conn,
-                    "SELECT d.policy_name, d.body, (SELECT count(*) FROM "
-                    "zizhu.settle_period p WHERE p.policy_name = "
-                    "d.policy_name) FROM zizhu.decision d ORDER BY "
-                    "d.person_id COLLATE \"C\", d.year",
-                    0, NULL, errstr, errstr_size);
+        return 0;
+}
+
+/* The funding of a decision body (of pol, n_closed periods closed) into
+ * the state, when its home period is closed. */
+static void add_state(payers_t *ps, const zz_policy_t *pol, int n_closed,
+                      const char *text)
+{
+        json_error_t jerr;
+        json_t *body = json_loads(text, 0, &jerr), *f;
+        const char *period;
+        int home = -1;
+        size_t k;
+
+        if (body == NULL)
+                return;
+        /* the worker's body names it "period"; the policy-eval contract
+         * "settlement" */
+        period = json_string_value(json_object_get(body, "period"));
+        if (period == NULL)
+                period = json_string_value(json_object_get(body, "settlement"));
+        for (k = 0; period != NULL && k < zz_policy_period_count(pol); k++)
+                if (strcmp(zz_policy_period(pol, k)->name, period) == 0)
+                        home = (int)k;
+        if (home < 0 || home >= n_closed) {
+                json_decref(body);
+                return;
+        }
+        json_array_foreach(json_object_get(body, "funding"), k, f)
+        {
+                const char *payer =
+                    json_string_value(json_object_get(f, "payer"));
+                payer_sum_t *p;
+
+                if (payer == NULL)
+                        continue;
+                p = payer_get(ps, payer);
+                if (p != NULL)
+                        p->state +=
+                            json_integer_value(json_object_get(f, "fen"));
+        }
+        json_decref(body);
+}
+
+/* The state: the current decisions whose home period is closed. */
+static int sum_state(PGconn *conn, const zz_policy_t *const *policies,
+                     size_t n_policies, payers_t *ps, char *errstr,
+                     size_t errstr_size)
+{
+        PGresult *res = zz_pg_query(conn, SQL_DECISIONS, 0, NULL, NULL, errstr,
+                                    errstr_size);
+        int r;
+
         if (res == NULL)
-                return -1;
+                return query_failed(errstr, errstr_size);
         for (r = 0; r < PQntuples(res); r++) {
                 const zz_policy_t *pol = NULL;
-                json_error_t jerr;
-                json_t *body, *fund, *f;
-                const char *period;
-                int n_closed = atoi(PQgetvalue(res, r, 2)), home = -1;
-                size_t k, j;
+                int n_closed = atoi(PQgetvalue(res, r, 2));
+                size_t j;
 
                 for (j = 0; j < n_policies; j++)
                         if (strcmp(zz_policy_name(policies[j]),
                                    PQgetvalue(res, r, 0)) == 0)
                                 pol = policies[j];
-                if (pol == NULL || n_closed == 0)
-                        continue;
-                body = json_loads(PQgetvalue(res, r, 1), 0, &jerr);
-                if (body == NULL)
-                        continue;
-                /* the worker's body names it "period"; the policy-eval
-                 * contract "settlement" */
-                period = json_string_value(json_object_get(body, "period"));
-                if (period == NULL)
-                        period = json_string_value(
-                            json_object_get(body, "settlement"));
-                for (k = 0; period != NULL && k < zz_policy_period_count(pol);
-                     k++)
-                        if (strcmp(zz_policy_period(pol, k)->name, period) == 0)
-                                home = (int)k;
-                if (home < 0 || home >= n_closed) {
-                        json_decref(body);
-                        continue;
-                }
-                fund = json_object_get(body, "funding");
-                json_array_foreach(fund, k, f)
-                {
-                        const char *payer =
-                            json_string_value(json_object_get(f, "payer"));
-                        payer_sum_t *ps;
-
-                        if (payer == NULL)
-                                continue;
-                        ps = payer_get(v, &n, payer);
-                        if (ps != NULL)
-                                ps->state += json_integer_value(
-                                    json_object_get(f, "fen"));
-                }
-                json_decref(body);
+                if (pol != NULL && n_closed > 0)
+                        add_state(ps, pol, n_closed, PQgetvalue(res, r, 1));
         }
         PQclear(res);
-        qsort(v, n, sizeof(v[0]), payer_cmp);
-        *ok = 1;
+        return 0;
+}
+
+/* The table of the sums; 1 when every payer balances. */
+static int print_sums(payers_t *ps, FILE *out)
+{
+        size_t i;
+        int ok = 1;
+
+        qsort(ps->v, ps->n, sizeof(ps->v[0]), payer_cmp);
         if (out != NULL)
                 fprintf(out, "%-6s %14s %14s %14s %14s %14s %14s %14s\n",
                         "payer", "subsidy", "refunds", "recoveries",
                         "adjustments", "allocated", "state", "difference");
-        for (i = 0; i < n; i++) {
-                payer_sum_t *ps = &v[i];
-                zz_fen_t diff = ps->allocated - ps->state;
+        for (i = 0; i < ps->n; i++) {
+                const payer_sum_t *p = &ps->v[i];
+                zz_fen_t diff = p->allocated - p->state;
 
                 if (diff != 0)
-                        *ok = 0;
+                        ok = 0;
                 if (out != NULL)
-                        fprintf(
-                            out,
-                            "%-6s %14lld %14lld %14lld %14lld %14lld "
-                            "%14lld %14lld%s\n",
-                            ps->payer, (long long)ps->kind[ZZ_ALLOC_SUBSIDY],
-                            (long long)(ps->kind[ZZ_ALLOC_REFUND_VIA_TAX] +
-                                        ps->kind[ZZ_ALLOC_REFUND_TO_PERSON]),
-                            (long long)-ps->kind[ZZ_ALLOC_RECOVERY],
-                            (long long)ps->kind[ZZ_ALLOC_ADJUSTMENT],
-                            (long long)ps->allocated, (long long)ps->state,
-                            (long long)diff, diff != 0 ? "  <- differs" : "");
+                        fprintf(out,
+                                "%-6s %14lld %14lld %14lld %14lld %14lld "
+                                "%14lld %14lld%s\n",
+                                p->payer, (long long)p->kind[ZZ_ALLOC_SUBSIDY],
+                                (long long)(p->kind[ZZ_ALLOC_REFUND_VIA_TAX] +
+                                            p->kind[ZZ_ALLOC_REFUND_TO_PERSON]),
+                                (long long)-p->kind[ZZ_ALLOC_RECOVERY],
+                                (long long)p->kind[ZZ_ALLOC_ADJUSTMENT],
+                                (long long)p->allocated, (long long)p->state,
+                                (long long)diff,
+                                diff != 0 ? "  <- differs" : "");
         }
+        return ok;
+}
+
+int zz_settle_conservation(PGconn *conn, const zz_policy_t *const *policies,
+                           size_t n_policies, FILE *out, int *ok, char *errstr,
+                           size_t errstr_size)
+{
+        payers_t ps;
+
+        *ok = 0;
+        ps.n = 0;
+        if (sum_allocated(conn, &ps, errstr, errstr_size) != 0 ||
+            sum_state(conn, policies, n_policies, &ps, errstr, errstr_size) !=
+                0)
+                return -1;
+        *ok = print_sums(&ps, out);
         return 0;
 }

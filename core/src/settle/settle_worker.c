@@ -17,9 +17,10 @@
 #include "zizhu/codec.h"
 #include "zizhu/event.h"
 #include "zizhu/kafka.h"
-#include "zizhu/ledger.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
+#include "zizhu/settle_run.h"
+#include "settle_int.h"
 
 /* "zzST": one active settlement worker per database. */
 #define SETTLE_LOCK_KEY "2054837076"
@@ -27,6 +28,38 @@
 #define MAX_BOUNDARY    256
 
 static const char *const inputs[] = {"identity", "enrollment", "payment"};
+
+static const char SQL_TRY_LOCK[] =
+    "SELECT pg_try_advisory_lock(" SETTLE_LOCK_KEY ")";
+
+static const char SQL_SUBSIDY_POSITION[] =
+    "SELECT next_offset\n"
+    "FROM zizhu.consumer_position\n"
+    "WHERE group_id = $1 AND topic = $2 AND partition = $3";
+
+static const char SQL_CLAIM_POSITION[] =
+    "INSERT INTO zizhu.consumer_position AS c (group_id, topic, partition, next_offset, epoch)\n"
+    "VALUES ($1, $2, $3, $4, 1)\n"
+    "ON CONFLICT (group_id, topic, partition)\n"
+    "DO UPDATE SET epoch = c.epoch + 1\n"
+    "RETURNING next_offset, epoch";
+
+static const char SQL_SET_POSITION[] =
+    "UPDATE zizhu.consumer_position\n"
+    "SET next_offset = $5\n"
+    "WHERE group_id = $1 AND topic = $2 AND partition = $3 AND epoch = $4";
+
+/* The relay's next batch, in id order (relay_step says how large). */
+static const char SQL_RELAY_BATCH[] =
+    "SELECT id, key, value\n"
+    "FROM zizhu.settle_allocation\n"
+    "WHERE id > $1 AND id <= (SELECT coalesce(max(id) FILTER (WHERE upto <= 16777216), min(id)) FROM (SELECT id, sum(octet_length(value)) OVER (ORDER BY id) AS upto FROM zizhu.settle_allocation WHERE id > $1 ORDER BY id LIMIT 500) b)\n"
+    "ORDER BY id";
+
+static const char SQL_RELAY_PUBLISHED[] =
+    "UPDATE zizhu.settle_allocation\n"
+    "SET published_at = now()\n"
+    "WHERE id <= $1 AND published_at IS NULL";
 
 static void sleep_ms(int ms)
 {
@@ -308,17 +341,12 @@ static int facts_loaded(PGconn *conn, rd_kafka_t *probe, const char *group,
                 p[0] = group;
                 p[1] = b[i].topic;
                 p[2] = part;
-                res = PQexecParams(conn,
-                                   "SELECT next_offset FROM "
-                                   "zizhu.consumer_position WHERE group_id = "
-                                   "$1 AND topic = $2 AND partition = $3",
-                                   3, NULL, p, NULL, NULL, 0);
-                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                        snprintf(errstr, errstr_size,
-                                 "could not read the subsidy worker's "
-                                 "position: %s",
-                                 PQresultErrorMessage(res));
-                        PQclear(res);
+                res = zz_pg_query(conn, SQL_SUBSIDY_POSITION, 3, p, NULL,
+                                  errstr, errstr_size);
+                if (res == NULL) {
+                        settle_failed("could not read the subsidy worker's "
+                                      "position",
+                                      errstr, errstr_size);
                         return -1;
                 }
                 if (PQntuples(res) > 0)
@@ -341,7 +369,7 @@ static int claim(PGconn *conn, const char *group, const char *topic,
                  int32_t part, int64_t start, int64_t *next, int64_t *epoch,
                  char *errstr, size_t errstr_size)
 {
-        char ps[16], st[24];
+        char ps[16], st[24], what[300];
         const char *p[4];
         PGresult *res;
 
@@ -351,17 +379,12 @@ static int claim(PGconn *conn, const char *group, const char *topic,
         p[1] = topic;
         p[2] = ps;
         p[3] = st;
-        res = PQexecParams(
-            conn,
-            "INSERT INTO zizhu.consumer_position AS c (group_id, topic, "
-            "partition, next_offset, epoch) VALUES ($1, $2, $3, $4, 1) ON "
-            "CONFLICT (group_id, topic, partition) DO UPDATE SET epoch = "
-            "c.epoch + 1 RETURNING next_offset, epoch",
-            4, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                snprintf(errstr, errstr_size, "could not claim %s [%d]: %s",
-                         topic, (int)part, PQresultErrorMessage(res));
-                PQclear(res);
+        res = zz_pg_query(conn, SQL_CLAIM_POSITION, 4, p, NULL, errstr,
+                          errstr_size);
+        if (res == NULL) {
+                snprintf(what, sizeof(what), "could not claim %s [%d]", topic,
+                         (int)part);
+                settle_failed(what, errstr, errstr_size);
                 return -1;
         }
         *next = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -374,7 +397,7 @@ static int set_position(PGconn *conn, const char *group, const char *topic,
                         int32_t part, int64_t epoch, int64_t next, char *errstr,
                         size_t errstr_size)
 {
-        char ps[16], ep[24], nx[24];
+        char ps[16], ep[24], nx[24], what[1024];
         const char *p[5];
         PGresult *res;
         int ok;
@@ -387,18 +410,17 @@ static int set_position(PGconn *conn, const char *group, const char *topic,
         p[2] = ps;
         p[3] = ep;
         p[4] = nx;
-        res = PQexecParams(conn,
-                           "UPDATE zizhu.consumer_position SET next_offset = "
-                           "$5 WHERE group_id = $1 AND topic = $2 AND "
-                           "partition = $3 AND epoch = $4",
-                           5, NULL, p, NULL, NULL, 0);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK &&
-             strcmp(PQcmdTuples(res), "1") == 0;
-        if (!ok)
-                snprintf(errstr, errstr_size,
+        res = zz_pg_query(conn, SQL_SET_POSITION, 5, p, NULL, errstr,
+                          errstr_size);
+        ok = res != NULL && strcmp(PQcmdTuples(res), "1") == 0;
+        if (!ok) {
+                /* the statement's error, or none when no row matched */
+                snprintf(what, sizeof(what),
                          "position of %s [%d] lost (another settlement "
                          "worker?) %s",
-                         topic, (int)part, PQresultErrorMessage(res));
+                         topic, (int)part, res == NULL ? errstr : "");
+                snprintf(errstr, errstr_size, "%s", what);
+        }
         PQclear(res);
         return ok ? 0 : -1;
 }
@@ -563,18 +585,10 @@ static int relay_step(relay_t *r, PGconn *conn, size_t *published, char *errstr,
         /* up to 500 rows and 16 MiB (at least one row): an allocation
          * grows with the persons (about 0.5 MB per million in the largest),
          * and the worker holds a batch twice, read and in the producer */
-        res = PQexecParams(
-            conn,
-            "SELECT id, key, value FROM zizhu.settle_allocation WHERE id > "
-            "$1 AND id <= (SELECT coalesce(max(id) FILTER (WHERE upto <= "
-            "16777216), min(id)) FROM (SELECT id, sum(octet_length(value)) "
-            "OVER (ORDER BY id) AS upto FROM zizhu.settle_allocation WHERE id "
-            "> $1 ORDER BY id LIMIT 500) b) ORDER BY id",
-            1, NULL, p, NULL, NULL, 1);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                snprintf(errstr, errstr_size, "relay: %s",
-                         PQresultErrorMessage(res));
-                PQclear(res);
+        res = zz_pg_query_ex(conn, SQL_RELAY_BATCH, 1, NULL, p, NULL, NULL, 1,
+                             NULL, errstr, errstr_size);
+        if (res == NULL) {
+                settle_failed("relay", errstr, errstr_size);
                 return -1;
         }
         n = PQntuples(res);
@@ -626,11 +640,8 @@ static int relay_step(relay_t *r, PGconn *conn, size_t *published, char *errstr,
         }
         *published = (size_t)n;
         snprintf(hw, sizeof(hw), "%lld", r->high);
-        res = PQexecParams(conn,
-                           "UPDATE zizhu.settle_allocation SET published_at = "
-                           "now() WHERE id <= $1 AND published_at IS NULL",
-                           1, NULL, p, NULL, NULL, 0);
-        PQclear(res); /* bookkeeping only: Kafka is the truth */
+        /* bookkeeping only: Kafka is the truth */
+        zz_pg_command(conn, SQL_RELAY_PUBLISHED, 1, p, NULL, NULL, 0);
         return 0;
 }
 
@@ -643,24 +654,146 @@ typedef struct part_s {
         int64_t next;
 } part_t;
 
-static int pg_ok(PGconn *conn, const char *sql, char *errstr,
-                 size_t errstr_size)
+/* A control message: 1 when it is a CLOSE_PERIOD command (*ev and the
+ * positions it carries, b[0..*nb), are then set; the command's copies
+ * live in arena), 0 when it is something else, with err2 saying why when
+ * it could not be read. */
+static int decode_close(zz_codec_t *codec, const rd_kafka_message_t *m,
+                        zz_arena_t *arena, zz_event_control_t *ev,
+                        zz_settle_pos_t *b, size_t *nb, char *err2,
+                        size_t err2_size)
 {
-        return zz_pg_exec(conn, sql, errstr, errstr_size);
+        avro_value_t value;
+
+        return zz_codec_decode(codec, ZZ_STREAM_CONTROL, m->payload, m->len,
+                               &value, NULL, err2, err2_size) == 0 &&
+               zz_event_control_from_value(&value, arena, ZZ_EVENT_COPY, ev,
+                                           err2, err2_size) == 0 &&
+               zz_event_validate_control(ev, NULL, err2, err2_size) == 0 &&
+               ev->command == ZZ_CONTROL_CLOSE_PERIOD &&
+               positions_field(ev, b, MAX_BOUNDARY, nb, err2, err2_size) == 0;
+}
+
+/* Waits until the subsidy worker has stored every fact before the
+ * boundary b[0..nb) of the close command m (or o->wait_ms passed since
+ * started, or a stop). */
+static int wait_for_facts(const zz_settler_opts_t *o, PGconn *conn,
+                          rd_kafka_t *probe, const zz_settle_pos_t *b,
+                          size_t nb, const rd_kafka_message_t *m,
+                          long long started, char *errstr, size_t errstr_size)
+{
+        for (;;) {
+                int loaded = facts_loaded(conn, probe, o->subsidy_group, b, nb,
+                                          errstr, errstr_size);
+                if (loaded < 0)
+                        return -1;
+                if (loaded)
+                        return 0;
+                if (*o->stop) {
+                        snprintf(errstr, errstr_size,
+                                 "stopped while waiting for the subsidy "
+                                 "worker");
+                        return -1;
+                }
+                if (o->wait_ms > 0 && now_ms() - started > o->wait_ms) {
+                        snprintf(errstr, errstr_size,
+                                 "the subsidy worker (group %s) has not "
+                                 "reached the boundary of the close command "
+                                 "at offset %lld",
+                                 o->subsidy_group, (long long)m->offset);
+                        return -1;
+                }
+                if (o->progress != NULL)
+                        o->progress("waiting for the subsidy worker",
+                                    o->progress_arg);
+                sleep_ms(500);
+        }
+}
+
+/* The state of a running settlement worker. */
+typedef struct settler_s {
+        const zz_settler_opts_t *o;
+        zz_policy_t *policies[MAX_POLICIES];
+        int n_policies;
+        PGconn *conn;
+        zz_codec_t *codec;
+        rd_kafka_t *rk, *probe;
+        relay_t relay;
+        int relay_ok;
+        part_t parts[64];
+        int n_parts;
+        char control[256];
+} settler_t;
+
+/* In one transaction: the close of ev (when not NULL: boundary b[0..nb))
+ * and the position after m. */
+static int close_and_advance(settler_t *st, part_t *pt,
+                             const rd_kafka_message_t *m,
+                             const zz_event_control_t *ev,
+                             const zz_settle_pos_t *b, size_t nb,
+                             zz_settle_result_t *result, char *errstr,
+                             size_t errstr_size)
+{
+        const zz_settler_opts_t *o = st->o;
+        char err2[256];
+
+        if (zz_pg_exec(st->conn, "BEGIN", errstr, errstr_size) != 0)
+                return -1;
+        if (ev != NULL) {
+                zz_settle_cmd_t cmd;
+
+                memset(&cmd, 0, sizeof(cmd));
+                cmd.event_id = ev->event_id;
+                cmd.jurisdiction = ev->jurisdiction;
+                cmd.period = ev->period;
+                cmd.issued_at = ev->issued_at;
+                cmd.boundary = b;
+                cmd.n_boundary = nb;
+                cmd.src_partition = m->partition;
+                cmd.src_offset = m->offset;
+                if (zz_settle_close(st->conn, st->codec,
+                                    (const zz_policy_t *const *)st->policies,
+                                    (size_t)st->n_policies,
+                                    zz_config_pseudonym_key(o->config), &cmd,
+                                    result, errstr, errstr_size) != 0) {
+                        zz_pg_exec(st->conn, "ROLLBACK", err2, sizeof(err2));
+                        return -1;
+                }
+        }
+        if (set_position(st->conn, o->group, st->control, pt->partition,
+                         pt->epoch, m->offset + 1, errstr, errstr_size) != 0 ||
+            zz_pg_exec(st->conn, "COMMIT", errstr, errstr_size) != 0) {
+                zz_pg_exec(st->conn, "ROLLBACK", err2, sizeof(err2));
+                return -1;
+        }
+        pt->next = m->offset + 1;
+        return 0;
+}
+
+static void log_close(const rd_kafka_message_t *m,
+                      const zz_settle_result_t *result)
+{
+        if (result->status == 0)
+                zz_log_info("closed %s period %s: %zu allocations, %zu lines, "
+                            "%zu persons, %lld fen",
+                            result->policy, result->period, result->allocations,
+                            result->lines, result->persons,
+                            (long long)result->fen);
+        else
+                zz_log_warn("close command at offset %lld: %s",
+                            (long long)m->offset, result->reason);
 }
 
 /* Handles one control message inside a transaction with its position. */
-static int handle(const zz_settler_opts_t *o, PGconn *conn, rd_kafka_t *probe,
-                  zz_codec_t *codec, zz_policy_t *const *policies,
-                  size_t n_policies, const char *control_topic, part_t *pt,
-                  const rd_kafka_message_t *m, char *errstr, size_t errstr_size)
+static int handle(settler_t *st, part_t *pt, const rd_kafka_message_t *m,
+                  char *errstr, size_t errstr_size)
 {
-        avro_value_t value;
+        const zz_settler_opts_t *o = st->o;
         zz_event_control_t ev;
         zz_arena_t *arena = zz_arena_new(0);
         zz_settle_pos_t b[MAX_BOUNDARY];
         size_t nb = 0;
-        int is_close = 0, rc = -1;
+        int is_close, rc = -1;
         char err2[256];
         zz_settle_result_t result;
 
@@ -670,228 +803,239 @@ static int handle(const zz_settler_opts_t *o, PGconn *conn, rd_kafka_t *probe,
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        if (zz_codec_decode(codec, ZZ_STREAM_CONTROL, m->payload, m->len,
-                            &value, NULL, err2, sizeof(err2)) == 0 &&
-            zz_event_control_from_value(&value, arena, ZZ_EVENT_COPY, &ev, err2,
-                                        sizeof(err2)) == 0 &&
-            zz_event_validate_control(&ev, NULL, err2, sizeof(err2)) == 0 &&
-            ev.command == ZZ_CONTROL_CLOSE_PERIOD &&
-            positions_field(&ev, b, MAX_BOUNDARY, &nb, err2, sizeof(err2)) ==
-                0) {
+        is_close =
+            decode_close(st->codec, m, arena, &ev, b, &nb, err2, sizeof(err2));
+        if (is_close) {
                 rd_kafka_timestamp_type_t tstype;
                 int64_t ts = rd_kafka_message_timestamp(m, &tstype);
                 long long started = now_ms();
 
-                is_close = 1;
                 if (ev.positions == NULL &&
-                    boundary_by_time(probe, o->config, ts, b, MAX_BOUNDARY, &nb,
-                                     errstr, errstr_size) != 0)
+                    boundary_by_time(st->probe, o->config, ts, b, MAX_BOUNDARY,
+                                     &nb, errstr, errstr_size) != 0)
                         goto done;
-                for (;;) {
-                        int loaded = facts_loaded(conn, probe, o->subsidy_group,
-                                                  b, nb, errstr, errstr_size);
-                        if (loaded < 0)
-                                goto done;
-                        if (loaded)
-                                break;
-                        if (*o->stop) {
-                                snprintf(errstr, errstr_size,
-                                         "stopped while waiting for the "
-                                         "subsidy worker");
-                                goto done;
-                        }
-                        if (o->wait_ms > 0 && now_ms() - started > o->wait_ms) {
-                                snprintf(errstr, errstr_size,
-                                         "the subsidy worker (group %s) has "
-                                         "not reached the boundary of the "
-                                         "close command at offset %lld",
-                                         o->subsidy_group,
-                                         (long long)m->offset);
-                                goto done;
-                        }
-                        if (o->progress != NULL)
-                                o->progress("waiting for the subsidy worker",
-                                            o->progress_arg);
-                        sleep_ms(500);
-                }
+                if (wait_for_facts(o, st->conn, st->probe, b, nb, m, started,
+                                   errstr, errstr_size) != 0)
+                        goto done;
         } else if (err2[0] != '\0') {
                 zz_log_warn("control message at offset %lld skipped: %s",
                             (long long)m->offset, err2);
         }
-        if (pg_ok(conn, "BEGIN", errstr, errstr_size) != 0)
+        if (close_and_advance(st, pt, m, is_close ? &ev : NULL, b, nb, &result,
+                              errstr, errstr_size) != 0)
                 goto done;
-        if (is_close) {
-                zz_settle_cmd_t cmd;
-
-                memset(&cmd, 0, sizeof(cmd));
-                cmd.event_id = ev.event_id;
-                cmd.jurisdiction = ev.jurisdiction;
-                cmd.period = ev.period;
-                cmd.issued_at = ev.issued_at;
-                cmd.boundary = b;
-                cmd.n_boundary = nb;
-                cmd.src_partition = m->partition;
-                cmd.src_offset = m->offset;
-                if (zz_settle_close(
-                        conn, codec, (const zz_policy_t *const *)policies,
-                        n_policies, zz_config_pseudonym_key(o->config), &cmd,
-                        &result, errstr, errstr_size) != 0) {
-                        zz_pg_exec(conn, "ROLLBACK", err2, sizeof(err2));
-                        goto done;
-                }
-        }
-        if (set_position(conn, o->group, control_topic, pt->partition,
-                         pt->epoch, m->offset + 1, errstr, errstr_size) != 0 ||
-            pg_ok(conn, "COMMIT", errstr, errstr_size) != 0) {
-                zz_pg_exec(conn, "ROLLBACK", err2, sizeof(err2));
-                goto done;
-        }
-        pt->next = m->offset + 1;
-        if (is_close) {
-                if (result.status == 0)
-                        zz_log_info("closed %s period %s: %zu allocations, "
-                                    "%zu lines, %zu persons, %lld fen",
-                                    result.policy, result.period,
-                                    result.allocations, result.lines,
-                                    result.persons, (long long)result.fen);
-                else
-                        zz_log_warn("close command at offset %lld: %s",
-                                    (long long)m->offset, result.reason);
-        }
+        if (is_close)
+                log_close(m, &result);
         rc = 0;
 done:
         zz_arena_destroy(arena);
         return rc;
 }
 
-int zz_settler_run(const zz_settler_opts_t *o, char *errstr, size_t errstr_size)
+/* One active settlement worker per database: 1 when this one holds the
+ * lock, 0 when stopped while waiting for it, -1 on error. */
+static int settle_lock(PGconn *conn, const zz_settler_opts_t *o, char *errstr,
+                       size_t errstr_size)
 {
-        zz_policy_t *policies[MAX_POLICIES];
-        int n_policies;
-        PGconn *conn = NULL;
-        zz_codec_t *codec = NULL;
-        rd_kafka_t *rk = NULL, *probe = NULL;
-        relay_t relay;
-        part_t parts[64];
-        int n_parts = 0, p, rc = -1, relay_ok = 0;
-        char control[256], err2[256];
-        rd_kafka_topic_partition_list_t *list = NULL;
-        long long last_activity = now_ms(), last_refresh = 0;
-        PGresult *res;
-
-        memset(&relay, 0, sizeof(relay));
-        n_policies = zz_settle_load_policies(o->policy_dir, policies,
-                                             MAX_POLICIES, errstr, errstr_size);
-        if (n_policies < 0)
-                return -1;
-        codec = zz_codec_new(errstr, errstr_size);
-        if (codec == NULL)
-                goto out;
-        conn = zz_pg_connect(zz_config_pg(o->config), "zizhu-settlement-worker",
-                             errstr, errstr_size);
-        if (conn == NULL)
-                goto out;
-        /* one active settlement worker per database */
         for (;;) {
-                res = PQexec(
-                    conn, "SELECT pg_try_advisory_lock(" SETTLE_LOCK_KEY ")");
-                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                        snprintf(errstr, errstr_size, "advisory lock: %s",
-                                 PQresultErrorMessage(res));
-                        PQclear(res);
-                        goto out;
+                PGresult *res = zz_pg_query(conn, SQL_TRY_LOCK, 0, NULL, NULL,
+                                            errstr, errstr_size);
+                int locked;
+
+                if (res == NULL) {
+                        settle_failed("advisory lock", errstr, errstr_size);
+                        return -1;
                 }
-                if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
-                        PQclear(res);
-                        break;
-                }
+                locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
                 PQclear(res);
-                if (*o->stop) {
-                        rc = 0;
-                        goto out;
-                }
+                if (locked)
+                        return 1;
+                if (*o->stop)
+                        return 0;
                 sleep_ms(1000);
         }
+}
+
+/* The first offset of partition p of the control topic for a fresh
+ * position. */
+static int64_t control_start(settler_t *st, int p)
+{
+        rd_kafka_topic_partition_list_t *q;
+        int64_t start = RD_KAFKA_OFFSET_BEGINNING;
+
+        if (st->o->control_start < 0)
+                return start;
+        q = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(q, st->control, p)->offset =
+            st->o->control_start;
+        if (rd_kafka_offsets_for_times(st->rk, q, 10000) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            q->elems[0].offset >= 0)
+                start = q->elems[0].offset;
+        else
+                start = RD_KAFKA_OFFSET_END;
+        rd_kafka_topic_partition_list_destroy(q);
+        return start;
+}
+
+/* Claims the position of every control partition and assigns them. */
+static int control_assign(settler_t *st, char *errstr, size_t errstr_size)
+{
+        rd_kafka_topic_partition_list_t *list;
+        int p, rc = 0;
+
+        zz_config_topic(st->o->config, "control", st->control,
+                        sizeof(st->control));
+        st->n_parts = partition_count(st->rk, st->control, errstr, errstr_size);
+        if (st->n_parts < 0)
+                return -1;
+        if (st->n_parts > 64)
+                st->n_parts = 64;
+        list = rd_kafka_topic_partition_list_new(st->n_parts);
+        for (p = 0; rc == 0 && p < st->n_parts; p++) {
+                part_t *pt = &st->parts[p];
+
+                pt->partition = p;
+                rc = claim(st->conn, st->o->group, st->control, p,
+                           control_start(st, p), &pt->next, &pt->epoch, errstr,
+                           errstr_size);
+                if (rc == 0)
+                        rd_kafka_topic_partition_list_add(list, st->control, p)
+                            ->offset = pt->next;
+        }
+        if (rc == 0 &&
+            rd_kafka_assign(st->rk, list) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                snprintf(errstr, errstr_size, "could not assign %s",
+                         st->control);
+                rc = -1;
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+        return rc;
+}
+
+/* Policies, codec, database (locked), dashboard refresh, consumers, the
+ * control positions and the relay: 1 ready, 0 stopped while waiting for
+ * the lock, -1 on error. */
+static int settler_open(settler_t *st, char *errstr, size_t errstr_size)
+{
+        const zz_settler_opts_t *o = st->o;
+        int locked;
+
+        st->n_policies = zz_settle_load_policies(
+            o->policy_dir, st->policies, MAX_POLICIES, errstr, errstr_size);
+        if (st->n_policies < 0) {
+                st->n_policies = 0;
+                return -1;
+        }
+        st->codec = zz_codec_new(errstr, errstr_size);
+        if (st->codec == NULL)
+                return -1;
+        st->conn =
+            zz_pg_connect(zz_config_pg(o->config), "zizhu-settlement-worker",
+                          errstr, errstr_size);
+        if (st->conn == NULL)
+                return -1;
+        locked = settle_lock(st->conn, o, errstr, errstr_size);
+        if (locked <= 0)
+                return locked;
         if (zz_settle_refresh(
-                conn, (const zz_policy_t *const *)policies, (size_t)n_policies,
-                zz_config_pseudonym_key(o->config), errstr, errstr_size) != 0)
-                goto out;
-        rk = new_consumer(o->config, o->group, errstr, errstr_size);
-        probe = rk != NULL ? new_consumer(o->config, "zizhu-settlement-probe",
-                                          errstr, errstr_size)
-                           : NULL;
-        if (probe == NULL)
-                goto out;
-        zz_config_topic(o->config, "control", control, sizeof(control));
-        n_parts = partition_count(rk, control, errstr, errstr_size);
-        if (n_parts < 0)
-                goto out;
-        if (n_parts > 64)
-                n_parts = 64;
-        list = rd_kafka_topic_partition_list_new(n_parts);
-        for (p = 0; p < n_parts; p++) {
-                int64_t start = RD_KAFKA_OFFSET_BEGINNING;
-
-                if (o->control_start >= 0) {
-                        rd_kafka_topic_partition_list_t *q =
-                            rd_kafka_topic_partition_list_new(1);
-                        rd_kafka_topic_partition_list_add(q, control, p)
-                            ->offset = o->control_start;
-                        if (rd_kafka_offsets_for_times(rk, q, 10000) ==
-                                RD_KAFKA_RESP_ERR_NO_ERROR &&
-                            q->elems[0].offset >= 0)
-                                start = q->elems[0].offset;
-                        else
-                                start = RD_KAFKA_OFFSET_END;
-                        rd_kafka_topic_partition_list_destroy(q);
-                }
-                parts[p].partition = p;
-                if (claim(conn, o->group, control, p, start, &parts[p].next,
-                          &parts[p].epoch, errstr, errstr_size) != 0)
-                        goto out;
-                rd_kafka_topic_partition_list_add(list, control, p)->offset =
-                    parts[p].next;
-        }
-        if (rd_kafka_assign(rk, list) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                snprintf(errstr, errstr_size, "could not assign %s", control);
-                goto out;
-        }
+                st->conn, (const zz_policy_t *const *)st->policies,
+                (size_t)st->n_policies, zz_config_pseudonym_key(o->config),
+                errstr, errstr_size) != 0)
+                return -1;
+        st->rk = new_consumer(o->config, o->group, errstr, errstr_size);
+        st->probe = st->rk != NULL
+                        ? new_consumer(o->config, "zizhu-settlement-probe",
+                                       errstr, errstr_size)
+                        : NULL;
+        if (st->probe == NULL || control_assign(st, errstr, errstr_size) != 0)
+                return -1;
         if (o->publish) {
-                if (relay_open(&relay, o, errstr, errstr_size) != 0)
-                        goto out;
-                relay_ok = 1;
+                if (relay_open(&st->relay, o, errstr, errstr_size) != 0)
+                        return -1;
+                st->relay_ok = 1;
         }
+        return 1;
+}
+
+static void settler_close(settler_t *st)
+{
+        int p;
+
+        if (st->relay_ok)
+                relay_close(&st->relay);
+        else if (st->relay.rk != NULL)
+                rd_kafka_destroy(st->relay.rk);
+        if (st->rk != NULL) {
+                rd_kafka_consumer_close(st->rk);
+                rd_kafka_destroy(st->rk);
+        }
+        if (st->probe != NULL) {
+                rd_kafka_consumer_close(st->probe);
+                rd_kafka_destroy(st->probe);
+        }
+        zz_pg_finish(st->conn);
+        zz_codec_destroy(st->codec);
+        for (p = 0; p < st->n_policies; p++)
+                zz_policy_destroy(st->policies[p]);
+}
+
+/* Polls the control topic once and handles what comes: 1 when a command
+ * was handled, 0 when none, -1 on error. */
+static int poll_control(settler_t *st, char *errstr, size_t errstr_size)
+{
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(st->rk, 200);
+        part_t *pt = NULL;
+        int p, rc = 1;
+
+        if (m == NULL)
+                return 0;
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                        zz_log_warn("control topic: %s",
+                                    rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+                return 0;
+        }
+        for (p = 0; p < st->n_parts; p++)
+                if (st->parts[p].partition == m->partition)
+                        pt = &st->parts[p];
+        if (pt != NULL && handle(st, pt, m, errstr, errstr_size) != 0)
+                rc = -1;
+        rd_kafka_message_destroy(m);
+        return rc;
+}
+
+static void refresh(settler_t *st)
+{
+        char err2[256];
+
+        if (zz_settle_refresh(
+                st->conn, (const zz_policy_t *const *)st->policies,
+                (size_t)st->n_policies, zz_config_pseudonym_key(st->o->config),
+                err2, sizeof(err2)) != 0)
+                zz_log_warn("dashboard refresh: %s", err2);
+}
+
+/* Until a stop, or idle for o->idle_exit_ms. */
+static int settler_loop(settler_t *st, char *errstr, size_t errstr_size)
+{
+        const zz_settler_opts_t *o = st->o;
+        long long last_activity = now_ms(), last_refresh = 0;
+
         while (!*o->stop) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
                 size_t published = 0;
-                int idle = 1;
+                int idle, handled = poll_control(st, errstr, errstr_size);
 
-                if (m != NULL) {
-                        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                                part_t *pt = NULL;
-
-                                for (p = 0; p < n_parts; p++)
-                                        if (parts[p].partition == m->partition)
-                                                pt = &parts[p];
-                                if (pt != NULL &&
-                                    handle(o, conn, probe, codec, policies,
-                                           (size_t)n_policies, control, pt, m,
-                                           errstr, errstr_size) != 0) {
-                                        rd_kafka_message_destroy(m);
-                                        goto out;
-                                }
-                                idle = 0;
-                                last_activity = now_ms();
-                        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                                zz_log_warn("control topic: %s",
-                                            rd_kafka_message_errstr(m));
-                        }
-                        rd_kafka_message_destroy(m);
-                }
-                if (relay_ok) {
-                        if (relay_step(&relay, conn, &published, errstr,
+                if (handled < 0)
+                        return -1;
+                idle = !handled;
+                if (handled)
+                        last_activity = now_ms();
+                if (st->relay_ok) {
+                        if (relay_step(&st->relay, st->conn, &published, errstr,
                                        errstr_size) != 0)
-                                goto out;
+                                return -1;
                         if (published > 0) {
                                 idle = 0;
                                 last_activity = now_ms();
@@ -900,42 +1044,39 @@ int zz_settler_run(const zz_settler_opts_t *o, char *errstr, size_t errstr_size)
                         }
                 }
                 if (now_ms() - last_refresh > 10000) {
-                        if (zz_settle_refresh(
-                                conn, (const zz_policy_t *const *)policies,
-                                (size_t)n_policies,
-                                zz_config_pseudonym_key(o->config), err2,
-                                sizeof(err2)) != 0)
-                                zz_log_warn("dashboard refresh: %s", err2);
+                        refresh(st);
                         last_refresh = now_ms();
                 }
                 if (idle && o->idle_exit_ms > 0 &&
                     now_ms() - last_activity > o->idle_exit_ms)
                         break;
         }
-        /* a last refresh so the views see every decided person */
-        zz_settle_refresh(
-            conn, (const zz_policy_t *const *)policies, (size_t)n_policies,
-            zz_config_pseudonym_key(o->config), err2, sizeof(err2));
-        rc = 0;
-out:
-        if (list != NULL)
-                rd_kafka_topic_partition_list_destroy(list);
-        if (relay_ok)
-                relay_close(&relay);
-        else if (relay.rk != NULL)
-                rd_kafka_destroy(relay.rk);
-        if (rk != NULL) {
-                rd_kafka_consumer_close(rk);
-                rd_kafka_destroy(rk);
+        return 0;
+}
+
+int zz_settler_run(const zz_settler_opts_t *o, char *errstr, size_t errstr_size)
+{
+        settler_t *st = calloc(1, sizeof(*st));
+        char err2[256];
+        int rc;
+
+        if (st == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
         }
-        if (probe != NULL) {
-                rd_kafka_consumer_close(probe);
-                rd_kafka_destroy(probe);
+        st->o = o;
+        rc = settler_open(st, errstr, errstr_size);
+        if (rc > 0) {
+                rc = settler_loop(st, errstr, errstr_size);
+                /* a last refresh so the views see every decided person */
+                if (rc == 0)
+                        zz_settle_refresh(
+                            st->conn, (const zz_policy_t *const *)st->policies,
+                            (size_t)st->n_policies,
+                            zz_config_pseudonym_key(o->config), err2,
+                            sizeof(err2));
         }
-        if (conn != NULL)
-                PQfinish(conn);
-        zz_codec_destroy(codec);
-        for (p = 0; p < n_policies; p++)
-                zz_policy_destroy(policies[p]);
+        settler_close(st);
+        free(st);
         return rc;
 }
