@@ -69,6 +69,15 @@ int zz_pg_command(PGconn *conn, const char *sql, int n_params,
                   const char *const *values, char sqlstate[6], char *errstr,
                   size_t errstr_size);
 
+/* Sends statement sql without waiting for its result, so the caller can
+ * work while the server runs it; the caller then reads the result with
+ * PQgetResult() until it returns NULL. With parameters the statement is
+ * prepared on conn the first time (that preparation waits, so nothing may
+ * be in flight on conn then) and sent by name; without, it is sent as it
+ * is (FETCH, which cannot be prepared). 0, or -1 with errstr. */
+int zz_pg_send(PGconn *conn, const char *sql, int n_params,
+               const char *const *values, char *errstr, size_t errstr_size);
+
 /* Runs sql with one text[] parameter per column ($1 .. $n_cols), built
  * from n_rows rows of n_cols values each (row-major; NULL is SQL NULL):
  * how a batch of rows is written in one statement

@@ -231,6 +231,35 @@ PGresult *zz_pg_query_ex(PGconn *conn, const char *sql, int n_params,
         return res;
 }
 
+int zz_pg_send(PGconn *conn, const char *sql, int n_params,
+               const char *const *values, char *errstr, size_t errstr_size)
+{
+        PGresult *res = NULL;
+        char name[16];
+        int named = 0, sent;
+
+        if (n_params > 0)
+                named = statement_name(conn, sql, n_params, NULL, name, &res);
+        if (named < 0) {
+                error_of(conn, res, NULL, errstr, errstr_size);
+                PQclear(res);
+                return -1;
+        }
+        if (named == 1)
+                sent = PQsendQueryPrepared(conn, name, n_params, values, NULL,
+                                           NULL, 0);
+        else if (n_params > 0)
+                sent = PQsendQueryParams(conn, sql, n_params, NULL, values,
+                                         NULL, NULL, 0);
+        else
+                sent = PQsendQuery(conn, sql);
+        if (!sent) {
+                error_of(conn, NULL, NULL, errstr, errstr_size);
+                return -1;
+        }
+        return 0;
+}
+
 PGresult *zz_pg_query(PGconn *conn, const char *sql, int n_params,
                       const char *const *values, char sqlstate[6], char *errstr,
                       size_t errstr_size)

@@ -684,14 +684,13 @@ static int carry_add(fs_stream_t *s, const PGresult *src, int from, int to)
         return 0;
 }
 
-/* Sends the FETCH of the stream's next batch, without waiting for it
- * (pg.h's calls wait): the readers' one statement not run through them,
- * a FETCH without parameters. */
+/* Sends the FETCH of the stream's next batch, without waiting for it. */
 static int stream_send(fs_stream_t *s, char *errstr, size_t errstr_size)
 {
-        if (!PQsendQuery(s->conn, s->fetch)) {
-                snprintf(errstr, errstr_size, "could not load facts: %s",
-                         PQerrorMessage(s->conn));
+        char err[512];
+
+        if (zz_pg_send(s->conn, s->fetch, 0, NULL, err, sizeof(err)) != 0) {
+                snprintf(errstr, errstr_size, "could not load facts: %s", err);
                 return -1;
         }
         s->in_flight = 1;

@@ -763,7 +763,7 @@ static int ledger_wait(PGconn *conn, acc_t *acc, char *errstr,
 static int ledger_write(PGconn *conn, const char *policy, int k, acc_t *acc,
                         int last, char *errstr, size_t errstr_size)
 {
-        char first[16];
+        char first[16], err[512];
         const char *p[2];
         zz_copy_t c;
         size_t i;
@@ -797,13 +797,11 @@ static int ledger_write(PGconn *conn, const char *policy, int k, acc_t *acc,
         snprintf(first, sizeof(first), "%d", k);
         p[0] = policy;
         p[1] = first;
-        /* sent without waiting, which pg.h's calls do not do: the one
-         * statement here not run through them (its parameters bound all
-         * the same) */
-        if (!PQsendQueryParams(conn, SQL_LEDGER_ADD, 2, NULL, p, NULL, NULL,
-                               0)) {
+        /* sent without waiting: the ledger rows are added while the next
+         * chunk is settled */
+        if (zz_pg_send(conn, SQL_LEDGER_ADD, 2, p, err, sizeof(err)) != 0) {
                 snprintf(errstr, errstr_size, "could not write the ledger: %s",
-                         PQerrorMessage(conn));
+                         err);
                 return -1;
         }
         acc->ledger_flying = 1;
