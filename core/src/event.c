@@ -4,8 +4,8 @@
  *
  * Fields are looked up by name and enum symbols are matched by name, so a
  * reordered or extended schema cannot silently shift a value. The category
- * vocabulary is the policy module's (zz_category_known), so that the
- * categories a policy may name and those an event may carry are one list.
+ * vocabulary is vocab.h's, so that the categories a policy may name and
+ * those an event may carry are one list.
  */
 #include "zizhu/event.h"
 
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "zizhu/idno.h"
-#include "zizhu/policy.h"
+#include "zizhu/vocab.h"
 
 #if defined(__GNUC__)
 #define ZZ_EVENT_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -41,8 +41,6 @@ static const char *const enrollment_actions[] = {"UNKNOWN", "REGISTER",
                                                  "CANCEL"};
 static const char *const enrollment_classes[] = {"UNKNOWN", "ADULT",
                                                  "STUDENT_CHILD", "COLLEGE"};
-static const char *const enrollment_class_codes[] = {
-    NULL, "adult", "student_child", "college"};
 static const char *const enrollment_kinds[] = {"UNKNOWN", "ANNUAL", "MID_YEAR"};
 static const char *const payment_kinds[] = {"UNKNOWN", "PAYMENT", "REFUND"};
 static const char *const control_commands[] = {"UNKNOWN", "CLOSE_PERIOD",
@@ -112,9 +110,10 @@ const char *zz_enrollment_class_name(zz_enrollment_class_t cls)
 
 const char *zz_enrollment_class_code(zz_enrollment_class_t cls)
 {
-        if ((int)cls <= 0 || (size_t)cls >= COUNT(enrollment_class_codes))
+        /* The event's classes are the engine's, after UNKNOWN. */
+        if ((int)cls <= 0 || (size_t)cls >= COUNT(enrollment_classes))
                 return NULL;
-        return enrollment_class_codes[cls];
+        return zz_vocab_enroll_classes[cls - 1];
 }
 
 const char *zz_enrollment_kind_name(zz_enrollment_kind_t kind)
@@ -998,7 +997,7 @@ int zz_event_validate_identity(const zz_event_identity_t *e,
                 if (empty(e->category))
                         ck_fail(&ck, ZZ_REASON_MISSING_FIELD,
                                 "category is empty");
-                else if (!zz_category_known(e->category))
+                else if (!zz_vocab_cat_known(e->category))
                         ck_fail(&ck, ZZ_REASON_UNKNOWN_CATEGORY,
                                 "category is not one of POLICIES.md");
                 ck_date(&ck, "valid_from", e->valid_from);

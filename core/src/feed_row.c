@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 
 #include "zizhu/idno.h"
-#include "zizhu/policy.h"
+#include "zizhu/vocab.h"
 
 /* ------------------------------------------------------------------ */
 /* Names                                                               */
@@ -167,34 +167,13 @@ const char *zz_feed_department_code(const char *name)
 const char *zz_feed_category_code(const char *label)
 {
         const char *code = lookup(zz_categories, label);
-        static const char *const codes[] = {"MCA.DIBAO",
-                                            "MCA.TEKUN",
-                                            "MCA.ORPHAN",
-                                            "MCA.UNSUPPORTED_CHILD",
-                                            "MCA.LOW_INCOME",
-                                            "MCA.ILLNESS_POVERTY",
-                                            "MCA.OTHER_HARDSHIP",
-                                            "MCA.VAGRANT_SETTLED",
-                                            "MVA.PRIORITY_CARE",
-                                            "RRB.POOR",
-                                            "RRB.EDGE",
-                                            "RRB.MONITORED",
-                                            "RRB.STABLE_LIFTED",
-                                            "DPF.DISABLED",
-                                            "NHC.FP_REWARD",
-                                            "NHC.FP_SPECIAL",
-                                            "NHC.FP_COMPLICATION",
-                                            "NHC.FP_ONLY_CHILD_DISABLED",
-                                            "EDU.GRANT_STUDENT"};
-        size_t i;
+        const zz_vocab_cat_t *cat;
 
         if (code != NULL)
                 return code;
-        for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-                if (strcmp(codes[i], label) == 0)
-                        return codes[i];
-        }
-        return NULL;
+        /* A code as the vocabulary writes it ("MCA.DIBAO"). */
+        cat = zz_vocab_cat(zz_vocab_cat_index(label));
+        return cat != NULL ? cat->code : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -823,7 +802,7 @@ static int add_attr_token(char *tok, char *eq, const char *category,
                 *--e = '\0';
         if (norm_attr(tok, v, norm, sizeof(norm)) != 0)
                 REJECT("身份属性: bad value for %.30s", tok);
-        if (!zz_category_has_attr(category, tok))
+        if (!zz_vocab_cat_has_attr(category, tok))
                 REJECT("身份属性: %.30s does not apply to category %s", tok,
                        category);
         if (kv_set(kvs, n, 16, tok, norm) != 0)
@@ -893,7 +872,7 @@ static int parse_attr_columns(const zz_feed_t *feed, const zz_feed_row_t *row,
                 if (norm_attr(d->attr, v, norm, sizeof(norm)) != 0)
                         REJECT("%s: bad value",
                                colname((enum zz_col)i, cn, sizeof(cn)));
-                if (!zz_category_has_attr(category, d->attr))
+                if (!zz_vocab_cat_has_attr(category, d->attr))
                         continue; /* a shared template column left filled */
                 if (kv_set(kvs, n, 16, d->attr, norm) != 0)
                         REJECT("身份属性: too many attributes");
@@ -1138,7 +1117,7 @@ static int parse_category(const zz_feed_t *feed, const zz_feed_row_t *row,
         if (s[0] == '\0')
                 REJECT("人员身份标识: missing");
         code = zz_feed_category_code(s);
-        if (code == NULL || !zz_category_known(code))
+        if (code == NULL || !zz_vocab_cat_known(code))
                 REJECT("人员身份标识: unknown category");
         if (strncmp(code, r->department, dl) != 0 || code[dl] != '.')
                 REJECT("人员身份标识: category %s is not certified by %s", code,

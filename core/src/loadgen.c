@@ -24,6 +24,7 @@
 #include "zizhu/arena.h"
 #include "zizhu/idno.h"
 #include "zizhu/policy.h"
+#include "zizhu/vocab.h"
 
 /* ------------------------------------------------------------------ */
 /* Random numbers                                                      */
@@ -128,35 +129,26 @@ const char *zz_loadgen_jurisdictions(void)
 /* ------------------------------------------------------------------ */
 /* Categories                                                          */
 
-struct zz_lg_cat {
-        const char *code;
-        unsigned weight; /* among subsidized identities, per mille */
-};
-
-static const struct zz_lg_cat zz_lg_cats[] = {
-    {"MCA.DIBAO", 260},         {"MCA.TEKUN", 50},
-    {"MCA.ORPHAN", 8},          {"MCA.UNSUPPORTED_CHILD", 8},
-    {"MCA.LOW_INCOME", 50},     {"MCA.ILLNESS_POVERTY", 20},
-    {"MCA.OTHER_HARDSHIP", 20}, {"MCA.VAGRANT_SETTLED", 4},
-    {"MVA.PRIORITY_CARE", 30},  {"RRB.POOR", 200},
-    {"RRB.EDGE", 30},           {"RRB.MONITORED", 50},
-    {"RRB.STABLE_LIFTED", 50},  {"DPF.DISABLED", 130},
-    {"NHC.FP_REWARD", 40},      {"NHC.FP_SPECIAL", 15},
-    {"NHC.FP_COMPLICATION", 5}, {"NHC.FP_ONLY_CHILD_DISABLED", 5},
-    {"EDU.GRANT_STUDENT", 25},
-};
-
-#define ZZ_LG_NCATS (sizeof(zz_lg_cats) / sizeof(zz_lg_cats[0]))
+/* The share of each category among subsidized identities, per mille, in
+ * the vocabulary's order (vocab.c): MCA.DIBAO 260, MCA.TEKUN 50, ...,
+ * EDU.GRANT_STUDENT 25. */
+static const unsigned zz_lg_cat_weight[ZZ_VOCAB_CATS] = {
+    260, 50, 8,  8,  50, 20, 20, 4, /* MCA */
+    30,                             /* MVA */
+    200, 30, 50, 50,                /* RRB */
+    130,                            /* DPF */
+    40,  15, 5,  5,                 /* NHC */
+    25};                            /* EDU */
 
 static const char *pick_cat(zz_rng_t *r)
 {
         uint64_t x = rng_below(r, 1000);
-        size_t i;
+        int i;
 
-        for (i = 0; i < ZZ_LG_NCATS; i++) {
-                if (x < zz_lg_cats[i].weight)
-                        return zz_lg_cats[i].code;
-                x -= zz_lg_cats[i].weight;
+        for (i = 0; i < ZZ_VOCAB_CATS; i++) {
+                if (x < zz_lg_cat_weight[i])
+                        return zz_vocab_cat(i)->code;
+                x -= zz_lg_cat_weight[i];
         }
         return "MCA.DIBAO";
 }

@@ -239,7 +239,7 @@ static int as_long(struct ld *l, const yaml_node_t *n, const char *key,
         long v;
 
         if (n->type != YAML_SCALAR_NODE ||
-            zz_pol_parse_long(scalar_text(n), &v) != 0)
+            zz_vocab_parse_long(scalar_text(n), &v) != 0)
                 return fail(l, n, "\"%s\" must be an integer", key);
         if (v < min || v > max)
                 return fail(l, n, "\"%s\" must be between %ld and %ld", key,
@@ -575,7 +575,7 @@ static int load_categories(struct ld *l, const yaml_node_t *root)
 
                 if (it == NULL || it->type != YAML_SCALAR_NODE)
                         return fail(l, it, "a category must be a scalar");
-                idx = zz_pol_cat_index(scalar_text(it));
+                idx = zz_vocab_cat_index(scalar_text(it));
                 if (idx < 0)
                         return fail(l, it, "unknown category \"%s\"",
                                     scalar_text(it));
@@ -760,7 +760,6 @@ static int load_periods(struct ld *l, const yaml_node_t *root)
             NULL};
         static const char *const ckeys[] = {"kind", "registered_from",
                                             "registered_to", NULL};
-        static const char *const kinds[] = {"ANNUAL", "MID_YEAR", NULL};
         zz_policy_t *p = l->p;
         yaml_node_t *s, *seq;
         size_t i, j, n;
@@ -822,8 +821,8 @@ static int load_periods(struct ld *l, const yaml_node_t *root)
                         cv->from = ZZ_DATE_NONE;
                         cv->to = ZZ_DATE_NONE;
                         if (check_map(l, c, "a period's cover", ckeys) ||
-                            get_enum(l, c, "kind", "a period's cover", 0, kinds,
-                                     &kind) ||
+                            get_enum(l, c, "kind", "a period's cover", 0,
+                                     zz_vocab_enroll_kinds, &kind) ||
                             get_date(l, c, "registered_from",
                                      "a period's cover", 0, &cv->from) ||
                             get_date(l, c, "registered_to", "a period's cover",
@@ -900,20 +899,20 @@ static int load_targets(struct ld *l, const yaml_node_t *root)
 
 /* ---- rules ---- */
 
-static int cond_value(struct ld *l, const zz_attr_def_t *def,
+static int cond_value(struct ld *l, const zz_vocab_attr_t *def,
                       const yaml_node_t *n, const char **out)
 {
         if (n == NULL || n->type != YAML_SCALAR_NODE)
                 return fail(l, n, "a value of \"%s\" must be a scalar",
                             def->key);
-        if (!zz_pol_attr_value_ok(def, scalar_text(n)))
+        if (!zz_vocab_attr_value_ok(def, scalar_text(n)))
                 return fail(l, n, "\"%s\" cannot be \"%s\"", def->key,
                             scalar_text(n));
         *out = zz_arena_strdup(l->p->arena, scalar_text(n));
         return *out != NULL ? 0 : oom(l, n);
 }
 
-static int cond_values(struct ld *l, const zz_attr_def_t *def,
+static int cond_values(struct ld *l, const zz_vocab_attr_t *def,
                        const yaml_node_t *seq, zz_pol_cond_t *c)
 {
         size_t i, n;
@@ -933,13 +932,13 @@ static int cond_values(struct ld *l, const zz_attr_def_t *def,
         return 0;
 }
 
-static int cond_bound(struct ld *l, const zz_attr_def_t *def,
+static int cond_bound(struct ld *l, const zz_vocab_attr_t *def,
                       const yaml_node_t *n, long *out)
 {
         return as_long(l, n, def->key, def->min, def->max, out);
 }
 
-static int load_cond(struct ld *l, const zz_attr_def_t *def,
+static int load_cond(struct ld *l, const zz_vocab_attr_t *def,
                      const yaml_node_t *n, zz_pol_cond_t *c)
 {
         static const char *const mkeys[] = {"min", "max", "not_between",
@@ -969,7 +968,7 @@ static int load_cond(struct ld *l, const zz_attr_def_t *def,
                 c->op = ZZ_COND_NOT_IN;
                 return cond_values(l, def, v, c);
         }
-        if (def->type != ZZ_AT_INT)
+        if (def->type != ZZ_VOCAB_INT)
                 return fail(l, n,
                             "\"%s\" is not a number: use a value or a "
                             "list",
@@ -998,7 +997,7 @@ static int load_cond(struct ld *l, const zz_attr_def_t *def,
 }
 
 /* Reads the attribute conditions of a who entry (or of its unless:). */
-static int load_conds(struct ld *l, const zz_cat_def_t *cat,
+static int load_conds(struct ld *l, const zz_vocab_cat_t *cat,
                       const yaml_node_t *map, int skip_fixed,
                       zz_pol_cond_t **out, size_t *n_out)
 {
@@ -1014,13 +1013,13 @@ static int load_conds(struct ld *l, const zz_cat_def_t *cat,
                 yaml_node_t *v =
                     node_at(l, map->data.mapping.pairs.start[i].value);
                 const char *ks = scalar_text(k);
-                const zz_attr_def_t *def;
+                const zz_vocab_attr_t *def;
 
                 if (skip_fixed &&
                     (strcmp(ks, "category") == 0 || strcmp(ks, "label") == 0 ||
                      strcmp(ks, "unless") == 0 || in_list(ks, k_common)))
                         continue;
-                def = zz_pol_attr_def(cat, ks);
+                def = zz_vocab_attr(cat, ks);
                 if (def == NULL)
                         return fail(l, k, "category %s has no attribute \"%s\"",
                                     cat->code, ks);
@@ -1037,7 +1036,7 @@ static int load_conds(struct ld *l, const zz_cat_def_t *cat,
 
 static int load_who(struct ld *l, const yaml_node_t *n, zz_pol_who_t *w)
 {
-        const zz_cat_def_t *cat;
+        const zz_vocab_cat_t *cat;
         yaml_node_t *u;
         const char *code = NULL;
 
@@ -1045,7 +1044,7 @@ static int load_who(struct ld *l, const yaml_node_t *n, zz_pol_who_t *w)
             get_str(l, n, "category", "a who entry", 1, &code) != 0 ||
             get_str(l, n, "label", "a who entry", 0, &w->label) != 0)
                 return -1;
-        w->cat = zz_pol_cat_index(code);
+        w->cat = zz_vocab_cat_index(code);
         if (w->cat < 0)
                 return fail(l, get(l, n, "category"), "unknown category \"%s\"",
                             code);
@@ -1054,7 +1053,7 @@ static int load_who(struct ld *l, const yaml_node_t *n, zz_pol_who_t *w)
                             "category \"%s\" is not in the policy's "
                             "categories",
                             code);
-        cat = zz_pol_cat(w->cat);
+        cat = zz_vocab_cat(w->cat);
         w->category = cat->code;
         if (load_conds(l, cat, n, 1, &w->conds, &w->n_conds) != 0)
                 return -1;
@@ -1200,9 +1199,6 @@ static int load_by_tier(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
         return 0;
 }
 
-static const char *const k_classes[] = {"adult", "student_child", "college",
-                                        NULL};
-
 static int load_enrolled(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
 {
         static const char *const keys[] = {"class", "tier", NULL};
@@ -1219,8 +1215,9 @@ static int load_enrolled(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
 
                 if (it == NULL || it->type != YAML_SCALAR_NODE)
                         return fail(l, it, "a class must be a scalar");
-                for (j = 0; k_classes[j] != NULL; j++) {
-                        if (strcmp(k_classes[j], scalar_text(it)) == 0)
+                for (j = 0; zz_vocab_enroll_classes[j] != NULL; j++) {
+                        if (strcmp(zz_vocab_enroll_classes[j],
+                                   scalar_text(it)) == 0)
                                 found = j;
                 }
                 if (found < 0)
@@ -1293,10 +1290,10 @@ static int load_rule(struct ld *l, const yaml_node_t *n, size_t index)
             get_str(l, n, "fund", where, 1, &r->fund) ||
             need_seq(l, n, "who", where, 1, &seq))
                 return -1;
-        if (!zz_pol_payer_known(r->payer))
+        if (!zz_vocab_payer_known(r->payer))
                 return fail(l, get(l, n, "payer"), "unknown payer \"%s\"",
                             r->payer);
-        if (!zz_pol_payer_known(r->fund))
+        if (!zz_vocab_payer_known(r->fund))
                 return fail(l, get(l, n, "fund"), "unknown fund \"%s\"",
                             r->fund);
         r->n_who = seq_len(seq);

@@ -226,7 +226,7 @@ static int counts(unsigned char state)
 static void trace_identity(struct ev *e, size_t i)
 {
         const zz_identity_t *id = &e->c->identities[i];
-        const zz_cat_def_t *cat = zz_pol_cat(e->cat[i]);
+        const zz_vocab_cat_t *cat = zz_vocab_cat(e->cat[i]);
         zz_trace_entry_t *t = tr(e, ZZ_TRACE_IDENTITY);
         char b1[12], b2[12], b3[12];
         const char *why = NULL;
@@ -329,12 +329,12 @@ static int cond_holds(const zz_pol_cond_t *c, const zz_identity_t *id)
                 }
                 return 1;
         case ZZ_COND_RANGE:
-                return v != NULL && zz_pol_parse_long(v, &n) == 0 &&
+                return v != NULL && zz_vocab_parse_long(v, &n) == 0 &&
                        n >= c->min && n <= c->max;
         case ZZ_COND_NOT_BETWEEN:
                 if (v == NULL)
                         return 1;
-                return zz_pol_parse_long(v, &n) == 0 &&
+                return zz_vocab_parse_long(v, &n) == 0 &&
                        (n < c->min || n > c->max);
         }
         return 0;
@@ -372,15 +372,9 @@ static const char *cond_why(struct ev *e, const char *code,
 
 static const char *class_name(zz_enroll_class_t c)
 {
-        switch (c) {
-        case ZZ_CLASS_ADULT:
-                return "adult";
-        case ZZ_CLASS_STUDENT_CHILD:
-                return "student_child";
-        case ZZ_CLASS_COLLEGE:
-                return "college";
-        }
-        return "?";
+        if ((unsigned)c > ZZ_CLASS_COLLEGE)
+                return "?";
+        return zz_vocab_enroll_classes[c];
 }
 
 static zz_fen_t rule_amount(const struct ev *e, const zz_pol_rule_t *r,
@@ -455,7 +449,7 @@ static const char *detail_zh(struct ev *e, const zz_pol_who_t *w,
                              const zz_identity_t *id)
 {
         const char *label =
-            w->label != NULL ? w->label : zz_pol_cat(w->cat)->zh;
+            w->label != NULL ? w->label : zz_vocab_cat(w->cat)->zh;
         const char *level = attr_get(id, "level");
         const char *grade = attr_get(id, "disabled_veteran_grade");
 
@@ -934,7 +928,7 @@ static const char *eval_begin(struct ev *e, struct rm **rm)
         if (e->cat == NULL || e->state == NULL || *rm == NULL)
                 return "out of memory";
         for (i = 0; i < c->n_identities; i++) {
-                e->cat[i] = zz_pol_cat_index(c->identities[i].category);
+                e->cat[i] = zz_vocab_cat_index(c->identities[i].category);
                 if (e->cat[i] < 0)
                         return "identities: unknown category";
         }
@@ -1150,7 +1144,7 @@ static int reconcile_excess(struct ev *e, const struct res *res,
                         continue;
                 d->reconciliation.owed[0] = res2.funding[i];
                 d->reconciliation.owed[0].payer =
-                    zz_pol_cat(e->cat[m->identity])->dept;
+                    zz_vocab_cat(e->cat[m->identity])->dept;
                 d->reconciliation.owed[0].fen = excess;
                 d->reconciliation.n_owed = 1;
                 break;

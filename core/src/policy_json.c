@@ -191,7 +191,7 @@ static int jword(struct jc *j, const json_t *obj, const char *key,
 }
 
 static int parse_attrs(struct jc *j, const json_t *v, const char *path,
-                       const zz_cat_def_t *cat, zz_identity_t *id)
+                       const zz_vocab_cat_t *cat, zz_identity_t *id)
 {
         zz_attr_t *attrs;
         const char *key;
@@ -207,7 +207,7 @@ static int parse_attrs(struct jc *j, const json_t *v, const char *path,
                 return jfail(j, "%s.attrs: out of memory", path);
         json_object_foreach((json_t *)v, key, val)
         {
-                const zz_attr_def_t *def = zz_pol_attr_def(cat, key);
+                const zz_vocab_attr_t *def = zz_vocab_attr(cat, key);
                 char buf[32];
                 const char *s;
 
@@ -230,7 +230,7 @@ static int parse_attrs(struct jc *j, const json_t *v, const char *path,
                                      "integer or a boolean",
                                      path, key);
                 }
-                if (!zz_pol_attr_value_ok(def, s))
+                if (!zz_vocab_attr_value_ok(def, s))
                         return jfail(j, "%s.attrs.%s: invalid value \"%.40s\"",
                                      path, key, s);
                 attrs[n].key = zz_arena_strdup(j->a, key);
@@ -253,7 +253,7 @@ static int parse_identity(struct jc *j, const json_t *v, size_t index,
                                            "action",      NULL};
         static const char *const actions[] = {"GRANT", "REVOKE", NULL};
         char path[32];
-        const zz_cat_def_t *cat;
+        const zz_vocab_cat_t *cat;
         int action;
 
         snprintf(path, sizeof(path), "identities[%zu]", index);
@@ -262,7 +262,7 @@ static int parse_identity(struct jc *j, const json_t *v, size_t index,
         if (check_keys(j, v, path, keys) != 0 ||
             jstr(j, v, "category", path, 1, &id->category) != 0)
                 return -1;
-        cat = zz_pol_cat(zz_pol_cat_index(id->category));
+        cat = zz_vocab_cat(zz_vocab_cat_index(id->category));
         if (cat == NULL)
                 return jfail(j, "%s.category: unknown category \"%.40s\"", path,
                              id->category);
@@ -287,9 +287,6 @@ static int parse_enrollment(struct jc *j, const json_t *v, zz_case_t *c)
         static const char *const keys[] = {
             "year",          "tier",   "class", "kind",
             "registered_on", "region", "unit",  NULL};
-        static const char *const classes[] = {"adult", "student_child",
-                                              "college", NULL};
-        static const char *const kinds[] = {"ANNUAL", "MID_YEAR", NULL};
         zz_enrollment_t *e = &c->enrollment;
         json_int_t year, tier;
         int cls, kind;
@@ -299,8 +296,10 @@ static int parse_enrollment(struct jc *j, const json_t *v, zz_case_t *c)
         if (check_keys(j, v, "enrollment", keys) != 0 ||
             jint(j, v, "year", "enrollment", 1, 1990, 2100, 0, &year) ||
             jint(j, v, "tier", "enrollment", 1, 1, ZZ_TIER_MAX, 1, &tier) ||
-            jword(j, v, "class", "enrollment", classes, 0, &cls) ||
-            jword(j, v, "kind", "enrollment", kinds, 0, &kind) ||
+            jword(j, v, "class", "enrollment", zz_vocab_enroll_classes, 0,
+                  &cls) ||
+            jword(j, v, "kind", "enrollment", zz_vocab_enroll_kinds, 0,
+                  &kind) ||
             jdate(j, v, "registered_on", "enrollment", 1, &e->registered_on) ||
             jstr(j, v, "region", "enrollment", 1, &e->region) ||
             jregion(j, e->region, "enrollment", "region") ||
