@@ -2,7 +2,7 @@
  * feed_file.c — one department file from the first byte to the last: the
  * loop every zizhu-feed mode shares (header, rows, rejects, progress).
  */
-#include "zizhu/feed.h"
+#include "feed_int.h"
 
 #include <string.h>
 

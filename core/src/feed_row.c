@@ -8,7 +8,7 @@
  * found is the reason the row is rejected. Reasons name the column and the
  * problem, never the value of an ID number or a name.
  */
-#include "zizhu/feed.h"
+#include "feed_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
