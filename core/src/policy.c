@@ -152,40 +152,42 @@ static int check_map(struct ld *l, const yaml_node_t *n, const char *what,
         return 0;
 }
 
-static yaml_node_t *get(struct ld *l, const yaml_node_t *map, const char *key)
+/* The first entry of map whose key is key, or NULL. */
+static yaml_node_pair_t *pair_of(struct ld *l, const yaml_node_t *map,
+                                 const char *key)
 {
         size_t i, len = map_len(map);
 
         for (i = 0; i < len; i++) {
-                yaml_node_t *k =
-                    node_at(l, map->data.mapping.pairs.start[i].key);
+                yaml_node_pair_t *pair = &map->data.mapping.pairs.start[i];
+                yaml_node_t *k = node_at(l, pair->key);
 
                 if (k != NULL && k->type == YAML_SCALAR_NODE &&
-                    strcmp(scalar_text(k), key) == 0) {
-                        yaml_node_t *v =
-                            node_at(l, map->data.mapping.pairs.start[i].value);
-
-                        return is_null(v) ? NULL : v;
-                }
+                    strcmp(scalar_text(k), key) == 0)
+                        return pair;
         }
         return NULL;
+}
+
+/* The value of key in map; NULL when absent or null. */
+static yaml_node_t *get(struct ld *l, const yaml_node_t *map, const char *key)
+{
+        yaml_node_pair_t *pair = pair_of(l, map, key);
+        yaml_node_t *v;
+
+        if (pair == NULL)
+                return NULL;
+        v = node_at(l, pair->value);
+        return is_null(v) ? NULL : v;
 }
 
 /* The key node of a mapping entry (for error lines of a missing value). */
 static yaml_node_t *get_key(struct ld *l, const yaml_node_t *map,
                             const char *key)
 {
-        size_t i, len = map_len(map);
+        yaml_node_pair_t *pair = pair_of(l, map, key);
 
-        for (i = 0; i < len; i++) {
-                yaml_node_t *k =
-                    node_at(l, map->data.mapping.pairs.start[i].key);
-
-                if (k != NULL && k->type == YAML_SCALAR_NODE &&
-                    strcmp(scalar_text(k), key) == 0)
-                        return k;
-        }
-        return NULL;
+        return pair != NULL ? node_at(l, pair->key) : NULL;
 }
 
 static int need(struct ld *l, const yaml_node_t *map, const char *key,
@@ -205,6 +207,17 @@ static int need(struct ld *l, const yaml_node_t *map, const char *key,
         return 0;
 }
 
+/* The value of key in map into *v: 1 when there is one, 0 when there is
+ * none and it is not required, -1 when a required one is missing. */
+static int value_of(struct ld *l, const yaml_node_t *map, const char *key,
+                    const char *what, int req, yaml_node_t **v)
+{
+        if (req)
+                return need(l, map, key, what, v) != 0 ? -1 : 1;
+        *v = get(l, map, key);
+        return *v != NULL;
+}
+
 static int as_str(struct ld *l, const yaml_node_t *n, const char *key,
                   const char **out)
 {
@@ -221,15 +234,10 @@ static int get_str(struct ld *l, const yaml_node_t *map, const char *key,
                    const char *what, int req, const char **out)
 {
         yaml_node_t *v = NULL;
+        int rc = value_of(l, map, key, what, req, &v);
 
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        if (rc <= 0)
+                return rc;
         return as_str(l, v, key, out);
 }
 
@@ -252,15 +260,10 @@ static int get_long(struct ld *l, const yaml_node_t *map, const char *key,
                     const char *what, int req, long min, long max, long *out)
 {
         yaml_node_t *v = NULL;
+        int rc = value_of(l, map, key, what, req, &v);
 
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        if (rc <= 0)
+                return rc;
         return as_long(l, v, key, min, max, out);
 }
 
@@ -281,15 +284,10 @@ static int get_date(struct ld *l, const yaml_node_t *map, const char *key,
                     const char *what, int req, zz_date_t *out)
 {
         yaml_node_t *v = NULL;
+        int rc = value_of(l, map, key, what, req, &v);
 
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        if (rc <= 0)
+                return rc;
         return as_date(l, v, key, out);
 }
 
@@ -321,15 +319,10 @@ static int get_enum(struct ld *l, const yaml_node_t *map, const char *key,
         yaml_node_t *v = NULL;
         const char *s;
         int i;
+        int rc = value_of(l, map, key, what, req, &v);
 
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        if (rc <= 0)
+                return rc;
         if (v->type != YAML_SCALAR_NODE)
                 return fail(l, v, "\"%s\" must be a scalar", key);
         s = scalar_text(v);
@@ -346,16 +339,12 @@ static int need_seq(struct ld *l, const yaml_node_t *map, const char *key,
                     const char *what, int req, yaml_node_t **out)
 {
         yaml_node_t *v = NULL;
+        int rc;
 
         *out = NULL;
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        rc = value_of(l, map, key, what, req, &v);
+        if (rc <= 0)
+                return rc;
         if (v->type != YAML_SEQUENCE_NODE)
                 return fail(l, v, "\"%s\" of %s must be a list", key, what);
         if (seq_len(v) == 0)
