@@ -305,29 +305,28 @@ static void trace_identity(struct ev *e, size_t i)
 
 /* ---- rules ---- */
 
+/* 1 when v is one of the condition's values. */
+static int among(const zz_pol_cond_t *c, const char *v)
+{
+        size_t i;
+
+        for (i = 0; i < c->n_values; i++) {
+                if (strcmp(v, c->values[i]) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
 static int cond_holds(const zz_pol_cond_t *c, const zz_identity_t *id)
 {
         const char *v = attr_get(id, c->attr);
         long n;
-        size_t i;
 
         switch (c->op) {
         case ZZ_COND_IN:
-                if (v == NULL)
-                        return 0;
-                for (i = 0; i < c->n_values; i++) {
-                        if (strcmp(v, c->values[i]) == 0)
-                                return 1;
-                }
-                return 0;
+                return v != NULL && among(c, v);
         case ZZ_COND_NOT_IN:
-                if (v == NULL)
-                        return 1;
-                for (i = 0; i < c->n_values; i++) {
-                        if (strcmp(v, c->values[i]) == 0)
-                                return 0;
-                }
-                return 1;
+                return v == NULL || !among(c, v);
         case ZZ_COND_RANGE:
                 return v != NULL && zz_vocab_parse_long(v, &n) == 0 &&
                        n >= c->min && n <= c->max;

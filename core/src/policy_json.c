@@ -61,18 +61,32 @@ static int check_keys(struct jc *j, const json_t *obj, const char *path,
         return 0;
 }
 
+/* The value of key in obj into *v: 1 when there is one (not null), 0
+ * when there is none and it is not required, -1 ("missing") when a
+ * required one is absent. */
+static int jfield(struct jc *j, const json_t *obj, const char *key,
+                  const char *path, int req, json_t **v)
+{
+        *v = json_object_get(obj, key);
+        if (*v != NULL && !json_is_null(*v))
+                return 1;
+        if (req)
+                return jfail(j, "%s%s%s: missing", path, path[0] ? "." : "",
+                             key);
+        return 0;
+}
+
 /* A string field; *out NULL when absent or null and !req. */
 static int jstr(struct jc *j, const json_t *obj, const char *key,
                 const char *path, int req, const char **out)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
+        int rc;
 
         *out = NULL;
-        if (v == NULL || json_is_null(v)) {
-                if (req)
-                        return jfail(j, "%s.%s: missing", path, key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, req, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_string(v))
                 return jfail(j, "%s.%s: must be a string", path, key);
         *out =
@@ -104,15 +118,13 @@ static int jregion(struct jc *j, const char *s, const char *path,
 static int jdate(struct jc *j, const json_t *obj, const char *key,
                  const char *path, int req, zz_date_t *out)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
+        int rc;
 
         *out = ZZ_DATE_NONE;
-        if (v == NULL || json_is_null(v)) {
-                if (req)
-                        return jfail(j, "%s%s%s: missing", path,
-                                     path[0] ? "." : "", key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, req, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_string(v) ||
             zz_date_parse(json_string_value(v), json_string_length(v), out) !=
                 0)
@@ -124,16 +136,15 @@ static int jdate(struct jc *j, const json_t *obj, const char *key,
 static int jts(struct jc *j, const json_t *obj, const char *key,
                const char *path, int req, zz_ts_t *out, int *has)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
+        int rc;
 
         *out = 0;
         if (has != NULL)
                 *has = 0;
-        if (v == NULL || json_is_null(v)) {
-                if (req)
-                        return jfail(j, "%s.%s: missing", path, key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, req, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_string(v) ||
             zz_ts_parse(json_string_value(v), json_string_length(v), out) != 0)
                 return jfail(j, "%s.%s: not an ISO 8601 date and time", path,
@@ -147,14 +158,13 @@ static int jint(struct jc *j, const json_t *obj, const char *key,
                 const char *path, int req, json_int_t min, json_int_t max,
                 json_int_t dflt, json_int_t *out)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
+        int rc;
 
         *out = dflt;
-        if (v == NULL || json_is_null(v)) {
-                if (req)
-                        return jfail(j, "%s.%s: missing", path, key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, req, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_integer(v))
                 return jfail(j, "%s.%s: must be an integer", path, key);
         *out = json_integer_value(v);
@@ -168,16 +178,14 @@ static int jint(struct jc *j, const json_t *obj, const char *key,
 static int jword(struct jc *j, const json_t *obj, const char *key,
                  const char *path, const char *const *words, int dflt, int *out)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
         const char *s;
-        int i;
+        int i, rc;
 
         *out = dflt;
-        if (v == NULL || json_is_null(v)) {
-                if (dflt < 0)
-                        return jfail(j, "%s.%s: missing", path, key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, dflt < 0, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_string(v))
                 return jfail(j, "%s.%s: must be a string", path, key);
         s = json_string_value(v);
