@@ -413,6 +413,19 @@ static int rd_begin(struct reader *rd, avro_value_t *value, zz_arena_t *arena,
         return 0;
 }
 
+/* The fields every event starts with; person_id NULL for a control
+ * command, which names no person. */
+static void rd_head(struct reader *rd, const char **event_id,
+                    const char **person_id, const char **department,
+                    const char **dept_record_id)
+{
+        *event_id = rd_str(rd, "event_id");
+        if (person_id != NULL)
+                *person_id = rd_str(rd, "person_id");
+        *department = rd_str(rd, "department");
+        *dept_record_id = rd_str(rd, "dept_record_id");
+}
+
 int zz_event_identity_from_value(avro_value_t *value, zz_arena_t *arena,
                                  int flags, zz_event_identity_t *out,
                                  char *errstr, size_t errstr_size)
@@ -423,10 +436,8 @@ int zz_event_identity_from_value(avro_value_t *value, zz_arena_t *arena,
         if (rd_begin(&rd, value, arena, flags, "identity", errstr,
                      errstr_size) != 0)
                 return -1;
-        out->event_id = rd_str(&rd, "event_id");
-        out->person_id = rd_str(&rd, "person_id");
-        out->department = rd_str(&rd, "department");
-        out->dept_record_id = rd_str(&rd, "dept_record_id");
+        rd_head(&rd, &out->event_id, &out->person_id, &out->department,
+                &out->dept_record_id);
         out->action = (zz_identity_action_t)rd_enum(
             &rd, "action", identity_actions, COUNT(identity_actions));
         out->category = rd_str(&rd, "category");
@@ -452,10 +463,8 @@ int zz_event_enrollment_from_value(avro_value_t *value, zz_arena_t *arena,
         if (rd_begin(&rd, value, arena, flags, "enrollment", errstr,
                      errstr_size) != 0)
                 return -1;
-        out->event_id = rd_str(&rd, "event_id");
-        out->person_id = rd_str(&rd, "person_id");
-        out->department = rd_str(&rd, "department");
-        out->dept_record_id = rd_str(&rd, "dept_record_id");
+        rd_head(&rd, &out->event_id, &out->person_id, &out->department,
+                &out->dept_record_id);
         out->action = (zz_enrollment_action_t)rd_enum(
             &rd, "action", enrollment_actions, COUNT(enrollment_actions));
         out->household_id = rd_str(&rd, "household_id");
@@ -483,10 +492,8 @@ int zz_event_payment_from_value(avro_value_t *value, zz_arena_t *arena,
         if (rd_begin(&rd, value, arena, flags, "payment", errstr,
                      errstr_size) != 0)
                 return -1;
-        out->event_id = rd_str(&rd, "event_id");
-        out->person_id = rd_str(&rd, "person_id");
-        out->department = rd_str(&rd, "department");
-        out->dept_record_id = rd_str(&rd, "dept_record_id");
+        rd_head(&rd, &out->event_id, &out->person_id, &out->department,
+                &out->dept_record_id);
         out->kind = (zz_payment_kind_t)rd_enum(&rd, "kind", payment_kinds,
                                                COUNT(payment_kinds));
         out->year = rd_int(&rd, "year");
@@ -509,9 +516,8 @@ int zz_event_control_from_value(avro_value_t *value, zz_arena_t *arena,
         if (rd_begin(&rd, value, arena, flags, "control", errstr,
                      errstr_size) != 0)
                 return -1;
-        out->event_id = rd_str(&rd, "event_id");
-        out->department = rd_str(&rd, "department");
-        out->dept_record_id = rd_str(&rd, "dept_record_id");
+        rd_head(&rd, &out->event_id, NULL, &out->department,
+                &out->dept_record_id);
         out->command = (zz_control_command_t)rd_enum(
             &rd, "command", control_commands, COUNT(control_commands));
         out->jurisdiction = rd_str(&rd, "jurisdiction");
@@ -725,6 +731,19 @@ static int wr_begin(struct writer *wr, avro_value_t *value, const void *event,
         return 0;
 }
 
+/* The fields every event starts with; a control command (person 0)
+ * names no person. */
+static void wr_head(struct writer *wr, const char *event_id, int person,
+                    const char *person_id, const char *department,
+                    const char *dept_record_id)
+{
+        wr_str(wr, "event_id", event_id);
+        if (person)
+                wr_person(wr, "person_id", person_id);
+        wr_str(wr, "department", department);
+        wr_str(wr, "dept_record_id", dept_record_id);
+}
+
 int zz_event_identity_to_value(const zz_event_identity_t *e,
                                avro_value_t *value, char *errstr,
                                size_t errstr_size)
@@ -733,10 +752,8 @@ int zz_event_identity_to_value(const zz_event_identity_t *e,
 
         if (wr_begin(&wr, value, e, "identity", errstr, errstr_size) != 0)
                 return -1;
-        wr_str(&wr, "event_id", e->event_id);
-        wr_person(&wr, "person_id", e->person_id);
-        wr_str(&wr, "department", e->department);
-        wr_str(&wr, "dept_record_id", e->dept_record_id);
+        wr_head(&wr, e->event_id, 1, e->person_id, e->department,
+                e->dept_record_id);
         wr_enum(&wr, "action", identity_actions, COUNT(identity_actions),
                 (int)e->action);
         wr_str(&wr, "category", e->category);
@@ -760,10 +777,8 @@ int zz_event_enrollment_to_value(const zz_event_enrollment_t *e,
 
         if (wr_begin(&wr, value, e, "enrollment", errstr, errstr_size) != 0)
                 return -1;
-        wr_str(&wr, "event_id", e->event_id);
-        wr_person(&wr, "person_id", e->person_id);
-        wr_str(&wr, "department", e->department);
-        wr_str(&wr, "dept_record_id", e->dept_record_id);
+        wr_head(&wr, e->event_id, 1, e->person_id, e->department,
+                e->dept_record_id);
         wr_enum(&wr, "action", enrollment_actions, COUNT(enrollment_actions),
                 (int)e->action);
         wr_str(&wr, "household_id", e->household_id);
@@ -787,10 +802,8 @@ int zz_event_payment_to_value(const zz_event_payment_t *e, avro_value_t *value,
 
         if (wr_begin(&wr, value, e, "payment", errstr, errstr_size) != 0)
                 return -1;
-        wr_str(&wr, "event_id", e->event_id);
-        wr_person(&wr, "person_id", e->person_id);
-        wr_str(&wr, "department", e->department);
-        wr_str(&wr, "dept_record_id", e->dept_record_id);
+        wr_head(&wr, e->event_id, 1, e->person_id, e->department,
+                e->dept_record_id);
         wr_enum(&wr, "kind", payment_kinds, COUNT(payment_kinds), (int)e->kind);
         wr_int(&wr, "year", e->year);
         wr_long(&wr, "contribution_fen", e->contribution_fen);
@@ -809,9 +822,7 @@ int zz_event_control_to_value(const zz_event_control_t *e, avro_value_t *value,
 
         if (wr_begin(&wr, value, e, "control", errstr, errstr_size) != 0)
                 return -1;
-        wr_str(&wr, "event_id", e->event_id);
-        wr_str(&wr, "department", e->department);
-        wr_str(&wr, "dept_record_id", e->dept_record_id);
+        wr_head(&wr, e->event_id, 0, NULL, e->department, e->dept_record_id);
         wr_enum(&wr, "command", control_commands, COUNT(control_commands),
                 (int)e->command);
         wr_str(&wr, "jurisdiction", e->jurisdiction);
