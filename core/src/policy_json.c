@@ -351,6 +351,49 @@ static int parse_payment(struct jc *j, const json_t *v, zz_case_t *c)
         return 0;
 }
 
+static int parse_person(struct jc *j, const json_t *obj, zz_case_t *out)
+{
+        static const char *const pkeys[] = {"id", "region", "household", NULL};
+        json_t *person = json_object_get(obj, "person");
+        zz_idno_status_t st;
+
+        if (person == NULL || !json_is_object(person))
+                return jfail(j, "person: missing, or not an object");
+        if (check_keys(j, person, "person", pkeys) != 0 ||
+            jstr(j, person, "id", "person", 1, &out->person_id) != 0 ||
+            jstr(j, person, "region", "person", 0, &out->region) != 0 ||
+            jregion(j, out->region, "person", "region") != 0 ||
+            jstr(j, person, "household", "person", 0, &out->household) != 0)
+                return -1;
+        st = zz_idno_validate(out->person_id, strlen(out->person_id));
+        if (st != ZZ_IDNO_OK)
+                return jfail(j, "person.id: %s", zz_idno_strerror(st));
+        return 0;
+}
+
+static int parse_identities(struct jc *j, const json_t *v, zz_case_t *out)
+{
+        zz_identity_t *ids;
+        size_t i, n;
+
+        if (v == NULL || json_is_null(v))
+                return 0;
+        if (!json_is_array(v))
+                return jfail(j, "identities: must be an array");
+        n = json_array_size(v);
+        ids = zz_arena_calloc(j->a, n + 1, sizeof(*ids));
+        if (ids == NULL)
+                return jfail(j, "identities: out of memory");
+        for (i = 0; i < n; i++) {
+                ids[i].valid_to = ZZ_DATE_NONE;
+                if (parse_identity(j, json_array_get(v, i), i, &ids[i]) != 0)
+                        return -1;
+        }
+        out->identities = ids;
+        out->n_identities = n;
+        return 0;
+}
+
 int zz_case_from_json_obj(const json_t *obj, zz_case_t *out,
                           const char **name_out, zz_arena_t *arena,
                           char *errstr, size_t errstr_size)
@@ -358,12 +401,8 @@ int zz_case_from_json_obj(const json_t *obj, zz_case_t *out,
         static const char *const keys[] = {
             "case",       "person",  "identities", "deceased_on",
             "enrollment", "payment", NULL};
-        static const char *const pkeys[] = {"id", "region", "household", NULL};
         struct jc jc = {arena, errstr, errstr_size}, *j = &jc;
-        json_t *v, *person;
-        zz_identity_t *ids;
-        size_t i, n;
-        zz_idno_status_t st;
+        json_t *v;
 
         zz_case_init(out);
         if (name_out != NULL)
@@ -381,40 +420,9 @@ int zz_case_from_json_obj(const json_t *obj, zz_case_t *out,
                 if (name_out != NULL)
                         *name_out = out->name;
         }
-        if (check_keys(j, obj, "", keys) != 0)
-                return -1;
-
-        person = json_object_get(obj, "person");
-        if (person == NULL || !json_is_object(person))
-                return jfail(j, "person: missing, or not an object");
-        if (check_keys(j, person, "person", pkeys) != 0 ||
-            jstr(j, person, "id", "person", 1, &out->person_id) != 0 ||
-            jstr(j, person, "region", "person", 0, &out->region) != 0 ||
-            jregion(j, out->region, "person", "region") != 0 ||
-            jstr(j, person, "household", "person", 0, &out->household) != 0)
-                return -1;
-        st = zz_idno_validate(out->person_id, strlen(out->person_id));
-        if (st != ZZ_IDNO_OK)
-                return jfail(j, "person.id: %s", zz_idno_strerror(st));
-
-        v = json_object_get(obj, "identities");
-        if (v != NULL && !json_is_null(v)) {
-                if (!json_is_array(v))
-                        return jfail(j, "identities: must be an array");
-                n = json_array_size(v);
-                ids = zz_arena_calloc(arena, n + 1, sizeof(*ids));
-                if (ids == NULL)
-                        return jfail(j, "identities: out of memory");
-                for (i = 0; i < n; i++) {
-                        ids[i].valid_to = ZZ_DATE_NONE;
-                        if (parse_identity(j, json_array_get(v, i), i,
-                                           &ids[i]) != 0)
-                                return -1;
-                }
-                out->identities = ids;
-                out->n_identities = n;
-        }
-        if (jdate(j, obj, "deceased_on", "", 0, &out->deceased_on) != 0)
+        if (check_keys(j, obj, "", keys) != 0 || parse_person(j, obj, out) ||
+            parse_identities(j, json_object_get(obj, "identities"), out) ||
+            jdate(j, obj, "deceased_on", "", 0, &out->deceased_on) != 0)
                 return -1;
         v = json_object_get(obj, "enrollment");
         if (v != NULL && !json_is_null(v) && parse_enrollment(j, v, out) != 0)
