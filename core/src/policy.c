@@ -740,18 +740,84 @@ static int load_household(struct ld *l, const yaml_node_t *root)
         return 0;
 }
 
-static int load_periods(struct ld *l, const yaml_node_t *root)
+/* One registration range a settlement period covers. */
+static int load_cover(struct ld *l, const yaml_node_t *c, zz_pol_cover_t *cv)
 {
-        static const char *const keys[] = {"periods", NULL};
+        static const char *const ckeys[] = {"kind", "registered_from",
+                                            "registered_to", NULL};
+        int kind = -1;
+
+        cv->from = ZZ_DATE_NONE;
+        cv->to = ZZ_DATE_NONE;
+        if (check_map(l, c, "a period's cover", ckeys) ||
+            get_enum(l, c, "kind", "a period's cover", 0, zz_vocab_enroll_kinds,
+                     &kind) ||
+            get_date(l, c, "registered_from", "a period's cover", 0,
+                     &cv->from) ||
+            get_date(l, c, "registered_to", "a period's cover", 0, &cv->to))
+                return -1;
+        cv->kind = kind;
+        if (cv->from != ZZ_DATE_NONE && cv->to != ZZ_DATE_NONE &&
+            cv->from > cv->to)
+                return fail(l, c, "a cover ends before it starts");
+        return 0;
+}
+
+/* Settlement period i (named once: the earlier ones are loaded). */
+static int load_period(struct ld *l, const yaml_node_t *pe, size_t i)
+{
         static const char *const pkeys[] = {
             "name",        "covers",      "refunds_to_person",
             "close_after", "transfer_by", "clause",
             NULL};
-        static const char *const ckeys[] = {"kind", "registered_from",
-                                            "registered_to", NULL};
+        zz_policy_t *p = l->p;
+        zz_pol_period_t *x = &p->periods[i];
+        yaml_node_t *cs;
+        char where[64];
+        size_t j;
+
+        x->pub.transfer_by = ZZ_DATE_NONE;
+        if (check_map(l, pe, "a settlement period", pkeys) != 0 ||
+            get_str(l, pe, "name", "a settlement period", 1, &x->pub.name) ||
+            get_date(l, pe, "close_after", "a settlement period", 1,
+                     &x->pub.close_after) ||
+            get_date(l, pe, "transfer_by", "a settlement period", 0,
+                     &x->pub.transfer_by) ||
+            get_str(l, pe, "clause", "a settlement period", 0,
+                    &x->pub.clause) ||
+            get_bool(l, pe, "refunds_to_person", &x->refunds_to_person) ||
+            need_seq(l, pe, "covers", "a settlement period", 1, &cs))
+                return -1;
+        for (j = 0; j < i; j++) {
+                if (strcmp(p->periods[j].pub.name, x->pub.name) == 0)
+                        return fail(l, pe,
+                                    "settlement period \"%s\" is defined "
+                                    "twice",
+                                    x->pub.name);
+        }
+        if (x->pub.transfer_by != ZZ_DATE_NONE &&
+            x->pub.transfer_by < x->pub.close_after)
+                return fail(l, pe, "\"transfer_by\" is before \"close_after\"");
+        snprintf(where, sizeof(where), "settlement period %s", x->pub.name);
+        if (notes_of(l, pe, where, -1, 0) != 0)
+                return -1;
+        x->n_covers = seq_len(cs);
+        x->covers = zz_arena_calloc(p->arena, x->n_covers, sizeof(*x->covers));
+        if (x->covers == NULL)
+                return oom(l, cs);
+        for (j = 0; j < x->n_covers; j++) {
+                if (load_cover(l, seq_item(l, cs, j), &x->covers[j]) != 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int load_periods(struct ld *l, const yaml_node_t *root)
+{
+        static const char *const keys[] = {"periods", NULL};
         zz_policy_t *p = l->p;
         yaml_node_t *s, *seq;
-        size_t i, j, n;
+        size_t i, n;
 
         if (need(l, root, "settlement", "the policy", &s) != 0 ||
             check_map(l, s, "settlement", keys) != 0 ||
@@ -763,66 +829,8 @@ static int load_periods(struct ld *l, const yaml_node_t *root)
         if (p->periods == NULL)
                 return oom(l, seq);
         for (i = 0; i < n; i++) {
-                yaml_node_t *pe = seq_item(l, seq, i), *cs;
-                zz_pol_period_t *x = &p->periods[i];
-                char where[64];
-
-                x->pub.transfer_by = ZZ_DATE_NONE;
-                if (check_map(l, pe, "a settlement period", pkeys) != 0 ||
-                    get_str(l, pe, "name", "a settlement period", 1,
-                            &x->pub.name) ||
-                    get_date(l, pe, "close_after", "a settlement period", 1,
-                             &x->pub.close_after) ||
-                    get_date(l, pe, "transfer_by", "a settlement period", 0,
-                             &x->pub.transfer_by) ||
-                    get_str(l, pe, "clause", "a settlement period", 0,
-                            &x->pub.clause) ||
-                    get_bool(l, pe, "refunds_to_person",
-                             &x->refunds_to_person) ||
-                    need_seq(l, pe, "covers", "a settlement period", 1, &cs))
+                if (load_period(l, seq_item(l, seq, i), i) != 0)
                         return -1;
-                for (j = 0; j < i; j++) {
-                        if (strcmp(p->periods[j].pub.name, x->pub.name) == 0)
-                                return fail(l, pe,
-                                            "settlement period \"%s\" is "
-                                            "defined twice",
-                                            x->pub.name);
-                }
-                if (x->pub.transfer_by != ZZ_DATE_NONE &&
-                    x->pub.transfer_by < x->pub.close_after)
-                        return fail(l, pe,
-                                    "\"transfer_by\" is before "
-                                    "\"close_after\"");
-                snprintf(where, sizeof(where), "settlement period %s",
-                         x->pub.name);
-                if (notes_of(l, pe, where, -1, 0) != 0)
-                        return -1;
-                x->n_covers = seq_len(cs);
-                x->covers =
-                    zz_arena_calloc(p->arena, x->n_covers, sizeof(*x->covers));
-                if (x->covers == NULL)
-                        return oom(l, cs);
-                for (j = 0; j < x->n_covers; j++) {
-                        yaml_node_t *c = seq_item(l, cs, j);
-                        zz_pol_cover_t *cv = &x->covers[j];
-                        int kind = -1;
-
-                        cv->from = ZZ_DATE_NONE;
-                        cv->to = ZZ_DATE_NONE;
-                        if (check_map(l, c, "a period's cover", ckeys) ||
-                            get_enum(l, c, "kind", "a period's cover", 0,
-                                     zz_vocab_enroll_kinds, &kind) ||
-                            get_date(l, c, "registered_from",
-                                     "a period's cover", 0, &cv->from) ||
-                            get_date(l, c, "registered_to", "a period's cover",
-                                     0, &cv->to))
-                                return -1;
-                        cv->kind = kind;
-                        if (cv->from != ZZ_DATE_NONE &&
-                            cv->to != ZZ_DATE_NONE && cv->from > cv->to)
-                                return fail(l, c,
-                                            "a cover ends before it starts");
-                }
         }
         p->n_periods = n;
         return 0;
