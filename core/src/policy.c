@@ -526,7 +526,7 @@ static int load_tiers(struct ld *l, const yaml_node_t *root)
         n = seq_len(seq);
         for (i = 0; i < n; i++) {
                 yaml_node_t *t = seq_item(l, seq, i);
-                long tier, fen;
+                long tier = 0, fen = 0;
                 char where[32];
 
                 if (check_map(l, t, "a tier", keys) != 0 ||
@@ -621,7 +621,7 @@ static int load_strategy(struct ld *l, const yaml_node_t *root,
         for (i = 0; i < n; i++) {
                 yaml_node_t *st = seq_item(l, seq, i);
                 zz_pol_stage_t *x = &p->stages[i];
-                long num;
+                long num = 0;
                 char where[32];
 
                 if (check_map(l, st, "a stage", skeys) != 0 ||
@@ -1102,7 +1102,7 @@ static int load_amount(struct ld *l, const yaml_node_t *n, zz_pol_amount_t *a,
                                            "by_tier",   NULL};
         zz_policy_t *p = l->p;
         yaml_node_t *v;
-        long x;
+        long x = 0;
         int forms = 0;
 
         if (check_map(l, n, "an amount", keys) != 0)
@@ -1171,7 +1171,7 @@ static int load_by_tier(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
                 yaml_node_t *k = node_at(l, n->data.mapping.pairs.start[i].key);
                 yaml_node_t *v =
                     node_at(l, n->data.mapping.pairs.start[i].value);
-                long tier;
+                long tier = 0;
 
                 if (in_list(scalar_text(k), k_common))
                         continue;
@@ -1226,7 +1226,7 @@ static int load_enrolled(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
                 return -1;
         for (i = 0; seq != NULL && i < seq_len(seq); i++) {
                 yaml_node_t *it = seq_item(l, seq, i);
-                long tier;
+                long tier = 0;
 
                 if (as_long(l, it, "tier", 1, ZZ_TIER_MAX, &tier) != 0)
                         return -1;
