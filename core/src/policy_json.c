@@ -260,7 +260,7 @@ static int parse_identity(struct jc *j, const json_t *v, size_t index,
                                            "reported_at", "approving_region",
                                            "action",      NULL};
         static const char *const actions[] = {"GRANT", "REVOKE", NULL};
-        char path[32];
+        char path[48]; /* "identities[" SIZE_MAX "]" */
         const zz_vocab_cat_t *cat;
         int action;
 
