@@ -47,6 +47,8 @@ static const zz_vocab_attr_t zz_a_relation[] = {
 
 #define ZZ_ATTRS(a) a, sizeof(a) / sizeof(a[0])
 
+/* In the order of POLICIES.md; zz-loadgen's category weights (loadgen.c)
+ * follow this order: add a category at the end, and give it a weight. */
 static const zz_vocab_cat_t zz_cats[ZZ_VOCAB_CATS] = {
     {"MCA.DIBAO", "最低生活保障对象", "MCA", NULL, 0},
     {"MCA.TEKUN", "特困供养人员", "MCA", ZZ_ATTRS(zz_a_supported_inst)},
