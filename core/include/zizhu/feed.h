@@ -5,11 +5,14 @@
  * Departments send spreadsheets exported as CSV, often in GBK/GB18030.
  * A zz_feed_reader_t turns a file into rows of UTF-8 fields (libcsv does
  * the quoting: embedded commas, quotes and newlines), remembering the
- * physical line each row starts on. A zz_feed_t maps the header row (the
- * column names a clerk recognizes, see deploy/templates/) and turns each
- * data row into a zz_feed_record_t, or rejects it with a reason. Nothing
- * here talks to Kafka; PostgreSQL is used only by zz_feed_snapshot_load /
- * _store. zizhu-feed (producers/zizhu-feed) wires it together.
+ * physical line each row starts on. zz_feed_read_file maps the header
+ * row (the column names a clerk recognizes, see deploy/templates/) and
+ * turns each data row into a zz_feed_record_t, or rejects it with a
+ * reason into the reject file beside the input (the row parser and the
+ * reject file themselves are internal: core/src/feed_int.h). Only the
+ * Kafka sink and zz_feed_positions_query talk to Kafka; PostgreSQL is
+ * used only by zz_feed_snapshot_load / _lock / _store. zizhu-feed
+ * (producers/zizhu-feed) wires it together.
  *
  * Event ids are derived from the department and the content of the record
  * (never from the time it was fed), so feeding the same file twice
@@ -43,8 +46,6 @@ const char *zz_feed_enc_name(zz_feed_enc_t enc); /* "UTF-8", "GB18030" */
  * is valid UTF-8 (a sequence cut by the end of the sample is allowed),
  * else GB18030. */
 zz_feed_enc_t zz_feed_enc_detect(const unsigned char *buf, size_t len);
-/* 1 when s[0..len) is valid UTF-8. */
-int zz_feed_utf8_valid(const char *s, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* CSV reader                                                          */
@@ -77,10 +78,6 @@ void zz_feed_reader_destroy(zz_feed_reader_t *reader);
  * a quoted field left open at the end (a truncated file). */
 int zz_feed_reader_next(zz_feed_reader_t *reader, zz_feed_row_t **row,
                         char *errstr, size_t errstr_size);
-zz_feed_enc_t zz_feed_reader_encoding(const zz_feed_reader_t *reader);
-/* Bytes of the input consumed so far, and its size (0 when unknown). */
-uint64_t zz_feed_reader_offset(const zz_feed_reader_t *reader);
-uint64_t zz_feed_reader_size(const zz_feed_reader_t *reader);
 
 /* ------------------------------------------------------------------ */
 /* Records                                                             */
@@ -91,8 +88,6 @@ typedef enum zz_feed_kind_e {
         ZZ_FEED_PAYMENT,
         ZZ_FEED_CONTROL
 } zz_feed_kind_t;
-
-const char *zz_feed_kind_name(zz_feed_kind_t kind); /* "identity" */
 
 /* Symbols as in the schemas (schemas/<stream>.avsc) (the enum value is the
  * symbol's index). */
@@ -255,7 +250,7 @@ const char *zz_feed_department_code(const char *name);
 const char *zz_feed_category_code(const char *label);
 
 /* ------------------------------------------------------------------ */
-/* Parsing rows                                                        */
+/* Options of a file, dates and times                                 */
 
 typedef struct zz_feed_options_s {
         zz_feed_kind_t kind; /* IDENTITY, ENROLLMENT or PAYMENT */
@@ -277,53 +272,12 @@ typedef struct zz_feed_options_s {
         void *reject_opaque;
 } zz_feed_options_t;
 
-typedef struct zz_feed_s zz_feed_t;
-
-zz_feed_t *zz_feed_new(const zz_feed_options_t *options, char *errstr,
-                       size_t errstr_size);
-void zz_feed_destroy(zz_feed_t *feed); /* accepts NULL */
-
-/* Maps the header row. -1 with errstr naming the missing column when a
- * required one is absent (the whole file is refused). Unknown columns
- * are ignored; *n_unknown (may be NULL) says how many. */
-int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
-                   char *errstr, size_t errstr_size);
-
-/* Validates one data row. 0: *rec filled, event id included. 1: rejected,
- * reason holds a short message (no ID number, no name). */
-int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
-                      zz_feed_record_t *rec, char *reason, size_t reason_size);
-
 /* Lenient date: "2019-10-15", "2019/10/5", "2019.10.15", "20191015",
  * "2019年10月15日". 0 or -1. */
 int zz_feed_parse_date(const char *s, zz_date_t *out);
 /* A date or a date and time ("2019-10-15 10:00[:00]", ISO 8601); no
  * offset means China Standard Time. 0 or -1. */
 int zz_feed_parse_ts(const char *s, zz_ts_t *out);
-
-/* ------------------------------------------------------------------ */
-/* Reject files                                                        */
-
-typedef struct zz_feed_rejects_s zz_feed_rejects_t;
-
-/* The reject file of input is "<input>.rejects.csv" beside it (UTF-8 with
- * a BOM, for spreadsheets): 行号,原因,身份证号码(masked),人员编号. It is
- * created on the first reject; a stale one from an earlier run is removed
- * here. For "-" (stdin) it is "stdin.rejects.csv". */
-zz_feed_rejects_t *zz_feed_rejects_new(const char *input, char *errstr,
-                                       size_t errstr_size);
-/* Appends one line. person_id and record_id may be NULL or invalid; the
- * number is masked and the reason scrubbed. -1 on a write error. */
-int zz_feed_rejects_add(zz_feed_rejects_t *rejects, size_t line,
-                        const char *reason, const char *person_id,
-                        const char *record_id);
-size_t zz_feed_rejects_count(const zz_feed_rejects_t *rejects);
-const char *zz_feed_rejects_path(const zz_feed_rejects_t *rejects);
-/* Closes the file; -1 when it could not be written. Accepts NULL. */
-int zz_feed_rejects_close(zz_feed_rejects_t *rejects);
-
-/* The masked ID number of a raw field, for reject lines ("" if none). */
-void zz_feed_mask_field(const char *s, char out[19]);
 
 /* ------------------------------------------------------------------ */
 /* A whole file                                                        */
@@ -347,7 +301,9 @@ typedef struct zz_feed_stats_s {
 
 /* Reads path ("-": stdin) as a file of options->kind: header, then every
  * row, each valid one to on_record, each bad one to the reject file
- * beside the input. 0 when the file was read to the end (rows may have
+ * beside the input ("<input>.rejects.csv", or "stdin.rejects.csv": UTF-8
+ * with a BOM, 行号,原因,身份证号码(masked),人员编号; a stale one is
+ * removed). 0 when the file was read to the end (rows may have
  * been rejected); -1 with errstr when the file as a whole is refused (no
  * such file, a required column missing, a quoted field left open by a
  * truncated file, the reject file not writable); or the non-zero value
@@ -395,7 +351,7 @@ zz_feed_sink_t *zz_feed_sink_csv(const char *dir, char *errstr,
 zz_feed_sink_t *zz_feed_sink_null(char *errstr, size_t errstr_size);
 
 /* Sends one record. -1 with errstr on an encoding or a local queue error
- * (delivery failures are counted, see zz_feed_sink_failed). */
+ * (delivery failures are counted: zz_feed_sink_flush then fails). */
 int zz_feed_sink_put(zz_feed_sink_t *sink, const zz_feed_record_t *rec,
                      char *errstr, size_t errstr_size);
 /* Waits until everything is delivered (Kafka) or written. -1 with errstr
@@ -403,8 +359,6 @@ int zz_feed_sink_put(zz_feed_sink_t *sink, const zz_feed_record_t *rec,
 int zz_feed_sink_flush(zz_feed_sink_t *sink, int timeout_ms, char *errstr,
                        size_t errstr_size);
 uint64_t zz_feed_sink_sent(const zz_feed_sink_t *sink);
-uint64_t zz_feed_sink_failed(const zz_feed_sink_t *sink);
-uint64_t zz_feed_sink_bytes(const zz_feed_sink_t *sink);
 void zz_feed_sink_destroy(zz_feed_sink_t *sink); /* accepts NULL */
 
 /* Parses "topic:partition:offset,..." (the --positions option of
@@ -426,11 +380,6 @@ int zz_feed_positions_query(const struct zz_config_s *config, int timeout_ms,
                             zz_feed_position_t **out, size_t *n, char *errstr,
                             size_t errstr_size);
 
-/* Writes the template header of a kind (identity: of department dept)
- * and one record as a CSV row in that template. */
-void zz_feed_csv_header(FILE *fp, zz_feed_kind_t kind);
-void zz_feed_csv_row(FILE *fp, const zz_feed_record_t *rec);
-
 /* ------------------------------------------------------------------ */
 /* Snapshots: a department's full list against its previous one        */
 
@@ -447,8 +396,6 @@ int zz_feed_snapshot_add(zz_feed_snapshot_t *snap,
 size_t zz_feed_snapshot_count(const zz_feed_snapshot_t *snap);
 const zz_feed_identity_t *zz_feed_snapshot_get(const zz_feed_snapshot_t *snap,
                                                size_t i);
-/* Records that are active: not ended before as_of, person alive. */
-size_t zz_feed_snapshot_active(const zz_feed_snapshot_t *snap, zz_date_t as_of);
 
 typedef struct zz_feed_diff_s {
         zz_feed_record_t *events; /* malloc'd; free with zz_feed_diff_free */

@@ -260,14 +260,4 @@ int zz_policy_eval(const zz_policy_t *policy, const zz_case_t *c,
 int zz_policy_eval_ex(const zz_policy_t *policy, const zz_case_t *c,
                       zz_decision_t *out, zz_arena_t *scratch, unsigned flags);
 
-/* ------------------------------------------------------------------ */
-/* The category vocabulary (shared by every policy).                   */
-
-/* 1 when code is one of the categories of POLICIES.md. */
-int zz_category_known(const char *code);
-/* Chinese name of a category ("持证残疾人"), or NULL when unknown. */
-const char *zz_category_name_zh(const char *code);
-/* 1 when attr is an attribute the category carries. */
-int zz_category_has_attr(const char *code, const char *attr);
-
 #endif

@@ -152,40 +152,42 @@ static int check_map(struct ld *l, const yaml_node_t *n, const char *what,
         return 0;
 }
 
-static yaml_node_t *get(struct ld *l, const yaml_node_t *map, const char *key)
+/* The first entry of map whose key is key, or NULL. */
+static yaml_node_pair_t *pair_of(struct ld *l, const yaml_node_t *map,
+                                 const char *key)
 {
         size_t i, len = map_len(map);
 
         for (i = 0; i < len; i++) {
-                yaml_node_t *k =
-                    node_at(l, map->data.mapping.pairs.start[i].key);
+                yaml_node_pair_t *pair = &map->data.mapping.pairs.start[i];
+                yaml_node_t *k = node_at(l, pair->key);
 
                 if (k != NULL && k->type == YAML_SCALAR_NODE &&
-                    strcmp(scalar_text(k), key) == 0) {
-                        yaml_node_t *v =
-                            node_at(l, map->data.mapping.pairs.start[i].value);
-
-                        return is_null(v) ? NULL : v;
-                }
+                    strcmp(scalar_text(k), key) == 0)
+                        return pair;
         }
         return NULL;
+}
+
+/* The value of key in map; NULL when absent or null. */
+static yaml_node_t *get(struct ld *l, const yaml_node_t *map, const char *key)
+{
+        yaml_node_pair_t *pair = pair_of(l, map, key);
+        yaml_node_t *v;
+
+        if (pair == NULL)
+                return NULL;
+        v = node_at(l, pair->value);
+        return is_null(v) ? NULL : v;
 }
 
 /* The key node of a mapping entry (for error lines of a missing value). */
 static yaml_node_t *get_key(struct ld *l, const yaml_node_t *map,
                             const char *key)
 {
-        size_t i, len = map_len(map);
+        yaml_node_pair_t *pair = pair_of(l, map, key);
 
-        for (i = 0; i < len; i++) {
-                yaml_node_t *k =
-                    node_at(l, map->data.mapping.pairs.start[i].key);
-
-                if (k != NULL && k->type == YAML_SCALAR_NODE &&
-                    strcmp(scalar_text(k), key) == 0)
-                        return k;
-        }
-        return NULL;
+        return pair != NULL ? node_at(l, pair->key) : NULL;
 }
 
 static int need(struct ld *l, const yaml_node_t *map, const char *key,
@@ -205,6 +207,17 @@ static int need(struct ld *l, const yaml_node_t *map, const char *key,
         return 0;
 }
 
+/* The value of key in map into *v: 1 when there is one, 0 when there is
+ * none and it is not required, -1 when a required one is missing. */
+static int value_of(struct ld *l, const yaml_node_t *map, const char *key,
+                    const char *what, int req, yaml_node_t **v)
+{
+        if (req)
+                return need(l, map, key, what, v) != 0 ? -1 : 1;
+        *v = get(l, map, key);
+        return *v != NULL;
+}
+
 static int as_str(struct ld *l, const yaml_node_t *n, const char *key,
                   const char **out)
 {
@@ -221,15 +234,10 @@ static int get_str(struct ld *l, const yaml_node_t *map, const char *key,
                    const char *what, int req, const char **out)
 {
         yaml_node_t *v = NULL;
+        int rc = value_of(l, map, key, what, req, &v);
 
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        if (rc <= 0)
+                return rc;
         return as_str(l, v, key, out);
 }
 
@@ -239,7 +247,7 @@ static int as_long(struct ld *l, const yaml_node_t *n, const char *key,
         long v;
 
         if (n->type != YAML_SCALAR_NODE ||
-            zz_pol_parse_long(scalar_text(n), &v) != 0)
+            zz_vocab_parse_long(scalar_text(n), &v) != 0)
                 return fail(l, n, "\"%s\" must be an integer", key);
         if (v < min || v > max)
                 return fail(l, n, "\"%s\" must be between %ld and %ld", key,
@@ -252,15 +260,10 @@ static int get_long(struct ld *l, const yaml_node_t *map, const char *key,
                     const char *what, int req, long min, long max, long *out)
 {
         yaml_node_t *v = NULL;
+        int rc = value_of(l, map, key, what, req, &v);
 
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        if (rc <= 0)
+                return rc;
         return as_long(l, v, key, min, max, out);
 }
 
@@ -281,15 +284,10 @@ static int get_date(struct ld *l, const yaml_node_t *map, const char *key,
                     const char *what, int req, zz_date_t *out)
 {
         yaml_node_t *v = NULL;
+        int rc = value_of(l, map, key, what, req, &v);
 
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        if (rc <= 0)
+                return rc;
         return as_date(l, v, key, out);
 }
 
@@ -321,15 +319,10 @@ static int get_enum(struct ld *l, const yaml_node_t *map, const char *key,
         yaml_node_t *v = NULL;
         const char *s;
         int i;
+        int rc = value_of(l, map, key, what, req, &v);
 
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        if (rc <= 0)
+                return rc;
         if (v->type != YAML_SCALAR_NODE)
                 return fail(l, v, "\"%s\" must be a scalar", key);
         s = scalar_text(v);
@@ -346,16 +339,12 @@ static int need_seq(struct ld *l, const yaml_node_t *map, const char *key,
                     const char *what, int req, yaml_node_t **out)
 {
         yaml_node_t *v = NULL;
+        int rc;
 
         *out = NULL;
-        if (req) {
-                if (need(l, map, key, what, &v) != 0)
-                        return -1;
-        } else {
-                v = get(l, map, key);
-                if (v == NULL)
-                        return 0;
-        }
+        rc = value_of(l, map, key, what, req, &v);
+        if (rc <= 0)
+                return rc;
         if (v->type != YAML_SEQUENCE_NODE)
                 return fail(l, v, "\"%s\" of %s must be a list", key, what);
         if (seq_len(v) == 0)
@@ -537,7 +526,7 @@ static int load_tiers(struct ld *l, const yaml_node_t *root)
         n = seq_len(seq);
         for (i = 0; i < n; i++) {
                 yaml_node_t *t = seq_item(l, seq, i);
-                long tier, fen;
+                long tier = 0, fen = 0;
                 char where[32];
 
                 if (check_map(l, t, "a tier", keys) != 0 ||
@@ -575,7 +564,7 @@ static int load_categories(struct ld *l, const yaml_node_t *root)
 
                 if (it == NULL || it->type != YAML_SCALAR_NODE)
                         return fail(l, it, "a category must be a scalar");
-                idx = zz_pol_cat_index(scalar_text(it));
+                idx = zz_vocab_cat_index(scalar_text(it));
                 if (idx < 0)
                         return fail(l, it, "unknown category \"%s\"",
                                     scalar_text(it));
@@ -632,7 +621,7 @@ static int load_strategy(struct ld *l, const yaml_node_t *root,
         for (i = 0; i < n; i++) {
                 yaml_node_t *st = seq_item(l, seq, i);
                 zz_pol_stage_t *x = &p->stages[i];
-                long num;
+                long num = 0;
                 char where[32];
 
                 if (check_map(l, st, "a stage", skeys) != 0 ||
@@ -751,19 +740,84 @@ static int load_household(struct ld *l, const yaml_node_t *root)
         return 0;
 }
 
-static int load_periods(struct ld *l, const yaml_node_t *root)
+/* One registration range a settlement period covers. */
+static int load_cover(struct ld *l, const yaml_node_t *c, zz_pol_cover_t *cv)
 {
-        static const char *const keys[] = {"periods", NULL};
+        static const char *const ckeys[] = {"kind", "registered_from",
+                                            "registered_to", NULL};
+        int kind = -1;
+
+        cv->from = ZZ_DATE_NONE;
+        cv->to = ZZ_DATE_NONE;
+        if (check_map(l, c, "a period's cover", ckeys) ||
+            get_enum(l, c, "kind", "a period's cover", 0, zz_vocab_enroll_kinds,
+                     &kind) ||
+            get_date(l, c, "registered_from", "a period's cover", 0,
+                     &cv->from) ||
+            get_date(l, c, "registered_to", "a period's cover", 0, &cv->to))
+                return -1;
+        cv->kind = kind;
+        if (cv->from != ZZ_DATE_NONE && cv->to != ZZ_DATE_NONE &&
+            cv->from > cv->to)
+                return fail(l, c, "a cover ends before it starts");
+        return 0;
+}
+
+/* Settlement period i (named once: the earlier ones are loaded). */
+static int load_period(struct ld *l, const yaml_node_t *pe, size_t i)
+{
         static const char *const pkeys[] = {
             "name",        "covers",      "refunds_to_person",
             "close_after", "transfer_by", "clause",
             NULL};
-        static const char *const ckeys[] = {"kind", "registered_from",
-                                            "registered_to", NULL};
-        static const char *const kinds[] = {"ANNUAL", "MID_YEAR", NULL};
+        zz_policy_t *p = l->p;
+        zz_pol_period_t *x = &p->periods[i];
+        yaml_node_t *cs;
+        char where[64];
+        size_t j;
+
+        x->pub.transfer_by = ZZ_DATE_NONE;
+        if (check_map(l, pe, "a settlement period", pkeys) != 0 ||
+            get_str(l, pe, "name", "a settlement period", 1, &x->pub.name) ||
+            get_date(l, pe, "close_after", "a settlement period", 1,
+                     &x->pub.close_after) ||
+            get_date(l, pe, "transfer_by", "a settlement period", 0,
+                     &x->pub.transfer_by) ||
+            get_str(l, pe, "clause", "a settlement period", 0,
+                    &x->pub.clause) ||
+            get_bool(l, pe, "refunds_to_person", &x->refunds_to_person) ||
+            need_seq(l, pe, "covers", "a settlement period", 1, &cs))
+                return -1;
+        for (j = 0; j < i; j++) {
+                if (strcmp(p->periods[j].pub.name, x->pub.name) == 0)
+                        return fail(l, pe,
+                                    "settlement period \"%s\" is defined "
+                                    "twice",
+                                    x->pub.name);
+        }
+        if (x->pub.transfer_by != ZZ_DATE_NONE &&
+            x->pub.transfer_by < x->pub.close_after)
+                return fail(l, pe, "\"transfer_by\" is before \"close_after\"");
+        snprintf(where, sizeof(where), "settlement period %s", x->pub.name);
+        if (notes_of(l, pe, where, -1, 0) != 0)
+                return -1;
+        x->n_covers = seq_len(cs);
+        x->covers = zz_arena_calloc(p->arena, x->n_covers, sizeof(*x->covers));
+        if (x->covers == NULL)
+                return oom(l, cs);
+        for (j = 0; j < x->n_covers; j++) {
+                if (load_cover(l, seq_item(l, cs, j), &x->covers[j]) != 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int load_periods(struct ld *l, const yaml_node_t *root)
+{
+        static const char *const keys[] = {"periods", NULL};
         zz_policy_t *p = l->p;
         yaml_node_t *s, *seq;
-        size_t i, j, n;
+        size_t i, n;
 
         if (need(l, root, "settlement", "the policy", &s) != 0 ||
             check_map(l, s, "settlement", keys) != 0 ||
@@ -775,66 +829,8 @@ static int load_periods(struct ld *l, const yaml_node_t *root)
         if (p->periods == NULL)
                 return oom(l, seq);
         for (i = 0; i < n; i++) {
-                yaml_node_t *pe = seq_item(l, seq, i), *cs;
-                zz_pol_period_t *x = &p->periods[i];
-                char where[64];
-
-                x->pub.transfer_by = ZZ_DATE_NONE;
-                if (check_map(l, pe, "a settlement period", pkeys) != 0 ||
-                    get_str(l, pe, "name", "a settlement period", 1,
-                            &x->pub.name) ||
-                    get_date(l, pe, "close_after", "a settlement period", 1,
-                             &x->pub.close_after) ||
-                    get_date(l, pe, "transfer_by", "a settlement period", 0,
-                             &x->pub.transfer_by) ||
-                    get_str(l, pe, "clause", "a settlement period", 0,
-                            &x->pub.clause) ||
-                    get_bool(l, pe, "refunds_to_person",
-                             &x->refunds_to_person) ||
-                    need_seq(l, pe, "covers", "a settlement period", 1, &cs))
+                if (load_period(l, seq_item(l, seq, i), i) != 0)
                         return -1;
-                for (j = 0; j < i; j++) {
-                        if (strcmp(p->periods[j].pub.name, x->pub.name) == 0)
-                                return fail(l, pe,
-                                            "settlement period \"%s\" is "
-                                            "defined twice",
-                                            x->pub.name);
-                }
-                if (x->pub.transfer_by != ZZ_DATE_NONE &&
-                    x->pub.transfer_by < x->pub.close_after)
-                        return fail(l, pe,
-                                    "\"transfer_by\" is before "
-                                    "\"close_after\"");
-                snprintf(where, sizeof(where), "settlement period %s",
-                         x->pub.name);
-                if (notes_of(l, pe, where, -1, 0) != 0)
-                        return -1;
-                x->n_covers = seq_len(cs);
-                x->covers =
-                    zz_arena_calloc(p->arena, x->n_covers, sizeof(*x->covers));
-                if (x->covers == NULL)
-                        return oom(l, cs);
-                for (j = 0; j < x->n_covers; j++) {
-                        yaml_node_t *c = seq_item(l, cs, j);
-                        zz_pol_cover_t *cv = &x->covers[j];
-                        int kind = -1;
-
-                        cv->from = ZZ_DATE_NONE;
-                        cv->to = ZZ_DATE_NONE;
-                        if (check_map(l, c, "a period's cover", ckeys) ||
-                            get_enum(l, c, "kind", "a period's cover", 0, kinds,
-                                     &kind) ||
-                            get_date(l, c, "registered_from",
-                                     "a period's cover", 0, &cv->from) ||
-                            get_date(l, c, "registered_to", "a period's cover",
-                                     0, &cv->to))
-                                return -1;
-                        cv->kind = kind;
-                        if (cv->from != ZZ_DATE_NONE &&
-                            cv->to != ZZ_DATE_NONE && cv->from > cv->to)
-                                return fail(l, c,
-                                            "a cover ends before it starts");
-                }
         }
         p->n_periods = n;
         return 0;
@@ -900,20 +896,20 @@ static int load_targets(struct ld *l, const yaml_node_t *root)
 
 /* ---- rules ---- */
 
-static int cond_value(struct ld *l, const zz_attr_def_t *def,
+static int cond_value(struct ld *l, const zz_vocab_attr_t *def,
                       const yaml_node_t *n, const char **out)
 {
         if (n == NULL || n->type != YAML_SCALAR_NODE)
                 return fail(l, n, "a value of \"%s\" must be a scalar",
                             def->key);
-        if (!zz_pol_attr_value_ok(def, scalar_text(n)))
+        if (!zz_vocab_attr_value_ok(def, scalar_text(n)))
                 return fail(l, n, "\"%s\" cannot be \"%s\"", def->key,
                             scalar_text(n));
         *out = zz_arena_strdup(l->p->arena, scalar_text(n));
         return *out != NULL ? 0 : oom(l, n);
 }
 
-static int cond_values(struct ld *l, const zz_attr_def_t *def,
+static int cond_values(struct ld *l, const zz_vocab_attr_t *def,
                        const yaml_node_t *seq, zz_pol_cond_t *c)
 {
         size_t i, n;
@@ -933,13 +929,13 @@ static int cond_values(struct ld *l, const zz_attr_def_t *def,
         return 0;
 }
 
-static int cond_bound(struct ld *l, const zz_attr_def_t *def,
+static int cond_bound(struct ld *l, const zz_vocab_attr_t *def,
                       const yaml_node_t *n, long *out)
 {
         return as_long(l, n, def->key, def->min, def->max, out);
 }
 
-static int load_cond(struct ld *l, const zz_attr_def_t *def,
+static int load_cond(struct ld *l, const zz_vocab_attr_t *def,
                      const yaml_node_t *n, zz_pol_cond_t *c)
 {
         static const char *const mkeys[] = {"min", "max", "not_between",
@@ -969,7 +965,7 @@ static int load_cond(struct ld *l, const zz_attr_def_t *def,
                 c->op = ZZ_COND_NOT_IN;
                 return cond_values(l, def, v, c);
         }
-        if (def->type != ZZ_AT_INT)
+        if (def->type != ZZ_VOCAB_INT)
                 return fail(l, n,
                             "\"%s\" is not a number: use a value or a "
                             "list",
@@ -998,7 +994,7 @@ static int load_cond(struct ld *l, const zz_attr_def_t *def,
 }
 
 /* Reads the attribute conditions of a who entry (or of its unless:). */
-static int load_conds(struct ld *l, const zz_cat_def_t *cat,
+static int load_conds(struct ld *l, const zz_vocab_cat_t *cat,
                       const yaml_node_t *map, int skip_fixed,
                       zz_pol_cond_t **out, size_t *n_out)
 {
@@ -1014,13 +1010,13 @@ static int load_conds(struct ld *l, const zz_cat_def_t *cat,
                 yaml_node_t *v =
                     node_at(l, map->data.mapping.pairs.start[i].value);
                 const char *ks = scalar_text(k);
-                const zz_attr_def_t *def;
+                const zz_vocab_attr_t *def;
 
                 if (skip_fixed &&
                     (strcmp(ks, "category") == 0 || strcmp(ks, "label") == 0 ||
                      strcmp(ks, "unless") == 0 || in_list(ks, k_common)))
                         continue;
-                def = zz_pol_attr_def(cat, ks);
+                def = zz_vocab_attr(cat, ks);
                 if (def == NULL)
                         return fail(l, k, "category %s has no attribute \"%s\"",
                                     cat->code, ks);
@@ -1037,7 +1033,7 @@ static int load_conds(struct ld *l, const zz_cat_def_t *cat,
 
 static int load_who(struct ld *l, const yaml_node_t *n, zz_pol_who_t *w)
 {
-        const zz_cat_def_t *cat;
+        const zz_vocab_cat_t *cat;
         yaml_node_t *u;
         const char *code = NULL;
 
@@ -1045,7 +1041,7 @@ static int load_who(struct ld *l, const yaml_node_t *n, zz_pol_who_t *w)
             get_str(l, n, "category", "a who entry", 1, &code) != 0 ||
             get_str(l, n, "label", "a who entry", 0, &w->label) != 0)
                 return -1;
-        w->cat = zz_pol_cat_index(code);
+        w->cat = zz_vocab_cat_index(code);
         if (w->cat < 0)
                 return fail(l, get(l, n, "category"), "unknown category \"%s\"",
                             code);
@@ -1054,7 +1050,7 @@ static int load_who(struct ld *l, const yaml_node_t *n, zz_pol_who_t *w)
                             "category \"%s\" is not in the policy's "
                             "categories",
                             code);
-        cat = zz_pol_cat(w->cat);
+        cat = zz_vocab_cat(w->cat);
         w->category = cat->code;
         if (load_conds(l, cat, n, 1, &w->conds, &w->n_conds) != 0)
                 return -1;
@@ -1106,7 +1102,7 @@ static int load_amount(struct ld *l, const yaml_node_t *n, zz_pol_amount_t *a,
                                            "by_tier",   NULL};
         zz_policy_t *p = l->p;
         yaml_node_t *v;
-        long x;
+        long x = 0;
         int forms = 0;
 
         if (check_map(l, n, "an amount", keys) != 0)
@@ -1175,7 +1171,7 @@ static int load_by_tier(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
                 yaml_node_t *k = node_at(l, n->data.mapping.pairs.start[i].key);
                 yaml_node_t *v =
                     node_at(l, n->data.mapping.pairs.start[i].value);
-                long tier;
+                long tier = 0;
 
                 if (in_list(scalar_text(k), k_common))
                         continue;
@@ -1200,9 +1196,6 @@ static int load_by_tier(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
         return 0;
 }
 
-static const char *const k_classes[] = {"adult", "student_child", "college",
-                                        NULL};
-
 static int load_enrolled(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
 {
         static const char *const keys[] = {"class", "tier", NULL};
@@ -1219,8 +1212,9 @@ static int load_enrolled(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
 
                 if (it == NULL || it->type != YAML_SCALAR_NODE)
                         return fail(l, it, "a class must be a scalar");
-                for (j = 0; k_classes[j] != NULL; j++) {
-                        if (strcmp(k_classes[j], scalar_text(it)) == 0)
+                for (j = 0; zz_vocab_enroll_classes[j] != NULL; j++) {
+                        if (strcmp(zz_vocab_enroll_classes[j],
+                                   scalar_text(it)) == 0)
                                 found = j;
                 }
                 if (found < 0)
@@ -1232,7 +1226,7 @@ static int load_enrolled(struct ld *l, const yaml_node_t *n, zz_pol_rule_t *r)
                 return -1;
         for (i = 0; seq != NULL && i < seq_len(seq); i++) {
                 yaml_node_t *it = seq_item(l, seq, i);
-                long tier;
+                long tier = 0;
 
                 if (as_long(l, it, "tier", 1, ZZ_TIER_MAX, &tier) != 0)
                         return -1;
@@ -1293,10 +1287,10 @@ static int load_rule(struct ld *l, const yaml_node_t *n, size_t index)
             get_str(l, n, "fund", where, 1, &r->fund) ||
             need_seq(l, n, "who", where, 1, &seq))
                 return -1;
-        if (!zz_pol_payer_known(r->payer))
+        if (!zz_vocab_payer_known(r->payer))
                 return fail(l, get(l, n, "payer"), "unknown payer \"%s\"",
                             r->payer);
-        if (!zz_pol_payer_known(r->fund))
+        if (!zz_vocab_payer_known(r->fund))
                 return fail(l, get(l, n, "fund"), "unknown fund \"%s\"",
                             r->fund);
         r->n_who = seq_len(seq);

@@ -226,7 +226,7 @@ static int counts(unsigned char state)
 static void trace_identity(struct ev *e, size_t i)
 {
         const zz_identity_t *id = &e->c->identities[i];
-        const zz_cat_def_t *cat = zz_pol_cat(e->cat[i]);
+        const zz_vocab_cat_t *cat = zz_vocab_cat(e->cat[i]);
         zz_trace_entry_t *t = tr(e, ZZ_TRACE_IDENTITY);
         char b1[12], b2[12], b3[12];
         const char *why = NULL;
@@ -305,36 +305,35 @@ static void trace_identity(struct ev *e, size_t i)
 
 /* ---- rules ---- */
 
+/* 1 when v is one of the condition's values. */
+static int among(const zz_pol_cond_t *c, const char *v)
+{
+        size_t i;
+
+        for (i = 0; i < c->n_values; i++) {
+                if (strcmp(v, c->values[i]) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
 static int cond_holds(const zz_pol_cond_t *c, const zz_identity_t *id)
 {
         const char *v = attr_get(id, c->attr);
         long n;
-        size_t i;
 
         switch (c->op) {
         case ZZ_COND_IN:
-                if (v == NULL)
-                        return 0;
-                for (i = 0; i < c->n_values; i++) {
-                        if (strcmp(v, c->values[i]) == 0)
-                                return 1;
-                }
-                return 0;
+                return v != NULL && among(c, v);
         case ZZ_COND_NOT_IN:
-                if (v == NULL)
-                        return 1;
-                for (i = 0; i < c->n_values; i++) {
-                        if (strcmp(v, c->values[i]) == 0)
-                                return 0;
-                }
-                return 1;
+                return v == NULL || !among(c, v);
         case ZZ_COND_RANGE:
-                return v != NULL && zz_pol_parse_long(v, &n) == 0 &&
+                return v != NULL && zz_vocab_parse_long(v, &n) == 0 &&
                        n >= c->min && n <= c->max;
         case ZZ_COND_NOT_BETWEEN:
                 if (v == NULL)
                         return 1;
-                return zz_pol_parse_long(v, &n) == 0 &&
+                return zz_vocab_parse_long(v, &n) == 0 &&
                        (n < c->min || n > c->max);
         }
         return 0;
@@ -372,15 +371,9 @@ static const char *cond_why(struct ev *e, const char *code,
 
 static const char *class_name(zz_enroll_class_t c)
 {
-        switch (c) {
-        case ZZ_CLASS_ADULT:
-                return "adult";
-        case ZZ_CLASS_STUDENT_CHILD:
-                return "student_child";
-        case ZZ_CLASS_COLLEGE:
-                return "college";
-        }
-        return "?";
+        if ((unsigned)c > ZZ_CLASS_COLLEGE)
+                return "?";
+        return zz_vocab_enroll_classes[c];
 }
 
 static zz_fen_t rule_amount(const struct ev *e, const zz_pol_rule_t *r,
@@ -455,7 +448,7 @@ static const char *detail_zh(struct ev *e, const zz_pol_who_t *w,
                              const zz_identity_t *id)
 {
         const char *label =
-            w->label != NULL ? w->label : zz_pol_cat(w->cat)->zh;
+            w->label != NULL ? w->label : zz_vocab_cat(w->cat)->zh;
         const char *level = attr_get(id, "level");
         const char *grade = attr_get(id, "disabled_veteran_grade");
 
@@ -468,146 +461,173 @@ static const char *detail_zh(struct ev *e, const zz_pol_who_t *w,
         return label;
 }
 
+/* Whether the enrollment admits the rule: its classes and its tiers. When
+ * it does not and trace is on, *why says so. */
+static int rule_admits(struct ev *e, const zz_pol_rule_t *rule, int trace,
+                       const char **why)
+{
+        const zz_case_t *c = e->c;
+
+        if (rule->class_mask != 0 &&
+            (!e->has_enr ||
+             !(rule->class_mask & (1u << c->enrollment.enroll_class)))) {
+                if (trace)
+                        *why = e->has_enr
+                                   ? fmt(e,
+                                         "enrolled as %s: the rule is for "
+                                         "other enrollment classes",
+                                         class_name(c->enrollment.enroll_class))
+                                   : "not enrolled: the rule depends on the "
+                                     "enrollment class";
+                return 0;
+        }
+        if (rule->tier_mask != 0 &&
+            (!e->has_enr || !(rule->tier_mask & (1u << e->tier)))) {
+                if (trace)
+                        *why = e->has_enr
+                                   ? fmt(e,
+                                         "enrolled in tier %d: the rule is "
+                                         "for other tiers",
+                                         e->tier)
+                                   : "not enrolled: the rule depends on the "
+                                     "enrolled tier";
+                return 0;
+        }
+        return 1;
+}
+
+/* Whether identity id meets who's conditions and is not excluded by its
+ * unless-list. When not, with trace, the first reason found goes to *why
+ * (a later one never replaces it). */
+static int who_holds(struct ev *e, const zz_pol_who_t *who,
+                     const zz_identity_t *id, int trace, const char **why)
+{
+        size_t k;
+        int all = 1;
+
+        for (k = 0; k < who->n_conds; k++) {
+                if (!cond_holds(&who->conds[k], id)) {
+                        if (trace && *why == NULL)
+                                *why = cond_why(e, who->category,
+                                                &who->conds[k], id);
+                        return 0;
+                }
+        }
+        if (who->n_unless == 0)
+                return 1;
+        for (k = 0; k < who->n_unless; k++) {
+                if (!cond_holds(&who->unless[k], id))
+                        all = 0;
+        }
+        if (all && trace && *why == NULL)
+                *why = fmt(e, "%s: excluded by its attributes", who->category);
+        return !all;
+}
+
+/* The first identity, in the order of the rule's who-list and then of the
+ * case, among those flagged in state (counted ones), that makes the rule
+ * match, and the rule's amount. With trace and no match, *why says why. */
+static void rule_find(struct ev *e, const zz_pol_rule_t *rule,
+                      const unsigned char *state, struct rm *m, int trace,
+                      const char **why)
+{
+        const zz_case_t *c = e->c;
+        int seen = 0, seen_counted = 0;
+        size_t w, i;
+
+        for (w = 0; w < rule->n_who && !m->matched; w++) {
+                const zz_pol_who_t *who = &rule->who[w];
+
+                for (i = 0; i < c->n_identities; i++) {
+                        if (e->cat[i] != who->cat)
+                                continue;
+                        seen = 1;
+                        if (!counts(state[i]))
+                                continue;
+                        seen_counted = 1;
+                        if (!who_holds(e, who, &c->identities[i], trace, why))
+                                continue;
+                        m->matched = 1;
+                        m->identity = (int)i;
+                        m->who = (int)w;
+                        break;
+                }
+        }
+        if (m->matched)
+                m->fen = rule_amount(e, rule, &m->amount, &m->raw);
+        else if (trace && *why == NULL)
+                *why = seen && !seen_counted
+                           ? "an identity of this rule's categories does not "
+                             "count on the identity day"
+                           : "no identity of this rule's categories";
+}
+
+/* What matched and what it pays: "DPF.DISABLED (level=1): 100% of tier 1
+ * = 250.00 yuan". */
+static const char *matched_text(struct ev *e, const zz_pol_rule_t *rule,
+                                const struct rm *m)
+{
+        const zz_identity_t *id = &e->c->identities[m->identity];
+        const zz_pol_who_t *who = &rule->who[m->who];
+        const char *amt = amount_text(e, m);
+        char attrs[160];
+        size_t a, off = 0;
+
+        attrs[0] = '\0';
+        for (a = 0; a < id->n_attrs && off < 150; a++) {
+                int n = snprintf(attrs + off, sizeof(attrs) - off, "%s%s=%s",
+                                 a ? ", " : " (", id->attrs[a].key,
+                                 id->attrs[a].value);
+                if (n < 0)
+                        break;
+                off += (size_t)n;
+                if (off >= sizeof(attrs))
+                        off = sizeof(attrs) - 1;
+        }
+        return fmt(e, "%s%s%s: %s", who->category, attrs,
+                   id->n_attrs ? ")" : "", amt ? amt : "");
+}
+
+static void trace_rule(struct ev *e, const zz_pol_rule_t *rule,
+                       const struct rm *m, const char *why)
+{
+        zz_trace_entry_t *t = tr(e, ZZ_TRACE_RULE);
+
+        if (t == NULL)
+                return;
+        t->rule = rule->id;
+        t->clause = rule->clause;
+        t->matched = m->matched;
+        t->identity = m->identity;
+        t->fen = m->fen;
+        if (!m->matched) {
+                t->reason = why;
+                return;
+        }
+        t->reason = matched_text(e, rule, m);
+        t->detail_zh =
+            detail_zh(e, &rule->who[m->who], &e->c->identities[m->identity]);
+}
+
 /* Evaluates every rule against the identities flagged in state (counted
  * ones); with trace, writes a RULE entry for each. */
 static void match_rules(struct ev *e, const unsigned char *state, struct rm *rm,
                         int trace)
 {
-        const zz_policy_t *p = e->p;
-        const zz_case_t *c = e->c;
-        size_t r, w, i, k;
+        size_t r;
 
-        for (r = 0; r < p->n_rules; r++) {
-                const zz_pol_rule_t *rule = &p->rules[r];
+        for (r = 0; r < e->p->n_rules; r++) {
+                const zz_pol_rule_t *rule = &e->p->rules[r];
                 struct rm *m = &rm[r];
                 const char *why = NULL;
-                int seen = 0, seen_counted = 0;
 
                 memset(m, 0, sizeof(*m));
                 m->identity = -1;
                 m->who = -1;
-                if (rule->class_mask != 0 &&
-                    (!e->has_enr || !(rule->class_mask &
-                                      (1u << c->enrollment.enroll_class)))) {
-                        if (trace)
-                                why = e->has_enr
-                                          ? fmt(e,
-                                                "enrolled as %s: the rule is "
-                                                "for other enrollment classes",
-                                                class_name(
-                                                    c->enrollment.enroll_class))
-                                          : "not enrolled: the rule depends "
-                                            "on the enrollment class";
-                        goto done;
-                }
-                if (rule->tier_mask != 0 &&
-                    (!e->has_enr || !(rule->tier_mask & (1u << e->tier)))) {
-                        if (trace)
-                                why = e->has_enr
-                                          ? fmt(e,
-                                                "enrolled in tier %d: the "
-                                                "rule is for other tiers",
-                                                e->tier)
-                                          : "not enrolled: the rule depends "
-                                            "on the enrolled tier";
-                        goto done;
-                }
-                for (w = 0; w < rule->n_who && !m->matched; w++) {
-                        const zz_pol_who_t *who = &rule->who[w];
-
-                        for (i = 0; i < c->n_identities; i++) {
-                                const zz_identity_t *id = &c->identities[i];
-                                int ok = 1;
-
-                                if (e->cat[i] != who->cat)
-                                        continue;
-                                seen = 1;
-                                if (!counts(state[i]))
-                                        continue;
-                                seen_counted = 1;
-                                for (k = 0; k < who->n_conds; k++) {
-                                        if (!cond_holds(&who->conds[k], id)) {
-                                                if (trace && why == NULL)
-                                                        why = cond_why(
-                                                            e, who->category,
-                                                            &who->conds[k], id);
-                                                ok = 0;
-                                                break;
-                                        }
-                                }
-                                if (ok && who->n_unless > 0) {
-                                        int all = 1;
-
-                                        for (k = 0; k < who->n_unless; k++) {
-                                                if (!cond_holds(&who->unless[k],
-                                                                id))
-                                                        all = 0;
-                                        }
-                                        if (all) {
-                                                if (trace && why == NULL)
-                                                        why = fmt(
-                                                            e,
-                                                            "%s: excluded by "
-                                                            "its attributes",
-                                                            who->category);
-                                                ok = 0;
-                                        }
-                                }
-                                if (!ok)
-                                        continue;
-                                m->matched = 1;
-                                m->identity = (int)i;
-                                m->who = (int)w;
-                                break;
-                        }
-                }
-                if (m->matched)
-                        m->fen = rule_amount(e, rule, &m->amount, &m->raw);
-                else if (trace && why == NULL)
-                        why = seen && !seen_counted
-                                  ? "an identity of this rule's categories "
-                                    "does not count on the identity day"
-                                  : "no identity of this rule's categories";
-        done:
-                if (trace) {
-                        zz_trace_entry_t *t = tr(e, ZZ_TRACE_RULE);
-
-                        if (t == NULL)
-                                continue;
-                        t->rule = rule->id;
-                        t->clause = rule->clause;
-                        t->matched = m->matched;
-                        t->identity = m->identity;
-                        t->fen = m->fen;
-                        if (m->matched) {
-                                const zz_identity_t *id =
-                                    &c->identities[m->identity];
-                                const zz_pol_who_t *who = &rule->who[m->who];
-                                const char *amt = amount_text(e, m);
-                                char attrs[160];
-                                size_t a, off = 0;
-
-                                attrs[0] = '\0';
-                                for (a = 0; a < id->n_attrs && off < 150; a++) {
-                                        int n = snprintf(
-                                            attrs + off, sizeof(attrs) - off,
-                                            "%s%s=%s", a ? ", " : " (",
-                                            id->attrs[a].key,
-                                            id->attrs[a].value);
-                                        if (n < 0)
-                                                break;
-                                        off += (size_t)n;
-                                        if (off >= sizeof(attrs))
-                                                off = sizeof(attrs) - 1;
-                                }
-                                t->reason =
-                                    fmt(e, "%s%s%s: %s", who->category, attrs,
-                                        id->n_attrs ? ")" : "", amt ? amt : "");
-                                t->detail_zh = detail_zh(e, who, id);
-                        } else {
-                                t->reason = why;
-                        }
-                }
+                if (rule_admits(e, rule, trace, &why))
+                        rule_find(e, rule, state, m, trace, &why);
+                if (trace)
+                        trace_rule(e, rule, m, why);
         }
 }
 
@@ -637,70 +657,99 @@ static void add_funding(struct res *res, const zz_pol_rule_t *rule, int r,
         res->total += fen;
 }
 
-static void resolve(struct ev *e, const struct rm *rm, struct res *res,
-                    int trace)
+static void trace_best(struct ev *e, const struct rm *rm, int best, int ties)
+{
+        const zz_policy_t *p = e->p;
+        zz_trace_entry_t *t = tr(e, ZZ_TRACE_RESOLVE);
+        char b1[32];
+
+        if (t == NULL)
+                return;
+        t->clause = p->strategy_clause;
+        if (best < 0) {
+                t->reason = "no rule matched";
+                return;
+        }
+        t->rule = p->rules[best].id;
+        t->matched = 1;
+        t->fen = rm[best].fen;
+        if (p->strategy == ZZ_STRAT_PRIORITY)
+                t->reason = fmt(e,
+                                "priority: %s is the first matching rule; %s "
+                                "pays %s yuan",
+                                p->rules[best].id, p->rules[best].payer,
+                                yuan(rm[best].fen, b1, sizeof(b1)));
+        else
+                t->reason = fmt(
+                    e, "max: %s pays the most (%s yuan)%s; %s pays all of it",
+                    p->rules[best].id, yuan(rm[best].fen, b1, sizeof(b1)),
+                    ties ? ", ties broken by the declared order" : "",
+                    p->rules[best].payer);
+}
+
+/* max: the matching rule that pays the most (ties to the declared order)
+ * pays all; priority: the first matching rule pays all. */
+static void resolve_best(struct ev *e, const struct rm *rm, struct res *res,
+                         int trace)
+{
+        const zz_policy_t *p = e->p;
+        size_t r;
+        int best = -1;
+        int ties = 0;
+
+        for (r = 0; r < p->n_rules; r++) {
+                if (!rm[r].matched)
+                        continue;
+                if (best < 0) {
+                        best = (int)r;
+                        continue;
+                }
+                if (p->strategy == ZZ_STRAT_PRIORITY)
+                        break;
+                if (rm[r].fen == rm[best].fen)
+                        ties = 1;
+                if (better(&p->rules[r], &rm[r], &p->rules[best], &rm[best]))
+                        best = (int)r;
+        }
+        if (best >= 0)
+                add_funding(res, &p->rules[best], best, rm[best].fen);
+        if (trace)
+                trace_best(e, rm, best, ties);
+}
+
+static void trace_stage(struct ev *e, const zz_pol_stage_t *st, int sbest,
+                        zz_fen_t std, zz_fen_t pay, zz_fen_t total)
+{
+        const zz_policy_t *p = e->p;
+        zz_trace_entry_t *t = tr(e, ZZ_TRACE_RESOLVE);
+        char b1[32], b2[32], b3[32];
+
+        if (t == NULL)
+                return;
+        t->clause = st->clause ? st->clause : p->strategy_clause;
+        t->fen = sbest >= 0 ? pay : 0;
+        if (sbest < 0) {
+                t->reason = fmt(e, "stage %d (%s): no rule matched", st->stage,
+                                st->name);
+                return;
+        }
+        t->rule = p->rules[sbest].id;
+        t->matched = pay > 0;
+        t->reason = fmt(e,
+                        "stage %d (%s): standard %s yuan, paid so far %s "
+                        "yuan, %s pays %s yuan",
+                        st->stage, st->name, yuan(std, b1, sizeof(b1)),
+                        yuan(total - pay, b2, sizeof(b2)),
+                        p->rules[sbest].payer, yuan(pay, b3, sizeof(b3)));
+}
+
+/* topup: stage i pays max(0, min(Ti, cap) - paid so far). */
+static void resolve_topup(struct ev *e, const struct rm *rm, struct res *res,
+                          int trace)
 {
         const zz_policy_t *p = e->p;
         size_t r, s;
-        int best = -1;
-        char b1[32], b2[32], b3[32];
 
-        memset(res, 0, sizeof(*res));
-        if (p->strategy == ZZ_STRAT_MAX || p->strategy == ZZ_STRAT_PRIORITY) {
-                int ties = 0;
-
-                for (r = 0; r < p->n_rules; r++) {
-                        if (!rm[r].matched)
-                                continue;
-                        if (best < 0) {
-                                best = (int)r;
-                                continue;
-                        }
-                        if (p->strategy == ZZ_STRAT_PRIORITY)
-                                break;
-                        if (rm[r].fen == rm[best].fen)
-                                ties = 1;
-                        if (better(&p->rules[r], &rm[r], &p->rules[best],
-                                   &rm[best]))
-                                best = (int)r;
-                }
-                if (best >= 0)
-                        add_funding(res, &p->rules[best], best, rm[best].fen);
-                if (trace) {
-                        zz_trace_entry_t *t = tr(e, ZZ_TRACE_RESOLVE);
-
-                        if (t == NULL)
-                                return;
-                        t->clause = p->strategy_clause;
-                        if (best < 0) {
-                                t->reason = "no rule matched";
-                                return;
-                        }
-                        t->rule = p->rules[best].id;
-                        t->matched = 1;
-                        t->fen = rm[best].fen;
-                        if (p->strategy == ZZ_STRAT_PRIORITY)
-                                t->reason = fmt(
-                                    e,
-                                    "priority: %s is the first matching rule; "
-                                    "%s pays %s yuan",
-                                    p->rules[best].id, p->rules[best].payer,
-                                    yuan(rm[best].fen, b1, sizeof(b1)));
-                        else
-                                t->reason =
-                                    fmt(e,
-                                        "max: %s pays the most (%s yuan)%s; %s "
-                                        "pays all of it",
-                                        p->rules[best].id,
-                                        yuan(rm[best].fen, b1, sizeof(b1)),
-                                        ties ? ", ties broken by the declared "
-                                               "order"
-                                             : "",
-                                        p->rules[best].payer);
-                }
-                return;
-        }
-        /* topup: stage i pays max(0, min(Ti, cap) - paid so far). */
         for (s = 0; s < p->n_stages; s++) {
                 const zz_pol_stage_t *st = &p->stages[s];
                 zz_fen_t std = 0, pay;
@@ -722,32 +771,21 @@ static void resolve(struct ev *e, const struct rm *rm, struct res *res,
                         pay = 0;
                 if (sbest >= 0)
                         add_funding(res, &p->rules[sbest], sbest, pay);
-                if (trace) {
-                        zz_trace_entry_t *t = tr(e, ZZ_TRACE_RESOLVE);
-
-                        if (t == NULL)
-                                continue;
-                        t->clause =
-                            st->clause ? st->clause : p->strategy_clause;
-                        t->fen = sbest >= 0 ? pay : 0;
-                        if (sbest < 0) {
-                                t->reason = fmt(e,
-                                                "stage %d (%s): no rule "
-                                                "matched",
-                                                st->stage, st->name);
-                                continue;
-                        }
-                        t->rule = p->rules[sbest].id;
-                        t->matched = pay > 0;
-                        t->reason = fmt(
-                            e,
-                            "stage %d (%s): standard %s yuan, paid so far %s "
-                            "yuan, %s pays %s yuan",
-                            st->stage, st->name, yuan(std, b1, sizeof(b1)),
-                            yuan(res->total - pay, b2, sizeof(b2)),
-                            p->rules[sbest].payer, yuan(pay, b3, sizeof(b3)));
-                }
+                if (trace)
+                        trace_stage(e, st, sbest, std, pay, res->total);
         }
+}
+
+/* Step 4: the strategy turns the matched rules into funding. */
+static void resolve(struct ev *e, const struct rm *rm, struct res *res,
+                    int trace)
+{
+        memset(res, 0, sizeof(*res));
+        if (e->p->strategy == ZZ_STRAT_MAX ||
+            e->p->strategy == ZZ_STRAT_PRIORITY)
+                resolve_best(e, rm, res, trace);
+        else
+                resolve_topup(e, rm, res, trace);
 }
 
 /* ---- the decision ---- */
@@ -874,56 +912,83 @@ static int eval_error(zz_decision_t *d, const char *msg)
         return -1;
 }
 
-int zz_policy_eval_ex(const zz_policy_t *policy, const zz_case_t *c,
-                      zz_decision_t *out, zz_arena_t *scratch, unsigned flags)
+/* The scratch arrays of one evaluation (category per identity, state per
+ * identity, a match per rule, the trace) and the category indexes. NULL,
+ * or the error. */
+static const char *eval_begin(struct ev *e, struct rm **rm)
 {
-        const zz_policy_t *p = policy;
-        struct ev ev, *e = &ev;
-        zz_decision_t *d = out;
-        struct rm *rm;
-        struct res res;
+        const zz_policy_t *p = e->p;
+        const zz_case_t *c = e->c;
         size_t i;
-        int in_jur;
-        zz_fen_t applied = 0;
-        char b1[32], b2[32], b3[32];
-        const char *region = NULL;
-        const char *daykind;
 
-        memset(d, 0, sizeof(*d));
-        d->identity_day = ZZ_DATE_NONE;
-        if (p == NULL || c == NULL || scratch == NULL)
-                return eval_error(d, "no policy, case or scratch arena");
-        d->policy = p->name;
-        d->policy_version = p->version;
-        d->year = p->year;
-
-        memset(e, 0, sizeof(*e));
-        e->p = p;
-        e->c = c;
-        e->d = d;
-        e->a = scratch;
-        e->tracing = !(flags & ZZ_EVAL_NO_TRACE);
-
-        e->cat = zz_arena_alloc(scratch, (c->n_identities + 1) * sizeof(int));
-        e->state = zz_arena_alloc(scratch, c->n_identities + 1);
-        rm = zz_arena_alloc(scratch, (p->n_rules + 1) * sizeof(*rm));
-        if (e->cat == NULL || e->state == NULL || rm == NULL)
-                return eval_error(d, "out of memory");
+        e->cat = zz_arena_alloc(e->a, (c->n_identities + 1) * sizeof(int));
+        e->state = zz_arena_alloc(e->a, c->n_identities + 1);
+        *rm = zz_arena_alloc(e->a, (p->n_rules + 1) * sizeof(**rm));
+        if (e->cat == NULL || e->state == NULL || *rm == NULL)
+                return "out of memory";
         for (i = 0; i < c->n_identities; i++) {
-                e->cat[i] = zz_pol_cat_index(c->identities[i].category);
+                e->cat[i] = zz_vocab_cat_index(c->identities[i].category);
                 if (e->cat[i] < 0)
-                        return eval_error(d, "identities: unknown category");
+                        return "identities: unknown category";
         }
         if (e->tracing) {
                 e->cap_trace =
                     8 + c->n_identities + p->n_rules + p->n_stages + p->n_notes;
-                d->trace =
-                    zz_arena_calloc(scratch, e->cap_trace, sizeof(*d->trace));
-                if (d->trace == NULL)
-                        return eval_error(d, "out of memory");
+                e->d->trace =
+                    zz_arena_calloc(e->a, e->cap_trace, sizeof(*e->d->trace));
+                if (e->d->trace == NULL)
+                        return "out of memory";
         }
+        return NULL;
+}
 
-        /* 1. enrollment, tier, identity day */
+static void trace_timing(struct ev *e, const char *daykind)
+{
+        const zz_policy_t *p = e->p;
+        const zz_case_t *c = e->c;
+        zz_trace_entry_t *t;
+        char b4[12], b5[12], b6[12], b7[12];
+
+        if (c->has_enrollment && !e->has_enr) {
+                t = tr(e, ZZ_TRACE_TIMING);
+                if (t != NULL)
+                        t->reason = fmt(e,
+                                        "the enrollment is for insurance year "
+                                        "%d, not %d: treated as not enrolled",
+                                        c->enrollment.year, p->year);
+        }
+        t = tr(e, ZZ_TRACE_TIMING);
+        if (t == NULL)
+                return;
+        t->clause = p->timing_clause;
+        t->matched = e->in_window;
+        if (p->idday == ZZ_IDDAY_CUTOFF)
+                t->reason =
+                    fmt(e,
+                        "identities are judged as recognized on the "
+                        "cutoff %s; %s %s %s the collection window %s "
+                        "to %s",
+                        day(p->cutoff, b4), daykind, day(e->ref_day, b5),
+                        e->in_window ? "lies in" : "lies outside",
+                        day(p->win_from, b6), day(p->win_to, b7));
+        else
+                t->reason = fmt(e,
+                                "identities are judged on %s, %s; it %s the "
+                                "collection window %s to %s",
+                                day(e->id_day, b4), daykind,
+                                e->in_window ? "lies in" : "lies outside",
+                                day(p->win_from, b6), day(p->win_to, b7));
+}
+
+/* Step 1: enrollment (in this insurance year), payment, tier, the
+ * identity day and whether it lies in the window. -1 when the enrolled
+ * tier is not one of the policy's. */
+static int eval_timing(struct ev *e)
+{
+        const zz_policy_t *p = e->p;
+        const zz_case_t *c = e->c;
+        const char *daykind;
+
         e->has_enr = c->has_enrollment && c->enrollment.year == p->year;
         e->has_pay = e->has_enr && c->has_payment;
         e->tier = 1;
@@ -931,8 +996,7 @@ int zz_policy_eval_ex(const zz_policy_t *policy, const zz_case_t *c,
                 if (c->enrollment.tier < 1 ||
                     c->enrollment.tier > ZZ_TIER_MAX ||
                     p->tier_fen[c->enrollment.tier] < 0)
-                        return eval_error(d, "enrollment.tier: the policy has "
-                                             "no such tier");
+                        return -1;
                 e->tier = c->enrollment.tier;
         }
         e->cap = p->tier_fen[e->tier];
@@ -951,61 +1015,24 @@ int zz_policy_eval_ex(const zz_policy_t *policy, const zz_case_t *c,
         }
         e->id_day = p->idday == ZZ_IDDAY_CUTOFF ? p->cutoff : e->ref_day;
         e->in_window = e->ref_day >= p->win_from && e->ref_day <= p->win_to;
-        d->identity_day = e->id_day;
-        if (e->tracing) {
-                zz_trace_entry_t *t;
-                char b4[12], b5[12], b6[12], b7[12];
+        e->d->identity_day = e->id_day;
+        if (e->tracing)
+                trace_timing(e, daykind);
+        return 0;
+}
 
-                if (c->has_enrollment && !e->has_enr) {
-                        t = tr(e, ZZ_TRACE_TIMING);
-                        if (t != NULL)
-                                t->reason = fmt(e,
-                                                "the enrollment is for "
-                                                "insurance year %d, not %d: "
-                                                "treated as not enrolled",
-                                                c->enrollment.year, p->year);
-                }
-                t = tr(e, ZZ_TRACE_TIMING);
-                if (t != NULL) {
-                        t->clause = p->timing_clause;
-                        t->matched = e->in_window;
-                        if (p->idday == ZZ_IDDAY_CUTOFF)
-                                t->reason = fmt(
-                                    e,
-                                    "identities are judged as recognized on "
-                                    "the cutoff %s; %s %s %s the collection "
-                                    "window %s to %s",
-                                    day(p->cutoff, b4), daykind,
-                                    day(e->ref_day, b5),
-                                    e->in_window ? "lies in" : "lies outside",
-                                    day(p->win_from, b6), day(p->win_to, b7));
-                        else
-                                t->reason = fmt(
-                                    e,
-                                    "identities are judged on %s, %s; it %s "
-                                    "the collection window %s to %s",
-                                    day(e->id_day, b4), daykind,
-                                    e->in_window ? "lies in" : "lies outside",
-                                    day(p->win_from, b6), day(p->win_to, b7));
-                }
-        }
+/* Whether the person comes under the policy's jurisdiction: by the
+ * enrollment's region, else by the residence or the approving region of a
+ * counted identity (or when nothing says where). Sets the allocation
+ * region. */
+static int eval_region(struct ev *e, const struct rm *rm, const struct res *res)
+{
+        const zz_policy_t *p = e->p;
+        const zz_case_t *c = e->c;
+        const char *region;
+        int in_jur;
+        size_t i;
 
-        /* 2. identities */
-        for (i = 0; i < c->n_identities; i++) {
-                e->state[i] = (unsigned char)judge(e, i, 0);
-                if (e->tracing)
-                        trace_identity(e, i);
-        }
-
-        /* 3-4. rules and strategy */
-        match_rules(e, e->state, rm, e->tracing);
-        resolve(e, rm, &res, e->tracing);
-        for (i = 0; i < p->n_rules; i++) {
-                if (rm[i].matched)
-                        d->eligible = 1;
-        }
-
-        /* jurisdiction and allocation region */
         if (e->has_enr) {
                 in_jur = zz_policy_in_jurisdiction(p, c->enrollment.region);
                 region = c->enrollment.region;
@@ -1028,212 +1055,288 @@ int zz_policy_eval_ex(const zz_policy_t *policy, const zz_case_t *c,
         }
         if (p->alloc == ZZ_ALLOC_COUNTY) {
                 region = county_of(e, region);
-        } else if (p->alloc == ZZ_ALLOC_APPROVING && res.n > 0) {
-                const struct rm *m = &rm[res.funding_rule[0]];
+        } else if (p->alloc == ZZ_ALLOC_APPROVING && res->n > 0) {
+                const struct rm *m = &rm[res->funding_rule[0]];
                 const char *ar = c->identities[m->identity].approving_region;
 
                 if (ar != NULL)
                         region = ar;
         }
-        d->region = region;
+        e->d->region = region;
+        return in_jur;
+}
 
-        /* 5. amounts and reconciliation */
-        if (e->has_pay)
-                applied = c->payment.subsidy_applied_fen;
+/* Tax applied less than the entitlement: a refund is due, unless the
+ * policy refunds nothing (then what tax applied is what the payers fund,
+ * in paying order). */
+static void reconcile_short(struct ev *e, const struct res *res,
+                            zz_fen_t applied)
+{
+        const zz_policy_t *p = e->p;
+        zz_decision_t *d = e->d;
+        size_t i;
+
+        if (p->late == ZZ_LATE_NONE) {
+                zz_fen_t left = applied;
+
+                d->subsidy_fen = applied;
+                for (i = 0; i < d->n_funding; i++) {
+                        if (d->funding[i].fen > left)
+                                d->funding[i].fen = left;
+                        left -= d->funding[i].fen;
+                }
+                while (d->n_funding > 0 &&
+                       d->funding[d->n_funding - 1].fen == 0)
+                        d->n_funding--;
+                d->reconciliation.status = ZZ_RECON_OK;
+                return;
+        }
+        d->reconciliation.status = ZZ_RECON_REFUND_DUE;
+        d->reconciliation.fen = res->total - applied;
+        d->reconciliation.route = p->late == ZZ_LATE_TO_PERSON
+                                      ? ZZ_ROUTE_TO_PERSON
+                                      : ZZ_ROUTE_VIA_TAX;
+        owe_unapplied(d, res, applied);
+}
+
+/* Tax applied more than the entitlement: would a revoked identity have
+ * paid for it? Then its department recovers the excess. -1 when out of
+ * memory. */
+static int reconcile_excess(struct ev *e, const struct res *res,
+                            zz_fen_t applied)
+{
+        const zz_case_t *c = e->c;
+        zz_decision_t *d = e->d;
+        zz_fen_t excess = applied - res->total;
+        unsigned char *st2 = NULL;
+        struct rm *rm2 = NULL;
+        struct res res2;
+        int revoked = 0;
+        size_t i;
+
+        for (i = 0; i < c->n_identities; i++) {
+                if (c->identities[i].action == ZZ_ACTION_REVOKE)
+                        revoked = 1;
+        }
+        memset(&res2, 0, sizeof(res2));
+        if (revoked) {
+                st2 = zz_arena_alloc(e->a, c->n_identities + 1);
+                rm2 = zz_arena_alloc(e->a, (e->p->n_rules + 1) * sizeof(*rm2));
+                if (st2 == NULL || rm2 == NULL)
+                        return -1;
+                for (i = 0; i < c->n_identities; i++)
+                        st2[i] = (unsigned char)judge(e, i, 1);
+                match_rules(e, st2, rm2, 0);
+                resolve(e, rm2, &res2, 0);
+        }
+        d->reconciliation.fen = excess;
+        if (!revoked || res2.total <= res->total) {
+                d->reconciliation.status = ZZ_RECON_UNFUNDED_SUBSIDY;
+                return 0;
+        }
+        d->reconciliation.status = ZZ_RECON_RECOVERY_DUE;
+        for (i = 0; i < res2.n; i++) {
+                const struct rm *m = &rm2[res2.funding_rule[i]];
+                const zz_identity_t *id = &c->identities[m->identity];
+
+                if (id->action != ZZ_ACTION_REVOKE)
+                        continue;
+                d->reconciliation.owed[0] = res2.funding[i];
+                d->reconciliation.owed[0].payer =
+                    zz_vocab_cat(e->cat[m->identity])->dept;
+                d->reconciliation.owed[0].fen = excess;
+                d->reconciliation.n_owed = 1;
+                break;
+        }
+        return 0;
+}
+
+/* Step 5: amounts, and reconciliation against what tax applied. -1 when
+ * out of memory. */
+static int reconcile(struct ev *e, const struct res *res, int in_jur,
+                     zz_fen_t applied)
+{
+        const zz_policy_t *p = e->p;
+        zz_decision_t *d = e->d;
+
         if (!e->has_enr) {
                 d->reconciliation.status = in_jur && d->eligible
                                                ? ZZ_RECON_NOT_ENROLLED
                                                : ZZ_RECON_NOT_ELIGIBLE;
                 /* What the coverage gap would cost, in tier 1. */
                 if (d->reconciliation.status == ZZ_RECON_NOT_ENROLLED)
-                        d->reconciliation.fen = res.total;
-        } else if (!in_jur) {
+                        d->reconciliation.fen = res->total;
+                return 0;
+        }
+        if (!in_jur) {
                 d->reconciliation.status = ZZ_RECON_ENROLLED_ELSEWHERE;
                 d->reconciliation.fen = applied;
-        } else {
-                d->contribution_fen = p->tier_fen[e->tier];
-                d->subsidy_fen = res.total;
-                memcpy(d->funding, res.funding, sizeof(res.funding));
-                d->n_funding = res.n;
-                if (!e->has_pay) {
-                        d->reconciliation.status = d->eligible
-                                                       ? ZZ_RECON_PENDING
-                                                       : ZZ_RECON_NOT_ELIGIBLE;
-                } else if (applied == res.total) {
-                        d->reconciliation.status = d->eligible || applied > 0
-                                                       ? ZZ_RECON_OK
-                                                       : ZZ_RECON_NOT_ELIGIBLE;
-                } else if (applied < res.total) {
-                        if (p->late == ZZ_LATE_NONE) {
-                                /* Nothing is refunded: what tax applied is
-                                 * what the payers fund, in paying order. */
-                                zz_fen_t left = applied;
+                return 0;
+        }
+        d->contribution_fen = p->tier_fen[e->tier];
+        d->subsidy_fen = res->total;
+        memcpy(d->funding, res->funding, sizeof(res->funding));
+        d->n_funding = res->n;
+        if (!e->has_pay)
+                d->reconciliation.status =
+                    d->eligible ? ZZ_RECON_PENDING : ZZ_RECON_NOT_ELIGIBLE;
+        else if (applied == res->total)
+                d->reconciliation.status = d->eligible || applied > 0
+                                               ? ZZ_RECON_OK
+                                               : ZZ_RECON_NOT_ELIGIBLE;
+        else if (applied < res->total)
+                reconcile_short(e, res, applied);
+        else if (reconcile_excess(e, res, applied) != 0)
+                return -1;
+        d->individual_due_fen = d->contribution_fen - d->subsidy_fen;
+        if (e->has_pay)
+                d->period = find_period(e);
+        return 0;
+}
 
-                                d->subsidy_fen = applied;
-                                for (i = 0; i < d->n_funding; i++) {
-                                        if (d->funding[i].fen > left)
-                                                d->funding[i].fen = left;
-                                        left -= d->funding[i].fen;
-                                }
-                                while (d->n_funding > 0 &&
-                                       d->funding[d->n_funding - 1].fen == 0)
-                                        d->n_funding--;
-                                d->reconciliation.status = ZZ_RECON_OK;
-                        } else {
-                                d->reconciliation.status = ZZ_RECON_REFUND_DUE;
-                                d->reconciliation.fen = res.total - applied;
-                                d->reconciliation.route =
-                                    p->late == ZZ_LATE_TO_PERSON
-                                        ? ZZ_ROUTE_TO_PERSON
-                                        : ZZ_ROUTE_VIA_TAX;
-                                owe_unapplied(d, &res, applied);
-                        }
-                } else {
-                        /* Tax applied more than the person is entitled to:
-                         * would a revoked identity have paid for it? */
-                        zz_fen_t excess = applied - res.total;
-                        unsigned char *st2 = NULL;
-                        struct rm *rm2 = NULL;
-                        struct res res2;
-                        int revoked = 0;
+/* Why the reconciliation came out as it did. */
+static const char *recon_reason(struct ev *e, const struct res *res, int in_jur,
+                                zz_fen_t applied)
+{
+        const zz_decision_t *d = e->d;
+        char b1[32], b2[32], b3[32];
 
-                        for (i = 0; i < c->n_identities; i++) {
-                                if (c->identities[i].action == ZZ_ACTION_REVOKE)
-                                        revoked = 1;
-                        }
-                        memset(&res2, 0, sizeof(res2));
-                        if (revoked) {
-                                st2 = zz_arena_alloc(scratch,
-                                                     c->n_identities + 1);
-                                rm2 = zz_arena_alloc(scratch, (p->n_rules + 1) *
-                                                                  sizeof(*rm2));
-                                if (st2 == NULL || rm2 == NULL)
-                                        return eval_error(d, "out of memory");
-                                for (i = 0; i < c->n_identities; i++)
-                                        st2[i] = (unsigned char)judge(e, i, 1);
-                                match_rules(e, st2, rm2, 0);
-                                resolve(e, rm2, &res2, 0);
-                        }
-                        d->reconciliation.fen = excess;
-                        if (revoked && res2.total > res.total) {
-                                d->reconciliation.status =
-                                    ZZ_RECON_RECOVERY_DUE;
-                                for (i = 0; i < res2.n; i++) {
-                                        const struct rm *m =
-                                            &rm2[res2.funding_rule[i]];
-                                        const zz_identity_t *id =
-                                            &c->identities[m->identity];
+        switch (d->reconciliation.status) {
+        case ZZ_RECON_NOT_ENROLLED:
+                return fmt(e,
+                           "eligible but not enrolled: a coverage gap (%s "
+                           "yuan in tier 1)",
+                           yuan(res->total, b1, sizeof(b1)));
+        case ZZ_RECON_NOT_ELIGIBLE:
+                return in_jur ? "no rule matched"
+                              : "lives outside the jurisdiction";
+        case ZZ_RECON_ENROLLED_ELSEWHERE:
+                return "enrolled outside the jurisdiction: nothing is paid "
+                       "here";
+        case ZZ_RECON_PENDING:
+                return "enrolled, not yet paid: the subsidy is the flag tax "
+                       "will apply";
+        case ZZ_RECON_OK:
+                return fmt(e, "tax applied %s yuan, as entitled",
+                           yuan(applied, b1, sizeof(b1)));
+        case ZZ_RECON_REFUND_DUE:
+                return fmt(e, "tax applied %s yuan of %s: %s yuan to refund %s",
+                           yuan(applied, b1, sizeof(b1)),
+                           yuan(res->total, b2, sizeof(b2)),
+                           yuan(d->reconciliation.fen, b3, sizeof(b3)),
+                           d->reconciliation.route == ZZ_ROUTE_TO_PERSON
+                               ? "directly to the person"
+                               : "through tax");
+        case ZZ_RECON_RECOVERY_DUE:
+                return fmt(e,
+                           "tax applied %s yuan, %s more than entitled, paid "
+                           "for by an identity revoked as erroneous: its "
+                           "department recovers it",
+                           yuan(applied, b1, sizeof(b1)),
+                           yuan(d->reconciliation.fen, b2, sizeof(b2)));
+        case ZZ_RECON_UNFUNDED_SUBSIDY:
+                return fmt(e,
+                           "tax applied %s yuan, %s more than entitled, and no "
+                           "revoked identity paid for it: no payer owes it, "
+                           "report for correction",
+                           yuan(applied, b1, sizeof(b1)),
+                           yuan(d->reconciliation.fen, b2, sizeof(b2)));
+        }
+        return NULL;
+}
 
-                                        if (id->action != ZZ_ACTION_REVOKE)
-                                                continue;
-                                        d->reconciliation.owed[0] =
-                                            res2.funding[i];
-                                        d->reconciliation.owed[0].payer =
-                                            zz_pol_cat(e->cat[m->identity])
-                                                ->dept;
-                                        d->reconciliation.owed[0].fen = excess;
-                                        d->reconciliation.n_owed = 1;
-                                        break;
-                                }
-                        } else {
-                                d->reconciliation.status =
-                                    ZZ_RECON_UNFUNDED_SUBSIDY;
-                        }
-                }
-                d->individual_due_fen = d->contribution_fen - d->subsidy_fen;
-                if (e->has_pay)
-                        d->period = find_period(e);
+static void trace_reconcile(struct ev *e, const struct res *res, int in_jur,
+                            zz_fen_t applied)
+{
+        const zz_policy_t *p = e->p;
+        const zz_case_t *c = e->c;
+        const zz_decision_t *d = e->d;
+        zz_trace_entry_t *t = tr(e, ZZ_TRACE_RECONCILE);
+        char b1[32], b2[32];
+
+        if (t != NULL) {
+                t->fen = d->reconciliation.fen;
+                t->reason = recon_reason(e, res, in_jur, applied);
+                if (d->reconciliation.status == ZZ_RECON_ENROLLED_ELSEWHERE)
+                        t->clause = p->jurisdiction_clause;
+                else if (d->reconciliation.status == ZZ_RECON_REFUND_DUE)
+                        t->clause = p->timing_clause;
+        }
+        if (e->has_pay && in_jur &&
+            c->payment.contribution_fen != d->contribution_fen) {
+                t = tr(e, ZZ_TRACE_RECONCILE);
+                if (t != NULL)
+                        t->reason = fmt(
+                            e,
+                            "tax's contribution %s yuan differs from the "
+                            "policy's tier %d contribution %s yuan",
+                            yuan(c->payment.contribution_fen, b1, sizeof(b1)),
+                            e->tier, yuan(d->contribution_fen, b2, sizeof(b2)));
+        }
+}
+
+int zz_policy_eval_ex(const zz_policy_t *policy, const zz_case_t *c,
+                      zz_decision_t *out, zz_arena_t *scratch, unsigned flags)
+{
+        const zz_policy_t *p = policy;
+        struct ev ev, *e = &ev;
+        zz_decision_t *d = out;
+        struct rm *rm;
+        struct res res;
+        const char *err;
+        size_t i;
+        int in_jur;
+        zz_fen_t applied = 0;
+
+        memset(d, 0, sizeof(*d));
+        d->identity_day = ZZ_DATE_NONE;
+        if (p == NULL || c == NULL || scratch == NULL)
+                return eval_error(d, "no policy, case or scratch arena");
+        d->policy = p->name;
+        d->policy_version = p->version;
+        d->year = p->year;
+
+        memset(e, 0, sizeof(*e));
+        e->p = p;
+        e->c = c;
+        e->d = d;
+        e->a = scratch;
+        e->tracing = !(flags & ZZ_EVAL_NO_TRACE);
+        err = eval_begin(e, &rm);
+        if (err != NULL)
+                return eval_error(d, err);
+
+        /* 1. enrollment, tier, identity day */
+        if (eval_timing(e) != 0)
+                return eval_error(d, "enrollment.tier: the policy has no such "
+                                     "tier");
+
+        /* 2. identities */
+        for (i = 0; i < c->n_identities; i++) {
+                e->state[i] = (unsigned char)judge(e, i, 0);
+                if (e->tracing)
+                        trace_identity(e, i);
         }
 
+        /* 3-4. rules and strategy */
+        match_rules(e, e->state, rm, e->tracing);
+        resolve(e, rm, &res, e->tracing);
+        for (i = 0; i < p->n_rules; i++) {
+                if (rm[i].matched)
+                        d->eligible = 1;
+        }
+
+        /* jurisdiction and allocation region */
+        in_jur = eval_region(e, rm, &res);
+
+        /* 5. amounts and reconciliation */
+        if (e->has_pay)
+                applied = c->payment.subsidy_applied_fen;
+        if (reconcile(e, &res, in_jur, applied) != 0)
+                return eval_error(d, "out of memory");
+
         if (e->tracing) {
-                zz_trace_entry_t *t = tr(e, ZZ_TRACE_RECONCILE);
-
-                if (t != NULL) {
-                        zz_recon_status_t st = d->reconciliation.status;
-
-                        t->fen = d->reconciliation.fen;
-                        switch (st) {
-                        case ZZ_RECON_NOT_ENROLLED:
-                                t->reason =
-                                    fmt(e,
-                                        "eligible but not enrolled: a "
-                                        "coverage gap (%s yuan in "
-                                        "tier 1)",
-                                        yuan(res.total, b1, sizeof(b1)));
-                                break;
-                        case ZZ_RECON_NOT_ELIGIBLE:
-                                t->reason = in_jur ? "no rule matched"
-                                                   : "lives outside the "
-                                                     "jurisdiction";
-                                break;
-                        case ZZ_RECON_ENROLLED_ELSEWHERE:
-                                t->reason = "enrolled outside the "
-                                            "jurisdiction: nothing is paid "
-                                            "here";
-                                t->clause = p->jurisdiction_clause;
-                                break;
-                        case ZZ_RECON_PENDING:
-                                t->reason = "enrolled, not yet paid: the "
-                                            "subsidy is the flag tax will "
-                                            "apply";
-                                break;
-                        case ZZ_RECON_OK:
-                                t->reason =
-                                    fmt(e, "tax applied %s yuan, as entitled",
-                                        yuan(applied, b1, sizeof(b1)));
-                                break;
-                        case ZZ_RECON_REFUND_DUE:
-                                t->reason = fmt(
-                                    e,
-                                    "tax applied %s yuan of %s: %s yuan to "
-                                    "refund %s",
-                                    yuan(applied, b1, sizeof(b1)),
-                                    yuan(res.total, b2, sizeof(b2)),
-                                    yuan(d->reconciliation.fen, b3, sizeof(b3)),
-                                    d->reconciliation.route ==
-                                            ZZ_ROUTE_TO_PERSON
-                                        ? "directly to the person"
-                                        : "through tax");
-                                t->clause = p->timing_clause;
-                                break;
-                        case ZZ_RECON_RECOVERY_DUE:
-                                t->reason =
-                                    fmt(e,
-                                        "tax applied %s yuan, %s more than "
-                                        "entitled, paid for by an identity "
-                                        "revoked as erroneous: its department "
-                                        "recovers it",
-                                        yuan(applied, b1, sizeof(b1)),
-                                        yuan(d->reconciliation.fen, b2,
-                                             sizeof(b2)));
-                                break;
-                        case ZZ_RECON_UNFUNDED_SUBSIDY:
-                                t->reason = fmt(
-                                    e,
-                                    "tax applied %s yuan, %s more than "
-                                    "entitled, and no revoked identity paid "
-                                    "for it: no payer owes it, report for "
-                                    "correction",
-                                    yuan(applied, b1, sizeof(b1)),
-                                    yuan(d->reconciliation.fen, b2,
-                                         sizeof(b2)));
-                                break;
-                        }
-                }
-                if (e->has_pay && in_jur &&
-                    c->payment.contribution_fen != d->contribution_fen) {
-                        t = tr(e, ZZ_TRACE_RECONCILE);
-                        if (t != NULL)
-                                t->reason = fmt(
-                                    e,
-                                    "tax's contribution %s yuan differs from "
-                                    "the policy's tier %d contribution %s "
-                                    "yuan",
-                                    yuan(c->payment.contribution_fen, b1,
-                                         sizeof(b1)),
-                                    e->tier,
-                                    yuan(d->contribution_fen, b2, sizeof(b2)));
-                }
+                trace_reconcile(e, &res, in_jur, applied);
                 trace_notes(e, rm, &res);
         }
         if (e->oom)

@@ -11,47 +11,10 @@
 
 #include "zizhu/arena.h"
 #include "zizhu/policy.h"
+#include "zizhu/vocab.h"
 
-#define ZZ_TIER_MAX    9  /* tiers are numbered 1..ZZ_TIER_MAX */
-#define ZZ_POL_CATS    19 /* size of the category vocabulary */
-#define ZZ_COND_VALUES 8  /* values in one "one of" condition */
-
-/* ---- category vocabulary (policy_vocab.c) ---- */
-
-typedef enum zz_attr_type_e {
-        ZZ_AT_ENUM = 0, /* one of a list of words */
-        ZZ_AT_INT,      /* an integer in [min, max] */
-        ZZ_AT_BOOL,     /* "true" / "false" */
-        ZZ_AT_TEXT      /* free text (an institution code) */
-} zz_attr_type_t;
-
-typedef struct zz_attr_def_s {
-        const char *key;
-        zz_attr_type_t type;
-        int min, max;
-        const char *const *values; /* ZZ_AT_ENUM, NULL-terminated */
-} zz_attr_def_t;
-
-typedef struct zz_cat_def_s {
-        const char *code;
-        const char *zh;
-        const char *dept; /* the certifying department: "MCA" */
-        const zz_attr_def_t *attrs;
-        size_t n_attrs;
-} zz_cat_def_t;
-
-/* Index of a category code, or -1. */
-int zz_pol_cat_index(const char *code);
-const zz_cat_def_t *zz_pol_cat(int index);
-/* The definition of an attribute of a category, or NULL. */
-const zz_attr_def_t *zz_pol_attr_def(const zz_cat_def_t *cat, const char *key);
-/* 1 when value is acceptable for the attribute. */
-int zz_pol_attr_value_ok(const zz_attr_def_t *def, const char *value);
-/* Reads a decimal integer (optional '-'); -1 when s is not one. */
-int zz_pol_parse_long(const char *s, long *out);
-/* 1 when code names a payer or fund source (MCA, MVA, RRB, DPF, NHC,
- * MAF, FIN, WLF). */
-int zz_pol_payer_known(const char *code);
+#define ZZ_TIER_MAX    9 /* tiers are numbered 1..ZZ_TIER_MAX */
+#define ZZ_COND_VALUES 8 /* values in one "one of" condition */
 
 /* ---- loaded policy ---- */
 

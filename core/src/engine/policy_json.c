@@ -61,18 +61,32 @@ static int check_keys(struct jc *j, const json_t *obj, const char *path,
         return 0;
 }
 
+/* The value of key in obj into *v: 1 when there is one (not null), 0
+ * when there is none and it is not required, -1 ("missing") when a
+ * required one is absent. */
+static int jfield(struct jc *j, const json_t *obj, const char *key,
+                  const char *path, int req, json_t **v)
+{
+        *v = json_object_get(obj, key);
+        if (*v != NULL && !json_is_null(*v))
+                return 1;
+        if (req)
+                return jfail(j, "%s%s%s: missing", path, path[0] ? "." : "",
+                             key);
+        return 0;
+}
+
 /* A string field; *out NULL when absent or null and !req. */
 static int jstr(struct jc *j, const json_t *obj, const char *key,
                 const char *path, int req, const char **out)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
+        int rc;
 
         *out = NULL;
-        if (v == NULL || json_is_null(v)) {
-                if (req)
-                        return jfail(j, "%s.%s: missing", path, key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, req, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_string(v))
                 return jfail(j, "%s.%s: must be a string", path, key);
         *out =
@@ -104,15 +118,13 @@ static int jregion(struct jc *j, const char *s, const char *path,
 static int jdate(struct jc *j, const json_t *obj, const char *key,
                  const char *path, int req, zz_date_t *out)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
+        int rc;
 
         *out = ZZ_DATE_NONE;
-        if (v == NULL || json_is_null(v)) {
-                if (req)
-                        return jfail(j, "%s%s%s: missing", path,
-                                     path[0] ? "." : "", key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, req, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_string(v) ||
             zz_date_parse(json_string_value(v), json_string_length(v), out) !=
                 0)
@@ -124,16 +136,15 @@ static int jdate(struct jc *j, const json_t *obj, const char *key,
 static int jts(struct jc *j, const json_t *obj, const char *key,
                const char *path, int req, zz_ts_t *out, int *has)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
+        int rc;
 
         *out = 0;
         if (has != NULL)
                 *has = 0;
-        if (v == NULL || json_is_null(v)) {
-                if (req)
-                        return jfail(j, "%s.%s: missing", path, key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, req, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_string(v) ||
             zz_ts_parse(json_string_value(v), json_string_length(v), out) != 0)
                 return jfail(j, "%s.%s: not an ISO 8601 date and time", path,
@@ -147,14 +158,13 @@ static int jint(struct jc *j, const json_t *obj, const char *key,
                 const char *path, int req, json_int_t min, json_int_t max,
                 json_int_t dflt, json_int_t *out)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
+        int rc;
 
         *out = dflt;
-        if (v == NULL || json_is_null(v)) {
-                if (req)
-                        return jfail(j, "%s.%s: missing", path, key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, req, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_integer(v))
                 return jfail(j, "%s.%s: must be an integer", path, key);
         *out = json_integer_value(v);
@@ -168,16 +178,14 @@ static int jint(struct jc *j, const json_t *obj, const char *key,
 static int jword(struct jc *j, const json_t *obj, const char *key,
                  const char *path, const char *const *words, int dflt, int *out)
 {
-        json_t *v = json_object_get(obj, key);
+        json_t *v;
         const char *s;
-        int i;
+        int i, rc;
 
         *out = dflt;
-        if (v == NULL || json_is_null(v)) {
-                if (dflt < 0)
-                        return jfail(j, "%s.%s: missing", path, key);
-                return 0;
-        }
+        rc = jfield(j, obj, key, path, dflt < 0, &v);
+        if (rc <= 0)
+                return rc;
         if (!json_is_string(v))
                 return jfail(j, "%s.%s: must be a string", path, key);
         s = json_string_value(v);
@@ -191,7 +199,7 @@ static int jword(struct jc *j, const json_t *obj, const char *key,
 }
 
 static int parse_attrs(struct jc *j, const json_t *v, const char *path,
-                       const zz_cat_def_t *cat, zz_identity_t *id)
+                       const zz_vocab_cat_t *cat, zz_identity_t *id)
 {
         zz_attr_t *attrs;
         const char *key;
@@ -207,7 +215,7 @@ static int parse_attrs(struct jc *j, const json_t *v, const char *path,
                 return jfail(j, "%s.attrs: out of memory", path);
         json_object_foreach((json_t *)v, key, val)
         {
-                const zz_attr_def_t *def = zz_pol_attr_def(cat, key);
+                const zz_vocab_attr_t *def = zz_vocab_attr(cat, key);
                 char buf[32];
                 const char *s;
 
@@ -230,7 +238,7 @@ static int parse_attrs(struct jc *j, const json_t *v, const char *path,
                                      "integer or a boolean",
                                      path, key);
                 }
-                if (!zz_pol_attr_value_ok(def, s))
+                if (!zz_vocab_attr_value_ok(def, s))
                         return jfail(j, "%s.attrs.%s: invalid value \"%.40s\"",
                                      path, key, s);
                 attrs[n].key = zz_arena_strdup(j->a, key);
@@ -252,8 +260,8 @@ static int parse_identity(struct jc *j, const json_t *v, size_t index,
                                            "reported_at", "approving_region",
                                            "action",      NULL};
         static const char *const actions[] = {"GRANT", "REVOKE", NULL};
-        char path[32];
-        const zz_cat_def_t *cat;
+        char path[48]; /* "identities[" SIZE_MAX "]" */
+        const zz_vocab_cat_t *cat;
         int action;
 
         snprintf(path, sizeof(path), "identities[%zu]", index);
@@ -262,7 +270,7 @@ static int parse_identity(struct jc *j, const json_t *v, size_t index,
         if (check_keys(j, v, path, keys) != 0 ||
             jstr(j, v, "category", path, 1, &id->category) != 0)
                 return -1;
-        cat = zz_pol_cat(zz_pol_cat_index(id->category));
+        cat = zz_vocab_cat(zz_vocab_cat_index(id->category));
         if (cat == NULL)
                 return jfail(j, "%s.category: unknown category \"%.40s\"", path,
                              id->category);
@@ -287,9 +295,6 @@ static int parse_enrollment(struct jc *j, const json_t *v, zz_case_t *c)
         static const char *const keys[] = {
             "year",          "tier",   "class", "kind",
             "registered_on", "region", "unit",  NULL};
-        static const char *const classes[] = {"adult", "student_child",
-                                              "college", NULL};
-        static const char *const kinds[] = {"ANNUAL", "MID_YEAR", NULL};
         zz_enrollment_t *e = &c->enrollment;
         json_int_t year, tier;
         int cls, kind;
@@ -299,8 +304,10 @@ static int parse_enrollment(struct jc *j, const json_t *v, zz_case_t *c)
         if (check_keys(j, v, "enrollment", keys) != 0 ||
             jint(j, v, "year", "enrollment", 1, 1990, 2100, 0, &year) ||
             jint(j, v, "tier", "enrollment", 1, 1, ZZ_TIER_MAX, 1, &tier) ||
-            jword(j, v, "class", "enrollment", classes, 0, &cls) ||
-            jword(j, v, "kind", "enrollment", kinds, 0, &kind) ||
+            jword(j, v, "class", "enrollment", zz_vocab_enroll_classes, 0,
+                  &cls) ||
+            jword(j, v, "kind", "enrollment", zz_vocab_enroll_kinds, 0,
+                  &kind) ||
             jdate(j, v, "registered_on", "enrollment", 1, &e->registered_on) ||
             jstr(j, v, "region", "enrollment", 1, &e->region) ||
             jregion(j, e->region, "enrollment", "region") ||
@@ -344,6 +351,49 @@ static int parse_payment(struct jc *j, const json_t *v, zz_case_t *c)
         return 0;
 }
 
+static int parse_person(struct jc *j, const json_t *obj, zz_case_t *out)
+{
+        static const char *const pkeys[] = {"id", "region", "household", NULL};
+        json_t *person = json_object_get(obj, "person");
+        zz_idno_status_t st;
+
+        if (person == NULL || !json_is_object(person))
+                return jfail(j, "person: missing, or not an object");
+        if (check_keys(j, person, "person", pkeys) != 0 ||
+            jstr(j, person, "id", "person", 1, &out->person_id) != 0 ||
+            jstr(j, person, "region", "person", 0, &out->region) != 0 ||
+            jregion(j, out->region, "person", "region") != 0 ||
+            jstr(j, person, "household", "person", 0, &out->household) != 0)
+                return -1;
+        st = zz_idno_validate(out->person_id, strlen(out->person_id));
+        if (st != ZZ_IDNO_OK)
+                return jfail(j, "person.id: %s", zz_idno_strerror(st));
+        return 0;
+}
+
+static int parse_identities(struct jc *j, const json_t *v, zz_case_t *out)
+{
+        zz_identity_t *ids;
+        size_t i, n;
+
+        if (v == NULL || json_is_null(v))
+                return 0;
+        if (!json_is_array(v))
+                return jfail(j, "identities: must be an array");
+        n = json_array_size(v);
+        ids = zz_arena_calloc(j->a, n + 1, sizeof(*ids));
+        if (ids == NULL)
+                return jfail(j, "identities: out of memory");
+        for (i = 0; i < n; i++) {
+                ids[i].valid_to = ZZ_DATE_NONE;
+                if (parse_identity(j, json_array_get(v, i), i, &ids[i]) != 0)
+                        return -1;
+        }
+        out->identities = ids;
+        out->n_identities = n;
+        return 0;
+}
+
 int zz_case_from_json_obj(const json_t *obj, zz_case_t *out,
                           const char **name_out, zz_arena_t *arena,
                           char *errstr, size_t errstr_size)
@@ -351,12 +401,8 @@ int zz_case_from_json_obj(const json_t *obj, zz_case_t *out,
         static const char *const keys[] = {
             "case",       "person",  "identities", "deceased_on",
             "enrollment", "payment", NULL};
-        static const char *const pkeys[] = {"id", "region", "household", NULL};
         struct jc jc = {arena, errstr, errstr_size}, *j = &jc;
-        json_t *v, *person;
-        zz_identity_t *ids;
-        size_t i, n;
-        zz_idno_status_t st;
+        json_t *v;
 
         zz_case_init(out);
         if (name_out != NULL)
@@ -374,40 +420,9 @@ int zz_case_from_json_obj(const json_t *obj, zz_case_t *out,
                 if (name_out != NULL)
                         *name_out = out->name;
         }
-        if (check_keys(j, obj, "", keys) != 0)
-                return -1;
-
-        person = json_object_get(obj, "person");
-        if (person == NULL || !json_is_object(person))
-                return jfail(j, "person: missing, or not an object");
-        if (check_keys(j, person, "person", pkeys) != 0 ||
-            jstr(j, person, "id", "person", 1, &out->person_id) != 0 ||
-            jstr(j, person, "region", "person", 0, &out->region) != 0 ||
-            jregion(j, out->region, "person", "region") != 0 ||
-            jstr(j, person, "household", "person", 0, &out->household) != 0)
-                return -1;
-        st = zz_idno_validate(out->person_id, strlen(out->person_id));
-        if (st != ZZ_IDNO_OK)
-                return jfail(j, "person.id: %s", zz_idno_strerror(st));
-
-        v = json_object_get(obj, "identities");
-        if (v != NULL && !json_is_null(v)) {
-                if (!json_is_array(v))
-                        return jfail(j, "identities: must be an array");
-                n = json_array_size(v);
-                ids = zz_arena_calloc(arena, n + 1, sizeof(*ids));
-                if (ids == NULL)
-                        return jfail(j, "identities: out of memory");
-                for (i = 0; i < n; i++) {
-                        ids[i].valid_to = ZZ_DATE_NONE;
-                        if (parse_identity(j, json_array_get(v, i), i,
-                                           &ids[i]) != 0)
-                                return -1;
-                }
-                out->identities = ids;
-                out->n_identities = n;
-        }
-        if (jdate(j, obj, "deceased_on", "", 0, &out->deceased_on) != 0)
+        if (check_keys(j, obj, "", keys) != 0 || parse_person(j, obj, out) ||
+            parse_identities(j, json_object_get(obj, "identities"), out) ||
+            jdate(j, obj, "deceased_on", "", 0, &out->deceased_on) != 0)
                 return -1;
         v = json_object_get(obj, "enrollment");
         if (v != NULL && !json_is_null(v) && parse_enrollment(j, v, out) != 0)

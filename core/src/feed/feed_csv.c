@@ -7,7 +7,7 @@
  * even when a quoted field holds newlines: a reject line must point the
  * clerk at the right place in the spreadsheet.
  */
-#include "zizhu/feed.h"
+#include "feed_int.h"
 
 #include <errno.h>
 #include <iconv.h>

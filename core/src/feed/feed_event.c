@@ -93,152 +93,170 @@ static const char *nullable(const char *s)
         return s[0] == '\0' ? NULL : s;
 }
 
+/* The fields an identity, enrollment or payment event starts with. */
+#define ZZ_FEED_EVENT_HEAD(ev, rec, r)                                         \
+        do {                                                                   \
+                (ev).event_id = (rec)->event_id;                               \
+                (ev).person_id = (r)->person_id;                               \
+                (ev).department = (r)->department;                             \
+                (ev).dept_record_id = (r)->dept_record_id;                     \
+        } while (0)
+
+static int encode_identity(const zz_feed_record_t *rec, avro_value_t *value,
+                           char *errstr, size_t errstr_size)
+{
+        const zz_feed_identity_t *r = &rec->u.identity;
+        zz_event_identity_t ev;
+        zz_event_attr_t attrs[ZZ_FEED_MAX_ATTRS];
+        char buf[ZZ_FEED_ATTRS_SIZE];
+        zz_reason_t reason;
+
+        memset(&ev, 0, sizeof(ev));
+        ZZ_FEED_EVENT_HEAD(ev, rec, r);
+        ev.action = (zz_identity_action_t)r->action;
+        ev.category = r->category;
+        ev.attrs = attrs;
+        ev.attrs_count = split_attrs(r->attrs, buf, sizeof(buf), attrs);
+        ev.valid_from = r->valid_from;
+        ev.valid_to = r->valid_to;
+        ev.approving_region = r->approving_region;
+        ev.residence_region = nullable(r->residence_region);
+        ev.reported_at = r->reported_at;
+        ev.deceased_on = r->deceased_on;
+        ev.channel = ZZ_CHANNEL_LIST_EXCHANGE;
+        if (zz_event_validate_identity(&ev, &reason, errstr, errstr_size) !=
+                0 ||
+            zz_event_identity_to_value(&ev, value, errstr, errstr_size) != 0)
+                return -1;
+        return 0;
+}
+
+static int encode_enrollment(const zz_feed_record_t *rec, avro_value_t *value,
+                             char *errstr, size_t errstr_size)
+{
+        const zz_feed_enrollment_t *r = &rec->u.enrollment;
+        zz_event_enrollment_t ev;
+        zz_reason_t reason;
+
+        memset(&ev, 0, sizeof(ev));
+        ZZ_FEED_EVENT_HEAD(ev, rec, r);
+        ev.action = (zz_enrollment_action_t)r->action;
+        ev.household_id = r->household_id;
+        ev.year = r->year;
+        ev.tier = r->tier;
+        ev.enrollment_class = (zz_enrollment_class_t)r->enroll_class;
+        ev.kind = (zz_enrollment_kind_t)r->kind;
+        ev.registered_on = r->registered_on;
+        ev.region = r->region;
+        ev.unit = nullable(r->unit);
+        ev.reported_at = r->reported_at;
+        if (zz_event_validate_enrollment(&ev, &reason, errstr, errstr_size) !=
+                0 ||
+            zz_event_enrollment_to_value(&ev, value, errstr, errstr_size) != 0)
+                return -1;
+        return 0;
+}
+
+static int encode_payment(const zz_feed_record_t *rec, avro_value_t *value,
+                          char *errstr, size_t errstr_size)
+{
+        const zz_feed_payment_t *r = &rec->u.payment;
+        zz_event_payment_t ev;
+        zz_reason_t reason;
+
+        memset(&ev, 0, sizeof(ev));
+        ZZ_FEED_EVENT_HEAD(ev, rec, r);
+        ev.kind = (zz_payment_kind_t)r->kind;
+        ev.year = r->year;
+        ev.contribution_fen = r->contribution_fen;
+        ev.subsidy_applied_fen = r->subsidy_applied_fen;
+        ev.paid_fen = r->paid_fen;
+        ev.refund_fen = r->refund_fen;
+        ev.paid_at = r->paid_at;
+        ev.receipt = r->receipt;
+        if (zz_event_validate_payment(&ev, &reason, errstr, errstr_size) != 0 ||
+            zz_event_payment_to_value(&ev, value, errstr, errstr_size) != 0)
+                return -1;
+        return 0;
+}
+
+static int encode_control(const zz_feed_record_t *rec, avro_value_t *value,
+                          char *errstr, size_t errstr_size)
+{
+        const zz_feed_control_t *r = &rec->u.control;
+        zz_event_control_t ev;
+        zz_event_position_t *pos = NULL;
+        zz_reason_t reason;
+        size_t i;
+        int rc;
+
+        memset(&ev, 0, sizeof(ev));
+        ev.event_id = rec->event_id;
+        ev.department = r->department;
+        ev.dept_record_id = r->dept_record_id;
+        ev.command = (zz_control_command_t)r->command;
+        ev.jurisdiction = r->jurisdiction;
+        ev.period = nullable(r->period);
+        ev.policy_name = nullable(r->policy_name);
+        ev.policy_version = nullable(r->policy_version);
+        ev.issued_at = r->issued_at;
+        if (r->positions != NULL) {
+                pos = calloc(r->n_positions > 0 ? r->n_positions : 1,
+                             sizeof(*pos));
+                if (pos == NULL) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        return -1;
+                }
+                for (i = 0; i < r->n_positions; i++) {
+                        pos[i].topic = r->positions[i].topic;
+                        pos[i].partition = r->positions[i].partition;
+                        pos[i].offset = r->positions[i].offset;
+                }
+                ev.positions = pos;
+                ev.positions_count = r->n_positions;
+        }
+        /* the value copies the strings: pos may go right after */
+        rc =
+            zz_event_validate_control(&ev, &reason, errstr, errstr_size) != 0 ||
+            zz_event_control_to_value(&ev, value, errstr, errstr_size) != 0;
+        free(pos);
+        return rc != 0 ? -1 : 0;
+}
+
 int zz_feed_encode(zz_feed_encoder_t *enc, const zz_feed_record_t *rec,
                    const void **data, size_t *len, char *errstr,
                    size_t errstr_size)
 {
         zz_stream_t stream;
-        avro_value_t *value;
-        zz_reason_t reason;
-        int rc = -1;
+        int rc;
 
         switch (rec->kind) {
-        case ZZ_FEED_IDENTITY: {
-                const zz_feed_identity_t *r = &rec->u.identity;
-                zz_event_identity_t ev;
-                zz_event_attr_t attrs[ZZ_FEED_MAX_ATTRS];
-                char buf[ZZ_FEED_ATTRS_SIZE];
-
-                memset(&ev, 0, sizeof(ev));
+        case ZZ_FEED_IDENTITY:
                 stream = ZZ_STREAM_IDENTITY;
-                value = &enc->values[stream];
-                ev.event_id = rec->event_id;
-                ev.person_id = r->person_id;
-                ev.department = r->department;
-                ev.dept_record_id = r->dept_record_id;
-                ev.action = (zz_identity_action_t)r->action;
-                ev.category = r->category;
-                ev.attrs = attrs;
-                ev.attrs_count = split_attrs(r->attrs, buf, sizeof(buf), attrs);
-                ev.valid_from = r->valid_from;
-                ev.valid_to = r->valid_to;
-                ev.approving_region = r->approving_region;
-                ev.residence_region = nullable(r->residence_region);
-                ev.reported_at = r->reported_at;
-                ev.deceased_on = r->deceased_on;
-                ev.channel = ZZ_CHANNEL_LIST_EXCHANGE;
-                if (zz_event_validate_identity(&ev, &reason, errstr,
-                                               errstr_size) != 0 ||
-                    zz_event_identity_to_value(&ev, value, errstr,
-                                               errstr_size) != 0)
-                        return -1;
+                rc = encode_identity(rec, &enc->values[stream], errstr,
+                                     errstr_size);
                 break;
-        }
-        case ZZ_FEED_ENROLLMENT: {
-                const zz_feed_enrollment_t *r = &rec->u.enrollment;
-                zz_event_enrollment_t ev;
-
-                memset(&ev, 0, sizeof(ev));
+        case ZZ_FEED_ENROLLMENT:
                 stream = ZZ_STREAM_ENROLLMENT;
-                value = &enc->values[stream];
-                ev.event_id = rec->event_id;
-                ev.person_id = r->person_id;
-                ev.department = r->department;
-                ev.dept_record_id = r->dept_record_id;
-                ev.action = (zz_enrollment_action_t)r->action;
-                ev.household_id = r->household_id;
-                ev.year = r->year;
-                ev.tier = r->tier;
-                ev.enrollment_class = (zz_enrollment_class_t)r->enroll_class;
-                ev.kind = (zz_enrollment_kind_t)r->kind;
-                ev.registered_on = r->registered_on;
-                ev.region = r->region;
-                ev.unit = nullable(r->unit);
-                ev.reported_at = r->reported_at;
-                if (zz_event_validate_enrollment(&ev, &reason, errstr,
-                                                 errstr_size) != 0 ||
-                    zz_event_enrollment_to_value(&ev, value, errstr,
-                                                 errstr_size) != 0)
-                        return -1;
+                rc = encode_enrollment(rec, &enc->values[stream], errstr,
+                                       errstr_size);
                 break;
-        }
-        case ZZ_FEED_PAYMENT: {
-                const zz_feed_payment_t *r = &rec->u.payment;
-                zz_event_payment_t ev;
-
-                memset(&ev, 0, sizeof(ev));
+        case ZZ_FEED_PAYMENT:
                 stream = ZZ_STREAM_PAYMENT;
-                value = &enc->values[stream];
-                ev.event_id = rec->event_id;
-                ev.person_id = r->person_id;
-                ev.department = r->department;
-                ev.dept_record_id = r->dept_record_id;
-                ev.kind = (zz_payment_kind_t)r->kind;
-                ev.year = r->year;
-                ev.contribution_fen = r->contribution_fen;
-                ev.subsidy_applied_fen = r->subsidy_applied_fen;
-                ev.paid_fen = r->paid_fen;
-                ev.refund_fen = r->refund_fen;
-                ev.paid_at = r->paid_at;
-                ev.receipt = r->receipt;
-                if (zz_event_validate_payment(&ev, &reason, errstr,
-                                              errstr_size) != 0 ||
-                    zz_event_payment_to_value(&ev, value, errstr,
-                                              errstr_size) != 0)
-                        return -1;
+                rc = encode_payment(rec, &enc->values[stream], errstr,
+                                    errstr_size);
                 break;
-        }
-        case ZZ_FEED_CONTROL: {
-                const zz_feed_control_t *r = &rec->u.control;
-                zz_event_control_t ev;
-                zz_event_position_t *pos = NULL;
-
-                memset(&ev, 0, sizeof(ev));
+        case ZZ_FEED_CONTROL:
                 stream = ZZ_STREAM_CONTROL;
-                value = &enc->values[stream];
-                ev.event_id = rec->event_id;
-                ev.department = r->department;
-                ev.dept_record_id = r->dept_record_id;
-                ev.command = (zz_control_command_t)r->command;
-                ev.jurisdiction = r->jurisdiction;
-                ev.period = nullable(r->period);
-                ev.policy_name = nullable(r->policy_name);
-                ev.policy_version = nullable(r->policy_version);
-                ev.issued_at = r->issued_at;
-                if (r->positions != NULL) {
-                        size_t i;
-
-                        pos = calloc(r->n_positions > 0 ? r->n_positions : 1,
-                                     sizeof(*pos));
-                        if (pos == NULL) {
-                                snprintf(errstr, errstr_size, "out of memory");
-                                return -1;
-                        }
-                        for (i = 0; i < r->n_positions; i++) {
-                                pos[i].topic = r->positions[i].topic;
-                                pos[i].partition = r->positions[i].partition;
-                                pos[i].offset = r->positions[i].offset;
-                        }
-                        ev.positions = pos;
-                        ev.positions_count = r->n_positions;
-                }
-                /* the value copies the strings: pos may go right after */
-                rc = zz_event_validate_control(&ev, &reason, errstr,
-                                               errstr_size) != 0 ||
-                     zz_event_control_to_value(&ev, value, errstr,
-                                               errstr_size) != 0;
-                free(pos);
-                if (rc != 0)
-                        return -1;
+                rc = encode_control(rec, &enc->values[stream], errstr,
+                                    errstr_size);
                 break;
-        }
         default:
                 snprintf(errstr, errstr_size, "unknown record kind");
                 return -1;
         }
-        rc = zz_codec_encode(enc->codec, stream, value, &enc->buf, errstr,
-                             errstr_size);
-        if (rc != 0)
+        if (rc != 0 || zz_codec_encode(enc->codec, stream, &enc->values[stream],
+                                       &enc->buf, errstr, errstr_size) != 0)
                 return -1;
         *data = enc->buf.data;
         *len = enc->buf.len;

@@ -6,7 +6,7 @@
  * and only a masked ID number (it may be mailed back to a department), and
  * every reason goes through the log scrubber as well.
  */
-#include "zizhu/feed.h"
+#include "feed_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * found is the reason the row is rejected. Reasons name the column and the
  * problem, never the value of an ID number or a name.
  */
-#include "zizhu/feed.h"
+#include "feed_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 
 #include "zizhu/idno.h"
-#include "zizhu/policy.h"
+#include "zizhu/vocab.h"
 
 /* ------------------------------------------------------------------ */
 /* Names                                                               */
@@ -167,34 +167,13 @@ const char *zz_feed_department_code(const char *name)
 const char *zz_feed_category_code(const char *label)
 {
         const char *code = lookup(zz_categories, label);
-        static const char *const codes[] = {"MCA.DIBAO",
-                                            "MCA.TEKUN",
-                                            "MCA.ORPHAN",
-                                            "MCA.UNSUPPORTED_CHILD",
-                                            "MCA.LOW_INCOME",
-                                            "MCA.ILLNESS_POVERTY",
-                                            "MCA.OTHER_HARDSHIP",
-                                            "MCA.VAGRANT_SETTLED",
-                                            "MVA.PRIORITY_CARE",
-                                            "RRB.POOR",
-                                            "RRB.EDGE",
-                                            "RRB.MONITORED",
-                                            "RRB.STABLE_LIFTED",
-                                            "DPF.DISABLED",
-                                            "NHC.FP_REWARD",
-                                            "NHC.FP_SPECIAL",
-                                            "NHC.FP_COMPLICATION",
-                                            "NHC.FP_ONLY_CHILD_DISABLED",
-                                            "EDU.GRANT_STUDENT"};
-        size_t i;
+        const zz_vocab_cat_t *cat;
 
         if (code != NULL)
                 return code;
-        for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-                if (strcmp(codes[i], label) == 0)
-                        return codes[i];
-        }
-        return NULL;
+        /* A code as the vocabulary writes it ("MCA.DIBAO"). */
+        cat = zz_vocab_cat(zz_vocab_cat_index(label));
+        return cat != NULL ? cat->code : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -802,23 +781,48 @@ static const char *required_attr(const char *category)
         return NULL;
 }
 
-static int parse_attrs(const zz_feed_t *feed, const zz_feed_row_t *row,
-                       const char *category, char *out, size_t out_size,
-                       char *reason, size_t reason_size)
+/* Adds "key=value" (blanks around either trimmed; eq points at the '=')
+ * to kvs, normalized. 1 with reason when it is not one the category
+ * takes. */
+static int add_attr_token(char *tok, char *eq, const char *category,
+                          struct zz_kv *kvs, size_t *n, char *reason,
+                          size_t reason_size)
 {
-        struct zz_kv kvs[16];
-        size_t n = 0;
-        size_t i;
-        const char *generic = fld(feed, row, COL_ATTRS);
+        char norm[64];
+        char *e = eq - 1;
+        char *v = eq + 1;
+
+        *eq = '\0';
+        while (e >= tok && *e == ' ')
+                *e-- = '\0';
+        while (*v == ' ')
+                v++;
+        e = v + strlen(v);
+        while (e > v && e[-1] == ' ')
+                *--e = '\0';
+        if (norm_attr(tok, v, norm, sizeof(norm)) != 0)
+                REJECT("身份属性: bad value for %.30s", tok);
+        if (!zz_vocab_cat_has_attr(category, tok))
+                REJECT("身份属性: %.30s does not apply to category %s", tok,
+                       category);
+        if (kv_set(kvs, n, 16, tok, norm) != 0)
+                REJECT("身份属性: too many attributes");
+        return 0;
+}
+
+/* The 身份属性 column: "level=1;lifted=true" ('；' and ',' also
+ * separate). */
+static int parse_attr_list(const char *generic, const char *category,
+                           struct zz_kv *kvs, size_t *n, char *reason,
+                           size_t reason_size)
+{
         char buf[256];
         char *save = NULL;
         char *tok;
-        size_t len = 0;
-        const char *need;
+        size_t i;
 
         if (strlen(generic) >= sizeof(buf))
                 REJECT("身份属性: too long");
-        /* "level=1;lifted=true" ('；' and ',' also separate). */
         snprintf(buf, sizeof(buf), "%s", generic);
         for (i = 0; buf[i] != '\0'; i++) {
                 if (buf[i] == ',')
@@ -827,7 +831,6 @@ static int parse_attrs(const zz_feed_t *feed, const zz_feed_row_t *row,
         for (tok = strtok_r(buf, ";", &save); tok != NULL;
              tok = strtok_r(NULL, ";", &save)) {
                 char *eq;
-                char norm[64];
                 char *fw;
 
                 /* The full-width semicolon '；' inside a token. */
@@ -840,28 +843,21 @@ static int parse_attrs(const zz_feed_t *feed, const zz_feed_row_t *row,
                 eq = strchr(tok, '=');
                 if (eq == NULL)
                         REJECT("身份属性: \"key=value\" expected");
-                *eq = '\0';
-                {
-                        char *e = eq - 1;
-                        char *v = eq + 1;
-
-                        while (e >= tok && *e == ' ')
-                                *e-- = '\0';
-                        while (*v == ' ')
-                                v++;
-                        e = v + strlen(v);
-                        while (e > v && e[-1] == ' ')
-                                *--e = '\0';
-                        if (norm_attr(tok, v, norm, sizeof(norm)) != 0)
-                                REJECT("身份属性: bad value for %.30s", tok);
-                        if (!zz_category_has_attr(category, tok))
-                                REJECT("身份属性: %.30s does not apply to "
-                                       "category %s",
-                                       tok, category);
-                        if (kv_set(kvs, &n, 16, tok, norm) != 0)
-                                REJECT("身份属性: too many attributes");
-                }
+                if (add_attr_token(tok, eq, category, kvs, n, reason,
+                                   reason_size))
+                        return 1;
         }
+        return 0;
+}
+
+/* The template's columns of one attribute each (残疾等级, 是否脱贫, ...);
+ * a column filled for a category that does not carry it is ignored. */
+static int parse_attr_columns(const zz_feed_t *feed, const zz_feed_row_t *row,
+                              const char *category, struct zz_kv *kvs,
+                              size_t *n, char *reason, size_t reason_size)
+{
+        size_t i;
+
         for (i = 0; i < COL_COUNT; i++) {
                 const struct zz_coldef *d = coldef((enum zz_col)i);
                 const char *v;
@@ -876,11 +872,29 @@ static int parse_attrs(const zz_feed_t *feed, const zz_feed_row_t *row,
                 if (norm_attr(d->attr, v, norm, sizeof(norm)) != 0)
                         REJECT("%s: bad value",
                                colname((enum zz_col)i, cn, sizeof(cn)));
-                if (!zz_category_has_attr(category, d->attr))
+                if (!zz_vocab_cat_has_attr(category, d->attr))
                         continue; /* a shared template column left filled */
-                if (kv_set(kvs, &n, 16, d->attr, norm) != 0)
+                if (kv_set(kvs, n, 16, d->attr, norm) != 0)
                         REJECT("身份属性: too many attributes");
         }
+        return 0;
+}
+
+static int parse_attrs(const zz_feed_t *feed, const zz_feed_row_t *row,
+                       const char *category, char *out, size_t out_size,
+                       char *reason, size_t reason_size)
+{
+        struct zz_kv kvs[16];
+        size_t n = 0;
+        size_t i;
+        size_t len = 0;
+        const char *need;
+
+        if (parse_attr_list(fld(feed, row, COL_ATTRS), category, kvs, &n,
+                            reason, reason_size) ||
+            parse_attr_columns(feed, row, category, kvs, &n, reason,
+                               reason_size))
+                return 1;
         need = required_attr(category);
         if (need != NULL) {
                 for (i = 0; i < n; i++) {
@@ -939,24 +953,85 @@ static int parse_reported(const zz_feed_t *feed, const zz_feed_row_t *row,
 /* ------------------------------------------------------------------ */
 /* Rows                                                                */
 
-static int parse_identity(zz_feed_t *feed, const zz_feed_row_t *row,
-                          zz_feed_identity_t *r, char *reason,
-                          size_t reason_size)
-{
-        const char *s;
-        const char *code;
-        const char *alive;
+/* A word a clerk writes for a value. */
+struct zz_word {
+        const char *word;
+        int value;
+};
 
-        /* The record id first: a snapshot needs it even for a row that
-         * is rejected. */
-        s = fld(feed, row, COL_RECORD);
-        if (s[0] == '\0')
-                REJECT("人员编号: missing");
-        if (copy_ref(r->dept_record_id, sizeof(r->dept_record_id), s) != 0)
-                REJECT("人员编号: too long");
-        if (parse_person(feed, row, r->person_id, reason, reason_size))
-                return 1;
-        s = fld(feed, row, COL_DEPT);
+/* The value of s in words (ended by a NULL word); ASCII letters match in
+ * either case. -1 when s is not among them. */
+static int word_value(const struct zz_word *words, const char *s)
+{
+        for (; words->word != NULL; words++) {
+                if (strcasecmp(words->word, s) == 0)
+                        return words->value;
+        }
+        return -1;
+}
+
+static const struct zz_word zz_id_actions[] = {
+    {"新增", ZZ_FEED_ID_GRANT},
+    {"认定", ZZ_FEED_ID_GRANT},
+    {"GRANT", ZZ_FEED_ID_GRANT},
+    {"终止", ZZ_FEED_ID_END},
+    {"退出", ZZ_FEED_ID_END},
+    {"END", ZZ_FEED_ID_END},
+    {"更正", ZZ_FEED_ID_CORRECT},
+    {"变更", ZZ_FEED_ID_CORRECT},
+    {"CORRECT", ZZ_FEED_ID_CORRECT},
+    {"撤销", ZZ_FEED_ID_REVOKE},
+    {"认定错误", ZZ_FEED_ID_REVOKE},
+    {"REVOKE", ZZ_FEED_ID_REVOKE},
+    {"死亡", ZZ_FEED_ID_DECEASED},
+    {"DECEASED", ZZ_FEED_ID_DECEASED},
+    {NULL, 0}};
+
+/* 生存状况: 1 alive (also when empty), 0 dead. */
+static const struct zz_word zz_alive[] = {
+    {"", 1},     {"存活", 1}, {"在世", 1}, {"健在", 1}, {"正常", 1},
+    {"生存", 1}, {"死亡", 0}, {"已故", 0}, {"去世", 0}, {NULL, 0}};
+
+static const struct zz_word zz_enr_classes[] = {
+    {"成年居民", ZZ_FEED_CLASS_ADULT},
+    {"adult", ZZ_FEED_CLASS_ADULT},
+    {"学生儿童", ZZ_FEED_CLASS_STUDENT_CHILD},
+    {"中小学生", ZZ_FEED_CLASS_STUDENT_CHILD},
+    {"婴幼儿", ZZ_FEED_CLASS_STUDENT_CHILD},
+    {"未成年人", ZZ_FEED_CLASS_STUDENT_CHILD},
+    {"student_child", ZZ_FEED_CLASS_STUDENT_CHILD},
+    {"大学生", ZZ_FEED_CLASS_COLLEGE},
+    {"college", ZZ_FEED_CLASS_COLLEGE},
+    {NULL, 0}};
+
+static const struct zz_word zz_enr_kinds[] = {
+    {"", ZZ_FEED_KIND_ANNUAL},           {"年度参保", ZZ_FEED_KIND_ANNUAL},
+    {"集中参保", ZZ_FEED_KIND_ANNUAL},   {"ANNUAL", ZZ_FEED_KIND_ANNUAL},
+    {"年中参保", ZZ_FEED_KIND_MID_YEAR}, {"中途参保", ZZ_FEED_KIND_MID_YEAR},
+    {"MID_YEAR", ZZ_FEED_KIND_MID_YEAR}, {NULL, 0}};
+
+static const struct zz_word zz_enr_actions[] = {
+    {"", ZZ_FEED_ENR_REGISTER},
+    {"登记", ZZ_FEED_ENR_REGISTER},
+    {"参保", ZZ_FEED_ENR_REGISTER},
+    {"REGISTER", ZZ_FEED_ENR_REGISTER},
+    {"注销", ZZ_FEED_ENR_CANCEL},
+    {"CANCEL", ZZ_FEED_ENR_CANCEL},
+    {NULL, 0}};
+
+static const struct zz_word zz_pay_kinds[] = {
+    {"", ZZ_FEED_PAY_PAYMENT},        {"缴费", ZZ_FEED_PAY_PAYMENT},
+    {"PAYMENT", ZZ_FEED_PAY_PAYMENT}, {"退费", ZZ_FEED_PAY_REFUND},
+    {"REFUND", ZZ_FEED_PAY_REFUND},   {NULL, 0}};
+
+/* The department of the row (部门标识), or the list's. */
+static int parse_department(const zz_feed_t *feed, const zz_feed_row_t *row,
+                            zz_feed_identity_t *r, char *reason,
+                            size_t reason_size)
+{
+        const char *s = fld(feed, row, COL_DEPT);
+        const char *code;
+
         if (s[0] != '\0') {
                 code = zz_feed_department_code(s);
                 if (code == NULL)
@@ -971,96 +1046,98 @@ static int parse_identity(zz_feed_t *feed, const zz_feed_row_t *row,
                         REJECT("部门标识: missing");
         }
         snprintf(r->department, sizeof(r->department), "%s", code);
+        return 0;
+}
+
+/* The change (变动类型; a snapshot ignores it: every row is a GRANT) and
+ * the person's status (生存状况), which makes the row a death. */
+static int parse_id_action(const zz_feed_t *feed, const zz_feed_row_t *row,
+                           zz_feed_identity_t *r, char *reason,
+                           size_t reason_size)
+{
+        const char *s = fld(feed, row, COL_ACTION);
+        int alive;
 
         r->action = ZZ_FEED_ID_GRANT;
-        s = fld(feed, row, COL_ACTION);
         if (!feed->opt.snapshot && s[0] != '\0') {
-                if (strcmp(s, "新增") == 0 || strcmp(s, "认定") == 0 ||
-                    strcasecmp(s, "GRANT") == 0)
-                        r->action = ZZ_FEED_ID_GRANT;
-                else if (strcmp(s, "终止") == 0 || strcmp(s, "退出") == 0 ||
-                         strcasecmp(s, "END") == 0)
-                        r->action = ZZ_FEED_ID_END;
-                else if (strcmp(s, "更正") == 0 || strcmp(s, "变更") == 0 ||
-                         strcasecmp(s, "CORRECT") == 0)
-                        r->action = ZZ_FEED_ID_CORRECT;
-                else if (strcmp(s, "撤销") == 0 || strcmp(s, "认定错误") == 0 ||
-                         strcasecmp(s, "REVOKE") == 0)
-                        r->action = ZZ_FEED_ID_REVOKE;
-                else if (strcmp(s, "死亡") == 0 ||
-                         strcasecmp(s, "DECEASED") == 0)
-                        r->action = ZZ_FEED_ID_DECEASED;
-                else
-                        REJECT("变动类型: unknown change");
-        }
+                int action = word_value(zz_id_actions, s);
 
+                if (action < 0)
+                        REJECT("变动类型: unknown change");
+                r->action = action;
+        }
         r->deceased_on = ZZ_DATE_NONE;
-        alive = fld(feed, row, COL_ALIVE);
-        if (alive[0] == '\0' || strcmp(alive, "存活") == 0 ||
-            strcmp(alive, "在世") == 0 || strcmp(alive, "健在") == 0 ||
-            strcmp(alive, "正常") == 0 || strcmp(alive, "生存") == 0) {
-                if (r->action == ZZ_FEED_ID_DECEASED)
-                        REJECT("生存状况: 死亡 expected for a death");
-        } else if (strcmp(alive, "死亡") == 0 || strcmp(alive, "已故") == 0 ||
-                   strcmp(alive, "去世") == 0) {
+        alive = word_value(zz_alive, fld(feed, row, COL_ALIVE));
+        if (alive < 0)
+                REJECT("生存状况: unknown status");
+        if (alive && r->action == ZZ_FEED_ID_DECEASED)
+                REJECT("生存状况: 死亡 expected for a death");
+        if (!alive) {
                 if (r->action != ZZ_FEED_ID_GRANT &&
                     r->action != ZZ_FEED_ID_DECEASED)
                         REJECT("变动类型: conflicts with 生存状况 死亡");
                 r->action = ZZ_FEED_ID_DECEASED;
-        } else {
-                REJECT("生存状况: unknown status");
         }
-        if (r->action == ZZ_FEED_ID_DECEASED) {
-                if (zz_feed_parse_date(fld(feed, row, COL_DEATH_DATE),
-                                       &r->deceased_on) != 0)
-                        REJECT("死亡日期: not a date");
-        }
-        s = fld(feed, row, COL_CATEGORY);
-        if (s[0] == '\0' && r->action == ZZ_FEED_ID_DECEASED &&
-            !feed->opt.snapshot) {
-                /* A death report need not name an identity. */
-                r->valid_from = r->deceased_on;
-                r->valid_to = ZZ_DATE_NONE;
-                s = fld(feed, row, COL_REGION);
-                if (parse_region(s, r->residence_region) != 0)
-                        REJECT("归属地: not a region code of 6, 9 or 12 "
-                               "digits");
-                memcpy(r->approving_region, r->residence_region, 6);
-                r->approving_region[6] = '\0';
-                return parse_reported(feed, row, &r->reported_at, reason,
-                                      reason_size);
-        }
-        if (s[0] == '\0')
-                REJECT("人员身份标识: missing");
-        code = zz_feed_category_code(s);
-        if (code == NULL || !zz_category_known(code))
-                REJECT("人员身份标识: unknown category");
-        if (strncmp(code, r->department, strlen(r->department)) != 0 ||
-            code[strlen(r->department)] != '.')
-                REJECT("人员身份标识: category %s is not certified by %s", code,
-                       r->department);
-        snprintf(r->category, sizeof(r->category), "%s", code);
-        if (parse_attrs(feed, row, r->category, r->attrs, sizeof(r->attrs),
-                        reason, reason_size))
-                return 1;
+        if (r->action == ZZ_FEED_ID_DECEASED &&
+            zz_feed_parse_date(fld(feed, row, COL_DEATH_DATE),
+                               &r->deceased_on) != 0)
+                REJECT("死亡日期: not a date");
+        return 0;
+}
 
-        s = fld(feed, row, COL_REGION);
-        if (parse_region(s, r->residence_region) != 0)
+/* 归属地, and the county that approved the identity unless 审批地 says
+ * otherwise (when approving is set). */
+static int parse_id_regions(const zz_feed_t *feed, const zz_feed_row_t *row,
+                            zz_feed_identity_t *r, int approving, char *reason,
+                            size_t reason_size)
+{
+        const char *s = approving ? fld(feed, row, COL_APPROVING) : "";
+
+        if (parse_region(fld(feed, row, COL_REGION), r->residence_region) != 0)
                 REJECT("归属地: not a region code of 6, 9 or 12 digits");
-        s = fld(feed, row, COL_APPROVING);
         if (s[0] == '\0') {
-                /* The county that approved it, unless told otherwise. */
                 memcpy(r->approving_region, r->residence_region, 6);
                 r->approving_region[6] = '\0';
         } else if (parse_region(s, r->approving_region) != 0) {
                 REJECT("审批地: not a region code of 6, 9 or 12 digits");
         }
+        return 0;
+}
+
+/* 人员身份标识 and its attributes: a category of POLICIES.md that the
+ * row's department certifies. */
+static int parse_category(const zz_feed_t *feed, const zz_feed_row_t *row,
+                          zz_feed_identity_t *r, char *reason,
+                          size_t reason_size)
+{
+        const char *s = fld(feed, row, COL_CATEGORY);
+        const char *code;
+        size_t dl = strlen(r->department);
+
+        if (s[0] == '\0')
+                REJECT("人员身份标识: missing");
+        code = zz_feed_category_code(s);
+        if (code == NULL || !zz_vocab_cat_known(code))
+                REJECT("人员身份标识: unknown category");
+        if (strncmp(code, r->department, dl) != 0 || code[dl] != '.')
+                REJECT("人员身份标识: category %s is not certified by %s", code,
+                       r->department);
+        snprintf(r->category, sizeof(r->category), "%s", code);
+        return parse_attrs(feed, row, r->category, r->attrs, sizeof(r->attrs),
+                           reason, reason_size);
+}
+
+/* 认定日期 and 终止日期 (required to end an identity). */
+static int parse_validity(const zz_feed_t *feed, const zz_feed_row_t *row,
+                          zz_feed_identity_t *r, char *reason,
+                          size_t reason_size)
+{
+        const char *s = fld(feed, row, COL_VALID_TO);
 
         if (zz_feed_parse_date(fld(feed, row, COL_VALID_FROM),
                                &r->valid_from) != 0)
                 REJECT("认定日期: not a date");
         r->valid_to = ZZ_DATE_NONE;
-        s = fld(feed, row, COL_VALID_TO);
         if (s[0] != '\0') {
                 if (zz_feed_parse_date(s, &r->valid_to) != 0)
                         REJECT("终止日期: not a date");
@@ -1069,17 +1146,82 @@ static int parse_identity(zz_feed_t *feed, const zz_feed_row_t *row,
         }
         if (r->action == ZZ_FEED_ID_END && r->valid_to == ZZ_DATE_NONE)
                 REJECT("终止日期: required to end an identity");
+        return 0;
+}
 
+static int parse_identity(zz_feed_t *feed, const zz_feed_row_t *row,
+                          zz_feed_identity_t *r, char *reason,
+                          size_t reason_size)
+{
+        const char *s;
+
+        /* The record id first: a snapshot needs it even for a row that
+         * is rejected. */
+        s = fld(feed, row, COL_RECORD);
+        if (s[0] == '\0')
+                REJECT("人员编号: missing");
+        if (copy_ref(r->dept_record_id, sizeof(r->dept_record_id), s) != 0)
+                REJECT("人员编号: too long");
+        if (parse_person(feed, row, r->person_id, reason, reason_size) ||
+            parse_department(feed, row, r, reason, reason_size) ||
+            parse_id_action(feed, row, r, reason, reason_size))
+                return 1;
+        if (fld(feed, row, COL_CATEGORY)[0] == '\0' &&
+            r->action == ZZ_FEED_ID_DECEASED && !feed->opt.snapshot) {
+                /* A death report need not name an identity. */
+                r->valid_from = r->deceased_on;
+                r->valid_to = ZZ_DATE_NONE;
+                if (parse_id_regions(feed, row, r, 0, reason, reason_size))
+                        return 1;
+        } else if (parse_category(feed, row, r, reason, reason_size) ||
+                   parse_id_regions(feed, row, r, 1, reason, reason_size) ||
+                   parse_validity(feed, row, r, reason, reason_size)) {
+                return 1;
+        }
         return parse_reported(feed, row, &r->reported_at, reason, reason_size);
 }
 
 static void hex16(const char *s, char out[17]);
+
+/* 缴费档次: 1 or 2 (一档, 二档). */
+static int parse_tier(const char *s, int *out)
+{
+        if (strcmp(s, "一档") == 0)
+                *out = 1;
+        else if (strcmp(s, "二档") == 0)
+                *out = 2;
+        else if (parse_int(s, 1, 2, out) != 0)
+                return -1;
+        return 0;
+}
+
+/* 参保记录号, or one record per person and year when the export has no
+ * record number of its own. */
+static int parse_enr_record(const zz_feed_t *feed, const zz_feed_row_t *row,
+                            zz_feed_enrollment_t *r, char *reason,
+                            size_t reason_size)
+{
+        const char *s = fld(feed, row, COL_RECORD);
+        char h[17];
+
+        if (s[0] != '\0') {
+                if (copy_ref(r->dept_record_id, sizeof(r->dept_record_id), s) !=
+                    0)
+                        REJECT("参保记录号: too long");
+                return 0;
+        }
+        hex16(r->person_id, h);
+        snprintf(r->dept_record_id, sizeof(r->dept_record_id), "EN%d-%s",
+                 r->year, h);
+        return 0;
+}
 
 static int parse_enrollment(zz_feed_t *feed, const zz_feed_row_t *row,
                             zz_feed_enrollment_t *r, char *reason,
                             size_t reason_size)
 {
         const char *s;
+        int v;
 
         if (parse_person(feed, row, r->person_id, reason, reason_size))
                 return 1;
@@ -1091,33 +1233,16 @@ static int parse_enrollment(zz_feed_t *feed, const zz_feed_row_t *row,
                 REJECT("户编号: too long");
         if (parse_int(fld(feed, row, COL_YEAR), 2000, 2100, &r->year) != 0)
                 REJECT("参保年度: not a year");
-        s = fld(feed, row, COL_TIER);
-        if (strcmp(s, "一档") == 0)
-                r->tier = 1;
-        else if (strcmp(s, "二档") == 0)
-                r->tier = 2;
-        else if (parse_int(s, 1, 2, &r->tier) != 0)
+        if (parse_tier(fld(feed, row, COL_TIER), &r->tier) != 0)
                 REJECT("缴费档次: 1 or 2 expected");
-        s = fld(feed, row, COL_CLASS);
-        if (strcmp(s, "成年居民") == 0 || strcasecmp(s, "adult") == 0)
-                r->enroll_class = ZZ_FEED_CLASS_ADULT;
-        else if (strcmp(s, "学生儿童") == 0 || strcmp(s, "中小学生") == 0 ||
-                 strcmp(s, "婴幼儿") == 0 || strcmp(s, "未成年人") == 0 ||
-                 strcasecmp(s, "student_child") == 0)
-                r->enroll_class = ZZ_FEED_CLASS_STUDENT_CHILD;
-        else if (strcmp(s, "大学生") == 0 || strcasecmp(s, "college") == 0)
-                r->enroll_class = ZZ_FEED_CLASS_COLLEGE;
-        else
+        v = word_value(zz_enr_classes, fld(feed, row, COL_CLASS));
+        if (v < 0)
                 REJECT("参保类别: unknown class");
-        s = fld(feed, row, COL_ENR_KIND);
-        if (s[0] == '\0' || strcmp(s, "年度参保") == 0 ||
-            strcmp(s, "集中参保") == 0 || strcasecmp(s, "ANNUAL") == 0)
-                r->kind = ZZ_FEED_KIND_ANNUAL;
-        else if (strcmp(s, "年中参保") == 0 || strcmp(s, "中途参保") == 0 ||
-                 strcasecmp(s, "MID_YEAR") == 0)
-                r->kind = ZZ_FEED_KIND_MID_YEAR;
-        else
+        r->enroll_class = v;
+        v = word_value(zz_enr_kinds, fld(feed, row, COL_ENR_KIND));
+        if (v < 0)
                 REJECT("参保方式: unknown kind");
+        r->kind = v;
         if (zz_feed_parse_date(fld(feed, row, COL_REG_DATE),
                                &r->registered_on) != 0)
                 REJECT("登记日期: not a date");
@@ -1125,27 +1250,12 @@ static int parse_enrollment(zz_feed_t *feed, const zz_feed_row_t *row,
                 REJECT("参保地: not a region code of 6, 9 or 12 digits");
         if (copy_ref(r->unit, sizeof(r->unit), fld(feed, row, COL_UNIT)) != 0)
                 REJECT("代缴单位: too long");
-        s = fld(feed, row, COL_ACTION);
-        if (s[0] == '\0' || strcmp(s, "登记") == 0 || strcmp(s, "参保") == 0 ||
-            strcasecmp(s, "REGISTER") == 0)
-                r->action = ZZ_FEED_ENR_REGISTER;
-        else if (strcmp(s, "注销") == 0 || strcasecmp(s, "CANCEL") == 0)
-                r->action = ZZ_FEED_ENR_CANCEL;
-        else
+        v = word_value(zz_enr_actions, fld(feed, row, COL_ACTION));
+        if (v < 0)
                 REJECT("变动类型: unknown change");
-        s = fld(feed, row, COL_RECORD);
-        if (s[0] == '\0') {
-                /* One record per person and year when the export has no
-                 * record number of its own. */
-                char h[17];
-
-                hex16(r->person_id, h);
-                snprintf(r->dept_record_id, sizeof(r->dept_record_id),
-                         "EN%d-%s", r->year, h);
-        } else if (copy_ref(r->dept_record_id, sizeof(r->dept_record_id), s) !=
-                   0) {
-                REJECT("参保记录号: too long");
-        }
+        r->action = v;
+        if (parse_enr_record(feed, row, r, reason, reason_size))
+                return 1;
         return parse_reported(feed, row, &r->reported_at, reason, reason_size);
 }
 
@@ -1162,20 +1272,17 @@ static int parse_payment(zz_feed_t *feed, const zz_feed_row_t *row,
                          zz_feed_payment_t *r, char *reason, size_t reason_size)
 {
         const char *s;
+        int kind;
 
         if (parse_person(feed, row, r->person_id, reason, reason_size))
                 return 1;
         snprintf(r->department, sizeof(r->department), "TAX");
         if (parse_int(fld(feed, row, COL_YEAR), 2000, 2100, &r->year) != 0)
                 REJECT("参保年度: not a year");
-        s = fld(feed, row, COL_PAY_KIND);
-        if (s[0] == '\0' || strcmp(s, "缴费") == 0 ||
-            strcasecmp(s, "PAYMENT") == 0)
-                r->kind = ZZ_FEED_PAY_PAYMENT;
-        else if (strcmp(s, "退费") == 0 || strcasecmp(s, "REFUND") == 0)
-                r->kind = ZZ_FEED_PAY_REFUND;
-        else
+        kind = word_value(zz_pay_kinds, fld(feed, row, COL_PAY_KIND));
+        if (kind < 0)
                 REJECT("业务类型: 缴费 or 退费 expected");
+        r->kind = kind;
         if (parse_amount(fld(feed, row, COL_CONTRIB), &r->contribution_fen))
                 REJECT("应缴金额: not an amount in yuan");
         if (parse_amount(fld(feed, row, COL_APPLIED), &r->subsidy_applied_fen))

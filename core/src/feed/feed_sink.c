@@ -9,7 +9,7 @@
  * person land in one partition (and one worker). Any -X property given by
  * the operator is applied after these defaults.
  */
-#include "zizhu/feed.h"
+#include "feed_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

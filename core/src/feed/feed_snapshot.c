@@ -19,7 +19,7 @@
  * transaction; a crash in between means the next run computes the same
  * diff again, and the same event ids change nothing downstream.
  */
-#include "zizhu/feed.h"
+#include "feed_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

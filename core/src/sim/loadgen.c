@@ -24,6 +24,7 @@
 #include "zizhu/arena.h"
 #include "zizhu/idno.h"
 #include "zizhu/policy.h"
+#include "zizhu/vocab.h"
 
 /* ------------------------------------------------------------------ */
 /* Random numbers                                                      */
@@ -128,35 +129,26 @@ const char *zz_loadgen_jurisdictions(void)
 /* ------------------------------------------------------------------ */
 /* Categories                                                          */
 
-struct zz_lg_cat {
-        const char *code;
-        unsigned weight; /* among subsidized identities, per mille */
-};
-
-static const struct zz_lg_cat zz_lg_cats[] = {
-    {"MCA.DIBAO", 260},         {"MCA.TEKUN", 50},
-    {"MCA.ORPHAN", 8},          {"MCA.UNSUPPORTED_CHILD", 8},
-    {"MCA.LOW_INCOME", 50},     {"MCA.ILLNESS_POVERTY", 20},
-    {"MCA.OTHER_HARDSHIP", 20}, {"MCA.VAGRANT_SETTLED", 4},
-    {"MVA.PRIORITY_CARE", 30},  {"RRB.POOR", 200},
-    {"RRB.EDGE", 30},           {"RRB.MONITORED", 50},
-    {"RRB.STABLE_LIFTED", 50},  {"DPF.DISABLED", 130},
-    {"NHC.FP_REWARD", 40},      {"NHC.FP_SPECIAL", 15},
-    {"NHC.FP_COMPLICATION", 5}, {"NHC.FP_ONLY_CHILD_DISABLED", 5},
-    {"EDU.GRANT_STUDENT", 25},
-};
-
-#define ZZ_LG_NCATS (sizeof(zz_lg_cats) / sizeof(zz_lg_cats[0]))
+/* The share of each category among subsidized identities, per mille, in
+ * the vocabulary's order (vocab.c): MCA.DIBAO 260, MCA.TEKUN 50, ...,
+ * EDU.GRANT_STUDENT 25. */
+static const unsigned zz_lg_cat_weight[ZZ_VOCAB_CATS] = {
+    260, 50, 8,  8,  50, 20, 20, 4, /* MCA */
+    30,                             /* MVA */
+    200, 30, 50, 50,                /* RRB */
+    130,                            /* DPF */
+    40,  15, 5,  5,                 /* NHC */
+    25};                            /* EDU */
 
 static const char *pick_cat(zz_rng_t *r)
 {
         uint64_t x = rng_below(r, 1000);
-        size_t i;
+        int i;
 
-        for (i = 0; i < ZZ_LG_NCATS; i++) {
-                if (x < zz_lg_cats[i].weight)
-                        return zz_lg_cats[i].code;
-                x -= zz_lg_cats[i].weight;
+        for (i = 0; i < ZZ_VOCAB_CATS; i++) {
+                if (x < zz_lg_cat_weight[i])
+                        return zz_vocab_cat(i)->code;
+                x -= zz_lg_cat_weight[i];
         }
         return "MCA.DIBAO";
 }
@@ -221,15 +213,18 @@ static void pick_attrs(zz_rng_t *r, const char *cat, char *out, size_t size)
 
 #define ZZ_LG_MAX_PAYERS 12
 
+/* What one payer funds: fen, and for how many persons. */
+struct zz_lg_payer {
+        char payer[8];
+        int64_t fen;
+        uint64_t persons;
+};
+
 struct zz_lg_totals {
         uint64_t persons, enrolled, paid, eligible, deceased;
         int64_t contribution_fen, subsidy_fen, due_fen, applied_fen;
         int64_t refunded_by_tax_fen;
-        struct {
-                char payer[8];
-                int64_t fen;
-                uint64_t persons;
-        } payers[ZZ_LG_MAX_PAYERS];
+        struct zz_lg_payer payers[ZZ_LG_MAX_PAYERS];
         size_t n_payers;
         /* Persons the pipeline decides under this policy: with an identity
          * (approved in the jurisdiction) or an enrollment inside it. The
@@ -241,11 +236,7 @@ struct zz_lg_totals {
         int64_t status_fen[8];
         /* What the settlement of every period allocates, net per payer
          * (the funding of persons who paid: promise 5) and by kind. */
-        struct {
-                char payer[8];
-                int64_t fen;
-                uint64_t persons;
-        } settled[ZZ_LG_MAX_PAYERS];
+        struct zz_lg_payer settled[ZZ_LG_MAX_PAYERS];
         size_t n_settled;
         int64_t settled_fen;
         int64_t settled_kind_fen[4]; /* see zz_lg_kinds */
@@ -491,21 +482,23 @@ static void build_case(const struct zz_lg_person *pp, zz_ts_t at,
         }
 }
 
-/* Index of payer in a totals array of n entries, added when missing; -1
- * when the array is full. */
-#define LG_PAYER_SLOT(arr, n, name, out)                                       \
-        do {                                                                   \
-                size_t k_;                                                     \
-                for (k_ = 0; k_ < (n); k_++)                                   \
-                        if (strcmp((arr)[k_].payer, (name)) == 0)              \
-                                break;                                         \
-                if (k_ == (n) && (n) < ZZ_LG_MAX_PAYERS) {                     \
-                        snprintf((arr)[k_].payer, sizeof((arr)[k_].payer),     \
-                                 "%s", (name));                                \
-                        (n)++;                                                 \
-                }                                                              \
-                (out) = k_ < (n) ? (int)k_ : -1;                               \
-        } while (0)
+/* The row of payer among rows[0..*n), added when missing; NULL when the
+ * table is full. */
+static struct zz_lg_payer *payer_row(struct zz_lg_payer *rows, size_t *n,
+                                     const char *payer)
+{
+        size_t k;
+
+        for (k = 0; k < *n; k++) {
+                if (strcmp(rows[k].payer, payer) == 0)
+                        return &rows[k];
+        }
+        if (*n == ZZ_LG_MAX_PAYERS)
+                return NULL;
+        snprintf(rows[k].payer, sizeof(rows[k].payer), "%s", payer);
+        (*n)++;
+        return &rows[k];
+}
 
 static void add_settled(struct zz_lg_totals *t, const zz_decision_t *d)
 {
@@ -513,7 +506,7 @@ static void add_settled(struct zz_lg_totals *t, const zz_decision_t *d)
         size_t i, k;
 
         for (i = 0; i < d->n_funding; i++) {
-                int slot;
+                struct zz_lg_payer *row;
                 int64_t fen = 0;
 
                 /* one person per payer, whatever the number of rules */
@@ -527,12 +520,11 @@ static void add_settled(struct zz_lg_totals *t, const zz_decision_t *d)
                         if (strcmp(d->funding[k].payer, d->funding[i].payer) ==
                             0)
                                 fen += d->funding[k].fen;
-                LG_PAYER_SLOT(t->settled, t->n_settled, d->funding[i].payer,
-                              slot);
-                if (slot < 0 || fen == 0)
+                row = payer_row(t->settled, &t->n_settled, d->funding[i].payer);
+                if (row == NULL || fen == 0)
                         continue;
-                t->settled[slot].fen += fen;
-                t->settled[slot].persons++;
+                row->fen += fen;
+                row->persons++;
                 net += fen;
         }
         t->settled_fen += net;
@@ -556,7 +548,7 @@ static void add_settled(struct zz_lg_totals *t, const zz_decision_t *d)
 static void add_totals(const struct zz_lg_policy *p, struct zz_lg_totals *t,
                        const struct zz_lg_person *pp, const zz_decision_t *d)
 {
-        size_t i, j;
+        size_t i;
         int decided = pp->n_ids > 0 ||
                       (pp->enrolled &&
                        zz_policy_in_jurisdiction(p->policy, pp->enr.region));
@@ -573,20 +565,13 @@ static void add_totals(const struct zz_lg_policy *p, struct zz_lg_totals *t,
         if (pp->paid)
                 t->applied_fen += pp->pay.subsidy_applied_fen;
         for (i = 0; i < d->n_funding; i++) {
-                for (j = 0; j < t->n_payers; j++) {
-                        if (strcmp(t->payers[j].payer, d->funding[i].payer) ==
-                            0)
-                                break;
-                }
-                if (j == t->n_payers) {
-                        if (t->n_payers == ZZ_LG_MAX_PAYERS)
-                                continue;
-                        snprintf(t->payers[j].payer, sizeof(t->payers[j].payer),
-                                 "%s", d->funding[i].payer);
-                        t->n_payers++;
-                }
-                t->payers[j].fen += d->funding[i].fen;
-                t->payers[j].persons++;
+                struct zz_lg_payer *row =
+                    payer_row(t->payers, &t->n_payers, d->funding[i].payer);
+
+                if (row == NULL)
+                        continue;
+                row->fen += d->funding[i].fen;
+                row->persons++;
         }
         if (pp->paid)
                 add_settled(t, d);
@@ -608,320 +593,417 @@ static int emit_rec(zz_loadgen_t *lg, zz_feed_record_t *rec,
         return emit(rec, opaque);
 }
 
-static int gen_person(zz_loadgen_t *lg, uint64_t index, zz_feed_record_cb emit,
-                      void *opaque, char *errstr, size_t errstr_size)
-{
+/* One person being generated, and where its records go. */
+struct zz_lg_gen {
+        zz_loadgen_t *lg;
+        uint64_t index;
         zz_rng_t r;
-        struct zz_lg_policy *p = &lg->pols[0];
-        struct zz_lg_person pp;
+        struct zz_lg_policy *p;
         const struct zz_lg_jur *j;
         int county;
-        int i, rc;
-        zz_feed_record_t rec;
-        int late[ZZ_LG_MAX_IDS] = {0};
-        zz_date_t pay_day;
         int age;
-        int subsidized;
+        int late[ZZ_LG_MAX_IDS]; /* flag reaches tax after the payment */
+        zz_date_t pay_day;
+        struct zz_lg_person pp;
+        zz_feed_record_cb emit;
+        void *opaque;
+        char *errstr;
+        size_t errstr_size;
+};
 
-        rng_seed(&r, lg->opt.seed, index);
-        memset(&pp, 0, sizeof(pp));
-        pp.deceased_on = ZZ_DATE_NONE;
+/* A person's case as the engine reads it, with room for its identities
+ * and their attributes. */
+struct zz_lg_case {
+        zz_case_t c;
+        zz_identity_t ids[ZZ_LG_MAX_IDS];
+        zz_attr_t attrs[ZZ_LG_MAX_IDS * 4];
+        char buf[ZZ_LG_MAX_IDS * ZZ_FEED_ATTRS_SIZE];
+};
+
+/* Decides the person from what is known at `at`. -1 with errstr when the
+ * policy refuses the case (with the engine's reason when reason is set). */
+static int decide(struct zz_lg_gen *g, zz_ts_t at, int with_payment,
+                  struct zz_lg_case *lc, zz_decision_t *d, int reason)
+{
+        build_case(&g->pp, at, with_payment, &lc->c, lc->ids, lc->attrs,
+                   lc->buf);
+        zz_arena_reset(g->lg->arena);
+        if (zz_policy_eval_ex(g->p->policy, &lc->c, d, g->lg->arena,
+                              ZZ_EVAL_NO_TRACE) == 0)
+                return 0;
+        if (reason)
+                snprintf(g->errstr, g->errstr_size,
+                         "policy %s refused person %llu: %s", g->j->policy,
+                         (unsigned long long)g->index,
+                         d->error ? d->error : "?");
+        else
+                snprintf(g->errstr, g->errstr_size,
+                         "policy %s refused person %llu", g->j->policy,
+                         (unsigned long long)g->index);
+        return -1;
+}
+
+/* The jurisdiction (by weight, in a province), county, ID number, village,
+ * household and age. */
+static void gen_place(struct zz_lg_gen *g)
+{
+        zz_loadgen_t *lg = g->lg;
+        struct zz_lg_person *pp = &g->pp;
+
+        rng_seed(&g->r, lg->opt.seed, g->index);
+        pp->deceased_on = ZZ_DATE_NONE;
+        g->p = &lg->pols[0];
         if (lg->n_pols > 1) {
-                uint64_t x = rng_below(&r, 1000);
+                uint64_t x = rng_below(&g->r, 1000);
                 size_t k;
 
                 for (k = 0; k + 1 < lg->n_pols && x >= lg->pols[k].jur->weight;
                      k++)
                         x -= lg->pols[k].jur->weight;
-                p = &lg->pols[k];
+                g->p = &lg->pols[k];
         }
-        j = p->jur;
-        county = (int)rng_below(&r, (uint64_t)j->n_counties);
-        make_id(p, county, j->counties[county], &pp);
-        make_village(&r, j, j->counties[county], pp.region);
+        g->j = g->p->jur;
+        g->county = (int)rng_below(&g->r, (uint64_t)g->j->n_counties);
+        make_id(g->p, g->county, g->j->counties[g->county], pp);
+        make_village(&g->r, g->j, g->j->counties[g->county], pp->region);
         /* Households of about three: consecutive persons share one. */
-        snprintf(pp.household, sizeof(pp.household), "H%s-%07llu",
-                 j->counties[county], (unsigned long long)(index / 3));
-        age = (int)((p->wf - pp.birth) / 365);
-        subsidized = rng_pm(&r, 150);
+        snprintf(pp->household, sizeof(pp->household), "H%s-%07llu",
+                 g->j->counties[g->county], (unsigned long long)(g->index / 3));
+        g->age = (int)((g->p->wf - pp->birth) / 365);
+}
 
-        /* Identities. */
-        if (subsidized) {
-                int n = rng_pm(&r, 200) ? 2 : 1;
+/* Identity n of the person, as the list exchange before the window
+ * reports it. */
+static void gen_identity(struct zz_lg_gen *g, int n)
+{
+        const struct zz_lg_policy *p = g->p;
+        struct zz_lg_person *pp = &g->pp;
+        zz_feed_identity_t *id = &pp->ids[pp->n_ids];
+        const char *cat = pick_cat(&g->r);
+        char dept[8];
 
-                for (i = 0; i < n; i++) {
-                        zz_feed_identity_t *id = &pp.ids[pp.n_ids];
-                        const char *cat = pick_cat(&r);
-                        char dept[8];
+        if (strcmp(cat, "EDU.GRANT_STUDENT") == 0 &&
+            (g->age < 17 || g->age > 25))
+                cat = "MCA.DIBAO";
+        snprintf(dept, sizeof(dept), "%.3s", cat);
+        snprintf(id->person_id, sizeof(id->person_id), "%s", pp->id);
+        snprintf(id->department, sizeof(id->department), "%s", dept);
+        snprintf(id->dept_record_id, sizeof(id->dept_record_id),
+                 "%s-%s-%llu-%d", dept, g->j->name,
+                 (unsigned long long)g->index, n);
+        id->action = ZZ_FEED_ID_GRANT;
+        snprintf(id->category, sizeof(id->category), "%s", cat);
+        pick_attrs(&g->r, cat, id->attrs, sizeof(id->attrs));
+        id->valid_from = p->wf - 30 - (zz_date_t)rng_below(&g->r, 3000);
+        if (id->valid_from < pp->birth)
+                id->valid_from = pp->birth;
+        id->valid_to = ZZ_DATE_NONE;
+        /* A few ended before the year began. */
+        if (rng_pm(&g->r, 30))
+                id->valid_to = p->wf - 1 - (zz_date_t)rng_below(&g->r, 300);
+        if (id->valid_to != ZZ_DATE_NONE && id->valid_to < id->valid_from)
+                id->valid_to = id->valid_from;
+        id->deceased_on = ZZ_DATE_NONE;
+        /* Approved by the county (Shantou allocates by it). */
+        snprintf(id->approving_region, sizeof(id->approving_region), "%.6s",
+                 pp->region);
+        snprintf(id->residence_region, sizeof(id->residence_region), "%s",
+                 pp->region);
+        /* The list exchange before the window. */
+        id->reported_at = zz_ts_from_cst_date(p->wf - 15) +
+                          (zz_ts_t)rng_below(&g->r, 10 * 3600) * 1000;
+        g->late[pp->n_ids] = rng_pm(&g->r, 80);
+        pp->n_ids++;
+}
 
-                        if (strcmp(cat, "EDU.GRANT_STUDENT") == 0 &&
-                            (age < 17 || age > 25))
-                                cat = "MCA.DIBAO";
-                        snprintf(dept, sizeof(dept), "%.3s", cat);
-                        snprintf(id->person_id, sizeof(id->person_id), "%s",
-                                 pp.id);
-                        snprintf(id->department, sizeof(id->department), "%s",
-                                 dept);
-                        snprintf(id->dept_record_id, sizeof(id->dept_record_id),
-                                 "%s-%s-%llu-%d", dept, j->name,
-                                 (unsigned long long)index, i);
-                        id->action = ZZ_FEED_ID_GRANT;
-                        snprintf(id->category, sizeof(id->category), "%s", cat);
-                        pick_attrs(&r, cat, id->attrs, sizeof(id->attrs));
-                        id->valid_from =
-                            p->wf - 30 - (zz_date_t)rng_below(&r, 3000);
-                        if (id->valid_from < pp.birth)
-                                id->valid_from = pp.birth;
-                        id->valid_to = ZZ_DATE_NONE;
-                        /* A few ended before the year began. */
-                        if (rng_pm(&r, 30))
-                                id->valid_to =
-                                    p->wf - 1 - (zz_date_t)rng_below(&r, 300);
-                        if (id->valid_to != ZZ_DATE_NONE &&
-                            id->valid_to < id->valid_from)
-                                id->valid_to = id->valid_from;
-                        id->deceased_on = ZZ_DATE_NONE;
-                        /* Approved by the county (Shantou allocates by
-                         * it). */
-                        snprintf(id->approving_region,
-                                 sizeof(id->approving_region), "%.6s",
-                                 pp.region);
-                        snprintf(id->residence_region,
-                                 sizeof(id->residence_region), "%s", pp.region);
-                        /* The list exchange before the window. */
-                        id->reported_at =
-                            zz_ts_from_cst_date(p->wf - 15) +
-                            (zz_ts_t)rng_below(&r, 10 * 3600) * 1000;
-                        late[pp.n_ids] = rng_pm(&r, 80);
-                        pp.n_ids++;
-                }
-        }
-        /* Enrollment. */
-        if (rng_pm(&r, 930)) {
-                zz_feed_enrollment_t *e = &pp.enr;
-                zz_date_t span = p->wt - p->wf;
+/* 15 % of persons hold one identity, a fifth of those two. */
+static void gen_identities(struct zz_lg_gen *g)
+{
+        int i, n;
 
-                pp.enrolled = 1;
-                snprintf(e->person_id, sizeof(e->person_id), "%s", pp.id);
-                snprintf(e->department, sizeof(e->department), "NHSA");
-                snprintf(e->dept_record_id, sizeof(e->dept_record_id),
-                         "EN%d-%s-%llu", p->year, j->name,
-                         (unsigned long long)index);
-                e->action = ZZ_FEED_ENR_REGISTER;
-                snprintf(e->household_id, sizeof(e->household_id), "%s",
-                         pp.household);
-                e->year = p->year;
-                e->tier = p->tier_fen[2] > 0 && rng_pm(&r, 150) ? 2 : 1;
-                e->enroll_class = age < 18 ? ZZ_FEED_CLASS_STUDENT_CHILD
-                                  : age <= 22 && rng_pm(&r, 400)
-                                      ? ZZ_FEED_CLASS_COLLEGE
-                                      : ZZ_FEED_CLASS_ADULT;
-                if (rng_pm(&r, 40)) {
-                        e->kind = ZZ_FEED_KIND_MID_YEAR;
-                        e->registered_on =
-                            p->wf + span / 2 +
-                            (zz_date_t)rng_below(&r, (uint64_t)(span / 2));
-                } else {
-                        e->kind = ZZ_FEED_KIND_ANNUAL;
-                        e->registered_on =
-                            p->wf +
-                            (zz_date_t)rng_below(&r, (uint64_t)(span * 6 / 10));
-                }
-                /* 2 % enroll elsewhere (a city outside every policy). */
-                if (rng_pm(&r, 20))
-                        snprintf(e->region, sizeof(e->region), "500101%03u%03u",
-                                 (unsigned)(100 + rng_below(&r, 20)),
-                                 (unsigned)(1 + rng_below(&r, 30)));
-                else
-                        snprintf(e->region, sizeof(e->region), "%s", pp.region);
-                e->reported_at = zz_ts_from_cst_date(e->registered_on + 1);
-        }
-        pay_day = pp.enrolled ? pp.enr.registered_on : p->wt;
-        /* Identities new in the window, and flags that reach tax late. */
-        for (i = 0; i < pp.n_ids; i++) {
-                if (late[i]) {
-                        pp.ids[i].valid_from =
-                            pay_day - 1 - (zz_date_t)rng_below(&r, 20);
-                        if (pp.ids[i].valid_from < pp.birth)
-                                pp.ids[i].valid_from = pp.birth;
-                        pp.ids[i].valid_to = ZZ_DATE_NONE;
-                        pp.ids[i].reported_at = zz_ts_from_cst_date(
-                            pay_day + 5 + (zz_date_t)rng_below(&r, 40));
-                }
-        }
-        /* Payment, with what tax applied from the flags it had. */
-        if (pp.enrolled && rng_pm(&r, 960)) {
-                zz_feed_payment_t *py = &pp.pay;
-                zz_case_t c;
-                zz_identity_t ids[ZZ_LG_MAX_IDS];
-                zz_attr_t attrs[ZZ_LG_MAX_IDS * 4];
-                char buf[ZZ_LG_MAX_IDS * ZZ_FEED_ATTRS_SIZE];
-                zz_decision_t d;
-                zz_fen_t applied = 0;
-                zz_fen_t contribution = p->tier_fen[pp.enr.tier];
+        if (!rng_pm(&g->r, 150))
+                return;
+        n = rng_pm(&g->r, 200) ? 2 : 1;
+        for (i = 0; i < n; i++)
+                gen_identity(g, i);
+}
 
-                pp.paid = 1;
-                py->paid_at =
-                    zz_ts_from_cst_date(pay_day) +
-                    (zz_ts_t)(8 * 3600 + rng_below(&r, 9 * 3600)) * 1000;
-                if (!lg->opt.no_expected) {
-                        build_case(&pp, py->paid_at, 0, &c, ids, attrs, buf);
-                        zz_arena_reset(lg->arena);
-                        if (zz_policy_eval_ex(p->policy, &c, &d, lg->arena,
-                                              ZZ_EVAL_NO_TRACE) != 0) {
-                                snprintf(errstr, errstr_size,
-                                         "policy %s refused person %llu: %s",
-                                         j->policy, (unsigned long long)index,
-                                         d.error ? d.error : "?");
-                                return -1;
-                        }
-                        applied = d.subsidy_fen;
-                        if (applied > contribution)
-                                applied = contribution;
-                }
-                snprintf(py->person_id, sizeof(py->person_id), "%s", pp.id);
-                snprintf(py->department, sizeof(py->department), "TAX");
-                snprintf(py->receipt, sizeof(py->receipt), "SP%d%s%09llu",
-                         p->year, j->counties[county],
-                         (unsigned long long)index);
-                snprintf(py->dept_record_id, sizeof(py->dept_record_id), "%s",
-                         py->receipt);
-                py->kind = ZZ_FEED_PAY_PAYMENT;
-                py->year = p->year;
-                py->contribution_fen = contribution;
-                py->subsidy_applied_fen = applied;
-                py->paid_fen = contribution - applied;
-        }
-        /* Revocations (found erroneous after the payment) and deaths. */
-        for (i = 0; i < pp.n_ids; i++) {
-                if (rng_pm(&r, 12)) {
-                        pp.revoked[i] = 1;
-                        pp.revoke_at[i] = zz_ts_from_cst_date(pay_day + 30);
-                }
-        }
-        if (rng_pm(&r, 6)) {
-                pp.deceased_on =
-                    p->wf + (zz_date_t)rng_below(&r, (uint64_t)(p->wt - p->wf));
-                pp.deceased_reported = zz_ts_from_cst_date(pp.deceased_on + 7);
-        }
+/* Most enroll: annual or mid-year, 2 % in a city outside every policy. */
+static void gen_enrollment(struct zz_lg_gen *g)
+{
+        const struct zz_lg_policy *p = g->p;
+        struct zz_lg_person *pp = &g->pp;
+        zz_feed_enrollment_t *e = &pp->enr;
+        zz_date_t span = p->wt - p->wf;
 
-        /* Emit, person by person. */
-        for (i = 0; i < pp.n_ids; i++) {
-                memset(&rec, 0, sizeof(rec));
-                rec.kind = ZZ_FEED_IDENTITY;
-                rec.u.identity = pp.ids[i];
-                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
-                        return rc;
-        }
-        if (pp.enrolled) {
-                memset(&rec, 0, sizeof(rec));
-                rec.kind = ZZ_FEED_ENROLLMENT;
-                rec.u.enrollment = pp.enr;
-                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
-                        return rc;
-        }
-        if (pp.paid) {
-                memset(&rec, 0, sizeof(rec));
-                rec.kind = ZZ_FEED_PAYMENT;
-                rec.u.payment = pp.pay;
-                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
-                        return rc;
-        }
-        for (i = 0; i < pp.n_ids; i++) {
-                if (!pp.revoked[i])
-                        continue;
-                memset(&rec, 0, sizeof(rec));
-                rec.kind = ZZ_FEED_IDENTITY;
-                rec.u.identity = pp.ids[i];
-                rec.u.identity.action = ZZ_FEED_ID_REVOKE;
-                rec.u.identity.reported_at = pp.revoke_at[i];
-                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
-                        return rc;
-        }
-        if (pp.deceased_on != ZZ_DATE_NONE) {
-                memset(&rec, 0, sizeof(rec));
-                rec.kind = ZZ_FEED_IDENTITY;
-                {
-                        zz_feed_identity_t *id = &rec.u.identity;
-
-                        snprintf(id->person_id, sizeof(id->person_id), "%s",
-                                 pp.id);
-                        snprintf(id->department, sizeof(id->department), "MCA");
-                        snprintf(id->dept_record_id, sizeof(id->dept_record_id),
-                                 "D-%s-%llu", j->name,
-                                 (unsigned long long)index);
-                        id->action = ZZ_FEED_ID_DECEASED;
-                        id->valid_from = pp.deceased_on;
-                        id->valid_to = ZZ_DATE_NONE;
-                        id->deceased_on = pp.deceased_on;
-                        snprintf(id->approving_region,
-                                 sizeof(id->approving_region), "%.6s",
-                                 pp.region);
-                        snprintf(id->residence_region,
-                                 sizeof(id->residence_region), "%s", pp.region);
-                        id->reported_at = pp.deceased_reported;
-                }
-                if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
-                        return rc;
-        }
-
-        /* The final decision; tax refunds part of the refunds due through
-         * it, which is then part of the facts. */
-        if (!lg->opt.no_expected) {
-                zz_case_t c;
-                zz_identity_t ids[ZZ_LG_MAX_IDS];
-                zz_attr_t attrs[ZZ_LG_MAX_IDS * 4];
-                char buf[ZZ_LG_MAX_IDS * ZZ_FEED_ATTRS_SIZE];
-                zz_decision_t d;
-
-                build_case(&pp, INT64_MAX, 1, &c, ids, attrs, buf);
-                zz_arena_reset(lg->arena);
-                if (zz_policy_eval_ex(p->policy, &c, &d, lg->arena,
-                                      ZZ_EVAL_NO_TRACE) != 0) {
-                        snprintf(errstr, errstr_size,
-                                 "policy %s refused person %llu: %s", j->policy,
-                                 (unsigned long long)index,
-                                 d.error ? d.error : "?");
-                        return -1;
-                }
-                if (pp.paid && d.reconciliation.status == ZZ_RECON_REFUND_DUE &&
-                    d.reconciliation.route == ZZ_ROUTE_VIA_TAX &&
-                    d.reconciliation.fen > 0 &&
-                    d.reconciliation.fen <= pp.pay.paid_fen &&
-                    rng_pm(&r, 500)) {
-                        zz_feed_payment_t *py = &pp.pay;
-
-                        memset(&rec, 0, sizeof(rec));
-                        rec.kind = ZZ_FEED_PAYMENT;
-                        rec.u.payment = *py;
-                        rec.u.payment.kind = ZZ_FEED_PAY_REFUND;
-                        rec.u.payment.refund_fen = d.reconciliation.fen;
-                        rec.u.payment.subsidy_applied_fen +=
-                            d.reconciliation.fen;
-                        rec.u.payment.paid_fen -= d.reconciliation.fen;
-                        rec.u.payment.paid_at = py->paid_at + 60 * ZZ_DAY_MS;
-                        snprintf(rec.u.payment.dept_record_id,
-                                 sizeof(rec.u.payment.dept_record_id),
-                                 "R-%.60s", py->receipt);
-                        p->t.refunded_by_tax_fen += d.reconciliation.fen;
-                        *py = rec.u.payment;
-                        if ((rc = emit_rec(lg, &rec, emit, opaque)) != 0)
-                                return rc;
-                        build_case(&pp, INT64_MAX, 1, &c, ids, attrs, buf);
-                        zz_arena_reset(lg->arena);
-                        if (zz_policy_eval_ex(p->policy, &c, &d, lg->arena,
-                                              ZZ_EVAL_NO_TRACE) != 0) {
-                                snprintf(errstr, errstr_size,
-                                         "policy %s refused person %llu",
-                                         j->policy, (unsigned long long)index);
-                                return -1;
-                        }
-                }
-                add_totals(p, &p->t, &pp, &d);
+        if (!rng_pm(&g->r, 930))
+                return;
+        pp->enrolled = 1;
+        snprintf(e->person_id, sizeof(e->person_id), "%s", pp->id);
+        snprintf(e->department, sizeof(e->department), "NHSA");
+        snprintf(e->dept_record_id, sizeof(e->dept_record_id), "EN%d-%s-%llu",
+                 p->year, g->j->name, (unsigned long long)g->index);
+        e->action = ZZ_FEED_ENR_REGISTER;
+        snprintf(e->household_id, sizeof(e->household_id), "%s", pp->household);
+        e->year = p->year;
+        e->tier = p->tier_fen[2] > 0 && rng_pm(&g->r, 150) ? 2 : 1;
+        e->enroll_class = g->age < 18 ? ZZ_FEED_CLASS_STUDENT_CHILD
+                          : g->age <= 22 && rng_pm(&g->r, 400)
+                              ? ZZ_FEED_CLASS_COLLEGE
+                              : ZZ_FEED_CLASS_ADULT;
+        if (rng_pm(&g->r, 40)) {
+                e->kind = ZZ_FEED_KIND_MID_YEAR;
+                e->registered_on =
+                    p->wf + span / 2 +
+                    (zz_date_t)rng_below(&g->r, (uint64_t)(span / 2));
         } else {
-                p->t.persons++;
+                e->kind = ZZ_FEED_KIND_ANNUAL;
+                e->registered_on =
+                    p->wf +
+                    (zz_date_t)rng_below(&g->r, (uint64_t)(span * 6 / 10));
         }
+        /* 2 % enroll elsewhere (a city outside every policy). */
+        if (rng_pm(&g->r, 20))
+                snprintf(e->region, sizeof(e->region), "500101%03u%03u",
+                         (unsigned)(100 + rng_below(&g->r, 20)),
+                         (unsigned)(1 + rng_below(&g->r, 30)));
+        else
+                snprintf(e->region, sizeof(e->region), "%s", pp->region);
+        e->reported_at = zz_ts_from_cst_date(e->registered_on + 1);
+}
+
+/* Identities new in the window, and flags that reach tax late. */
+static void gen_late(struct zz_lg_gen *g)
+{
+        struct zz_lg_person *pp = &g->pp;
+        int i;
+
+        g->pay_day = pp->enrolled ? pp->enr.registered_on : g->p->wt;
+        for (i = 0; i < pp->n_ids; i++) {
+                zz_feed_identity_t *id = &pp->ids[i];
+
+                if (!g->late[i])
+                        continue;
+                id->valid_from =
+                    g->pay_day - 1 - (zz_date_t)rng_below(&g->r, 20);
+                if (id->valid_from < pp->birth)
+                        id->valid_from = pp->birth;
+                id->valid_to = ZZ_DATE_NONE;
+                id->reported_at = zz_ts_from_cst_date(
+                    g->pay_day + 5 + (zz_date_t)rng_below(&g->r, 40));
+        }
+}
+
+/* The payment, with the subsidy tax applied from the flags it had (the
+ * engine decides it). -1 with errstr when the policy refuses the case. */
+static int gen_payment(struct zz_lg_gen *g)
+{
+        const struct zz_lg_policy *p = g->p;
+        struct zz_lg_person *pp = &g->pp;
+        zz_feed_payment_t *py = &pp->pay;
+        zz_fen_t applied = 0;
+        zz_fen_t contribution;
+
+        if (!pp->enrolled || !rng_pm(&g->r, 960))
+                return 0;
+        contribution = p->tier_fen[pp->enr.tier];
+        pp->paid = 1;
+        py->paid_at = zz_ts_from_cst_date(g->pay_day) +
+                      (zz_ts_t)(8 * 3600 + rng_below(&g->r, 9 * 3600)) * 1000;
+        if (!g->lg->opt.no_expected) {
+                struct zz_lg_case lc;
+                zz_decision_t d;
+
+                if (decide(g, py->paid_at, 0, &lc, &d, 1) != 0)
+                        return -1;
+                applied = d.subsidy_fen;
+                if (applied > contribution)
+                        applied = contribution;
+        }
+        snprintf(py->person_id, sizeof(py->person_id), "%s", pp->id);
+        snprintf(py->department, sizeof(py->department), "TAX");
+        snprintf(py->receipt, sizeof(py->receipt), "SP%d%s%09llu", p->year,
+                 g->j->counties[g->county], (unsigned long long)g->index);
+        snprintf(py->dept_record_id, sizeof(py->dept_record_id), "%s",
+                 py->receipt);
+        py->kind = ZZ_FEED_PAY_PAYMENT;
+        py->year = p->year;
+        py->contribution_fen = contribution;
+        py->subsidy_applied_fen = applied;
+        py->paid_fen = contribution - applied;
         return 0;
+}
+
+/* Revocations (found erroneous after the payment) and deaths. */
+static void gen_after(struct zz_lg_gen *g)
+{
+        const struct zz_lg_policy *p = g->p;
+        struct zz_lg_person *pp = &g->pp;
+        int i;
+
+        for (i = 0; i < pp->n_ids; i++) {
+                if (rng_pm(&g->r, 12)) {
+                        pp->revoked[i] = 1;
+                        pp->revoke_at[i] = zz_ts_from_cst_date(g->pay_day + 30);
+                }
+        }
+        if (rng_pm(&g->r, 6)) {
+                pp->deceased_on = p->wf + (zz_date_t)rng_below(
+                                              &g->r, (uint64_t)(p->wt - p->wf));
+                pp->deceased_reported =
+                    zz_ts_from_cst_date(pp->deceased_on + 7);
+        }
+}
+
+static int emit_kind(struct zz_lg_gen *g, zz_feed_record_t *rec,
+                     zz_feed_kind_t kind)
+{
+        rec->kind = kind;
+        return emit_rec(g->lg, rec, g->emit, g->opaque);
+}
+
+static int emit_identity(struct zz_lg_gen *g, const zz_feed_identity_t *id)
+{
+        zz_feed_record_t rec;
+
+        memset(&rec, 0, sizeof(rec));
+        rec.u.identity = *id;
+        return emit_kind(g, &rec, ZZ_FEED_IDENTITY);
+}
+
+/* The death record: about the person, not an identity. */
+static int emit_death(struct zz_lg_gen *g)
+{
+        const struct zz_lg_person *pp = &g->pp;
+        zz_feed_identity_t id;
+
+        memset(&id, 0, sizeof(id));
+        snprintf(id.person_id, sizeof(id.person_id), "%s", pp->id);
+        snprintf(id.department, sizeof(id.department), "MCA");
+        snprintf(id.dept_record_id, sizeof(id.dept_record_id), "D-%s-%llu",
+                 g->j->name, (unsigned long long)g->index);
+        id.action = ZZ_FEED_ID_DECEASED;
+        id.valid_from = pp->deceased_on;
+        id.valid_to = ZZ_DATE_NONE;
+        id.deceased_on = pp->deceased_on;
+        snprintf(id.approving_region, sizeof(id.approving_region), "%.6s",
+                 pp->region);
+        snprintf(id.residence_region, sizeof(id.residence_region), "%s",
+                 pp->region);
+        id.reported_at = pp->deceased_reported;
+        return emit_identity(g, &id);
+}
+
+/* The person's events in the order they happen: identities, enrollment,
+ * payment, revocations, death. */
+static int emit_person(struct zz_lg_gen *g)
+{
+        const struct zz_lg_person *pp = &g->pp;
+        zz_feed_record_t rec;
+        int i, rc = 0;
+
+        for (i = 0; i < pp->n_ids && rc == 0; i++)
+                rc = emit_identity(g, &pp->ids[i]);
+        if (rc == 0 && pp->enrolled) {
+                memset(&rec, 0, sizeof(rec));
+                rec.u.enrollment = pp->enr;
+                rc = emit_kind(g, &rec, ZZ_FEED_ENROLLMENT);
+        }
+        if (rc == 0 && pp->paid) {
+                memset(&rec, 0, sizeof(rec));
+                rec.u.payment = pp->pay;
+                rc = emit_kind(g, &rec, ZZ_FEED_PAYMENT);
+        }
+        for (i = 0; i < pp->n_ids && rc == 0; i++) {
+                zz_feed_identity_t revoke = pp->ids[i];
+
+                if (!pp->revoked[i])
+                        continue;
+                revoke.action = ZZ_FEED_ID_REVOKE;
+                revoke.reported_at = pp->revoke_at[i];
+                rc = emit_identity(g, &revoke);
+        }
+        if (rc == 0 && pp->deceased_on != ZZ_DATE_NONE)
+                rc = emit_death(g);
+        return rc;
+}
+
+/* Tax refunds about half of the refunds due through it (that it can take back
+ * from what the person paid): the refund is then part of the facts. */
+static int gen_refund(struct zz_lg_gen *g, struct zz_lg_case *lc,
+                      zz_decision_t *d)
+{
+        zz_feed_payment_t *py = &g->pp.pay;
+        zz_feed_record_t rec;
+        int rc;
+
+        if (!g->pp.paid || d->reconciliation.status != ZZ_RECON_REFUND_DUE ||
+            d->reconciliation.route != ZZ_ROUTE_VIA_TAX ||
+            d->reconciliation.fen <= 0 ||
+            d->reconciliation.fen > py->paid_fen || !rng_pm(&g->r, 500))
+                return 0;
+        memset(&rec, 0, sizeof(rec));
+        rec.u.payment = *py;
+        rec.u.payment.kind = ZZ_FEED_PAY_REFUND;
+        rec.u.payment.refund_fen = d->reconciliation.fen;
+        rec.u.payment.subsidy_applied_fen += d->reconciliation.fen;
+        rec.u.payment.paid_fen -= d->reconciliation.fen;
+        rec.u.payment.paid_at = py->paid_at + 60 * ZZ_DAY_MS;
+        snprintf(rec.u.payment.dept_record_id,
+                 sizeof(rec.u.payment.dept_record_id), "R-%.60s", py->receipt);
+        g->p->t.refunded_by_tax_fen += d->reconciliation.fen;
+        *py = rec.u.payment;
+        rc = emit_kind(g, &rec, ZZ_FEED_PAYMENT);
+        if (rc != 0)
+                return rc;
+        return decide(g, INT64_MAX, 1, lc, d, 0);
+}
+
+/* The final decision, after a refund by tax if there is one, into the
+ * expected totals. */
+static int gen_expected(struct zz_lg_gen *g)
+{
+        struct zz_lg_case lc;
+        zz_decision_t d;
+        int rc;
+
+        if (g->lg->opt.no_expected) {
+                g->p->t.persons++;
+                return 0;
+        }
+        if (decide(g, INT64_MAX, 1, &lc, &d, 1) != 0)
+                return -1;
+        rc = gen_refund(g, &lc, &d);
+        if (rc != 0)
+                return rc;
+        add_totals(g->p, &g->p->t, &g->pp, &d);
+        return 0;
+}
+
+static int gen_person(zz_loadgen_t *lg, uint64_t index, zz_feed_record_cb emit,
+                      void *opaque, char *errstr, size_t errstr_size)
+{
+        struct zz_lg_gen g;
+        int rc;
+
+        memset(&g, 0, sizeof(g));
+        g.lg = lg;
+        g.index = index;
+        g.emit = emit;
+        g.opaque = opaque;
+        g.errstr = errstr;
+        g.errstr_size = errstr_size;
+        gen_place(&g);
+        gen_identities(&g);
+        gen_enrollment(&g);
+        gen_late(&g);
+        if (gen_payment(&g) != 0)
+                return -1;
+        gen_after(&g);
+        rc = emit_person(&g);
+        if (rc != 0)
+                return rc;
+        return gen_expected(&g);
 }
 
 int zz_loadgen_run(zz_loadgen_t *lg, zz_feed_record_cb emit, void *opaque,
@@ -938,14 +1020,69 @@ int zz_loadgen_run(zz_loadgen_t *lg, zz_feed_record_cb emit, void *opaque,
         return 0;
 }
 
-int zz_loadgen_write_expected(const zz_loadgen_t *lg, FILE *fp)
+/* {"MAF": {"persons": 3, "fen": 75000}, ...} without the braces. */
+static void write_payers(FILE *fp, const struct zz_lg_payer *rows, size_t n)
+{
+        size_t k;
+
+        for (k = 0; k < n; k++)
+                fprintf(fp, "%s\"%s\": {\"persons\": %llu, \"fen\": %lld}",
+                        k ? ", " : "", rows[k].payer,
+                        (unsigned long long)rows[k].persons,
+                        (long long)rows[k].fen);
+}
+
+/* The expected totals of one policy, as one object of "policies". */
+static void write_policy(FILE *fp, const struct zz_lg_policy *p, int first)
 {
         static const zz_recon_status_t statuses[] = {
             ZZ_RECON_OK,           ZZ_RECON_REFUND_DUE,
             ZZ_RECON_RECOVERY_DUE, ZZ_RECON_UNFUNDED_SUBSIDY,
             ZZ_RECON_NOT_ENROLLED, ZZ_RECON_ENROLLED_ELSEWHERE,
             ZZ_RECON_NOT_ELIGIBLE, ZZ_RECON_PENDING};
-        size_t i, k;
+        const struct zz_lg_totals *t = &p->t;
+        size_t k;
+
+        fprintf(fp,
+                "%s\n  {\"policy\": \"%s\", \"version\": \"%s\", "
+                "\"year\": %d,\n"
+                "   \"persons\": %llu, \"enrolled\": %llu, "
+                "\"paid\": %llu, \"eligible\": %llu, "
+                "\"deceased\": %llu,\n"
+                "   \"contribution_fen\": %lld, \"subsidy_fen\": "
+                "%lld, \"individual_due_fen\": %lld, "
+                "\"subsidy_applied_fen\": %lld, "
+                "\"refunded_by_tax_fen\": %lld,\n"
+                "   \"by_payer\": {",
+                first ? "" : ",", zz_policy_name(p->policy),
+                zz_policy_version(p->policy), p->year,
+                (unsigned long long)t->persons, (unsigned long long)t->enrolled,
+                (unsigned long long)t->paid, (unsigned long long)t->eligible,
+                (unsigned long long)t->deceased, (long long)t->contribution_fen,
+                (long long)t->subsidy_fen, (long long)t->due_fen,
+                (long long)t->applied_fen, (long long)t->refunded_by_tax_fen);
+        write_payers(fp, t->payers, t->n_payers);
+        fprintf(fp,
+                "},\n   \"decided\": %llu, \"settled\": {\"fen\": "
+                "%lld, \"by_payer\": {",
+                (unsigned long long)t->decided, (long long)t->settled_fen);
+        write_payers(fp, t->settled, t->n_settled);
+        fprintf(fp, "}, \"by_kind\": {");
+        for (k = 0; k < 4; k++)
+                fprintf(fp, "%s\"%s\": %lld", k ? ", " : "", zz_lg_kinds[k],
+                        (long long)t->settled_kind_fen[k]);
+        fprintf(fp, "}},\n   \"reconciliation\": {");
+        for (k = 0; k < 8; k++)
+                fprintf(fp, "%s\"%s\": {\"persons\": %llu, \"fen\": %lld}",
+                        k ? ", " : "", zz_recon_status_name(statuses[k]),
+                        (unsigned long long)t->status_n[statuses[k]],
+                        (long long)t->status_fen[statuses[k]]);
+        fprintf(fp, "}}");
+}
+
+int zz_loadgen_write_expected(const zz_loadgen_t *lg, FILE *fp)
+{
+        size_t i;
 
         fprintf(fp,
                 "{\"generator\": \"zizhu-loadgen\", \"seed\": %llu, "
@@ -961,67 +1098,8 @@ int zz_loadgen_write_expected(const zz_loadgen_t *lg, FILE *fp)
                 (unsigned long long)lg->events[1],
                 (unsigned long long)lg->events[2],
                 (unsigned long long)lg->events[3]);
-        for (i = 0; i < lg->n_pols; i++) {
-                const struct zz_lg_policy *p = &lg->pols[i];
-                const struct zz_lg_totals *t = &p->t;
-
-                fprintf(fp,
-                        "%s\n  {\"policy\": \"%s\", \"version\": \"%s\", "
-                        "\"year\": %d,\n"
-                        "   \"persons\": %llu, \"enrolled\": %llu, "
-                        "\"paid\": %llu, \"eligible\": %llu, "
-                        "\"deceased\": %llu,\n"
-                        "   \"contribution_fen\": %lld, \"subsidy_fen\": "
-                        "%lld, \"individual_due_fen\": %lld, "
-                        "\"subsidy_applied_fen\": %lld, "
-                        "\"refunded_by_tax_fen\": %lld,\n"
-                        "   \"by_payer\": {",
-                        i ? "," : "", zz_policy_name(p->policy),
-                        zz_policy_version(p->policy), p->year,
-                        (unsigned long long)t->persons,
-                        (unsigned long long)t->enrolled,
-                        (unsigned long long)t->paid,
-                        (unsigned long long)t->eligible,
-                        (unsigned long long)t->deceased,
-                        (long long)t->contribution_fen,
-                        (long long)t->subsidy_fen, (long long)t->due_fen,
-                        (long long)t->applied_fen,
-                        (long long)t->refunded_by_tax_fen);
-                for (k = 0; k < t->n_payers; k++)
-                        fprintf(fp,
-                                "%s\"%s\": {\"persons\": %llu, \"fen\": "
-                                "%lld}",
-                                k ? ", " : "", t->payers[k].payer,
-                                (unsigned long long)t->payers[k].persons,
-                                (long long)t->payers[k].fen);
-                fprintf(fp,
-                        "},\n   \"decided\": %llu, \"settled\": {\"fen\": "
-                        "%lld, \"by_payer\": {",
-                        (unsigned long long)t->decided,
-                        (long long)t->settled_fen);
-                for (k = 0; k < t->n_settled; k++)
-                        fprintf(fp,
-                                "%s\"%s\": {\"persons\": %llu, \"fen\": "
-                                "%lld}",
-                                k ? ", " : "", t->settled[k].payer,
-                                (unsigned long long)t->settled[k].persons,
-                                (long long)t->settled[k].fen);
-                fprintf(fp, "}, \"by_kind\": {");
-                for (k = 0; k < 4; k++)
-                        fprintf(fp, "%s\"%s\": %lld", k ? ", " : "",
-                                zz_lg_kinds[k],
-                                (long long)t->settled_kind_fen[k]);
-                fprintf(fp, "}},\n   \"reconciliation\": {");
-                for (k = 0; k < 8; k++)
-                        fprintf(fp,
-                                "%s\"%s\": {\"persons\": %llu, \"fen\": "
-                                "%lld}",
-                                k ? ", " : "",
-                                zz_recon_status_name(statuses[k]),
-                                (unsigned long long)t->status_n[statuses[k]],
-                                (long long)t->status_fen[statuses[k]]);
-                fprintf(fp, "}}");
-        }
+        for (i = 0; i < lg->n_pols; i++)
+                write_policy(fp, &lg->pols[i], i == 0);
         fprintf(fp, "\n ]}\n");
         return ferror(fp) ? -1 : 0;
 }

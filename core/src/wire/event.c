@@ -4,8 +4,8 @@
  *
  * Fields are looked up by name and enum symbols are matched by name, so a
  * reordered or extended schema cannot silently shift a value. The category
- * vocabulary is the policy module's (zz_category_known), so that the
- * categories a policy may name and those an event may carry are one list.
+ * vocabulary is vocab.h's, so that the categories a policy may name and
+ * those an event may carry are one list.
  */
 #include "zizhu/event.h"
 
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "zizhu/idno.h"
-#include "zizhu/policy.h"
+#include "zizhu/vocab.h"
 
 #if defined(__GNUC__)
 #define ZZ_EVENT_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -41,8 +41,6 @@ static const char *const enrollment_actions[] = {"UNKNOWN", "REGISTER",
                                                  "CANCEL"};
 static const char *const enrollment_classes[] = {"UNKNOWN", "ADULT",
                                                  "STUDENT_CHILD", "COLLEGE"};
-static const char *const enrollment_class_codes[] = {
-    NULL, "adult", "student_child", "college"};
 static const char *const enrollment_kinds[] = {"UNKNOWN", "ANNUAL", "MID_YEAR"};
 static const char *const payment_kinds[] = {"UNKNOWN", "PAYMENT", "REFUND"};
 static const char *const control_commands[] = {"UNKNOWN", "CLOSE_PERIOD",
@@ -112,9 +110,10 @@ const char *zz_enrollment_class_name(zz_enrollment_class_t cls)
 
 const char *zz_enrollment_class_code(zz_enrollment_class_t cls)
 {
-        if ((int)cls <= 0 || (size_t)cls >= COUNT(enrollment_class_codes))
+        /* The event's classes are the engine's, after UNKNOWN. */
+        if ((int)cls <= 0 || (size_t)cls >= COUNT(enrollment_classes))
                 return NULL;
-        return enrollment_class_codes[cls];
+        return zz_vocab_enroll_classes[cls - 1];
 }
 
 const char *zz_enrollment_kind_name(zz_enrollment_kind_t kind)
@@ -414,6 +413,19 @@ static int rd_begin(struct reader *rd, avro_value_t *value, zz_arena_t *arena,
         return 0;
 }
 
+/* The fields every event starts with; person_id NULL for a control
+ * command, which names no person. */
+static void rd_head(struct reader *rd, const char **event_id,
+                    const char **person_id, const char **department,
+                    const char **dept_record_id)
+{
+        *event_id = rd_str(rd, "event_id");
+        if (person_id != NULL)
+                *person_id = rd_str(rd, "person_id");
+        *department = rd_str(rd, "department");
+        *dept_record_id = rd_str(rd, "dept_record_id");
+}
+
 int zz_event_identity_from_value(avro_value_t *value, zz_arena_t *arena,
                                  int flags, zz_event_identity_t *out,
                                  char *errstr, size_t errstr_size)
@@ -424,10 +436,8 @@ int zz_event_identity_from_value(avro_value_t *value, zz_arena_t *arena,
         if (rd_begin(&rd, value, arena, flags, "identity", errstr,
                      errstr_size) != 0)
                 return -1;
-        out->event_id = rd_str(&rd, "event_id");
-        out->person_id = rd_str(&rd, "person_id");
-        out->department = rd_str(&rd, "department");
-        out->dept_record_id = rd_str(&rd, "dept_record_id");
+        rd_head(&rd, &out->event_id, &out->person_id, &out->department,
+                &out->dept_record_id);
         out->action = (zz_identity_action_t)rd_enum(
             &rd, "action", identity_actions, COUNT(identity_actions));
         out->category = rd_str(&rd, "category");
@@ -453,10 +463,8 @@ int zz_event_enrollment_from_value(avro_value_t *value, zz_arena_t *arena,
         if (rd_begin(&rd, value, arena, flags, "enrollment", errstr,
                      errstr_size) != 0)
                 return -1;
-        out->event_id = rd_str(&rd, "event_id");
-        out->person_id = rd_str(&rd, "person_id");
-        out->department = rd_str(&rd, "department");
-        out->dept_record_id = rd_str(&rd, "dept_record_id");
+        rd_head(&rd, &out->event_id, &out->person_id, &out->department,
+                &out->dept_record_id);
         out->action = (zz_enrollment_action_t)rd_enum(
             &rd, "action", enrollment_actions, COUNT(enrollment_actions));
         out->household_id = rd_str(&rd, "household_id");
@@ -484,10 +492,8 @@ int zz_event_payment_from_value(avro_value_t *value, zz_arena_t *arena,
         if (rd_begin(&rd, value, arena, flags, "payment", errstr,
                      errstr_size) != 0)
                 return -1;
-        out->event_id = rd_str(&rd, "event_id");
-        out->person_id = rd_str(&rd, "person_id");
-        out->department = rd_str(&rd, "department");
-        out->dept_record_id = rd_str(&rd, "dept_record_id");
+        rd_head(&rd, &out->event_id, &out->person_id, &out->department,
+                &out->dept_record_id);
         out->kind = (zz_payment_kind_t)rd_enum(&rd, "kind", payment_kinds,
                                                COUNT(payment_kinds));
         out->year = rd_int(&rd, "year");
@@ -510,9 +516,8 @@ int zz_event_control_from_value(avro_value_t *value, zz_arena_t *arena,
         if (rd_begin(&rd, value, arena, flags, "control", errstr,
                      errstr_size) != 0)
                 return -1;
-        out->event_id = rd_str(&rd, "event_id");
-        out->department = rd_str(&rd, "department");
-        out->dept_record_id = rd_str(&rd, "dept_record_id");
+        rd_head(&rd, &out->event_id, NULL, &out->department,
+                &out->dept_record_id);
         out->command = (zz_control_command_t)rd_enum(
             &rd, "command", control_commands, COUNT(control_commands));
         out->jurisdiction = rd_str(&rd, "jurisdiction");
@@ -726,6 +731,19 @@ static int wr_begin(struct writer *wr, avro_value_t *value, const void *event,
         return 0;
 }
 
+/* The fields every event starts with; a control command (person 0)
+ * names no person. */
+static void wr_head(struct writer *wr, const char *event_id, int person,
+                    const char *person_id, const char *department,
+                    const char *dept_record_id)
+{
+        wr_str(wr, "event_id", event_id);
+        if (person)
+                wr_person(wr, "person_id", person_id);
+        wr_str(wr, "department", department);
+        wr_str(wr, "dept_record_id", dept_record_id);
+}
+
 int zz_event_identity_to_value(const zz_event_identity_t *e,
                                avro_value_t *value, char *errstr,
                                size_t errstr_size)
@@ -734,10 +752,8 @@ int zz_event_identity_to_value(const zz_event_identity_t *e,
 
         if (wr_begin(&wr, value, e, "identity", errstr, errstr_size) != 0)
                 return -1;
-        wr_str(&wr, "event_id", e->event_id);
-        wr_person(&wr, "person_id", e->person_id);
-        wr_str(&wr, "department", e->department);
-        wr_str(&wr, "dept_record_id", e->dept_record_id);
+        wr_head(&wr, e->event_id, 1, e->person_id, e->department,
+                e->dept_record_id);
         wr_enum(&wr, "action", identity_actions, COUNT(identity_actions),
                 (int)e->action);
         wr_str(&wr, "category", e->category);
@@ -761,10 +777,8 @@ int zz_event_enrollment_to_value(const zz_event_enrollment_t *e,
 
         if (wr_begin(&wr, value, e, "enrollment", errstr, errstr_size) != 0)
                 return -1;
-        wr_str(&wr, "event_id", e->event_id);
-        wr_person(&wr, "person_id", e->person_id);
-        wr_str(&wr, "department", e->department);
-        wr_str(&wr, "dept_record_id", e->dept_record_id);
+        wr_head(&wr, e->event_id, 1, e->person_id, e->department,
+                e->dept_record_id);
         wr_enum(&wr, "action", enrollment_actions, COUNT(enrollment_actions),
                 (int)e->action);
         wr_str(&wr, "household_id", e->household_id);
@@ -788,10 +802,8 @@ int zz_event_payment_to_value(const zz_event_payment_t *e, avro_value_t *value,
 
         if (wr_begin(&wr, value, e, "payment", errstr, errstr_size) != 0)
                 return -1;
-        wr_str(&wr, "event_id", e->event_id);
-        wr_person(&wr, "person_id", e->person_id);
-        wr_str(&wr, "department", e->department);
-        wr_str(&wr, "dept_record_id", e->dept_record_id);
+        wr_head(&wr, e->event_id, 1, e->person_id, e->department,
+                e->dept_record_id);
         wr_enum(&wr, "kind", payment_kinds, COUNT(payment_kinds), (int)e->kind);
         wr_int(&wr, "year", e->year);
         wr_long(&wr, "contribution_fen", e->contribution_fen);
@@ -810,9 +822,7 @@ int zz_event_control_to_value(const zz_event_control_t *e, avro_value_t *value,
 
         if (wr_begin(&wr, value, e, "control", errstr, errstr_size) != 0)
                 return -1;
-        wr_str(&wr, "event_id", e->event_id);
-        wr_str(&wr, "department", e->department);
-        wr_str(&wr, "dept_record_id", e->dept_record_id);
+        wr_head(&wr, e->event_id, 0, NULL, e->department, e->dept_record_id);
         wr_enum(&wr, "command", control_commands, COUNT(control_commands),
                 (int)e->command);
         wr_str(&wr, "jurisdiction", e->jurisdiction);
@@ -998,7 +1008,7 @@ int zz_event_validate_identity(const zz_event_identity_t *e,
                 if (empty(e->category))
                         ck_fail(&ck, ZZ_REASON_MISSING_FIELD,
                                 "category is empty");
-                else if (!zz_category_known(e->category))
+                else if (!zz_vocab_cat_known(e->category))
                         ck_fail(&ck, ZZ_REASON_UNKNOWN_CATEGORY,
                                 "category is not one of POLICIES.md");
                 ck_date(&ck, "valid_from", e->valid_from);

@@ -1,15 +1,11 @@
 /*
- * policy_vocab.c — the identity categories of POLICIES.md and their
- * attributes, shared by every policy file and by the case parser.
- *
- * A policy may only name these categories and attributes, and only with
- * values the attribute can take, so that a typo in a policy file ("leve",
- * "DPF.DISABLE", "lifted: flase") is an error at load time instead of a
- * rule that silently never matches.
+ * vocab.c — the identity categories of POLICIES.md with their attributes,
+ * the payers, and the codes of enrollment classes and kinds (see
+ * vocab.h).
  */
-#include <string.h>
+#include "zizhu/vocab.h"
 
-#include "policy_int.h"
+#include <string.h>
 
 static const char *const zz_v_supported[] = {"dispersed", "institution", NULL};
 static const char *const zz_v_inst_level[] = {"city", "district", "town", NULL};
@@ -19,39 +15,41 @@ static const char *const zz_v_kind[] = {"unstable_lifted", "edge",
                                         "sudden_hardship", NULL};
 static const char *const zz_v_relation[] = {"self", "child", NULL};
 
-static const zz_attr_def_t zz_a_supported_inst[] = {
-    {"supported", ZZ_AT_ENUM, 0, 0, zz_v_supported},
-    {"institution", ZZ_AT_TEXT, 0, 0, NULL},
-    {"institution_level", ZZ_AT_ENUM, 0, 0, zz_v_inst_level},
+static const zz_vocab_attr_t zz_a_supported_inst[] = {
+    {"supported", ZZ_VOCAB_ENUM, 0, 0, zz_v_supported},
+    {"institution", ZZ_VOCAB_TEXT, 0, 0, NULL},
+    {"institution_level", ZZ_VOCAB_ENUM, 0, 0, zz_v_inst_level},
 };
-static const zz_attr_def_t zz_a_low_income[] = {
-    {"subgroup", ZZ_AT_ENUM, 0, 0, zz_v_subgroup},
+static const zz_vocab_attr_t zz_a_low_income[] = {
+    {"subgroup", ZZ_VOCAB_ENUM, 0, 0, zz_v_subgroup},
 };
-static const zz_attr_def_t zz_a_vagrant[] = {
-    {"institution", ZZ_AT_TEXT, 0, 0, NULL},
-    {"institution_level", ZZ_AT_ENUM, 0, 0, zz_v_inst_level},
+static const zz_vocab_attr_t zz_a_vagrant[] = {
+    {"institution", ZZ_VOCAB_TEXT, 0, 0, NULL},
+    {"institution_level", ZZ_VOCAB_ENUM, 0, 0, zz_v_inst_level},
 };
-static const zz_attr_def_t zz_a_priority_care[] = {
-    {"disabled_veteran_grade", ZZ_AT_INT, 1, 10, NULL},
-    {"old_demobilized", ZZ_AT_BOOL, 0, 0, NULL},
+static const zz_vocab_attr_t zz_a_priority_care[] = {
+    {"disabled_veteran_grade", ZZ_VOCAB_INT, 1, 10, NULL},
+    {"old_demobilized", ZZ_VOCAB_BOOL, 0, 0, NULL},
 };
-static const zz_attr_def_t zz_a_poor[] = {
-    {"lifted", ZZ_AT_BOOL, 0, 0, NULL},
-    {"benefits_enjoyed", ZZ_AT_BOOL, 0, 0, NULL},
+static const zz_vocab_attr_t zz_a_poor[] = {
+    {"lifted", ZZ_VOCAB_BOOL, 0, 0, NULL},
+    {"benefits_enjoyed", ZZ_VOCAB_BOOL, 0, 0, NULL},
 };
-static const zz_attr_def_t zz_a_monitored[] = {
-    {"kind", ZZ_AT_ENUM, 0, 0, zz_v_kind},
+static const zz_vocab_attr_t zz_a_monitored[] = {
+    {"kind", ZZ_VOCAB_ENUM, 0, 0, zz_v_kind},
 };
-static const zz_attr_def_t zz_a_disabled[] = {
-    {"level", ZZ_AT_INT, 1, 4, NULL},
+static const zz_vocab_attr_t zz_a_disabled[] = {
+    {"level", ZZ_VOCAB_INT, 1, 4, NULL},
 };
-static const zz_attr_def_t zz_a_relation[] = {
-    {"relation", ZZ_AT_ENUM, 0, 0, zz_v_relation},
+static const zz_vocab_attr_t zz_a_relation[] = {
+    {"relation", ZZ_VOCAB_ENUM, 0, 0, zz_v_relation},
 };
 
 #define ZZ_ATTRS(a) a, sizeof(a) / sizeof(a[0])
 
-static const zz_cat_def_t zz_cats[ZZ_POL_CATS] = {
+/* In the order of POLICIES.md; zz-loadgen's category weights (loadgen.c)
+ * follow this order: add a category at the end, and give it a weight. */
+static const zz_vocab_cat_t zz_cats[ZZ_VOCAB_CATS] = {
     {"MCA.DIBAO", "最低生活保障对象", "MCA", NULL, 0},
     {"MCA.TEKUN", "特困供养人员", "MCA", ZZ_ATTRS(zz_a_supported_inst)},
     {"MCA.ORPHAN", "孤儿", "MCA", ZZ_ATTRS(zz_a_supported_inst)},
@@ -80,27 +78,31 @@ static const zz_cat_def_t zz_cats[ZZ_POL_CATS] = {
 static const char *const zz_payers[] = {"MCA", "MVA", "RRB", "DPF",
                                         "NHC", "MAF", "FIN", "WLF"};
 
-int zz_pol_cat_index(const char *code)
+const char *const zz_vocab_enroll_classes[] = {"adult", "student_child",
+                                               "college", NULL};
+const char *const zz_vocab_enroll_kinds[] = {"ANNUAL", "MID_YEAR", NULL};
+
+int zz_vocab_cat_index(const char *code)
 {
         int i;
 
         if (code == NULL)
                 return -1;
-        for (i = 0; i < ZZ_POL_CATS; i++) {
+        for (i = 0; i < ZZ_VOCAB_CATS; i++) {
                 if (strcmp(zz_cats[i].code, code) == 0)
                         return i;
         }
         return -1;
 }
 
-const zz_cat_def_t *zz_pol_cat(int index)
+const zz_vocab_cat_t *zz_vocab_cat(int index)
 {
-        if (index < 0 || index >= ZZ_POL_CATS)
+        if (index < 0 || index >= ZZ_VOCAB_CATS)
                 return NULL;
         return &zz_cats[index];
 }
 
-const zz_attr_def_t *zz_pol_attr_def(const zz_cat_def_t *cat, const char *key)
+const zz_vocab_attr_t *zz_vocab_attr(const zz_vocab_cat_t *cat, const char *key)
 {
         size_t i;
 
@@ -113,7 +115,7 @@ const zz_attr_def_t *zz_pol_attr_def(const zz_cat_def_t *cat, const char *key)
         return NULL;
 }
 
-int zz_pol_parse_long(const char *s, long *out)
+int zz_vocab_parse_long(const char *s, long *out)
 {
         long v = 0;
         int neg = 0;
@@ -138,7 +140,7 @@ int zz_pol_parse_long(const char *s, long *out)
         return 0;
 }
 
-int zz_pol_attr_value_ok(const zz_attr_def_t *def, const char *value)
+int zz_vocab_attr_value_ok(const zz_vocab_attr_t *def, const char *value)
 {
         long v;
         size_t i;
@@ -146,26 +148,26 @@ int zz_pol_attr_value_ok(const zz_attr_def_t *def, const char *value)
         if (def == NULL || value == NULL)
                 return 0;
         switch (def->type) {
-        case ZZ_AT_ENUM:
+        case ZZ_VOCAB_ENUM:
                 for (i = 0; def->values[i] != NULL; i++) {
                         if (strcmp(def->values[i], value) == 0)
                                 return 1;
                 }
                 return 0;
-        case ZZ_AT_INT:
-                if (zz_pol_parse_long(value, &v) != 0)
+        case ZZ_VOCAB_INT:
+                if (zz_vocab_parse_long(value, &v) != 0)
                         return 0;
                 return v >= def->min && v <= def->max;
-        case ZZ_AT_BOOL:
+        case ZZ_VOCAB_BOOL:
                 return strcmp(value, "true") == 0 ||
                        strcmp(value, "false") == 0;
-        case ZZ_AT_TEXT:
+        case ZZ_VOCAB_TEXT:
                 return value[0] != '\0';
         }
         return 0;
 }
 
-int zz_pol_payer_known(const char *code)
+int zz_vocab_payer_known(const char *code)
 {
         size_t i;
 
@@ -178,20 +180,13 @@ int zz_pol_payer_known(const char *code)
         return 0;
 }
 
-int zz_category_known(const char *code)
+int zz_vocab_cat_known(const char *code)
 {
-        return zz_pol_cat_index(code) >= 0;
+        return zz_vocab_cat_index(code) >= 0;
 }
 
-const char *zz_category_name_zh(const char *code)
+int zz_vocab_cat_has_attr(const char *code, const char *key)
 {
-        const zz_cat_def_t *cat = zz_pol_cat(zz_pol_cat_index(code));
-
-        return cat != NULL ? cat->zh : NULL;
-}
-
-int zz_category_has_attr(const char *code, const char *attr)
-{
-        return zz_pol_attr_def(zz_pol_cat(zz_pol_cat_index(code)), attr) !=
+        return zz_vocab_attr(zz_vocab_cat(zz_vocab_cat_index(code)), key) !=
                NULL;
 }
