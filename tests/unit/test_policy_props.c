@@ -20,6 +20,7 @@
 
 #include "zizhu/arena.h"
 #include "zizhu/policy.h"
+#include "zizhu/vocab.h"
 #include "zizhu/policy_json.h"
 
 #define N_PERSONS 3000
@@ -32,26 +33,7 @@ static const char *const inside[] = {"500152101001", "510402001001",
                                      "500155107003", "500112001001",
                                      "440507001001"};
 
-static const char *const cats[] = {"MCA.DIBAO",
-                                   "MCA.TEKUN",
-                                   "MCA.ORPHAN",
-                                   "MCA.UNSUPPORTED_CHILD",
-                                   "MCA.LOW_INCOME",
-                                   "MCA.ILLNESS_POVERTY",
-                                   "MCA.OTHER_HARDSHIP",
-                                   "MCA.VAGRANT_SETTLED",
-                                   "MVA.PRIORITY_CARE",
-                                   "RRB.POOR",
-                                   "RRB.EDGE",
-                                   "RRB.MONITORED",
-                                   "RRB.STABLE_LIFTED",
-                                   "DPF.DISABLED",
-                                   "NHC.FP_REWARD",
-                                   "NHC.FP_SPECIAL",
-                                   "NHC.FP_COMPLICATION",
-                                   "NHC.FP_ONLY_CHILD_DISABLED",
-                                   "EDU.GRANT_STUDENT"};
-#define N_CATS (sizeof(cats) / sizeof(cats[0]))
+/* Categories come from the one vocabulary table (vocab.h). */
 
 struct rng {
         uint64_t s;
@@ -143,7 +125,7 @@ static void gen_identity(struct rng *r, zz_arena_t *a, zz_date_t w0,
         zz_date_t span = w1 - w0 + 1;
 
         memset(id, 0, sizeof(*id));
-        id->category = cats[pick(r, (int)N_CATS)];
+        id->category = zz_vocab_cat(pick(r, ZZ_VOCAB_CATS))->code;
         gen_attrs(r, a, id);
         /* mostly long-standing, sometimes starting or ending in the
          * window */
