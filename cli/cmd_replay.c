@@ -3,6 +3,7 @@
  * topics into a fresh database, with a progress bar (see replay.h).
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,12 @@
 #include "zizhu/replay.h"
 #include "zz_cli.h"
 
-static volatile sig_atomic_t replay_stop = 0;
+/* Set by the signal handler, which may run on any thread (the replay
+ * draws its progress bar on one of its own): a lock-free atomic (see
+ * worker.h). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "a signal handler may only set a lock-free atomic");
+static atomic_int replay_stop = 0;
 
 static void on_signal(int sig)
 {

@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,11 @@
 #include "zizhu/pg.h"
 #include "zizhu/settle_worker.h"
 
-static volatile sig_atomic_t stop_flag = 0;
+/* Set by the signal handler, which may run on any thread: a lock-free
+ * atomic (see worker.h). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "a signal handler may only set a lock-free atomic");
+static atomic_int stop_flag = 0;
 
 static void on_signal(int sig)
 {

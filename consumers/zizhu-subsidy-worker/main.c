@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,13 @@
 #include "zizhu/relay.h"
 #include "zizhu/worker.h"
 
-static volatile sig_atomic_t stop_flag = 0;
-static volatile sig_atomic_t relay_stop_flag = 0;
-static volatile sig_atomic_t worker_done = 0;
+/* Shared by the signal handler, the consumer loop and the relay thread:
+ * lock-free atomics (see worker.h). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "a signal handler may only set a lock-free atomic");
+static atomic_int stop_flag = 0;
+static atomic_int relay_stop_flag = 0;
+static atomic_int worker_done = 0;
 
 static void on_signal(int sig)
 {

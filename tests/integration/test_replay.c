@@ -6,6 +6,8 @@
  * is conserved.
  */
 #define _GNU_SOURCE
+#include <stdatomic.h>
+
 #include <criterion/criterion.h>
 
 #include "test_settle_harness.h"
@@ -66,7 +68,7 @@ Test(replay, crashes_and_late_facts_replay_byte_identical, .timeout = 300)
         zz_audit_result_t res;
         zz_policy_t *pol[16];
         int n, i;
-        static volatile sig_atomic_t stop = 0;
+        static atomic_int stop = 0;
 
         cr_assert(s_env_new(&env, "rp") == 0);
         s_msgs_init(&ms);

@@ -2,6 +2,10 @@
  * pg.h — PostgreSQL helpers shared by workers and commands: connecting with
  * the configured conninfo, checking results, and applying the numbered
  * migrations in sql/.
+ *
+ * Threads: these functions keep no state of their own; any thread may call
+ * them with a connection it alone uses at the time (libpq's rule: one
+ * PGconn, one thread at a time).
  */
 #ifndef ZIZHU_PG_H
 #define ZIZHU_PG_H
