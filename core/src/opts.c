@@ -37,6 +37,8 @@ void zz_opts_init(zz_opts_t *opts, const char *prog, void (*usage)(FILE *out),
         snprintf(opts->policies_default, sizeof(opts->policies_default),
                  "%s/policies", zz_opts_source_dir());
         opts->policies = opts->policies_default;
+        /* what a program's own early return before zz_opts_parse means */
+        opts->exit_status = ZZ_EXIT_USAGE;
 }
 
 static void vreport(const zz_opts_t *opts, const char *fmt, va_list ap)

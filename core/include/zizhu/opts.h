@@ -160,7 +160,8 @@ typedef struct zz_opts_s {
         char policies_default[4096];
         char **args; /* the arguments, argv's order after getopt */
         int n_args;
-        int exit_status; /* when zz_opts_parse returns -1 */
+        int exit_status; /* when zz_opts_parse returns -1; ZZ_EXIT_USAGE
+                          * until then */
 } zz_opts_t;
 
 /* prog and usage are borrowed. */
