@@ -188,8 +188,10 @@ static int build_longopts(const zz_opts_t *opts, const zz_opt_t *table,
 
 static void build_shortopts(const zz_opts_t *opts, char *buf, size_t size)
 {
-        /* ':' first: a missing value is told apart from an unknown option */
-        snprintf(buf, size, ":h%s%s%s",
+        /* '+': stop at the first argument; then ':', so that a missing value
+         * is told apart from an unknown option */
+        snprintf(buf, size, "%s:h%s%s%s",
+                 opts->features & ZZ_OPTS_IN_ORDER ? "+" : "",
                  opts->features & ZZ_OPTS_CONFIG ? "X:" : "",
                  opts->features & ZZ_OPTS_QUIET ? "q" : "",
                  opts->features & ZZ_OPTS_VERBOSE ? "v" : "");

@@ -1,12 +1,15 @@
 /*
  * test_opts.c — the command-line preamble (opts.h): numbers with their
  * range and nothing after them, every kind of table entry, the common
- * options, --help, usage errors with exit status 2.
+ * options, --help, usage errors with exit status 2, and the built
+ * programs exiting 2 on a bad number or option before they touch Kafka or
+ * PostgreSQL.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
@@ -259,6 +262,20 @@ Test(opts_parse, arguments_in_any_place)
         cr_assert_str_eq(zo.args[1], "-");
 }
 
+Test(opts_parse, in_order_stops_at_the_first_argument)
+{
+        const char *words[] = {"--n", "5", "audit", "--n", "6", "-q", NULL};
+        zz_opts_t zo;
+        struct prog p;
+
+        cr_assert_eq(parse(&zo, &p, ZZ_OPTS_IN_ORDER, -1, words), 0);
+        cr_assert_eq(p.n, 5);
+        cr_assert_eq(zo.n_args, 4);
+        cr_assert_str_eq(zo.args[0], "audit");
+        cr_assert_str_eq(zo.args[1], "--n");
+        cr_assert_str_eq(zo.args[3], "-q");
+}
+
 Test(opts_parse, help_goes_to_stdout_with_status_0)
 {
         const char *words[] = {"--n", "5", "--help", "--n", "x", NULL};
@@ -463,4 +480,114 @@ Test(opts_log, levels)
         zo.verbosity = 2;
         zz_opts_set_log_level(&zo, ZZ_LOG_WARN);
         cr_assert_eq(zz_log_get_level(), ZZ_LOG_DEBUG);
+}
+
+/* ---- the built programs ---- */
+
+/* Runs "<bin dir>/<path> <args>" with stdin, stdout and stderr on
+ * /dev/null, in the source folder, with Kafka and PostgreSQL pointed at a
+ * closed port: a program that wrongly accepted its options fails with 1
+ * (or runs to 0 or 3) without touching the shared stack. Its exit status.
+ */
+static int run(const char *path, const char *args)
+{
+        const char *dir = getenv("ZZ_BIN_DIR");
+        char cmd[2048];
+        int st;
+
+        snprintf(cmd, sizeof(cmd),
+                 "cd '%s' && ZIZHU_CONFIG= ZIZHU_PSEUDONYM_KEY=k "
+                 "ZIZHU_BOOTSTRAP=127.0.0.1:9 "
+                 "ZIZHU_PG='host=127.0.0.1 port=9 connect_timeout=2' "
+                 "'%s/%s' %s </dev/null >/dev/null 2>&1",
+                 ZZ_TEST_DATA, dir != NULL && dir[0] != '\0' ? dir : ZZ_BIN_DIR,
+                 path, args);
+        st = system(cmd);
+        cr_assert(WIFEXITED(st), "did not exit: %s", cmd);
+        return WEXITSTATUS(st);
+}
+
+Test(opts_programs, bad_numbers_exit_2)
+{
+        /* Each would otherwise connect to Kafka or PostgreSQL: an exit
+         * status of 2 here means the number stopped it first. */
+        static const char *const bad[][2] = {
+            {"producers/zizhu-loadgen", "--persons 12x --null"},
+            {"producers/zizhu-loadgen", "--persons 0 --null"},
+            {"producers/zizhu-loadgen", "--seed -1 --null"},
+            {"producers/zizhu-feed",
+             "payment --dry-run --max-end-share 2 feed/payment_mixed.csv"},
+            {"producers/zizhu-feed",
+             "payment --dry-run --max-end-share 0.1x feed/payment_mixed.csv"},
+            /* --migrate: the first thing after the options connects */
+            {"consumers/zizhu-subsidy-worker", "--migrate --batch-max 12x"},
+            {"consumers/zizhu-subsidy-worker", "--migrate --batch-max 0"},
+            {"consumers/zizhu-subsidy-worker", "--migrate --batch-ms ''"},
+            {"consumers/zizhu-subsidy-worker", "--migrate --metrics-port 1e5"},
+            {"consumers/zizhu-subsidy-worker", "--migrate --idle-exit 5s"},
+            {"consumers/zizhu-settlement-worker", "--migrate --wait-ms 1m"},
+            {"consumers/zizhu-settlement-worker", "--migrate --idle-exit 9x"},
+            {"cli/zizhu", "explain --person 500228199001011235 --year 2020x"},
+            {"cli/zizhu", "explain --person 500228199001011235 --year 0"},
+            {"cli/zizhu", "report settlement --format pdf"},
+            {"cli/zizhu", "replay --database x --from yesterday"},
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                cr_expect_eq(run(bad[i][0], bad[i][1]), ZZ_EXIT_USAGE, "%s %s",
+                             bad[i][0], bad[i][1]);
+}
+
+Test(opts_programs, usage_errors_exit_2)
+{
+        static const char *const bad[][2] = {
+            {"producers/zizhu-loadgen", "--frobnicate"},
+            {"producers/zizhu-loadgen", "--persons"},
+            {"producers/zizhu-feed", "identity --dept"},
+            {"producers/zizhu-feed", "identity a.csv b.csv"},
+            {"producers/zizhu-feed", "close -X nonsense"},
+            {"consumers/zizhu-subsidy-worker", "--no-relay --relay-only"},
+            {"consumers/zizhu-subsidy-worker", "--migrate -X nonsense"},
+            {"consumers/zizhu-subsidy-worker", "--migrate extra"},
+            {"consumers/zizhu-settlement-worker", "--migrate -X nonsense"},
+            {"tools/zizhu-mock-broker", "--frobnicate"},
+            {"cli/zizhu", "audit verify"},
+            {"cli/zizhu", "audit conservation -X nonsense"},
+            {"cli/zizhu", "migrate --frobnicate"},
+            {"cli/zizhu", "stack"},
+            {"cli/zizhu", "report"},
+            {"cli/zizhu", "replay"},
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                cr_expect_eq(run(bad[i][0], bad[i][1]), ZZ_EXIT_USAGE, "%s %s",
+                             bad[i][0], bad[i][1]);
+}
+
+Test(opts_programs, help_exits_0)
+{
+        static const char *const ok[][2] = {
+            {"producers/zizhu-loadgen", "--help"},
+            {"producers/zizhu-feed", "--help"},
+            {"producers/zizhu-feed", "identity --help"},
+            {"consumers/zizhu-subsidy-worker", "-h"},
+            {"consumers/zizhu-settlement-worker", "--help"},
+            {"tools/zizhu-mock-broker", "--help"},
+            {"cli/zizhu", "--help"},
+            {"cli/zizhu", "audit --help"},
+            {"cli/zizhu", "explain --help"},
+            {"cli/zizhu", "migrate --help"},
+            {"cli/zizhu", "replay --help"},
+            {"cli/zizhu", "report --help"},
+            {"cli/zizhu", "stack --help"},
+            {"cli/zizhu", "demo --help"},
+            {"cli/zizhu", "policy eval --help"},
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+                cr_expect_eq(run(ok[i][0], ok[i][1]), ZZ_EXIT_OK, "%s %s",
+                             ok[i][0], ok[i][1]);
 }

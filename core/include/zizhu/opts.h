@@ -12,7 +12,9 @@
  *                     program names it otherwise), default
  *                     <source>/policies
  * -h and --help are always there: the usage text goes to stdout and the
- * program exits 0.
+ * program exits 0. ZZ_OPTS_IN_ORDER stops at the first argument, for a
+ * command that hands the rest of its command line to a subcommand
+ * (`zizhu audit verify --replay-db x`: "audit" and what follows).
  *
  * Every usage error — an unknown option, a missing value, a number out of
  * its range or followed by anything, a malformed -X pair — is reported
@@ -22,8 +24,8 @@
  * its own above 2 (zizhu-feed does).
  *
  * Parsing is getopt_long's (GNU): options and arguments may come in any
- * order, "--name=value" works as well as "--name value", and an
- * unambiguous prefix of a long name is accepted.
+ * order (unless ZZ_OPTS_IN_ORDER), "--name=value" works as well as "--name
+ * value", and an unambiguous prefix of a long name is accepted.
  *
  * Thread: the main thread, before any other thread starts (getopt keeps
  * its state in globals).
@@ -48,6 +50,7 @@
 #define ZZ_OPTS_VERBOSE   0x4u
 #define ZZ_OPTS_VERBOSITY (ZZ_OPTS_QUIET | ZZ_OPTS_VERBOSE)
 #define ZZ_OPTS_POLICIES  0x8u
+#define ZZ_OPTS_IN_ORDER  0x10u
 
 /* At most this many -X settings, and this many options in a table. */
 #define ZZ_OPTS_MAX_X     64
