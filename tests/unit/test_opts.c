@@ -164,7 +164,7 @@ static int parse(zz_opts_t *zo, struct prog *p, unsigned features, int max_args,
             ZZ_OPT_CALL("from", parse_from, &p->from, 1),
             ZZ_OPT_CALL("from-beginning", parse_from, &p->from, 0),
             ZZ_OPT_END};
-        static char *argv[64];
+        static char *argv[2 * ZZ_OPTS_MAX_X + 8];
         int argc = 0;
 
         memset(p, 0, sizeof(*p));
