@@ -17,6 +17,7 @@
 #include "zizhu/date.h"
 #include "zizhu/idno.h"
 #include "zizhu/log.h"
+#include "zizhu/opts.h"
 #include "zizhu/policy_text.h"
 #include "zizhu/pg.h"
 #include "zizhu/policy_json.h"
@@ -169,147 +170,158 @@ static void print_settled(PGconn *conn, const char *pseudonym, int year)
         PQclear(res);
 }
 
-int zz_cmd_explain(int argc, char **argv)
-{
-        const char *config_path = NULL, *person_arg = NULL, *as_of_arg = NULL;
-        const char *xs[16];
-        char policy_dir[4096], errstr[1024] = "", person[19], masked[19];
-        long long as_of = ZZ_AS_OF_NONE;
-        int n_xs = 0, year = 0, i, n_pol, rc = 1, as_json = 0;
-        zz_policy_t *policies[64];
-        zz_config_t *config;
-        PGconn *conn;
-        zz_factset_t *fs;
+struct args {
+        const char *person_arg;
+        const char *as_of_arg;
+        int year;
+        int as_json;
+        char person[19]; /* normalized */
+        char masked[19];
+        long long as_of;
+};
 
-        snprintf(policy_dir, sizeof(policy_dir), "%s/policies",
-                 zz_cli_source_dir());
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--help") == 0 ||
-                    strcmp(argv[i], "-h") == 0) {
-                        usage(stdout);
-                        return 0;
-                } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-                        config_path = argv[++i];
-                } else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc &&
-                           n_xs < 16) {
-                        xs[n_xs++] = argv[++i];
-                } else if (strcmp(argv[i], "--person") == 0 && i + 1 < argc) {
-                        person_arg = argv[++i];
-                } else if (strcmp(argv[i], "--year") == 0 && i + 1 < argc) {
-                        year = (int)strtol(argv[++i], NULL, 10);
-                } else if (strcmp(argv[i], "--json") == 0) {
-                        as_json = 1;
-                } else if (strcmp(argv[i], "--as-of") == 0 && i + 1 < argc) {
-                        as_of_arg = argv[++i];
-                } else if (strcmp(argv[i], "--policies") == 0 && i + 1 < argc) {
-                        snprintf(policy_dir, sizeof(policy_dir), "%s",
-                                 argv[++i]);
-                } else {
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (person_arg == NULL || year <= 0) {
+/* 0, or -1: return zo->exit_status. */
+static int parse_args(zz_opts_t *zo, struct args *a, int argc, char **argv)
+{
+        const zz_opt_t table[] = {ZZ_OPT_STRING("person", &a->person_arg),
+                                  ZZ_OPT_INT("year", &a->year, 1, 9999),
+                                  ZZ_OPT_FLAG("json", &a->as_json, 1),
+                                  ZZ_OPT_STRING("as-of", &a->as_of_arg),
+                                  ZZ_OPT_END};
+
+        memset(a, 0, sizeof(*a));
+        a->as_of = ZZ_AS_OF_NONE;
+        zz_opts_init(zo, "zizhu explain", usage,
+                     ZZ_OPTS_CONFIG | ZZ_OPTS_POLICIES);
+        if (zz_opts_parse(zo, table, argc, argv) != 0)
+                return -1;
+        if (a->person_arg == NULL || a->year <= 0) {
                 usage(stderr);
-                return 2;
+                return -1;
         }
-        if (zz_idno_normalize(person_arg, strlen(person_arg), person) !=
-            ZZ_IDNO_OK) {
+        if (zz_idno_normalize(a->person_arg, strlen(a->person_arg),
+                              a->person) != ZZ_IDNO_OK) {
                 fprintf(stderr, "zizhu explain: --person is not a valid ID "
                                 "number\n");
-                return 2;
+                return -1;
         }
-        if (as_of_arg != NULL && parse_as_of(as_of_arg, &as_of) != 0) {
+        if (a->as_of_arg != NULL && parse_as_of(a->as_of_arg, &a->as_of) != 0) {
                 fprintf(stderr, "zizhu explain: --as-of: not a date or a "
                                 "time\n");
-                return 2;
+                return -1;
         }
-        zz_idno_mask(person, 18, masked);
-        zz_log_set_component("explain");
-        config = zz_config_load(config_path, errstr, sizeof(errstr));
-        if (config == NULL) {
+        zz_idno_mask(a->person, 18, a->masked);
+        return 0;
+}
+
+/* The decision the facts give, with its trace. An exit status: 0
+ * decided, 1 not. */
+static int print_decision(const struct args *a, zz_factset_t *fs,
+                          zz_policy_t *const *policies, size_t n_pol,
+                          zz_arena_t *arena)
+{
+        const zz_policy_t *pol = NULL;
+        zz_case_t c;
+        zz_decision_t d;
+        json_t *j;
+        char *text;
+
+        if (zz_factset_count(fs) > 0)
+                pol = zz_factset_case(fs, 0, a->year,
+                                      (const zz_policy_t *const *)policies,
+                                      n_pol, &c, arena);
+        if (pol == NULL) {
+                printf("no fact known then puts this person-year "
+                       "under a policy of ours\n");
+                return ZZ_EXIT_FAIL;
+        }
+        printf("policy %s (%s), version %s\n\nfacts:\n", zz_policy_name(pol),
+               zz_policy_document(pol), zz_policy_version(pol));
+        zz_factset_print(fs, 0, a->year, stdout);
+        memset(&d, 0, sizeof(d));
+        c.name = a->masked;
+        if (zz_policy_eval(pol, &c, &d, arena) != 0) {
+                printf("\nnot decidable: %s\n", d.error ? d.error : "?");
+                return ZZ_EXIT_FAIL;
+        }
+        if (!a->as_json) {
+                printf("\n");
+                zz_policy_explain_text(stdout, pol, &c, &d);
+                return ZZ_EXIT_OK;
+        }
+        j = zz_decision_to_json(&c, &d, ZZ_JSON_EXPLAIN);
+        text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("\ndecision:\n%s\n", text);
+        free(text);
+        json_decref(j);
+        return ZZ_EXIT_OK;
+}
+
+/* Everything about the person-year. An exit status. */
+static int explain(const struct args *a, const zz_config_t *config,
+                   PGconn *conn, zz_policy_t *const *policies, size_t n_pol)
+{
+        const char *key = zz_config_pseudonym_key(config);
+        char errstr[1024] = "", when[40];
+        zz_factset_t *fs;
+        zz_arena_t *arena;
+        int rc;
+
+        fs = zz_factset_load(conn, NULL, 0, a->person, a->as_of, errstr,
+                             sizeof(errstr));
+        if (fs == NULL) {
                 fprintf(stderr, "zizhu explain: %s\n", errstr);
-                return 2;
+                return ZZ_EXIT_FAIL;
         }
-        for (i = 0; i < n_xs; i++)
-                zz_config_set(config, xs[i], errstr, sizeof(errstr));
-        n_pol = zz_settle_load_policies(policy_dir, policies, 64, errstr,
+        arena = zz_arena_new(0);
+        printf("person %s, insurance year %d, as of %s\n", a->masked, a->year,
+               a->as_of == ZZ_AS_OF_NONE
+                   ? "now (all facts)"
+                   : zz_ts_format(a->as_of, when, sizeof(when)));
+        rc = print_decision(a, fs, policies, n_pol, arena);
+        print_history(conn, a->person, a->year, a->as_of);
+        if (key != NULL && key[0] != '\0') {
+                char ps[ZZ_PSEUDONYM_LEN + 1];
+
+                if (zz_pseudonym(key, strlen(key), a->person, 18, ps) == 0)
+                        print_settled(conn, ps, a->year);
+        }
+        zz_arena_destroy(arena);
+        zz_factset_destroy(fs);
+        return rc;
+}
+
+int zz_cmd_explain(int argc, char **argv)
+{
+        char errstr[1024] = "";
+        int i, n_pol, rc = ZZ_EXIT_FAIL;
+        zz_policy_t *policies[64];
+        zz_config_t *config;
+        zz_opts_t zo;
+        struct args a;
+        PGconn *conn;
+
+        if (parse_args(&zo, &a, argc, argv) != 0)
+                return zo.exit_status;
+        zz_log_set_component("explain");
+        config = zz_opts_config(&zo);
+        if (config == NULL)
+                return ZZ_EXIT_USAGE;
+        n_pol = zz_settle_load_policies(zo.policies, policies, 64, errstr,
                                         sizeof(errstr));
         if (n_pol < 0) {
                 fprintf(stderr, "zizhu explain: %s\n", errstr);
                 zz_config_destroy(config);
-                return 2;
+                return ZZ_EXIT_USAGE;
         }
         conn = zz_pg_connect(zz_config_pg(config), "zizhu-explain", errstr,
                              sizeof(errstr));
         if (conn == NULL) {
                 fprintf(stderr, "zizhu explain: %s\n", errstr);
-                goto out;
-        }
-        fs = zz_factset_load(conn, NULL, 0, person, as_of, errstr,
-                             sizeof(errstr));
-        if (fs == NULL) {
-                fprintf(stderr, "zizhu explain: %s\n", errstr);
         } else {
-                zz_arena_t *arena = zz_arena_new(0);
-                zz_case_t c;
-                zz_decision_t d;
-                const zz_policy_t *pol = NULL;
-                char when[40];
-
-                printf("person %s, insurance year %d, as of %s\n", masked, year,
-                       as_of == ZZ_AS_OF_NONE
-                           ? "now (all facts)"
-                           : zz_ts_format(as_of, when, sizeof(when)));
-                if (zz_factset_count(fs) > 0)
-                        pol = zz_factset_case(
-                            fs, 0, year, (const zz_policy_t *const *)policies,
-                            (size_t)n_pol, &c, arena);
-                if (pol == NULL) {
-                        printf("no fact known then puts this person-year "
-                               "under a policy of ours\n");
-                } else {
-                        json_t *j;
-                        char *text;
-
-                        printf("policy %s (%s), version %s\n\nfacts:\n",
-                               zz_policy_name(pol), zz_policy_document(pol),
-                               zz_policy_version(pol));
-                        zz_factset_print(fs, 0, year, stdout);
-                        memset(&d, 0, sizeof(d));
-                        c.name = masked;
-                        if (zz_policy_eval(pol, &c, &d, arena) != 0) {
-                                printf("\nnot decidable: %s\n",
-                                       d.error ? d.error : "?");
-                        } else if (as_json) {
-                                j = zz_decision_to_json(&c, &d,
-                                                        ZZ_JSON_EXPLAIN);
-                                text = json_dumps(j, JSON_INDENT(2) |
-                                                         JSON_PRESERVE_ORDER);
-                                printf("\ndecision:\n%s\n", text);
-                                free(text);
-                                json_decref(j);
-                                rc = 0;
-                        } else {
-                                printf("\n");
-                                zz_policy_explain_text(stdout, pol, &c, &d);
-                                rc = 0;
-                        }
-                }
-                print_history(conn, person, year, as_of);
-                if (zz_config_pseudonym_key(config) != NULL &&
-                    zz_config_pseudonym_key(config)[0] != '\0') {
-                        char ps[ZZ_PSEUDONYM_LEN + 1];
-                        const char *key = zz_config_pseudonym_key(config);
-
-                        if (zz_pseudonym(key, strlen(key), person, 18, ps) == 0)
-                                print_settled(conn, ps, year);
-                }
-                zz_arena_destroy(arena);
-                zz_factset_destroy(fs);
+                rc = explain(&a, config, conn, policies, (size_t)n_pol);
+                zz_pg_finish(conn);
         }
-        zz_pg_finish(conn);
-out:
         for (i = 0; i < n_pol; i++)
                 zz_policy_destroy(policies[i]);
         zz_config_destroy(config);

@@ -19,14 +19,15 @@
 
 #include "zizhu/arena.h"
 #include "zizhu/money.h"
+#include "zizhu/opts.h"
 #include "zizhu/policy.h"
 #include "zizhu/policy_json.h"
 #include "zizhu/policy_text.h"
 #include "zz_cli.h"
 
-#define ZZ_POLICY_EXIT_OK    0
+#define ZZ_POLICY_EXIT_OK    ZZ_EXIT_OK
 #define ZZ_POLICY_EXIT_CASE  1
-#define ZZ_POLICY_EXIT_USAGE 2
+#define ZZ_POLICY_EXIT_USAGE ZZ_EXIT_USAGE
 
 static void usage(FILE *out)
 {
@@ -122,19 +123,19 @@ static int cmd_check(int argc, char **argv)
 {
         int i, rc = ZZ_POLICY_EXIT_OK;
         char err[512];
+        zz_opts_t zo;
 
-        if (argc < 2) {
+        zz_opts_init(&zo, "zizhu policy check", usage_check, 0);
+        zo.max_args = -1;
+        if (zz_opts_parse(&zo, NULL, argc, argv) != 0)
+                return zo.exit_status;
+        if (zo.n_args == 0) {
                 usage_check(stderr);
                 return ZZ_POLICY_EXIT_USAGE;
         }
-        for (i = 1; i < argc; i++) {
-                if (is_help(argv[i])) {
-                        usage_check(stdout);
-                        return ZZ_POLICY_EXIT_OK;
-                }
-        }
-        for (i = 1; i < argc; i++) {
-                zz_policy_t *p = zz_policy_load_file(argv[i], err, sizeof(err));
+        for (i = 0; i < zo.n_args; i++) {
+                const char *path = zo.args[i];
+                zz_policy_t *p = zz_policy_load_file(path, err, sizeof(err));
 
                 if (p == NULL) {
                         fprintf(stderr, "zizhu policy check: %s\n", err);
@@ -143,7 +144,7 @@ static int cmd_check(int argc, char **argv)
                 }
                 printf("%s: ok: %s, insurance year %d, %zu notes, version "
                        "%s\n",
-                       argv[i], zz_policy_name(p), zz_policy_year(p),
+                       path, zz_policy_name(p), zz_policy_year(p),
                        zz_policy_note_count(p), zz_policy_version(p));
                 zz_policy_destroy(p);
         }
@@ -157,40 +158,27 @@ struct opts {
         int explain;
 };
 
-static int parse_opts(int argc, char **argv, struct opts *o, int allow_explain,
-                      int allow_case, void (*help)(FILE *))
+/* eval's or explain's options. 0, or -1: return zo->exit_status. */
+static int parse_opts(zz_opts_t *zo, int argc, char **argv, struct opts *o,
+                      const char *prog, void (*help)(FILE *))
 {
-        int i;
+        const zz_opt_t eval_table[] = {ZZ_OPT_STRING("policy", &o->policy),
+                                       ZZ_OPT_STRING("cases", &o->cases),
+                                       ZZ_OPT_FLAG("explain", &o->explain, 1),
+                                       ZZ_OPT_END};
+        const zz_opt_t explain_table[] = {ZZ_OPT_STRING("policy", &o->policy),
+                                          ZZ_OPT_STRING("cases", &o->cases),
+                                          ZZ_OPT_STRING("case", &o->case_name),
+                                          ZZ_OPT_END};
 
         memset(o, 0, sizeof(*o));
-        for (i = 1; i < argc; i++) {
-                const char *a = argv[i];
-
-                if (is_help(a)) {
-                        help(stdout);
-                        return 1;
-                }
-                if (strcmp(a, "--policy") == 0 && i + 1 < argc) {
-                        o->policy = argv[++i];
-                } else if (strcmp(a, "--cases") == 0 && i + 1 < argc) {
-                        o->cases = argv[++i];
-                } else if (allow_case && strcmp(a, "--case") == 0 &&
-                           i + 1 < argc) {
-                        o->case_name = argv[++i];
-                } else if (allow_explain && strcmp(a, "--explain") == 0) {
-                        o->explain = 1;
-                } else {
-                        fprintf(stderr,
-                                "zizhu policy %s: unknown or incomplete "
-                                "option \"%s\"\n",
-                                argv[0], a);
-                        help(stderr);
-                        return -1;
-                }
-        }
+        zz_opts_init(zo, prog, help, 0);
+        if (zz_opts_parse(
+                zo, strcmp(argv[0], "eval") == 0 ? eval_table : explain_table,
+                argc, argv) != 0)
+                return -1;
         if (o->policy == NULL) {
-                fprintf(stderr, "zizhu policy %s: --policy is required\n",
-                        argv[0]);
+                fprintf(stderr, "%s: --policy is required\n", prog);
                 help(stderr);
                 return -1;
         }
@@ -241,18 +229,97 @@ static void print_json(json_t *o)
 
 /* ---- explain ---- */
 
-/* Runs eval or explain over the case lines. */
-static int run_cases(const char *cmd, const struct opts *o, int explain_text)
+/* The run over the case lines. */
+struct cases_run {
+        const char *cmd;
+        const struct opts *o;
+        int explain_text;
+        const zz_policy_t *policy;
+        zz_arena_t *arena;
+        long lineno;
+        int found; /* --case: the named case was seen */
+};
+
+static int wanted(const struct cases_run *r, const char *name)
+{
+        return r->o->case_name == NULL ||
+               (name != NULL && strcmp(name, r->o->case_name) == 0);
+}
+
+/* A case line that is invalid, or whose evaluation failed. */
+static void line_error(const struct cases_run *r, const char *name,
+                       const char *err)
+{
+        if (r->explain_text)
+                fprintf(stderr, "zizhu policy %s: line %ld: %s\n", r->cmd,
+                        r->lineno, err);
+        else
+                print_json(zz_decision_error_json(name, err));
+}
+
+/* One case line: its decision, or its error. ZZ_POLICY_EXIT_OK or
+ * ZZ_POLICY_EXIT_CASE. */
+static int run_line(struct cases_run *r, const char *line, size_t len)
 {
         char err[512];
-        zz_policy_t *p;
-        zz_arena_t *arena;
-        FILE *in;
+        zz_case_t c;
+        zz_decision_t d;
+        const char *name = NULL;
+
+        zz_arena_reset(r->arena);
+        if (zz_case_from_json(line, len, &c, &name, r->arena, err,
+                              sizeof(err)) != 0) {
+                if (!wanted(r, name))
+                        return ZZ_POLICY_EXIT_OK;
+                line_error(r, name, err);
+                return ZZ_POLICY_EXIT_CASE;
+        }
+        if (!wanted(r, c.name))
+                return ZZ_POLICY_EXIT_OK;
+        r->found = 1;
+        if (zz_policy_eval(r->policy, &c, &d, r->arena) != 0) {
+                line_error(r, c.name, d.error);
+                return ZZ_POLICY_EXIT_CASE;
+        }
+        if (r->explain_text)
+                zz_policy_explain_text(stdout, r->policy, &c, &d);
+        else
+                print_json(zz_decision_to_json(
+                    &c, &d, r->o->explain ? ZZ_JSON_EXPLAIN : 0));
+        return ZZ_POLICY_EXIT_OK;
+}
+
+/* Every case line of in. An exit status. */
+static int run_lines(struct cases_run *r, FILE *in)
+{
         char *line = NULL;
         size_t cap = 0;
         ssize_t len;
-        int rc = ZZ_POLICY_EXIT_OK, found = 0;
-        long lineno = 0;
+        int rc = ZZ_POLICY_EXIT_OK;
+
+        while ((len = getline(&line, &cap, in)) >= 0) {
+                r->lineno++;
+                if (!blank(line, (size_t)len) &&
+                    run_line(r, line, (size_t)len) != ZZ_POLICY_EXIT_OK)
+                        rc = ZZ_POLICY_EXIT_CASE;
+        }
+        free(line);
+        if (r->o->case_name != NULL && !r->found) {
+                fprintf(stderr, "zizhu policy %s: no case named \"%s\"\n",
+                        r->cmd, r->o->case_name);
+                rc = ZZ_POLICY_EXIT_CASE;
+        }
+        return rc;
+}
+
+/* Runs eval or explain over the case lines. */
+static int run_cases(const char *cmd, const struct opts *o, int explain_text)
+{
+        struct cases_run r;
+        char err[512];
+        zz_policy_t *p;
+        FILE *in;
+        int rc = ZZ_POLICY_EXIT_USAGE;
 
         p = zz_policy_load_file(o->policy, err, sizeof(err));
         if (p == NULL) {
@@ -264,65 +331,17 @@ static int run_cases(const char *cmd, const struct opts *o, int explain_text)
                 zz_policy_destroy(p);
                 return ZZ_POLICY_EXIT_USAGE;
         }
-        arena = zz_arena_new(0);
-        if (arena == NULL) {
+        memset(&r, 0, sizeof(r));
+        r.cmd = cmd;
+        r.o = o;
+        r.explain_text = explain_text;
+        r.policy = p;
+        r.arena = zz_arena_new(0);
+        if (r.arena == NULL)
                 fprintf(stderr, "zizhu policy %s: out of memory\n", cmd);
-                if (in != stdin)
-                        fclose(in);
-                zz_policy_destroy(p);
-                return ZZ_POLICY_EXIT_USAGE;
-        }
-        while ((len = getline(&line, &cap, in)) >= 0) {
-                zz_case_t c;
-                zz_decision_t d;
-                const char *name = NULL;
-
-                lineno++;
-                if (blank(line, (size_t)len))
-                        continue;
-                zz_arena_reset(arena);
-                if (zz_case_from_json(line, (size_t)len, &c, &name, arena, err,
-                                      sizeof(err)) != 0) {
-                        if (o->case_name != NULL &&
-                            (name == NULL || strcmp(name, o->case_name) != 0))
-                                continue;
-                        rc = ZZ_POLICY_EXIT_CASE;
-                        if (explain_text)
-                                fprintf(stderr,
-                                        "zizhu policy %s: line %ld: %s\n", cmd,
-                                        lineno, err);
-                        else
-                                print_json(zz_decision_error_json(name, err));
-                        continue;
-                }
-                if (o->case_name != NULL &&
-                    (c.name == NULL || strcmp(c.name, o->case_name) != 0))
-                        continue;
-                found = 1;
-                if (zz_policy_eval(p, &c, &d, arena) != 0) {
-                        rc = ZZ_POLICY_EXIT_CASE;
-                        if (explain_text)
-                                fprintf(stderr,
-                                        "zizhu policy %s: line %ld: %s\n", cmd,
-                                        lineno, d.error);
-                        else
-                                print_json(
-                                    zz_decision_error_json(c.name, d.error));
-                        continue;
-                }
-                if (explain_text)
-                        zz_policy_explain_text(stdout, p, &c, &d);
-                else
-                        print_json(zz_decision_to_json(
-                            &c, &d, o->explain ? ZZ_JSON_EXPLAIN : 0));
-        }
-        if (o->case_name != NULL && !found) {
-                fprintf(stderr, "zizhu policy %s: no case named \"%s\"\n", cmd,
-                        o->case_name);
-                rc = ZZ_POLICY_EXIT_CASE;
-        }
-        free(line);
-        zz_arena_destroy(arena);
+        else
+                rc = run_lines(&r, in);
+        zz_arena_destroy(r.arena);
         if (in != stdin)
                 fclose(in);
         zz_policy_destroy(p);
@@ -333,7 +352,7 @@ static int run_cases(const char *cmd, const struct opts *o, int explain_text)
 int zz_cmd_policy(int argc, char **argv)
 {
         struct opts o;
-        int r;
+        zz_opts_t zo;
 
         if (argc < 2) {
                 usage(stderr);
@@ -346,15 +365,15 @@ int zz_cmd_policy(int argc, char **argv)
         if (strcmp(argv[1], "check") == 0)
                 return cmd_check(argc - 1, argv + 1);
         if (strcmp(argv[1], "eval") == 0) {
-                r = parse_opts(argc - 1, argv + 1, &o, 1, 0, usage_eval);
-                if (r != 0)
-                        return r > 0 ? ZZ_POLICY_EXIT_OK : ZZ_POLICY_EXIT_USAGE;
+                if (parse_opts(&zo, argc - 1, argv + 1, &o, "zizhu policy eval",
+                               usage_eval) != 0)
+                        return zo.exit_status;
                 return run_cases("eval", &o, 0);
         }
         if (strcmp(argv[1], "explain") == 0) {
-                r = parse_opts(argc - 1, argv + 1, &o, 0, 1, usage_explain);
-                if (r != 0)
-                        return r > 0 ? ZZ_POLICY_EXIT_OK : ZZ_POLICY_EXIT_USAGE;
+                if (parse_opts(&zo, argc - 1, argv + 1, &o,
+                               "zizhu policy explain", usage_explain) != 0)
+                        return zo.exit_status;
                 return run_cases("explain", &o, 1);
         }
         fprintf(stderr, "zizhu policy: unknown command \"%s\"\n", argv[1]);

@@ -3,6 +3,7 @@
  * topics into a fresh database, with a progress bar (see replay.h).
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,16 @@
 #include "zizhu/config.h"
 #include "zizhu/date.h"
 #include "zizhu/log.h"
+#include "zizhu/opts.h"
 #include "zizhu/replay.h"
 #include "zz_cli.h"
 
-static volatile sig_atomic_t replay_stop = 0;
+/* Set by the signal handler, which may run on any thread (the replay
+ * draws its progress bar on one of its own): a lock-free atomic (see
+ * worker.h). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "a signal handler may only set a lock-free atomic");
+static atomic_int replay_stop = 0;
 
 static void on_signal(int sig)
 {
@@ -49,79 +56,70 @@ static void usage(FILE *out)
                 "exit status: 0 replayed, 1 failure, 2 usage\n");
 }
 
+/* --from TIMESTAMP (a date: its first moment, China time) and
+ * --from-beginning (-1) into the long long at target. */
+static int parse_from(const char *option, const char *value, void *target,
+                      char *errstr, size_t errstr_size)
+{
+        long long *from = target;
+        zz_ts_t ts;
+        zz_date_t d;
+
+        if (value == NULL)
+                *from = -1;
+        else if (zz_ts_parse(value, strlen(value), &ts) == 0)
+                *from = ts;
+        else if (zz_date_parse(value, strlen(value), &d) == 0)
+                *from = zz_ts_from_cst_date(d);
+        else {
+                snprintf(errstr, errstr_size, "%s: not a date or a time",
+                         option);
+                return -1;
+        }
+        return 0;
+}
+
+/* 0, or -1: return zo->exit_status. */
+static int parse_args(zz_opts_t *zo, zz_replay_opts_t *o, int argc, char **argv)
+{
+        const zz_opt_t table[] = {
+            ZZ_OPT_STRING("database", &o->database),
+            ZZ_OPT_STRING("schema", &o->database),
+            ZZ_OPT_CALL("from-beginning", parse_from, &o->from_ms, 0),
+            ZZ_OPT_CALL("from", parse_from, &o->from_ms, 1),
+            ZZ_OPT_FLAG("drop", &o->drop, 1),
+            ZZ_OPT_END};
+
+        memset(o, 0, sizeof(*o));
+        o->from_ms = -1;
+        zz_opts_init(zo, "zizhu replay", usage,
+                     ZZ_OPTS_CONFIG | ZZ_OPTS_QUIET | ZZ_OPTS_POLICIES);
+        if (zz_opts_parse(zo, table, argc, argv) != 0)
+                return -1;
+        if (o->database == NULL) {
+                usage(stderr);
+                return -1;
+        }
+        o->policy_dir = zo->policies;
+        return 0;
+}
+
 int zz_cmd_replay(int argc, char **argv)
 {
-        const char *config_path = NULL, *db = NULL, *xs[16];
-        char policy_dir[4096], sql_dir[4096], errstr[1024] = "";
-        int n_xs = 0, i, drop = 0, quiet = 0, rc;
-        long long from = -1;
+        char sql_dir[4096], errstr[1024] = "";
         zz_config_t *config;
         zz_replay_opts_t o;
+        zz_opts_t zo;
         struct sigaction sa;
+        int rc;
 
-        snprintf(policy_dir, sizeof(policy_dir), "%s/policies",
-                 zz_cli_source_dir());
-        snprintf(sql_dir, sizeof(sql_dir), "%s/sql", zz_cli_source_dir());
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--help") == 0 ||
-                    strcmp(argv[i], "-h") == 0) {
-                        usage(stdout);
-                        return 0;
-                } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-                        config_path = argv[++i];
-                } else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc &&
-                           n_xs < 16) {
-                        xs[n_xs++] = argv[++i];
-                } else if ((strcmp(argv[i], "--database") == 0 ||
-                            strcmp(argv[i], "--schema") == 0) &&
-                           i + 1 < argc) {
-                        db = argv[++i];
-                } else if (strcmp(argv[i], "--from-beginning") == 0) {
-                        from = -1;
-                } else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
-                        const char *s = argv[++i];
-                        zz_ts_t ts;
-                        zz_date_t d;
-
-                        if (zz_ts_parse(s, strlen(s), &ts) == 0)
-                                from = ts;
-                        else if (zz_date_parse(s, strlen(s), &d) == 0)
-                                from = zz_ts_from_cst_date(d);
-                        else {
-                                fprintf(stderr, "zizhu replay: --from: not "
-                                                "a date or a time\n");
-                                return 2;
-                        }
-                } else if (strcmp(argv[i], "--drop") == 0) {
-                        drop = 1;
-                } else if (strcmp(argv[i], "--policies") == 0 && i + 1 < argc) {
-                        snprintf(policy_dir, sizeof(policy_dir), "%s",
-                                 argv[++i]);
-                } else if (strcmp(argv[i], "-q") == 0) {
-                        quiet = 1;
-                } else {
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (db == NULL) {
-                usage(stderr);
-                return 2;
-        }
+        if (parse_args(&zo, &o, argc, argv) != 0)
+                return zo.exit_status;
         zz_log_set_component("replay");
-        if (quiet)
-                zz_log_set_level(ZZ_LOG_WARN);
-        config = zz_config_load(config_path, errstr, sizeof(errstr));
-        if (config == NULL) {
-                fprintf(stderr, "zizhu replay: %s\n", errstr);
-                return 2;
-        }
-        for (i = 0; i < n_xs; i++)
-                if (zz_config_set(config, xs[i], errstr, sizeof(errstr)) != 0) {
-                        fprintf(stderr, "zizhu replay: %s\n", errstr);
-                        zz_config_destroy(config);
-                        return 2;
-                }
+        zz_opts_set_log_level(&zo, ZZ_LOG_INFO);
+        config = zz_opts_config(&zo);
+        if (config == NULL)
+                return ZZ_EXIT_USAGE;
         if (zz_config_pseudonym_key(config) == NULL ||
             zz_config_pseudonym_key(config)[0] == '\0') {
                 fprintf(stderr, "zizhu replay: no pseudonym key\nhint: the "
@@ -129,26 +127,22 @@ int zz_cmd_replay(int argc, char **argv)
                                 "(ZIZHU_PSEUDONYM_KEY) to give the same "
                                 "bytes\n");
                 zz_config_destroy(config);
-                return 2;
+                return ZZ_EXIT_USAGE;
         }
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
-        memset(&o, 0, sizeof(o));
+        snprintf(sql_dir, sizeof(sql_dir), "%s/sql", zz_opts_source_dir());
         o.config = config;
-        o.database = db;
-        o.policy_dir = policy_dir;
         o.sql_dir = sql_dir;
-        o.from_ms = from;
-        o.drop = drop;
-        o.progress = !quiet && isatty(2);
+        o.progress = zo.verbosity >= 0 && isatty(2);
         o.stop = &replay_stop;
         rc = zz_replay_run(&o, errstr, sizeof(errstr));
         if (rc != 0)
                 fprintf(stderr, "zizhu replay: %s\n", errstr);
         else
-                printf("replayed into database %s\n", db);
+                printf("replayed into database %s\n", o.database);
         zz_config_destroy(config);
-        return rc == 0 ? 0 : 1;
+        return rc == 0 ? ZZ_EXIT_OK : ZZ_EXIT_FAIL;
 }

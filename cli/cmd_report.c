@@ -7,6 +7,7 @@
 
 #include "zizhu/config.h"
 #include "zizhu/log.h"
+#include "zizhu/opts.h"
 #include "zizhu/pg.h"
 #include "zizhu/report.h"
 #include "zz_cli.h"
@@ -47,84 +48,92 @@ static void usage(FILE *out)
                 "exit status: 0 success, 1 failure, 2 usage\n");
 }
 
+struct args {
+        const char *period;
+        const char *outpath;
+        int kind;   /* zz_report_kind_t */
+        int format; /* zz_report_format_t */
+};
+
+static int parse_format(const char *option, const char *value, void *target,
+                        char *errstr, size_t errstr_size)
+{
+        int *format = target;
+
+        *format = zz_report_format_from_name(value);
+        if (*format < 0) {
+                snprintf(errstr, errstr_size,
+                         "%s: unknown format \"%s\" (table, csv or html)",
+                         option, value);
+                return -1;
+        }
+        return 0;
+}
+
+/* 0, or -1: return zo->exit_status. */
+static int parse_args(zz_opts_t *zo, struct args *a, int argc, char **argv)
+{
+        const zz_opt_t table[] = {
+            ZZ_OPT_STRING("period", &a->period),
+            ZZ_OPT_STRING("out", &a->outpath),
+            ZZ_OPT_CALL("format", parse_format, &a->format, 1), ZZ_OPT_END};
+
+        memset(a, 0, sizeof(*a));
+        a->format = ZZ_REPORT_TABLE;
+        zz_opts_init(zo, "zizhu report", usage, ZZ_OPTS_CONFIG);
+        zo->max_args = -1;
+        if (zz_opts_parse(zo, table, argc, argv) != 0)
+                return -1;
+        a->kind = zo->n_args == 1 ? zz_report_kind_from_name(zo->args[0]) : -1;
+        if (a->kind < 0) {
+                usage(stderr);
+                return -1;
+        }
+        return 0;
+}
+
 int zz_cmd_report(int argc, char **argv)
 {
-        const char *config_path = NULL, *period = NULL, *outpath = NULL;
-        const char *xs[16];
-        int n_xs = 0, kind = -1, format = ZZ_REPORT_TABLE, i, rc;
         char errstr[1024] = "";
         zz_config_t *config;
+        zz_opts_t zo;
+        struct args a;
         PGconn *conn;
         FILE *out = stdout;
+        int rc;
 
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--help") == 0 ||
-                    strcmp(argv[i], "-h") == 0) {
-                        usage(stdout);
-                        return 0;
-                } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-                        config_path = argv[++i];
-                } else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc &&
-                           n_xs < 16) {
-                        xs[n_xs++] = argv[++i];
-                } else if (strcmp(argv[i], "--period") == 0 && i + 1 < argc) {
-                        period = argv[++i];
-                } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
-                        outpath = argv[++i];
-                } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-                        format = zz_report_format_from_name(argv[++i]);
-                        if (format < 0) {
-                                usage(stderr);
-                                return 2;
-                        }
-                } else if (kind < 0 && zz_report_kind_from_name(argv[i]) >= 0) {
-                        kind = zz_report_kind_from_name(argv[i]);
-                } else {
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (kind < 0) {
-                usage(stderr);
-                return 2;
-        }
+        if (parse_args(&zo, &a, argc, argv) != 0)
+                return zo.exit_status;
         zz_log_set_component("report");
-        config = zz_config_load(config_path, errstr, sizeof(errstr));
-        if (config == NULL) {
-                fprintf(stderr, "zizhu report: %s\n", errstr);
-                return 2;
-        }
-        for (i = 0; i < n_xs; i++)
-                if (zz_config_set(config, xs[i], errstr, sizeof(errstr)) != 0) {
-                        fprintf(stderr, "zizhu report: %s\n", errstr);
-                        zz_config_destroy(config);
-                        return 2;
-                }
+        config = zz_opts_config(&zo);
+        if (config == NULL)
+                return ZZ_EXIT_USAGE;
         conn = zz_pg_connect(zz_config_pg(config), "zizhu-report", errstr,
                              sizeof(errstr));
         zz_config_destroy(config);
         if (conn == NULL) {
                 fprintf(stderr, "zizhu report: %s\n", errstr);
-                return 1;
+                return ZZ_EXIT_FAIL;
         }
-        if (outpath != NULL) {
-                out = fopen(outpath, "w");
+        if (a.outpath != NULL) {
+                out = fopen(a.outpath, "w");
                 if (out == NULL) {
                         fprintf(stderr, "zizhu report: could not write %s\n",
-                                outpath);
+                                a.outpath);
                         zz_pg_finish(conn);
-                        return 1;
+                        return ZZ_EXIT_FAIL;
                 }
         }
-        rc = zz_report_write(conn, (zz_report_kind_t)kind, period,
-                             (zz_report_format_t)format, out, errstr,
+        rc = zz_report_write(conn, (zz_report_kind_t)a.kind, a.period,
+                             (zz_report_format_t)a.format, out, errstr,
                              sizeof(errstr));
         if (rc != 0)
                 fprintf(stderr, "zizhu report: %s\n", errstr);
         if (out != stdout && fclose(out) != 0) {
-                fprintf(stderr, "zizhu report: could not write %s\n", outpath);
+                fprintf(stderr, "zizhu report: could not write %s\n",
+                        a.outpath);
                 rc = -1;
         }
         zz_pg_finish(conn);
-        return rc == 0 ? 0 : 1;
+        return rc == 0 ? ZZ_EXIT_OK : ZZ_EXIT_FAIL;
 }

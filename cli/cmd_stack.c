@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "zizhu/opts.h"
 #include "zz_cli.h"
 
 static void usage(FILE *out)
@@ -28,23 +29,27 @@ int zz_cmd_stack(int argc, char **argv)
 {
         char script[4096];
         const char *verb;
+        zz_opts_t zo;
 
-        if (argc != 2 || strcmp(argv[1], "--help") == 0 ||
-            strcmp(argv[1], "-h") == 0) {
-                usage(argc == 2 ? stdout : stderr);
-                return argc == 2 ? 0 : 2;
+        zz_opts_init(&zo, "zizhu stack", usage, 0);
+        zo.max_args = -1;
+        if (zz_opts_parse(&zo, NULL, argc, argv) != 0)
+                return zo.exit_status;
+        if (zo.n_args != 1) {
+                usage(stderr);
+                return ZZ_EXIT_USAGE;
         }
-        verb = argv[1];
+        verb = zo.args[0];
         if (strcmp(verb, "up") != 0 && strcmp(verb, "down") != 0 &&
             strcmp(verb, "status") != 0 && strcmp(verb, "env") != 0) {
                 fprintf(stderr, "zizhu stack: unknown action \"%s\"\n", verb);
                 usage(stderr);
-                return 2;
+                return ZZ_EXIT_USAGE;
         }
         snprintf(script, sizeof(script), "%s/deploy/local/stack.sh",
-                 zz_cli_source_dir());
+                 zz_opts_source_dir());
         fflush(stdout);
         execl("/bin/bash", "bash", script, verb, (char *)NULL);
         perror("zizhu stack: could not run deploy/local/stack.sh");
-        return 1;
+        return ZZ_EXIT_FAIL;
 }

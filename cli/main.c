@@ -3,9 +3,9 @@
  * git dispatches to builtin/<command>.c.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "zizhu/opts.h"
 #include "zz_cli.h"
 
 struct zz_cli_cmd {
@@ -30,15 +30,6 @@ static const struct zz_cli_cmd zz_cli_cmds[] = {
 
 #define ZZ_CLI_NCMDS (sizeof(zz_cli_cmds) / sizeof(zz_cli_cmds[0]))
 
-const char *zz_cli_source_dir(void)
-{
-        const char *dir = getenv("ZZ_SOURCE_DIR");
-
-        if (dir != NULL && dir[0] != '\0')
-                return dir;
-        return ZZ_SOURCE_DIR;
-}
-
 static void usage(FILE *out)
 {
         size_t i;
@@ -57,22 +48,30 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+        zz_opts_t zo;
+        const char *cmd;
         size_t i;
 
-        if (argc < 2) {
+        /* Options before the command are zizhu's (only --help); the rest
+         * of the command line is the command's. */
+        zz_opts_init(&zo, "zizhu", usage, ZZ_OPTS_IN_ORDER);
+        zo.max_args = -1;
+        if (zz_opts_parse(&zo, NULL, argc, argv) != 0)
+                return zo.exit_status;
+        if (zo.n_args == 0) {
                 usage(stderr);
-                return 2;
+                return ZZ_EXIT_USAGE;
         }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-            strcmp(argv[1], "help") == 0) {
+        cmd = zo.args[0];
+        if (strcmp(cmd, "help") == 0) {
                 usage(stdout);
-                return 0;
+                return ZZ_EXIT_OK;
         }
         for (i = 0; i < ZZ_CLI_NCMDS; i++) {
-                if (strcmp(argv[1], zz_cli_cmds[i].name) == 0)
-                        return zz_cli_cmds[i].run(argc - 1, argv + 1);
+                if (strcmp(cmd, zz_cli_cmds[i].name) == 0)
+                        return zz_cli_cmds[i].run(zo.n_args, zo.args);
         }
-        fprintf(stderr, "zizhu: unknown command \"%s\"\n", argv[1]);
+        fprintf(stderr, "zizhu: unknown command \"%s\"\n", cmd);
         usage(stderr);
-        return 2;
+        return ZZ_EXIT_USAGE;
 }

@@ -2,7 +2,8 @@
  * zz_cli.h — subcommands of the admin command `zizhu`.
  *
  * Each subcommand lives in its own cli/cmd_<name>.c and is called with
- * argv[0] = the subcommand name. It returns the process exit status.
+ * argv[0] = the subcommand name. It parses its options with opts.h and
+ * returns the process exit status (ZZ_EXIT_*).
  */
 #ifndef ZIZHU_CLI_H
 #define ZIZHU_CLI_H
@@ -15,9 +16,5 @@ int zz_cmd_replay(int argc, char **argv);
 int zz_cmd_audit(int argc, char **argv);
 int zz_cmd_explain(int argc, char **argv);
 int zz_cmd_report(int argc, char **argv);
-
-/* The project's source folder (scripts, policies, schemas): $ZZ_SOURCE_DIR,
- * else the folder the binary was built from. Borrowed. */
-const char *zz_cli_source_dir(void);
 
 #endif

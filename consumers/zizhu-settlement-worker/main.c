@@ -4,8 +4,9 @@
  * control topic become allocation events per payer x fund x region x kind,
  * published exactly once.
  */
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,15 @@
 
 #include "zizhu/config.h"
 #include "zizhu/log.h"
+#include "zizhu/opts.h"
 #include "zizhu/pg.h"
 #include "zizhu/settle_worker.h"
 
-static volatile sig_atomic_t stop_flag = 0;
+/* Set by the signal handler, which may run on any thread: a lock-free
+ * atomic (see worker.h). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "a signal handler may only set a lock-free atomic");
+static atomic_int stop_flag = 0;
 
 static void on_signal(int sig)
 {
@@ -74,138 +80,83 @@ static void usage(FILE *out)
                 "committed command), 2 usage or configuration error\n");
 }
 
-enum {
-        O_CONFIG = 256,
-        O_GROUP,
-        O_SUBSIDY_GROUP,
-        O_POLICIES,
-        O_NO_PUBLISH,
-        O_TID,
-        O_WAIT,
-        O_IDLE,
-        O_MIGRATE
-};
+/* 0, or -1: return zo->exit_status. */
+static int parse_args(zz_opts_t *zo, zz_settler_opts_t *o, int *migrate,
+                      int argc, char **argv)
+{
+        const zz_opt_t table[] = {
+            ZZ_OPT_STRING("group", &o->group),
+            ZZ_OPT_STRING("subsidy-group", &o->subsidy_group),
+            ZZ_OPT_FLAG("no-publish", &o->publish, 0),
+            ZZ_OPT_STRING("transactional-id", &o->transactional_id),
+            ZZ_OPT_INT("wait-ms", &o->wait_ms, 0, INT_MAX),
+            ZZ_OPT_INT("idle-exit", &o->idle_exit_ms, 0, INT_MAX),
+            ZZ_OPT_FLAG("migrate", migrate, 1),
+            ZZ_OPT_END};
+
+        memset(o, 0, sizeof(*o));
+        o->group = "zizhu-settlement";
+        o->subsidy_group = "zizhu-subsidy";
+        o->publish = 1;
+        o->control_start = -1;
+        o->stop = &stop_flag;
+        *migrate = 0;
+        zz_opts_init(zo, "zizhu-settlement-worker", usage,
+                     ZZ_OPTS_CONFIG | ZZ_OPTS_VERBOSITY | ZZ_OPTS_POLICIES);
+        if (zz_opts_parse(zo, table, argc, argv) != 0)
+                return -1;
+        o->policy_dir = zo->policies;
+        return 0;
+}
+
+/* --migrate. 0, or -1 after saying why. */
+static int migrate_db(const zz_config_t *config)
+{
+        char sqldir[4096], errstr[1024];
+        PGconn *conn =
+            zz_pg_connect(zz_config_pg(config), "zizhu-settlement-worker",
+                          errstr, sizeof(errstr));
+        int applied = 0;
+
+        snprintf(sqldir, sizeof(sqldir), "%s/sql", zz_opts_source_dir());
+        if (conn == NULL || zz_pg_migrate(conn, sqldir, &applied, errstr,
+                                          sizeof(errstr)) != 0) {
+                fprintf(stderr, "zizhu-settlement-worker: %s\n", errstr);
+                if (conn != NULL)
+                        zz_pg_finish(conn);
+                return -1;
+        }
+        zz_pg_finish(conn);
+        return 0;
+}
 
 int main(int argc, char **argv)
 {
-        static const struct option longopts[] = {
-            {"config", required_argument, NULL, O_CONFIG},
-            {"group", required_argument, NULL, O_GROUP},
-            {"subsidy-group", required_argument, NULL, O_SUBSIDY_GROUP},
-            {"policies", required_argument, NULL, O_POLICIES},
-            {"no-publish", no_argument, NULL, O_NO_PUBLISH},
-            {"transactional-id", required_argument, NULL, O_TID},
-            {"wait-ms", required_argument, NULL, O_WAIT},
-            {"idle-exit", required_argument, NULL, O_IDLE},
-            {"migrate", no_argument, NULL, O_MIGRATE},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0}};
         zz_settler_opts_t o;
-        const char *config_path = NULL, *xs[64];
-        char policy_dir[4096], errstr[1024];
-        const char *src = getenv("ZZ_SOURCE_DIR");
+        zz_opts_t zo;
         zz_config_t *config;
-        int opt, n_xs = 0, migrate = 0, i, rc;
+        char errstr[1024];
+        int migrate, rc;
         struct sigaction sa;
 
-        memset(&o, 0, sizeof(o));
-        o.group = "zizhu-settlement";
-        o.subsidy_group = "zizhu-subsidy";
-        o.publish = 1;
-        o.control_start = -1;
-        o.stop = &stop_flag;
-        if (src == NULL || src[0] == '\0')
-                src = ZZ_SOURCE_DIR;
-        snprintf(policy_dir, sizeof(policy_dir), "%s/policies", src);
-        o.policy_dir = policy_dir;
         zz_log_set_component("zizhu-settlement-worker");
-        while ((opt = getopt_long(argc, argv, "X:qvh", longopts, NULL)) != -1) {
-                switch (opt) {
-                case O_CONFIG:
-                        config_path = optarg;
-                        break;
-                case 'X':
-                        if (n_xs < 64)
-                                xs[n_xs++] = optarg;
-                        break;
-                case O_GROUP:
-                        o.group = optarg;
-                        break;
-                case O_SUBSIDY_GROUP:
-                        o.subsidy_group = optarg;
-                        break;
-                case O_POLICIES:
-                        o.policy_dir = optarg;
-                        break;
-                case O_NO_PUBLISH:
-                        o.publish = 0;
-                        break;
-                case O_TID:
-                        o.transactional_id = optarg;
-                        break;
-                case O_WAIT:
-                        o.wait_ms = (int)strtol(optarg, NULL, 10);
-                        break;
-                case O_IDLE:
-                        o.idle_exit_ms = (int)strtol(optarg, NULL, 10);
-                        break;
-                case O_MIGRATE:
-                        migrate = 1;
-                        break;
-                case 'q':
-                        zz_log_set_level(ZZ_LOG_WARN);
-                        break;
-                case 'v':
-                        zz_log_set_level(ZZ_LOG_DEBUG);
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        config = zz_config_load(config_path, errstr, sizeof(errstr));
-        if (config == NULL) {
-                fprintf(stderr, "zizhu-settlement-worker: %s\n", errstr);
-                return 2;
-        }
-        for (i = 0; i < n_xs; i++) {
-                if (zz_config_set(config, xs[i], errstr, sizeof(errstr)) != 0) {
-                        fprintf(stderr, "zizhu-settlement-worker: %s\n",
-                                errstr);
-                        zz_config_destroy(config);
-                        return 2;
-                }
-        }
+        if (parse_args(&zo, &o, &migrate, argc, argv) != 0)
+                return zo.exit_status;
+        zz_opts_set_log_level(&zo, ZZ_LOG_INFO);
+        config = zz_opts_config(&zo);
+        if (config == NULL)
+                return ZZ_EXIT_USAGE;
         if (zz_config_pseudonym_key(config) == NULL ||
             zz_config_pseudonym_key(config)[0] == '\0') {
                 fprintf(stderr, "zizhu-settlement-worker: no pseudonym key\n"
                                 "hint: set ZIZHU_PSEUDONYM_KEY or "
                                 "pseudonym_key in the configuration file\n");
                 zz_config_destroy(config);
-                return 2;
+                return ZZ_EXIT_USAGE;
         }
-        if (migrate) {
-                char sqldir[4096];
-                PGconn *conn = zz_pg_connect(zz_config_pg(config),
-                                             "zizhu-settlement-worker", errstr,
-                                             sizeof(errstr));
-                int applied = 0;
-
-                snprintf(sqldir, sizeof(sqldir), "%s/sql", src);
-                if (conn == NULL ||
-                    zz_pg_migrate(conn, sqldir, &applied, errstr,
-                                  sizeof(errstr)) != 0) {
-                        fprintf(stderr, "zizhu-settlement-worker: %s\n",
-                                errstr);
-                        if (conn != NULL)
-                                zz_pg_finish(conn);
-                        zz_config_destroy(config);
-                        return 1;
-                }
-                zz_pg_finish(conn);
+        if (migrate && migrate_db(config) != 0) {
+                zz_config_destroy(config);
+                return ZZ_EXIT_FAIL;
         }
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
@@ -216,5 +167,5 @@ int main(int argc, char **argv)
         if (rc != 0)
                 zz_log_error("%s", errstr);
         zz_config_destroy(config);
-        return rc == 0 ? 0 : 1;
+        return rc == 0 ? ZZ_EXIT_OK : ZZ_EXIT_FAIL;
 }

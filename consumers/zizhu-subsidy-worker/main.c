@@ -2,9 +2,10 @@
  * main.c — zizhu-subsidy-worker: options, signals and threads around the
  * consumer loop (core/src/worker.c) and the outbox relay (core/src/relay.c).
  */
-#include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,18 @@
 #include "zizhu/config.h"
 #include "zizhu/log.h"
 #include "zizhu/metrics.h"
+#include "zizhu/opts.h"
 #include "zizhu/pg.h"
 #include "zizhu/relay.h"
 #include "zizhu/worker.h"
 
-static volatile sig_atomic_t stop_flag = 0;
-static volatile sig_atomic_t relay_stop_flag = 0;
-static volatile sig_atomic_t worker_done = 0;
+/* Shared by the signal handler, the consumer loop and the relay thread:
+ * lock-free atomics (see worker.h). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "a signal handler may only set a lock-free atomic");
+static atomic_int stop_flag = 0;
+static atomic_int relay_stop_flag = 0;
+static atomic_int worker_done = 0;
 
 static void on_signal(int sig)
 {
@@ -90,8 +96,18 @@ static void usage(FILE *out)
                 "error\n");
 }
 
+/* The options of this program; the common ones are in zz_opts_t. */
+typedef struct args_s {
+        const char *group;
+        const char *txid;
+        int batch_max, batch_ms, idle;
+        int metrics_port, metrics_any;
+        int no_relay, relay_only, migrate;
+} args_t;
+
 typedef struct relay_thread_s {
         zz_relay_opts_t opts;
+        char txid[512];
         int failed;
 } relay_thread_t;
 
@@ -110,231 +126,184 @@ static void *relay_main(void *arg)
         return NULL;
 }
 
-static const char *source_dir(void)
+/* 0, or -1: return zo->exit_status. */
+static int parse_args(zz_opts_t *zo, args_t *a, int argc, char **argv)
 {
-        const char *dir = getenv("ZZ_SOURCE_DIR");
+        const zz_opt_t table[] = {
+            ZZ_OPT_STRING("group", &a->group),
+            ZZ_OPT_INT("batch-max", &a->batch_max, 1, 1000000),
+            ZZ_OPT_INT("batch-ms", &a->batch_ms, 1, INT_MAX),
+            ZZ_OPT_INT("metrics-port", &a->metrics_port, 0, 65535),
+            ZZ_OPT_FLAG("metrics-any", &a->metrics_any, 1),
+            ZZ_OPT_FLAG("no-relay", &a->no_relay, 1),
+            ZZ_OPT_FLAG("relay-only", &a->relay_only, 1),
+            ZZ_OPT_STRING("transactional-id", &a->txid),
+            ZZ_OPT_INT("idle-exit", &a->idle, 0, INT_MAX),
+            ZZ_OPT_FLAG("migrate", &a->migrate, 1),
+            ZZ_OPT_END};
 
-        return dir != NULL && dir[0] != '\0' ? dir : ZZ_SOURCE_DIR;
+        memset(a, 0, sizeof(*a));
+        a->group = "zizhu-subsidy";
+        a->batch_max = 500;
+        a->batch_ms = 200;
+        zz_opts_init(zo, "zizhu-subsidy-worker", usage,
+                     ZZ_OPTS_CONFIG | ZZ_OPTS_VERBOSITY | ZZ_OPTS_POLICIES);
+        if (zz_opts_parse(zo, table, argc, argv) != 0)
+                return -1;
+        if (a->no_relay && a->relay_only) {
+                zo->exit_status = zz_opts_usage_error(
+                    zo, "--no-relay and --relay-only exclude each other");
+                return -1;
+        }
+        return 0;
 }
 
-int main(int argc, char **argv)
+/* --migrate. 0, or -1 after logging why. */
+static int migrate(const zz_config_t *config)
 {
-        enum {
-                O_CONFIG = 256,
-                O_GROUP,
-                O_POLICIES,
-                O_BATCH_MAX,
-                O_BATCH_MS,
-                O_METRICS_PORT,
-                O_METRICS_ANY,
-                O_NO_RELAY,
-                O_RELAY_ONLY,
-                O_TXID,
-                O_IDLE,
-                O_MIGRATE
-        };
-        static const struct option longopts[] = {
-            {"config", required_argument, NULL, O_CONFIG},
-            {"group", required_argument, NULL, O_GROUP},
-            {"policies", required_argument, NULL, O_POLICIES},
-            {"batch-max", required_argument, NULL, O_BATCH_MAX},
-            {"batch-ms", required_argument, NULL, O_BATCH_MS},
-            {"metrics-port", required_argument, NULL, O_METRICS_PORT},
-            {"metrics-any", no_argument, NULL, O_METRICS_ANY},
-            {"no-relay", no_argument, NULL, O_NO_RELAY},
-            {"relay-only", no_argument, NULL, O_RELAY_ONLY},
-            {"transactional-id", required_argument, NULL, O_TXID},
-            {"idle-exit", required_argument, NULL, O_IDLE},
-            {"migrate", no_argument, NULL, O_MIGRATE},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0}};
-        const char *config_path = NULL, *group = "zizhu-subsidy";
-        const char *txid = NULL;
-        char policies[4096], txid_buf[512], errstr[1024];
-        char *xs[64];
-        int n_xs = 0, batch_max = 500, batch_ms = 200, metrics_port = 0;
-        int metrics_any = 0, no_relay = 0, relay_only = 0, idle = 0;
-        int migrate = 0, verbosity = 0, opt, i, rc = 0;
-        zz_config_t *config;
-        zz_metrics_t *metrics = NULL;
-        zz_worker_t *worker = NULL;
-        relay_thread_t rt;
-        pthread_t relay_tid;
-        int relay_started = 0;
-        struct sigaction sa;
+        char dir[4096], errstr[1024];
+        PGconn *conn =
+            zz_pg_connect(zz_config_pg(config), "zizhu-subsidy-worker", errstr,
+                          sizeof(errstr));
+        int applied = 0;
 
-        zz_log_set_component("subsidy-worker");
-        snprintf(policies, sizeof(policies), "%s/policies", source_dir());
-        while ((opt = getopt_long(argc, argv, "X:qvh", longopts, NULL)) != -1) {
-                switch (opt) {
-                case 'X':
-                        if (n_xs < 64)
-                                xs[n_xs++] = optarg;
-                        break;
-                case 'q':
-                        verbosity--;
-                        break;
-                case 'v':
-                        verbosity++;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                case O_CONFIG:
-                        config_path = optarg;
-                        break;
-                case O_GROUP:
-                        group = optarg;
-                        break;
-                case O_POLICIES:
-                        snprintf(policies, sizeof(policies), "%s", optarg);
-                        break;
-                case O_BATCH_MAX:
-                        batch_max = (int)strtol(optarg, NULL, 10);
-                        break;
-                case O_BATCH_MS:
-                        batch_ms = (int)strtol(optarg, NULL, 10);
-                        break;
-                case O_METRICS_PORT:
-                        metrics_port = (int)strtol(optarg, NULL, 10);
-                        break;
-                case O_METRICS_ANY:
-                        metrics_any = 1;
-                        break;
-                case O_NO_RELAY:
-                        no_relay = 1;
-                        break;
-                case O_RELAY_ONLY:
-                        relay_only = 1;
-                        break;
-                case O_TXID:
-                        txid = optarg;
-                        break;
-                case O_IDLE:
-                        idle = (int)strtol(optarg, NULL, 10);
-                        break;
-                case O_MIGRATE:
-                        migrate = 1;
-                        break;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind < argc || batch_max <= 0 || batch_ms <= 0 ||
-            (no_relay && relay_only)) {
-                usage(stderr);
-                return 2;
-        }
-        zz_log_set_level(verbosity < 0   ? ZZ_LOG_WARN
-                         : verbosity > 0 ? ZZ_LOG_DEBUG
-                                         : ZZ_LOG_INFO);
-        config = zz_config_load(config_path, errstr, sizeof(errstr));
-        if (config == NULL) {
+        snprintf(dir, sizeof(dir), "%s/sql", zz_opts_source_dir());
+        if (conn == NULL ||
+            zz_pg_migrate(conn, dir, &applied, errstr, sizeof(errstr)) != 0) {
                 zz_log_error("%s", errstr);
-                return 2;
+                if (conn != NULL)
+                        zz_pg_finish(conn);
+                return -1;
         }
-        for (i = 0; i < n_xs; i++)
-                if (zz_config_set(config, xs[i], errstr, sizeof(errstr)) != 0) {
-                        zz_log_error("%s", errstr);
-                        zz_config_destroy(config);
-                        return 2;
-                }
-        if (txid == NULL) {
-                snprintf(txid_buf, sizeof(txid_buf), "zizhu-subsidy-relay.%s",
-                         zz_config_topic_prefix(config));
-                txid = txid_buf;
-        }
-        if (migrate) {
-                char dir[4096];
-                PGconn *conn =
-                    zz_pg_connect(zz_config_pg(config), "zizhu-subsidy-worker",
-                                  errstr, sizeof(errstr));
-                int applied = 0;
+        zz_pg_finish(conn);
+        zz_log_info("%d migrations applied", applied);
+        return 0;
+}
 
-                snprintf(dir, sizeof(dir), "%s/sql", source_dir());
-                if (conn == NULL || zz_pg_migrate(conn, dir, &applied, errstr,
-                                                  sizeof(errstr)) != 0) {
-                        zz_log_error("%s", errstr);
-                        if (conn != NULL)
-                                PQfinish(conn);
-                        zz_config_destroy(config);
-                        return 1;
-                }
-                PQfinish(conn);
-                zz_log_info("%d migrations applied", applied);
-        }
+static void catch_signals(void)
+{
+        struct sigaction sa;
 
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
+}
 
+static void relay_setup(relay_thread_t *rt, const args_t *a,
+                        const zz_config_t *config, zz_metrics_t *metrics)
+{
+        memset(rt, 0, sizeof(*rt));
+        if (a->txid != NULL)
+                snprintf(rt->txid, sizeof(rt->txid), "%s", a->txid);
+        else
+                snprintf(rt->txid, sizeof(rt->txid), "zizhu-subsidy-relay.%s",
+                         zz_config_topic_prefix(config));
+        rt->opts.config = config;
+        rt->opts.transactional_id = rt->txid;
+        rt->opts.batch_max = 1000;
+        rt->opts.idle_exit_ms = a->idle;
+        rt->opts.metrics = metrics;
+        rt->opts.stop = a->relay_only ? &stop_flag : &relay_stop_flag;
+        rt->opts.idle_ok = a->relay_only ? NULL : &worker_done;
+}
+
+/* The consumer loop on this thread. An exit status. */
+static int run_worker(const args_t *a, const char *policies,
+                      const zz_config_t *config, zz_metrics_t *metrics)
+{
+        zz_worker_opts_t wo;
+        zz_worker_t *worker;
+        char errstr[1024];
+        int rc = ZZ_EXIT_OK;
+
+        memset(&wo, 0, sizeof(wo));
+        wo.config = config;
+        wo.group = a->group;
+        wo.policy_dir = policies;
+        wo.name = "zizhu-subsidy-worker";
+        wo.batch_max = a->batch_max;
+        wo.batch_ms = a->batch_ms;
+        wo.idle_exit_ms = a->idle;
+        wo.metrics = metrics;
+        wo.stop = &stop_flag;
+        worker = zz_worker_new(&wo, errstr, sizeof(errstr));
+        if (worker == NULL) {
+                zz_log_error("%s", errstr);
+                rc = ZZ_EXIT_USAGE;
+        } else if (zz_worker_run(worker, errstr, sizeof(errstr)) != 0) {
+                zz_log_error("%s", errstr);
+                rc = ZZ_EXIT_FAIL;
+        }
+        zz_worker_destroy(worker);
+        return rc;
+}
+
+/* The consumer loop here and, unless --no-relay, the relay on a thread of
+ * its own. An exit status. */
+static int run_with_relay(relay_thread_t *rt, const args_t *a,
+                          const char *policies, const zz_config_t *config,
+                          zz_metrics_t *metrics)
+{
+        pthread_t relay_tid;
+        int rc;
+
+        if (!a->no_relay &&
+            pthread_create(&relay_tid, NULL, relay_main, rt) != 0) {
+                zz_log_error("could not start the relay thread");
+                return ZZ_EXIT_FAIL;
+        }
+        rc = run_worker(a, policies, config, metrics);
+        worker_done = 1;
+        if (!a->no_relay) {
+                /* With --idle-exit the relay stops by itself once all is
+                 * published; otherwise stop it with the worker. */
+                if (a->idle <= 0 || rc != 0 || stop_flag)
+                        relay_stop_flag = 1;
+                pthread_join(relay_tid, NULL);
+        }
+        return rc;
+}
+
+int main(int argc, char **argv)
+{
+        zz_opts_t zo;
+        args_t a;
+        zz_config_t *config;
+        zz_metrics_t *metrics;
+        relay_thread_t rt;
+        char errstr[1024];
+        int rc;
+
+        zz_log_set_component("subsidy-worker");
+        if (parse_args(&zo, &a, argc, argv) != 0)
+                return zo.exit_status;
+        zz_opts_set_log_level(&zo, ZZ_LOG_INFO);
+        config = zz_opts_config(&zo);
+        if (config == NULL)
+                return ZZ_EXIT_USAGE;
+        if (a.migrate && migrate(config) != 0) {
+                zz_config_destroy(config);
+                return ZZ_EXIT_FAIL;
+        }
+        catch_signals();
         metrics = zz_metrics_new();
-        if (metrics_port > 0 &&
-            zz_metrics_serve(metrics, metrics_port, metrics_any, errstr,
+        if (a.metrics_port > 0 &&
+            zz_metrics_serve(metrics, a.metrics_port, a.metrics_any, errstr,
                              sizeof(errstr)) != 0) {
                 zz_log_error("%s", errstr);
                 zz_metrics_destroy(metrics);
                 zz_config_destroy(config);
-                return 2;
+                return ZZ_EXIT_USAGE;
         }
-
-        memset(&rt, 0, sizeof(rt));
-        rt.opts.config = config;
-        rt.opts.transactional_id = txid;
-        rt.opts.batch_max = 1000;
-        rt.opts.idle_exit_ms = idle;
-        rt.opts.metrics = metrics;
-        rt.opts.stop = relay_only ? &stop_flag : &relay_stop_flag;
-        rt.opts.idle_ok = relay_only ? NULL : &worker_done;
-        if (relay_only) {
+        relay_setup(&rt, &a, config, metrics);
+        if (a.relay_only) {
                 relay_main(&rt);
-                goto out;
+                rc = rt.failed ? ZZ_EXIT_FAIL : ZZ_EXIT_OK;
+        } else {
+                rc = run_with_relay(&rt, &a, zo.policies, config, metrics);
         }
-        if (!no_relay) {
-                if (pthread_create(&relay_tid, NULL, relay_main, &rt) != 0) {
-                        zz_log_error("could not start the relay thread");
-                        rc = 1;
-                        goto out;
-                }
-                relay_started = 1;
-        }
-        {
-                zz_worker_opts_t wo;
-
-                memset(&wo, 0, sizeof(wo));
-                wo.config = config;
-                wo.group = group;
-                wo.policy_dir = policies;
-                wo.name = "zizhu-subsidy-worker";
-                wo.batch_max = batch_max;
-                wo.batch_ms = batch_ms;
-                wo.idle_exit_ms = idle;
-                wo.metrics = metrics;
-                wo.stop = &stop_flag;
-                worker = zz_worker_new(&wo, errstr, sizeof(errstr));
-                if (worker == NULL) {
-                        zz_log_error("%s", errstr);
-                        rc = 2;
-                } else if (zz_worker_run(worker, errstr, sizeof(errstr)) != 0) {
-                        zz_log_error("%s", errstr);
-                        rc = 1;
-                }
-                zz_worker_destroy(worker);
-        }
-        worker_done = 1;
-        if (relay_started) {
-                /* With --idle-exit the relay stops by itself once all is
-                 * published; otherwise stop it with the worker. */
-                if (idle <= 0 || rc != 0 || stop_flag)
-                        relay_stop_flag = 1;
-                pthread_join(relay_tid, NULL);
-        }
-out:
-        if (rt.failed && rc == 0 && relay_only)
-                rc = 1;
         zz_metrics_destroy(metrics);
         zz_config_destroy(config);
         zz_log_info("stopped");

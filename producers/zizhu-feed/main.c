@@ -7,7 +7,6 @@
  * core/src/feed*.c; this file parses options and wires reader, snapshot
  * store and sink together.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +20,14 @@
 #include "zizhu/date.h"
 #include "zizhu/feed.h"
 #include "zizhu/log.h"
+#include "zizhu/opts.h"
 #include "zizhu/pg.h"
 #include "zizhu/policy.h"
 
-#define EXIT_OK      0
-#define EXIT_FAIL    1
-#define EXIT_USAGE   2
+/* Exit statuses: opts.h's 0, 1 and 2, and two of this program's own. */
+#define EXIT_OK      ZZ_EXIT_OK
+#define EXIT_FAIL    ZZ_EXIT_FAIL
+#define EXIT_USAGE   ZZ_EXIT_USAGE
 #define EXIT_REJECTS 3
 #define EXIT_REFUSED 4
 
@@ -132,7 +133,6 @@ struct opts {
         const char *issuer;
         const char *positions;
         int progress;
-        const char *config;
         int verbosity;
 };
 
@@ -141,6 +141,12 @@ struct run {
         zz_feed_sink_t *sink;
         zz_feed_snapshot_t *cur;
         zz_feed_snapshot_t *carried; /* record ids of rejected rows */
+        /* --snapshot: the department's previous list, read under its lock
+         * on conn, and what changed */
+        PGconn *conn;
+        zz_feed_snapshot_t *prev;
+        zz_feed_diff_t diff;
+        zz_date_t as_of;
         size_t duplicates;
         char errstr[512];
         int progress;
@@ -247,7 +253,7 @@ static int parse_ts_opt(const char *s, zz_ts_t *out)
         return zz_feed_parse_ts(s, out);
 }
 
-static zz_feed_sink_t *open_sink(struct opts *o, zz_config_t *config,
+static zz_feed_sink_t *open_sink(const struct opts *o, zz_config_t *config,
                                  char *errstr, size_t errstr_size)
 {
         if (o->dry_run)
@@ -266,93 +272,93 @@ static int finish_sink(zz_feed_sink_t *sink)
         return 0;
 }
 
-/* close / activate */
-static int run_control(struct opts *o, zz_config_t *config)
+/* close: the boundary, from --positions or from the ends of the input
+ * topics, into c (*positions owns it). 0, or an exit status after saying
+ * why. */
+static int control_close(const struct opts *o, zz_config_t *config,
+                         zz_feed_control_t *c, zz_feed_position_t **positions)
 {
-        zz_feed_record_t rec;
-        zz_feed_control_t *c = &rec.u.control;
-        zz_feed_position_t *positions = NULL;
         char errstr[512];
-        zz_feed_sink_t *sink;
-        int rc = EXIT_OK;
 
-        memset(&rec, 0, sizeof(rec));
-        rec.kind = ZZ_FEED_CONTROL;
-        snprintf(c->department, sizeof(c->department), "%s",
-                 o->issuer ? o->issuer : "NHSA");
-        if (parse_ts_opt(o->issued_at, &c->issued_at) != 0) {
-                fprintf(stderr, "zizhu-feed: --issued-at: not a date and "
-                                "time\n");
+        if (o->jurisdiction == NULL || o->period == NULL) {
+                fprintf(stderr, "zizhu-feed: close needs "
+                                "--jurisdiction and --period\n");
                 return EXIT_USAGE;
         }
-        if (strcmp(o->mode, "close") == 0) {
-                if (o->jurisdiction == NULL || o->period == NULL) {
-                        fprintf(stderr, "zizhu-feed: close needs "
-                                        "--jurisdiction and --period\n");
+        c->command = ZZ_FEED_CMD_CLOSE_PERIOD;
+        snprintf(c->period, sizeof(c->period), "%s", o->period);
+        /* The boundary travels with the command, so that settling
+         * depends on the input log alone. Read before sending:
+         * whatever arrives after the command is not in the period. */
+        if (o->positions != NULL) {
+                if (zz_feed_positions_parse(o->positions, positions,
+                                            &c->n_positions, errstr,
+                                            sizeof(errstr)) != 0) {
+                        fprintf(stderr, "zizhu-feed: --positions: %s\n",
+                                errstr);
                         return EXIT_USAGE;
                 }
-                c->command = ZZ_FEED_CMD_CLOSE_PERIOD;
-                snprintf(c->period, sizeof(c->period), "%s", o->period);
-                /* The boundary travels with the command, so that settling
-                 * depends on the input log alone. Read before sending:
-                 * whatever arrives after the command is not in the period. */
-                if (o->positions != NULL) {
-                        if (zz_feed_positions_parse(o->positions, &positions,
-                                                    &c->n_positions, errstr,
-                                                    sizeof(errstr)) != 0) {
-                                fprintf(stderr, "zizhu-feed: --positions: %s\n",
-                                        errstr);
-                                return EXIT_USAGE;
-                        }
-                        if (c->n_positions == 0) {
-                                fprintf(stderr, "zizhu-feed: --positions: "
-                                                "no position given\n");
-                                return EXIT_USAGE;
-                        }
-                } else if (zz_feed_positions_query(config, 10000, &positions,
-                                                   &c->n_positions, errstr,
-                                                   sizeof(errstr)) != 0) {
-                        zz_log_error("could not read the end of the input "
-                                     "topics: %s",
-                                     errstr);
-                        return EXIT_FAIL;
-                }
-                c->positions = positions;
-        } else {
-                zz_policy_t *policy;
-
-                if (o->policy == NULL) {
-                        fprintf(stderr,
-                                "zizhu-feed: activate needs --policy\n");
+                if (c->n_positions == 0) {
+                        fprintf(stderr, "zizhu-feed: --positions: "
+                                        "no position given\n");
                         return EXIT_USAGE;
                 }
-                if (o->positions != NULL) {
-                        fprintf(stderr, "zizhu-feed: --positions is for "
-                                        "close only\n");
-                        return EXIT_USAGE;
-                }
-                policy = zz_policy_load_file(o->policy, errstr, sizeof(errstr));
-                if (policy == NULL) {
-                        fprintf(stderr, "zizhu-feed: %s\n", errstr);
-                        return EXIT_USAGE;
-                }
-                c->command = ZZ_FEED_CMD_ACTIVATE_POLICY;
-                snprintf(c->policy_name, sizeof(c->policy_name), "%s",
-                         zz_policy_name(policy));
-                snprintf(c->policy_version, sizeof(c->policy_version), "%s",
-                         zz_policy_version(policy));
-                if (o->jurisdiction == NULL) {
-                        /* "huilong-2020" -> "huilong" */
-                        char *dash;
-
-                        snprintf(c->jurisdiction, sizeof(c->jurisdiction), "%s",
-                                 zz_policy_name(policy));
-                        dash = strrchr(c->jurisdiction, '-');
-                        if (dash != NULL)
-                                *dash = '\0';
-                }
-                zz_policy_destroy(policy);
+        } else if (zz_feed_positions_query(config, 10000, positions,
+                                           &c->n_positions, errstr,
+                                           sizeof(errstr)) != 0) {
+                zz_log_error("could not read the end of the input "
+                             "topics: %s",
+                             errstr);
+                return EXIT_FAIL;
         }
+        c->positions = *positions;
+        return 0;
+}
+
+/* activate: the policy's name and version into c. 0, or an exit status
+ * after saying why. */
+static int control_activate(const struct opts *o, zz_feed_control_t *c)
+{
+        char errstr[512];
+        zz_policy_t *policy;
+
+        if (o->policy == NULL) {
+                fprintf(stderr, "zizhu-feed: activate needs --policy\n");
+                return EXIT_USAGE;
+        }
+        if (o->positions != NULL) {
+                fprintf(stderr, "zizhu-feed: --positions is for "
+                                "close only\n");
+                return EXIT_USAGE;
+        }
+        policy = zz_policy_load_file(o->policy, errstr, sizeof(errstr));
+        if (policy == NULL) {
+                fprintf(stderr, "zizhu-feed: %s\n", errstr);
+                return EXIT_USAGE;
+        }
+        c->command = ZZ_FEED_CMD_ACTIVATE_POLICY;
+        snprintf(c->policy_name, sizeof(c->policy_name), "%s",
+                 zz_policy_name(policy));
+        snprintf(c->policy_version, sizeof(c->policy_version), "%s",
+                 zz_policy_version(policy));
+        if (o->jurisdiction == NULL) {
+                /* "huilong-2020" -> "huilong" */
+                char *dash;
+
+                snprintf(c->jurisdiction, sizeof(c->jurisdiction), "%s",
+                         zz_policy_name(policy));
+                dash = strrchr(c->jurisdiction, '-');
+                if (dash != NULL)
+                        *dash = '\0';
+        }
+        zz_policy_destroy(policy);
+        return 0;
+}
+
+/* The command's jurisdiction and record id (the issuer's reference, else
+ * one made of what the command is about). */
+static void control_ids(const struct opts *o, zz_feed_control_t *c)
+{
         if (o->jurisdiction != NULL)
                 snprintf(c->jurisdiction, sizeof(c->jurisdiction), "%s",
                          o->jurisdiction);
@@ -366,14 +372,23 @@ static int run_control(struct opts *o, zz_config_t *config)
                 snprintf(c->dept_record_id, sizeof(c->dept_record_id),
                          "activate:%.32s:%.12s", c->policy_name,
                          c->policy_version);
-        zz_feed_event_id(&rec);
+}
+
+/* Sends the one command record. An exit status. */
+static int control_send(const struct opts *o, zz_config_t *config,
+                        zz_feed_record_t *rec)
+{
+        const zz_feed_control_t *c = &rec->u.control;
+        char errstr[512];
+        zz_feed_sink_t *sink;
+        int rc = EXIT_OK;
+
         sink = open_sink(o, config, errstr, sizeof(errstr));
         if (sink == NULL) {
                 zz_log_error("%s", errstr);
-                free(positions);
                 return EXIT_FAIL;
         }
-        if (zz_feed_sink_put(sink, &rec, errstr, sizeof(errstr)) != 0) {
+        if (zz_feed_sink_put(sink, rec, errstr, sizeof(errstr)) != 0) {
                 zz_log_error("could not send the command: %s", errstr);
                 rc = EXIT_FAIL;
         } else if (finish_sink(sink) != 0) {
@@ -381,9 +396,38 @@ static int run_control(struct opts *o, zz_config_t *config)
         } else if (o->verbosity >= 0) {
                 fprintf(stderr, "zizhu-feed: %s %s sent (event %s)\n",
                         zz_feed_command_name(c->command), c->jurisdiction,
-                        rec.event_id);
+                        rec->event_id);
         }
         zz_feed_sink_destroy(sink);
+        return rc;
+}
+
+/* close / activate */
+static int run_control(struct opts *o, zz_config_t *config)
+{
+        zz_feed_record_t rec;
+        zz_feed_control_t *c = &rec.u.control;
+        zz_feed_position_t *positions = NULL;
+        int rc;
+
+        memset(&rec, 0, sizeof(rec));
+        rec.kind = ZZ_FEED_CONTROL;
+        snprintf(c->department, sizeof(c->department), "%s",
+                 o->issuer ? o->issuer : "NHSA");
+        if (parse_ts_opt(o->issued_at, &c->issued_at) != 0) {
+                fprintf(stderr, "zizhu-feed: --issued-at: not a date and "
+                                "time\n");
+                return EXIT_USAGE;
+        }
+        if (strcmp(o->mode, "close") == 0)
+                rc = control_close(o, config, c, &positions);
+        else
+                rc = control_activate(o, c);
+        if (rc == 0) {
+                control_ids(o, c);
+                zz_feed_event_id(&rec);
+                rc = control_send(o, config, &rec);
+        }
         free(positions);
         return rc;
 }
@@ -410,327 +454,328 @@ static void report(struct opts *o, struct run *run, const zz_feed_stats_t *st,
                         secs > 0 ? (double)st->bytes / 1e6 / secs : 0.0);
 }
 
-static int run_file(struct opts *o, zz_config_t *config)
+/* The reader's options, from ours. 0, or an exit status after saying
+ * why. */
+static int file_options(struct run *run, zz_feed_options_t *fo)
 {
-        zz_feed_options_t fo;
-        zz_feed_stats_t st;
-        struct run run;
-        PGconn *conn = NULL;
-        zz_feed_snapshot_t *prev = NULL;
-        zz_feed_diff_t diff;
-        zz_date_t as_of = 0;
-        int rc;
-        int exit_code = EXIT_OK;
-        size_t i;
+        const struct opts *o = run->o;
 
-        memset(&run, 0, sizeof(run));
-        memset(&diff, 0, sizeof(diff));
-        run.o = o;
-        run.progress = o->progress || isatty(2);
-        if (o->verbosity < 0)
-                run.progress = 0;
-        clock_gettime(CLOCK_MONOTONIC, &run.start);
-        memset(&fo, 0, sizeof(fo));
-        fo.kind = strcmp(o->mode, "identity") == 0     ? ZZ_FEED_IDENTITY
-                  : strcmp(o->mode, "enrollment") == 0 ? ZZ_FEED_ENROLLMENT
-                                                       : ZZ_FEED_PAYMENT;
-        fo.department = o->dept;
-        fo.snapshot = o->snapshot;
-        fo.on_reject = on_reject;
-        fo.reject_opaque = &run;
-        if (parse_ts_opt(o->reported_at, &fo.default_reported_at) != 0) {
+        memset(fo, 0, sizeof(*fo));
+        fo->kind = strcmp(o->mode, "identity") == 0     ? ZZ_FEED_IDENTITY
+                   : strcmp(o->mode, "enrollment") == 0 ? ZZ_FEED_ENROLLMENT
+                                                        : ZZ_FEED_PAYMENT;
+        fo->department = o->dept;
+        fo->snapshot = o->snapshot;
+        fo->on_reject = on_reject;
+        fo->reject_opaque = run;
+        if (parse_ts_opt(o->reported_at, &fo->default_reported_at) != 0) {
                 fprintf(stderr, "zizhu-feed: --reported-at: not a date and "
                                 "time\n");
                 return EXIT_USAGE;
         }
-        if (fo.kind == ZZ_FEED_IDENTITY && o->dept == NULL && o->snapshot) {
+        if (fo->kind == ZZ_FEED_IDENTITY && o->dept == NULL && o->snapshot) {
                 fprintf(stderr, "zizhu-feed: --snapshot needs --dept\n");
                 return EXIT_USAGE;
         }
-        if (o->snapshot) {
-                const char *dept = zz_feed_department_code(o->dept);
+        return 0;
+}
 
-                if (dept == NULL) {
-                        fprintf(stderr,
-                                "zizhu-feed: unknown department "
-                                "\"%s\"\n",
-                                o->dept);
-                        return EXIT_USAGE;
-                }
-                if (o->as_of != NULL) {
-                        if (zz_feed_parse_date(o->as_of, &as_of) != 0) {
-                                fprintf(stderr, "zizhu-feed: --as-of: not "
-                                                "a date\n");
-                                return EXIT_USAGE;
+/* --snapshot, before reading: the two lists the rows go into, and the
+ * previous list, read under the department's lock. 0, or an exit status
+ * after saying why. */
+static int snapshot_begin(struct run *run, const zz_feed_options_t *fo,
+                          const zz_config_t *config)
+{
+        const struct opts *o = run->o;
+        const char *dept = zz_feed_department_code(o->dept);
+
+        if (dept == NULL) {
+                fprintf(stderr, "zizhu-feed: unknown department \"%s\"\n",
+                        o->dept);
+                return EXIT_USAGE;
+        }
+        if (o->as_of == NULL) {
+                run->as_of = zz_ts_cst_date(fo->default_reported_at);
+        } else if (zz_feed_parse_date(o->as_of, &run->as_of) != 0) {
+                fprintf(stderr, "zizhu-feed: --as-of: not a date\n");
+                return EXIT_USAGE;
+        }
+        run->cur = zz_feed_snapshot_new(dept);
+        run->carried = zz_feed_snapshot_new(dept);
+        /* Lock and read the previous list before reading the new one, so a
+         * concurrent run cannot slip in between. */
+        run->conn = zz_pg_connect(zz_config_pg(config), "zizhu-feed",
+                                  run->errstr, sizeof(run->errstr));
+        if (run->conn != NULL &&
+            zz_feed_snapshot_lock(run->conn, dept, run->errstr,
+                                  sizeof(run->errstr)) == 0)
+                run->prev = zz_feed_snapshot_load(run->conn, dept, run->errstr,
+                                                  sizeof(run->errstr));
+        if (run->prev == NULL) {
+                zz_log_error("%s", run->errstr);
+                return EXIT_FAIL;
+        }
+        return 0;
+}
+
+/* Reads the file: every valid row is sent, or (--snapshot) kept for the
+ * comparison. 0, or an exit status after saying why. */
+static int read_rows(struct run *run, const zz_feed_options_t *fo,
+                     zz_config_t *config, zz_feed_stats_t *st)
+{
+        const struct opts *o = run->o;
+        int rc;
+
+        run->sink = open_sink(run->o, config, run->errstr, sizeof(run->errstr));
+        if (run->sink == NULL) {
+                zz_log_error("%s", run->errstr);
+                return EXIT_FAIL;
+        }
+        rc = zz_feed_read_file(o->file, o->enc, fo, on_record, run, progress_cb,
+                               run, st, run->errstr, sizeof(run->errstr));
+        if (rc == 0)
+                return 0;
+        if (run->progress)
+                fputc('\n', stderr);
+        if (rc < 0)
+                fprintf(stderr, "zizhu-feed: %s: %s\n", o->file, run->errstr);
+        /* Whatever was produced is flushed: those events are valid, and
+         * feeding the file again is harmless. */
+        finish_sink(run->sink);
+        return rc < 0 ? EXIT_USAGE : EXIT_FAIL;
+}
+
+/* A rejected row is not a removal: keep what the previous list said about
+ * that record until the row is fixed. */
+static void carry_rejected(struct run *run)
+{
+        size_t i, j;
+
+        for (i = 0; i < zz_feed_snapshot_count(run->carried); i++) {
+                const char *id =
+                    zz_feed_snapshot_get(run->carried, i)->dept_record_id;
+
+                for (j = 0; j < zz_feed_snapshot_count(run->prev); j++) {
+                        const zz_feed_identity_t *p =
+                            zz_feed_snapshot_get(run->prev, j);
+
+                        if (strcmp(p->dept_record_id, id) == 0) {
+                                (void)zz_feed_snapshot_add(run->cur, p);
+                                break;
                         }
-                } else {
-                        as_of = zz_ts_cst_date(fo.default_reported_at);
-                }
-                run.cur = zz_feed_snapshot_new(dept);
-                run.carried = zz_feed_snapshot_new(dept);
-                /* Lock and read the previous list before reading the new
-                 * one, so a concurrent run cannot slip in between. */
-                conn = zz_pg_connect(zz_config_pg(config), "zizhu-feed",
-                                     run.errstr, sizeof(run.errstr));
-                if (conn == NULL ||
-                    zz_feed_snapshot_lock(conn, dept, run.errstr,
-                                          sizeof(run.errstr)) != 0 ||
-                    (prev = zz_feed_snapshot_load(
-                         conn, dept, run.errstr, sizeof(run.errstr))) == NULL) {
-                        zz_log_error("%s", run.errstr);
-                        exit_code = EXIT_FAIL;
-                        goto done;
                 }
         }
-        run.sink = open_sink(o, config, run.errstr, sizeof(run.errstr));
-        if (run.sink == NULL) {
-                zz_log_error("%s", run.errstr);
-                exit_code = EXIT_FAIL;
-                goto done;
+}
+
+/* --snapshot, after reading: compares the lists and sends what changed,
+ * unless too much would end. 0, or an exit status after saying why. */
+static int snapshot_send(struct run *run, const zz_feed_options_t *fo)
+{
+        const struct opts *o = run->o;
+        zz_feed_diff_t *diff = &run->diff;
+        size_t i;
+
+        carry_rejected(run);
+        if (zz_feed_snapshot_diff(run->prev, run->cur, run->as_of,
+                                  fo->default_reported_at, o->max_end_share,
+                                  o->force, diff) != 0) {
+                zz_log_error("out of memory");
+                return EXIT_FAIL;
         }
-        rc = zz_feed_read_file(o->file, o->enc, &fo, on_record, &run,
-                               progress_cb, &run, &st, run.errstr,
-                               sizeof(run.errstr));
-        if (rc != 0) {
-                if (run.progress)
+        if (diff->refused) {
+                if (run->progress)
                         fputc('\n', stderr);
-                if (rc < 0) {
-                        fprintf(stderr, "zizhu-feed: %s: %s\n", o->file,
-                                run.errstr);
-                        exit_code = EXIT_USAGE;
-                } else {
-                        exit_code = EXIT_FAIL;
-                }
-                /* Whatever was produced is flushed: those events are
-                 * valid, and feeding the file again is harmless. */
-                finish_sink(run.sink);
-                goto done;
+                fprintf(stderr,
+                        "zizhu-feed: %s: snapshot refused: it would "
+                        "end %zu of the %zu active identities of %s "
+                        "(more than %.1f %%); nothing was sent\n"
+                        "hint: check that the file is complete; if "
+                        "the ends are real, run again with --force\n",
+                        o->file, diff->ends, diff->prev_active, o->dept,
+                        o->max_end_share * 100.0);
+                return EXIT_REFUSED;
         }
-        if (o->snapshot) {
-                /* A rejected row is not a removal: keep what the previous
-                 * list said about that record until the row is fixed. */
-                for (i = 0; i < zz_feed_snapshot_count(run.carried); i++) {
-                        const char *id = zz_feed_snapshot_get(run.carried, i)
-                                             ->dept_record_id;
-                        size_t j;
+        for (i = 0; i < diff->n_events; i++) {
+                if (zz_feed_sink_put(run->sink, &diff->events[i], run->errstr,
+                                     sizeof(run->errstr)) != 0) {
+                        zz_log_error("could not send event %s: %s",
+                                     diff->events[i].event_id, run->errstr);
+                        return EXIT_FAIL;
+                }
+        }
+        return 0;
+}
 
-                        for (j = 0; j < zz_feed_snapshot_count(prev); j++) {
-                                const zz_feed_identity_t *p =
-                                    zz_feed_snapshot_get(prev, j);
+/* --snapshot without --dry-run, once its events are delivered: the new
+ * list becomes the previous one. 0, or -1 after saying why. */
+static int snapshot_store(struct run *run)
+{
+        const struct opts *o = run->o;
+        char sha[65];
 
-                                if (strcmp(p->dept_record_id, id) == 0) {
-                                        (void)zz_feed_snapshot_add(run.cur, p);
-                                        break;
-                                }
-                        }
-                }
-                if (zz_feed_snapshot_diff(
-                        prev, run.cur, as_of, fo.default_reported_at,
-                        o->max_end_share, o->force, &diff) != 0) {
-                        zz_log_error("out of memory");
-                        exit_code = EXIT_FAIL;
-                        goto done;
-                }
-                if (diff.refused) {
-                        if (run.progress)
-                                fputc('\n', stderr);
-                        fprintf(stderr,
-                                "zizhu-feed: %s: snapshot refused: it would "
-                                "end %zu of the %zu active identities of %s "
-                                "(more than %.1f %%); nothing was sent\n"
-                                "hint: check that the file is complete; if "
-                                "the ends are real, run again with --force\n",
-                                o->file, diff.ends, diff.prev_active, o->dept,
-                                o->max_end_share * 100.0);
-                        exit_code = EXIT_REFUSED;
-                        goto done;
-                }
-                for (i = 0; i < diff.n_events; i++) {
-                        if (zz_feed_sink_put(run.sink, &diff.events[i],
-                                             run.errstr,
-                                             sizeof(run.errstr)) != 0) {
-                                zz_log_error("could not send event %s: %s",
-                                             diff.events[i].event_id,
-                                             run.errstr);
-                                exit_code = EXIT_FAIL;
-                                goto done;
-                        }
-                }
+        if (zz_feed_file_sha256(o->file, sha, run->errstr,
+                                sizeof(run->errstr)) != 0)
+                sha[0] = '\0';
+        if (zz_feed_snapshot_store(run->conn, run->cur, run->as_of, sha,
+                                   &run->diff, o->force, run->errstr,
+                                   sizeof(run->errstr)) != 0) {
+                zz_log_error("events were sent but the snapshot was "
+                             "not stored: %s",
+                             run->errstr);
+                return -1;
         }
-        if (finish_sink(run.sink) != 0) {
-                exit_code = EXIT_FAIL;
-                goto done;
-        }
-        if (o->snapshot && !o->dry_run) {
-                char sha[65];
+        return 0;
+}
 
-                if (zz_feed_file_sha256(o->file, sha, run.errstr,
-                                        sizeof(run.errstr)) != 0)
-                        sha[0] = '\0';
-                if (zz_feed_snapshot_store(conn, run.cur, as_of, sha, &diff,
-                                           o->force, run.errstr,
-                                           sizeof(run.errstr)) != 0) {
-                        zz_log_error("events were sent but the snapshot was "
-                                     "not stored: %s",
-                                     run.errstr);
-                        exit_code = EXIT_FAIL;
-                        goto done;
-                }
-        }
-        report(o, &run, &st, zz_feed_sink_sent(run.sink));
+/* Delivers, stores the snapshot, reports. An exit status. */
+static int finish_file(struct run *run, const zz_feed_stats_t *st)
+{
+        const struct opts *o = run->o;
+        const zz_feed_diff_t *diff = &run->diff;
+
+        if (finish_sink(run->sink) != 0)
+                return EXIT_FAIL;
+        if (o->snapshot && !o->dry_run && snapshot_store(run) != 0)
+                return EXIT_FAIL;
+        report(run->o, run, st, zz_feed_sink_sent(run->sink));
         if (o->snapshot && o->verbosity >= 0)
                 fprintf(stderr,
                         "zizhu-feed: snapshot of %s as of %s: %zu grants, "
                         "%zu changes, %zu ends, %zu deaths, %zu unchanged\n",
                         zz_feed_department_code(o->dept),
-                        o->as_of ? o->as_of : "today", diff.grants,
-                        diff.changes, diff.ends, diff.deaths, diff.unchanged);
-        if (st.rejected > 0 || run.duplicates > 0)
-                exit_code = EXIT_REJECTS;
-done:
-        zz_feed_diff_free(&diff);
-        zz_feed_snapshot_destroy(prev);
+                        o->as_of ? o->as_of : "today", diff->grants,
+                        diff->changes, diff->ends, diff->deaths,
+                        diff->unchanged);
+        if (st->rejected > 0 || run->duplicates > 0)
+                return EXIT_REJECTS;
+        return EXIT_OK;
+}
+
+/* identity / enrollment / payment */
+static int run_file(struct opts *o, zz_config_t *config)
+{
+        zz_feed_options_t fo;
+        zz_feed_stats_t st;
+        struct run run;
+        int rc;
+
+        memset(&run, 0, sizeof(run));
+        run.o = o;
+        run.progress = o->progress || isatty(2);
+        if (o->verbosity < 0)
+                run.progress = 0;
+        clock_gettime(CLOCK_MONOTONIC, &run.start);
+        rc = file_options(&run, &fo);
+        if (rc != 0)
+                return rc;
+        if (o->snapshot)
+                rc = snapshot_begin(&run, &fo, config);
+        if (rc == 0)
+                rc = read_rows(&run, &fo, config, &st);
+        if (rc == 0 && o->snapshot)
+                rc = snapshot_send(&run, &fo);
+        if (rc == 0)
+                rc = finish_file(&run, &st);
+        zz_feed_diff_free(&run.diff);
+        zz_feed_snapshot_destroy(run.prev);
         zz_feed_snapshot_destroy(run.cur);
         zz_feed_snapshot_destroy(run.carried);
         zz_feed_sink_destroy(run.sink);
-        if (conn != NULL)
-                PQfinish(conn);
-        return exit_code;
+        if (run.conn != NULL)
+                zz_pg_finish(run.conn);
+        return rc;
 }
 
-static int need_arg(int argc, char **argv, int i)
+static int parse_encoding(const char *option, const char *value, void *target,
+                          char *errstr, size_t errstr_size)
 {
-        if (i + 1 >= argc) {
-                fprintf(stderr, "zizhu-feed: %s needs a value\n", argv[i]);
+        (void)option;
+        if (zz_feed_enc_parse(value, target) != 0) {
+                snprintf(errstr, errstr_size, "unknown encoding \"%s\"", value);
                 return -1;
         }
+        return 0;
+}
+
+static int known_mode(const char *mode)
+{
+        static const char *const modes[] = {"identity", "enrollment", "payment",
+                                            "close", "activate"};
+        size_t i;
+
+        for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+                if (strcmp(mode, modes[i]) == 0)
+                        return 1;
+        return 0;
+}
+
+/* "<mode> [options] [FILE]". 0, or -1: return zo->exit_status. */
+static int parse_args(zz_opts_t *zo, struct opts *o, int argc, char **argv)
+{
+        const zz_opt_t table[] = {
+            ZZ_OPT_STRING("dept", &o->dept),
+            ZZ_OPT_FLAG("snapshot", &o->snapshot, 1),
+            ZZ_OPT_STRING("as-of", &o->as_of),
+            ZZ_OPT_DOUBLE("max-end-share", &o->max_end_share, 0, 1),
+            ZZ_OPT_FLAG("force", &o->force, 1),
+            ZZ_OPT_CALL("encoding", parse_encoding, &o->enc, 1),
+            ZZ_OPT_STRING("reported-at", &o->reported_at),
+            ZZ_OPT_FLAG("dry-run", &o->dry_run, 1),
+            ZZ_OPT_STRING("jurisdiction", &o->jurisdiction),
+            ZZ_OPT_STRING("period", &o->period),
+            ZZ_OPT_STRING("policy", &o->policy),
+            ZZ_OPT_STRING("issued-at", &o->issued_at),
+            ZZ_OPT_STRING("ref", &o->ref),
+            ZZ_OPT_STRING("issuer", &o->issuer),
+            ZZ_OPT_STRING("positions", &o->positions),
+            ZZ_OPT_FLAG("progress", &o->progress, 1),
+            ZZ_OPT_END};
+
+        memset(o, 0, sizeof(*o));
+        o->max_end_share = 0.05;
+        zz_opts_init(zo, "zizhu-feed", usage,
+                     ZZ_OPTS_CONFIG | ZZ_OPTS_VERBOSITY);
+        zo->max_args = -1;
+        if (argc < 2) {
+                usage(stderr);
+                return -1;
+        }
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+                usage(stdout);
+                zo->exit_status = EXIT_OK;
+                return -1;
+        }
+        o->mode = argv[1];
+        if (!known_mode(o->mode)) {
+                fprintf(stderr, "zizhu-feed: unknown mode \"%s\"\n", o->mode);
+                usage(stderr);
+                return -1;
+        }
+        if (zz_opts_parse(zo, table, argc - 1, argv + 1) != 0)
+                return -1;
+        if (zo->n_args > 1) {
+                fprintf(stderr, "zizhu-feed: one file at a time\n");
+                return -1;
+        }
+        o->file = zo->n_args == 1 ? zo->args[0] : NULL;
+        o->verbosity = zo->verbosity;
         return 0;
 }
 
 int main(int argc, char **argv)
 {
         struct opts o;
+        zz_opts_t zo;
         zz_config_t *config;
-        char errstr[512];
-        int i;
         int rc;
-        const char *xs[64];
-        int n_x = 0;
 
-        memset(&o, 0, sizeof(o));
-        o.max_end_share = 0.05;
         zz_log_set_component("zizhu-feed");
-        if (argc < 2) {
-                usage(stderr);
+        if (parse_args(&zo, &o, argc, argv) != 0)
+                return zo.exit_status;
+        zz_opts_set_log_level(&zo, ZZ_LOG_WARN);
+        config = zz_opts_config(&zo);
+        if (config == NULL)
                 return EXIT_USAGE;
-        }
-        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-                usage(stdout);
-                return EXIT_OK;
-        }
-        o.mode = argv[1];
-        if (strcmp(o.mode, "identity") != 0 &&
-            strcmp(o.mode, "enrollment") != 0 &&
-            strcmp(o.mode, "payment") != 0 && strcmp(o.mode, "close") != 0 &&
-            strcmp(o.mode, "activate") != 0) {
-                fprintf(stderr, "zizhu-feed: unknown mode \"%s\"\n", o.mode);
-                usage(stderr);
-                return EXIT_USAGE;
-        }
-        for (i = 2; i < argc; i++) {
-                const char *a = argv[i];
-
-#define OPT_VAL(name, field)                                                   \
-        if (strcmp(a, name) == 0) {                                            \
-                if (need_arg(argc, argv, i) != 0)                              \
-                        return EXIT_USAGE;                                     \
-                o.field = argv[++i];                                           \
-                continue;                                                      \
-        }
-                OPT_VAL("--dept", dept)
-                OPT_VAL("--as-of", as_of)
-                OPT_VAL("--reported-at", reported_at)
-                OPT_VAL("--jurisdiction", jurisdiction)
-                OPT_VAL("--period", period)
-                OPT_VAL("--policy", policy)
-                OPT_VAL("--issued-at", issued_at)
-                OPT_VAL("--ref", ref)
-                OPT_VAL("--issuer", issuer)
-                OPT_VAL("--positions", positions)
-                OPT_VAL("--config", config)
-#undef OPT_VAL
-                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                        usage(stdout);
-                        return EXIT_OK;
-                } else if (strcmp(a, "--snapshot") == 0) {
-                        o.snapshot = 1;
-                } else if (strcmp(a, "--force") == 0) {
-                        o.force = 1;
-                } else if (strcmp(a, "--dry-run") == 0) {
-                        o.dry_run = 1;
-                } else if (strcmp(a, "--progress") == 0) {
-                        o.progress = 1;
-                } else if (strcmp(a, "-q") == 0) {
-                        o.verbosity--;
-                } else if (strcmp(a, "-v") == 0) {
-                        o.verbosity++;
-                } else if (strcmp(a, "--max-end-share") == 0) {
-                        char *end;
-
-                        if (need_arg(argc, argv, i) != 0)
-                                return EXIT_USAGE;
-                        o.max_end_share = strtod(argv[++i], &end);
-                        if (*end != '\0' || o.max_end_share < 0 ||
-                            o.max_end_share > 1) {
-                                fprintf(stderr, "zizhu-feed: "
-                                                "--max-end-share: a "
-                                                "fraction 0..1 expected\n");
-                                return EXIT_USAGE;
-                        }
-                } else if (strcmp(a, "--encoding") == 0) {
-                        if (need_arg(argc, argv, i) != 0)
-                                return EXIT_USAGE;
-                        if (zz_feed_enc_parse(argv[++i], &o.enc) != 0) {
-                                fprintf(stderr,
-                                        "zizhu-feed: unknown "
-                                        "encoding \"%s\"\n",
-                                        argv[i]);
-                                return EXIT_USAGE;
-                        }
-                } else if (strcmp(a, "-X") == 0) {
-                        if (need_arg(argc, argv, i) != 0)
-                                return EXIT_USAGE;
-                        if (n_x < 64)
-                                xs[n_x++] = argv[++i];
-                } else if (strncmp(a, "-X", 2) == 0 && a[2] != '\0') {
-                        if (n_x < 64)
-                                xs[n_x++] = a + 2;
-                } else if (a[0] == '-' && a[1] != '\0') {
-                        fprintf(stderr, "zizhu-feed: unknown option %s\n", a);
-                        return EXIT_USAGE;
-                } else if (o.file == NULL) {
-                        o.file = a;
-                } else {
-                        fprintf(stderr, "zizhu-feed: one file at a time\n");
-                        return EXIT_USAGE;
-                }
-        }
-        zz_log_set_level(o.verbosity < 0   ? ZZ_LOG_ERROR
-                         : o.verbosity > 0 ? ZZ_LOG_DEBUG
-                                           : ZZ_LOG_WARN);
-        config = zz_config_load(o.config, errstr, sizeof(errstr));
-        if (config == NULL) {
-                fprintf(stderr, "zizhu-feed: %s\n", errstr);
-                return EXIT_USAGE;
-        }
-        for (i = 0; i < n_x; i++) {
-                if (zz_config_set(config, xs[i], errstr, sizeof(errstr)) != 0) {
-                        fprintf(stderr, "zizhu-feed: -X %s: %s\n", xs[i],
-                                errstr);
-                        zz_config_destroy(config);
-                        return EXIT_USAGE;
-                }
-        }
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         if (strcmp(o.mode, "close") == 0 || strcmp(o.mode, "activate") == 0) {

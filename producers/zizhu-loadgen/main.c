@@ -14,6 +14,7 @@
 #include "zizhu/feed.h"
 #include "zizhu/loadgen.h"
 #include "zizhu/log.h"
+#include "zizhu/opts.h"
 
 static void usage(FILE *out)
 {
@@ -65,6 +66,16 @@ static void usage(FILE *out)
             out);
 }
 
+/* The options of this program; the common ones are in zz_opts_t. */
+struct args {
+        zz_loadgen_options_t lo;
+        const char *out_dir;
+        const char *jsonl;
+        const char *expected;
+        int null_sink;
+        int progress;
+};
+
 struct run {
         zz_feed_sink_t *sink;
         uint64_t n;
@@ -115,207 +126,176 @@ static int emit(const zz_feed_record_t *rec, void *opaque)
         return 0;
 }
 
+/* 0, or -1: return zo->exit_status. */
+static int parse_args(zz_opts_t *zo, struct args *a, int argc, char **argv)
+{
+        const zz_opt_t table[] = {
+            ZZ_OPT_STRING("jurisdiction", &a->lo.jurisdiction),
+            ZZ_OPT_U64("persons", &a->lo.persons, 1, 100000000),
+            ZZ_OPT_U64("seed", &a->lo.seed, 0, UINT64_MAX),
+            ZZ_OPT_STRING("out", &a->out_dir),
+            ZZ_OPT_STRING("jsonl", &a->jsonl),
+            ZZ_OPT_FLAG("null", &a->null_sink, 1),
+            ZZ_OPT_STRING("expected", &a->expected),
+            ZZ_OPT_FLAG("no-expected", &a->lo.no_expected, 1),
+            ZZ_OPT_FLAG("progress", &a->progress, 1),
+            ZZ_OPT_END};
+
+        memset(a, 0, sizeof(*a));
+        a->lo.seed = 1;
+        a->lo.persons = 1000;
+        a->lo.jurisdiction = "huilong";
+        zz_opts_init(zo, "zizhu-loadgen", usage,
+                     ZZ_OPTS_CONFIG | ZZ_OPTS_VERBOSITY | ZZ_OPTS_POLICIES);
+        zo->policies_option = "policy-dir";
+        if (zz_opts_parse(zo, table, argc, argv) != 0)
+                return -1;
+        a->lo.policy_dir = zo->policies;
+        return 0;
+}
+
+/* The sink the options ask for, into run->sink; the configuration
+ * (Kafka) or the JSON lines file it needs into *config or *jfp. 0, or an
+ * exit status after saying why. */
+static int open_sink(const zz_opts_t *zo, const struct args *a, struct run *run,
+                     zz_config_t **config, FILE **jfp)
+{
+        char errstr[512];
+
+        if (a->null_sink) {
+                run->sink = zz_feed_sink_null(errstr, sizeof(errstr));
+        } else if (a->out_dir != NULL) {
+                run->sink =
+                    zz_feed_sink_csv(a->out_dir, errstr, sizeof(errstr));
+        } else if (a->jsonl != NULL) {
+                *jfp =
+                    strcmp(a->jsonl, "-") == 0 ? stdout : fopen(a->jsonl, "w");
+                if (*jfp == NULL) {
+                        fprintf(stderr, "zizhu-loadgen: could not create %s\n",
+                                a->jsonl);
+                        return ZZ_EXIT_FAIL;
+                }
+                run->sink = zz_feed_sink_jsonl(*jfp, errstr, sizeof(errstr));
+        } else {
+                *config = zz_opts_config(zo);
+                if (*config == NULL)
+                        return ZZ_EXIT_USAGE;
+                run->sink = zz_feed_sink_kafka(*config, errstr, sizeof(errstr));
+        }
+        if (run->sink == NULL) {
+                fprintf(stderr, "zizhu-loadgen: %s\n", errstr);
+                return ZZ_EXIT_FAIL;
+        }
+        return 0;
+}
+
+/* Generates into the sink and flushes it. 0, or -1 after saying why. */
+static int generate(zz_loadgen_t *lg, struct run *run)
+{
+        char errstr[512];
+
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        clock_gettime(CLOCK_MONOTONIC, &run->start);
+        if (zz_loadgen_run(lg, emit, run, errstr, sizeof(errstr)) != 0) {
+                if (run->progress)
+                        fputc('\n', stderr);
+                if (!zz_stop && run->errstr[0] == '\0')
+                        fprintf(stderr, "zizhu-loadgen: %s\n", errstr);
+                return -1;
+        }
+        if (zz_feed_sink_flush(run->sink, 300000, errstr, sizeof(errstr)) !=
+            0) {
+                fprintf(stderr, "zizhu-loadgen: %s\n", errstr);
+                return -1;
+        }
+        return 0;
+}
+
+/* The expected totals into --expected, DIR/expected.json or
+ * loadgen-expected.json; the path used into path. 0, or -1 after saying
+ * why. */
+static int write_expected(const struct args *a, const zz_loadgen_t *lg,
+                          char *path, size_t path_size)
+{
+        FILE *fp;
+
+        if (a->expected != NULL)
+                snprintf(path, path_size, "%s", a->expected);
+        else if (a->out_dir != NULL)
+                snprintf(path, path_size, "%s/expected.json", a->out_dir);
+        else
+                snprintf(path, path_size, "loadgen-expected.json");
+        fp = fopen(path, "w");
+        if (fp == NULL || zz_loadgen_write_expected(lg, fp) != 0) {
+                fprintf(stderr, "zizhu-loadgen: could not write %s\n", path);
+                if (fp != NULL)
+                        fclose(fp);
+                return -1;
+        }
+        fclose(fp);
+        return 0;
+}
+
+static void summary(const struct args *a, const zz_loadgen_t *lg,
+                    const struct run *run, double secs, const char *expected)
+{
+        const char *where = a->null_sink         ? ""
+                            : a->out_dir != NULL ? "to files"
+                            : a->jsonl != NULL   ? "to JSON lines"
+                                                 : "to Kafka (lz4)";
+
+        fprintf(stderr,
+                "zizhu-loadgen: %s, %llu persons, seed %llu: %llu "
+                "events (identity %llu, enrollment %llu, payment "
+                "%llu) in %.2f s: %.0f events/s%s%s; expected totals "
+                "in %s\n",
+                a->lo.jurisdiction, (unsigned long long)a->lo.persons,
+                (unsigned long long)a->lo.seed, (unsigned long long)run->n,
+                (unsigned long long)zz_loadgen_events(lg, ZZ_FEED_IDENTITY),
+                (unsigned long long)zz_loadgen_events(lg, ZZ_FEED_ENROLLMENT),
+                (unsigned long long)zz_loadgen_events(lg, ZZ_FEED_PAYMENT),
+                secs, secs > 0 ? (double)run->n / secs : 0.0,
+                a->null_sink ? "" : ", ", where, expected);
+}
+
 int main(int argc, char **argv)
 {
-        zz_loadgen_options_t lo;
-        const char *out_dir = NULL, *jsonl = NULL, *expected = NULL;
-        const char *config_path = NULL;
-        int null_sink = 0, verbosity = 0, progress = 0;
-        const char *xs[64];
-        int n_x = 0;
+        zz_opts_t zo;
+        struct args a;
         zz_config_t *config = NULL;
         zz_loadgen_t *lg = NULL;
         struct run run;
-        char errstr[512];
-        char policy_dir[4096];
-        char expected_path[4096];
+        char errstr[512], expected[4096];
         FILE *jfp = NULL;
-        int rc = 1;
-        int i;
+        int rc = ZZ_EXIT_FAIL;
         double secs;
 
-        memset(&lo, 0, sizeof(lo));
         memset(&run, 0, sizeof(run));
-        lo.seed = 1;
-        lo.persons = 1000;
-        lo.jurisdiction = "huilong";
-        snprintf(policy_dir, sizeof(policy_dir), "%s/policies",
-                 getenv("ZZ_SOURCE_DIR") ? getenv("ZZ_SOURCE_DIR")
-                                         : ZZ_SOURCE_DIR);
-        lo.policy_dir = policy_dir;
         zz_log_set_component("zizhu-loadgen");
-        for (i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-                char *end;
-
-                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                        usage(stdout);
-                        return 0;
-                } else if (strcmp(a, "--null") == 0) {
-                        null_sink = 1;
-                } else if (strcmp(a, "--no-expected") == 0) {
-                        lo.no_expected = 1;
-                } else if (strcmp(a, "--progress") == 0) {
-                        progress = 1;
-                } else if (strcmp(a, "-q") == 0) {
-                        verbosity--;
-                } else if (strcmp(a, "-v") == 0) {
-                        verbosity++;
-                } else if (strncmp(a, "-X", 2) == 0 && a[2] != '\0') {
-                        if (n_x < 64)
-                                xs[n_x++] = a + 2;
-                } else if (v == NULL) {
-                        fprintf(stderr, "zizhu-loadgen: %s needs a value\n", a);
-                        return 2;
-                } else if (strcmp(a, "-X") == 0) {
-                        if (n_x < 64)
-                                xs[n_x++] = v;
-                        i++;
-                } else if (strcmp(a, "--jurisdiction") == 0) {
-                        lo.jurisdiction = v;
-                        i++;
-                } else if (strcmp(a, "--persons") == 0 ||
-                           strcmp(a, "--seed") == 0) {
-                        unsigned long long x = strtoull(v, &end, 10);
-
-                        if (*end != '\0' || v[0] == '-' ||
-                            (strcmp(a, "--persons") == 0 && x == 0)) {
-                                fprintf(stderr,
-                                        "zizhu-loadgen: %s: a positive "
-                                        "number expected\n",
-                                        a);
-                                return 2;
-                        }
-                        if (strcmp(a, "--persons") == 0)
-                                lo.persons = x;
-                        else
-                                lo.seed = x;
-                        i++;
-                } else if (strcmp(a, "--out") == 0) {
-                        out_dir = v;
-                        i++;
-                } else if (strcmp(a, "--jsonl") == 0) {
-                        jsonl = v;
-                        i++;
-                } else if (strcmp(a, "--expected") == 0) {
-                        expected = v;
-                        i++;
-                } else if (strcmp(a, "--policy-dir") == 0) {
-                        lo.policy_dir = v;
-                        i++;
-                } else if (strcmp(a, "--config") == 0) {
-                        config_path = v;
-                        i++;
-                } else {
-                        fprintf(stderr, "zizhu-loadgen: unknown option %s\n",
-                                a);
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        zz_log_set_level(verbosity < 0   ? ZZ_LOG_ERROR
-                         : verbosity > 0 ? ZZ_LOG_DEBUG
-                                         : ZZ_LOG_WARN);
-        run.progress = (progress || isatty(2)) && verbosity >= 0;
-        lg = zz_loadgen_new(&lo, errstr, sizeof(errstr));
+        if (parse_args(&zo, &a, argc, argv) != 0)
+                return zo.exit_status;
+        zz_opts_set_log_level(&zo, ZZ_LOG_WARN);
+        run.progress = (a.progress || isatty(2)) && zo.verbosity >= 0;
+        lg = zz_loadgen_new(&a.lo, errstr, sizeof(errstr));
         if (lg == NULL) {
                 fprintf(stderr, "zizhu-loadgen: %s\n", errstr);
-                return 2;
+                return ZZ_EXIT_USAGE;
         }
-        if (null_sink) {
-                run.sink = zz_feed_sink_null(errstr, sizeof(errstr));
-        } else if (out_dir != NULL) {
-                run.sink = zz_feed_sink_csv(out_dir, errstr, sizeof(errstr));
-        } else if (jsonl != NULL) {
-                jfp = strcmp(jsonl, "-") == 0 ? stdout : fopen(jsonl, "w");
-                if (jfp == NULL) {
-                        fprintf(stderr, "zizhu-loadgen: could not create %s\n",
-                                jsonl);
-                        goto done;
-                }
-                run.sink = zz_feed_sink_jsonl(jfp, errstr, sizeof(errstr));
-        } else {
-                config = zz_config_load(config_path, errstr, sizeof(errstr));
-                if (config == NULL) {
-                        fprintf(stderr, "zizhu-loadgen: %s\n", errstr);
-                        rc = 2;
-                        goto done;
-                }
-                for (i = 0; i < n_x; i++) {
-                        if (zz_config_set(config, xs[i], errstr,
-                                          sizeof(errstr)) != 0) {
-                                fprintf(stderr, "zizhu-loadgen: -X %s: %s\n",
-                                        xs[i], errstr);
-                                rc = 2;
-                                goto done;
-                        }
-                }
-                run.sink = zz_feed_sink_kafka(config, errstr, sizeof(errstr));
-        }
-        if (run.sink == NULL) {
-                fprintf(stderr, "zizhu-loadgen: %s\n", errstr);
+        rc = open_sink(&zo, &a, &run, &config, &jfp);
+        if (rc != 0)
                 goto done;
-        }
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        clock_gettime(CLOCK_MONOTONIC, &run.start);
-        if (zz_loadgen_run(lg, emit, &run, errstr, sizeof(errstr)) != 0) {
-                if (run.progress)
-                        fputc('\n', stderr);
-                if (!zz_stop && run.errstr[0] == '\0')
-                        fprintf(stderr, "zizhu-loadgen: %s\n", errstr);
+        rc = ZZ_EXIT_FAIL;
+        if (generate(lg, &run) != 0)
                 goto done;
-        }
-        if (zz_feed_sink_flush(run.sink, 300000, errstr, sizeof(errstr)) != 0) {
-                fprintf(stderr, "zizhu-loadgen: %s\n", errstr);
-                goto done;
-        }
         secs = elapsed(&run.start);
         if (run.progress)
                 fputc('\n', stderr);
-        if (expected == NULL) {
-                if (out_dir != NULL)
-                        snprintf(expected_path, sizeof(expected_path),
-                                 "%s/expected.json", out_dir);
-                else
-                        snprintf(expected_path, sizeof(expected_path),
-                                 "loadgen-expected.json");
-                expected = expected_path;
-        }
-        {
-                FILE *fp = fopen(expected, "w");
-
-                if (fp == NULL || zz_loadgen_write_expected(lg, fp) != 0) {
-                        fprintf(stderr, "zizhu-loadgen: could not write %s\n",
-                                expected);
-                        if (fp != NULL)
-                                fclose(fp);
-                        goto done;
-                }
-                fclose(fp);
-        }
-        if (verbosity >= 0)
-                fprintf(
-                    stderr,
-                    "zizhu-loadgen: %s, %llu persons, seed %llu: %llu "
-                    "events (identity %llu, enrollment %llu, payment "
-                    "%llu) in %.2f s: %.0f events/s%s%s; expected totals "
-                    "in %s\n",
-                    lo.jurisdiction, (unsigned long long)lo.persons,
-                    (unsigned long long)lo.seed, (unsigned long long)run.n,
-                    (unsigned long long)zz_loadgen_events(lg, ZZ_FEED_IDENTITY),
-                    (unsigned long long)zz_loadgen_events(lg,
-                                                          ZZ_FEED_ENROLLMENT),
-                    (unsigned long long)zz_loadgen_events(lg, ZZ_FEED_PAYMENT),
-                    secs, secs > 0 ? (double)run.n / secs : 0.0,
-                    null_sink ? "" : ", ",
-                    null_sink ? ""
-                    : out_dir ? "to files"
-                    : jsonl   ? "to JSON lines"
-                              : "to Kafka (lz4)",
-                    expected);
-        rc = 0;
+        if (write_expected(&a, lg, expected, sizeof(expected)) != 0)
+                goto done;
+        if (zo.verbosity >= 0)
+                summary(&a, lg, &run, secs, expected);
+        rc = ZZ_EXIT_OK;
 done:
         zz_feed_sink_destroy(run.sink);
         if (jfp != NULL && jfp != stdout)

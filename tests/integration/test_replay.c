@@ -6,6 +6,8 @@
  * is conserved.
  */
 #define _GNU_SOURCE
+#include <stdatomic.h>
+
 #include <criterion/criterion.h>
 
 #include <signal.h>
@@ -65,7 +67,7 @@ Test(replay, crashes_and_late_facts_replay_byte_identical, .timeout = 300)
         zz_audit_result_t res;
         zz_policy_t *pol[16];
         int n, i;
-        static volatile sig_atomic_t stop = 0;
+        static atomic_int stop = 0;
         /* zz_test_subsidy_load, idle longer than a killed one's session */
         const zz_test_worker_opts_t load10 = {
             .no_relay = 1, .batch_ms = 50, .idle_exit_ms = 10000};

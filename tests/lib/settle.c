@@ -3,6 +3,7 @@
  * allocation topic read back and decoded for the tests to check.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 
 int zz_test_settle_run(const zz_test_env_t *env)
 {
-        static volatile sig_atomic_t stop = 0;
+        static atomic_int stop = 0;
         zz_settler_opts_t o;
         zz_config_t *config;
         char errstr[1024];

@@ -14,12 +14,12 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+
+#include "zizhu/opts.h"
 
 static volatile sig_atomic_t zz_stop;
 
@@ -77,34 +77,39 @@ static int create_topics(rd_kafka_mock_cluster_t *mcluster, const char *path,
         return created;
 }
 
+/* Prints the bootstrap list, and writes it to path when not NULL. */
+static void announce(const char *bootstraps, const char *path)
+{
+        FILE *fp;
+
+        printf("%s\n", bootstraps);
+        fflush(stdout);
+        if (path == NULL)
+                return;
+        fp = fopen(path, "w");
+        if (fp != NULL) {
+                fprintf(fp, "%s\n", bootstraps);
+                fclose(fp);
+        }
+}
+
 int main(int argc, char **argv)
 {
         const char *topics = NULL;
         const char *prefix = "zz.";
         const char *bootstrap_file = NULL;
+        const zz_opt_t table[] = {
+            ZZ_OPT_STRING("topics", &topics), ZZ_OPT_STRING("prefix", &prefix),
+            ZZ_OPT_STRING("bootstrap-file", &bootstrap_file), ZZ_OPT_END};
+        zz_opts_t zo;
         char errstr[512];
         rd_kafka_conf_t *conf;
         rd_kafka_t *rk;
         rd_kafka_mock_cluster_t *mcluster;
-        const char *bootstraps;
-        int i;
 
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--topics") == 0 && i + 1 < argc) {
-                        topics = argv[++i];
-                } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
-                        prefix = argv[++i];
-                } else if (strcmp(argv[i], "--bootstrap-file") == 0 &&
-                           i + 1 < argc) {
-                        bootstrap_file = argv[++i];
-                } else if (strcmp(argv[i], "--help") == 0) {
-                        usage(stdout);
-                        return 0;
-                } else {
-                        usage(stderr);
-                        return 2;
-                }
-        }
+        zz_opts_init(&zo, "zizhu-mock-broker", usage, 0);
+        if (zz_opts_parse(&zo, table, argc, argv) != 0)
+                return zo.exit_status;
         fprintf(stderr,
                 "WARNING: zizhu-mock-broker is librdkafka's mock cluster: "
                 "exactly-once and\nWARNING: time-based replay are NOT "
@@ -114,36 +119,26 @@ int main(int argc, char **argv)
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (rk == NULL) {
                 fprintf(stderr, "zizhu-mock-broker: %s\n", errstr);
-                return 1;
+                return ZZ_EXIT_FAIL;
         }
         mcluster = rd_kafka_mock_cluster_new(rk, 3);
         if (mcluster == NULL) {
                 fprintf(stderr, "zizhu-mock-broker: could not start the "
                                 "mock cluster\n");
                 rd_kafka_destroy(rk);
-                return 1;
+                return ZZ_EXIT_FAIL;
         }
         if (topics != NULL && create_topics(mcluster, topics, prefix) < 0) {
                 rd_kafka_mock_cluster_destroy(mcluster);
                 rd_kafka_destroy(rk);
-                return 1;
+                return ZZ_EXIT_FAIL;
         }
-        bootstraps = rd_kafka_mock_cluster_bootstraps(mcluster);
-        printf("%s\n", bootstraps);
-        fflush(stdout);
-        if (bootstrap_file != NULL) {
-                FILE *fp = fopen(bootstrap_file, "w");
-
-                if (fp != NULL) {
-                        fprintf(fp, "%s\n", bootstraps);
-                        fclose(fp);
-                }
-        }
+        announce(rd_kafka_mock_cluster_bootstraps(mcluster), bootstrap_file);
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         while (!zz_stop)
                 pause();
         rd_kafka_mock_cluster_destroy(mcluster);
         rd_kafka_destroy(rk);
-        return 0;
+        return ZZ_EXIT_OK;
 }

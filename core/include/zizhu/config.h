@@ -15,6 +15,14 @@
  *   kafka.<prop> in the file      a librdkafka property, as -X <prop>=...
  *
  * The file is lines of key = value; '#' starts a comment.
+ *
+ * Threads: build a configuration (zz_config_load, zz_config_set,
+ * zz_config_set_kafka) on one thread before sharing it. Once built, the
+ * getters, zz_config_apply_kafka and zz_config_topic only read it and may
+ * run on any number of threads at once (the subsidy worker's consumer
+ * loop and relay share one); changing it then would be a data race.
+ * zz_kafka_watermarks: any thread, with its own rd_kafka_t or a shared
+ * one (librdkafka's handles are thread-safe).
  */
 #ifndef ZIZHU_CONFIG_H
 #define ZIZHU_CONFIG_H

@@ -8,6 +8,12 @@
  * callers log event ids, offsets and pseudonyms instead.
  *
  * Lines are logfmt: ts=... level=... comp=... msg="...".
+ *
+ * Threads: zz_log_set_level and zz_log_set_component change plain
+ * globals that every thread reads: call them on the main thread before
+ * starting any other. zz_log, zz_logv, zz_log_scrub and zz_log_get_level:
+ * any thread; each line is written by one fprintf, which stdio locks, so
+ * lines of different threads never interleave.
  */
 #ifndef ZIZHU_LOG_H
 #define ZIZHU_LOG_H

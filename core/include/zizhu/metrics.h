@@ -2,10 +2,15 @@
  * metrics.h — counters and gauges of a worker, served as Prometheus text
  * on /metrics by libmicrohttpd.
  *
- * Labelled series are created on first use. Every function is thread-safe
- * (one mutex): the worker loop, the relay thread and the HTTP thread all
- * touch the registry. Label values must never be personal data: topics,
- * outcomes, reasons.
+ * Labelled series are created on first use. Label values must never be
+ * personal data: topics, outcomes, reasons.
+ *
+ * Threads: the worker loop, the relay thread and libmicrohttpd's thread
+ * all touch the registry, under one mutex. zz_metrics_add, _set,
+ * _observe, _render and _get: any thread, at the same time.
+ * zz_metrics_new, zz_metrics_serve and zz_metrics_destroy: the owning
+ * thread; serve before the registry is shared, destroy (which stops the
+ * HTTP thread) only after every other thread using it has been joined.
  */
 #ifndef ZIZHU_METRICS_H
 #define ZIZHU_METRICS_H

@@ -14,11 +14,19 @@
  * the rows after it: none is lost, none published twice. PostgreSQL is
  * only read, so a crash between the Kafka commit and anything else loses
  * nothing.
+ *
+ * Threads: zz_relay_run runs on the thread that calls it, with its own
+ * PostgreSQL connection and producer (the subsidy worker gives it a
+ * thread of its own beside the consumer loop). It shares with other
+ * threads only opts->config (read, never changed), opts->metrics
+ * (thread-safe), and *opts->stop and *opts->idle_ok, which another thread
+ * or a signal handler sets: atomics, for the reason worker.h gives.
+ * zz_relay_high_water: any thread.
  */
 #ifndef ZIZHU_RELAY_H
 #define ZIZHU_RELAY_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "zizhu/config.h"
@@ -32,10 +40,12 @@ typedef struct zz_relay_opts_s {
         int batch_max;                /* rows per Kafka transaction */
         int idle_exit_ms;             /* 0: never */
         /* When not NULL, idle exit only once *idle_ok is set (the worker
-         * feeding the outbox has finished). */
-        volatile sig_atomic_t *idle_ok;
+         * feeding the outbox has finished, on another thread). */
+        const atomic_int *idle_ok;
         zz_metrics_t *metrics; /* may be NULL */
-        volatile sig_atomic_t *stop;
+        /* Borrowed. Non-zero: stop. Set by a signal handler or another
+         * thread. */
+        const atomic_int *stop;
 } zz_relay_opts_t;
 
 /* Runs the relay until *stop (or idle_exit_ms with nothing to publish, once

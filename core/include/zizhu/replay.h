@@ -15,11 +15,20 @@
  * From a timestamp: every input partition (and the control topic) starts
  * at the first offset whose timestamp is at or after it (offsets_for_times),
  * so only periods whose facts all lie after it replay identically.
+ *
+ * Threads: zz_replay_run runs the worker loop and then the settlement
+ * loop on the calling thread; with progress it starts one more thread,
+ * which draws the bar from its own connection and shares with the caller
+ * only the phase name and a done flag (atomics). It changes opts->config
+ * (the pg setting) before it starts that thread, so no other thread may
+ * use the configuration while it runs. *opts->stop: an atomic, set by a
+ * signal handler or another thread (see worker.h). zz_replay_conninfo:
+ * any thread.
  */
 #ifndef ZIZHU_REPLAY_H
 #define ZIZHU_REPLAY_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "zizhu/config.h"
@@ -33,7 +42,7 @@ typedef struct zz_replay_opts_s {
         long long from_ms;      /* -1: from the beginning */
         int drop;               /* drop the database first if it exists */
         int progress;           /* progress bar on stderr */
-        volatile sig_atomic_t *stop;
+        const atomic_int *stop; /* borrowed; non-zero: stop */
 } zz_replay_opts_t;
 
 /* 0, or -1 with errstr. */

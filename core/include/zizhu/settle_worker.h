@@ -27,11 +27,17 @@
  * "zz-settle-id"; at start it finds the highest id committed on the
  * allocation topic and continues after it. Every row is published exactly
  * once for a read_committed reader.
+ *
+ * Threads: zz_settler_run starts no thread; the loop and the relay take
+ * turns on the calling thread, which is also where opts->progress is
+ * called. It shares with other threads only opts->config (read, never
+ * changed) and *opts->stop, an atomic for the reason worker.h gives.
+ * zz_settle_load_policies and zz_settle_relay_high_water: any thread.
  */
 #ifndef ZIZHU_SETTLE_WORKER_H
 #define ZIZHU_SETTLE_WORKER_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "zizhu/config.h"
@@ -56,7 +62,9 @@ typedef struct zz_settler_opts_s {
         long long control_start;                       /* ms timestamp, or -1 */
         void (*progress)(const char *what, void *arg); /* may be NULL */
         void *progress_arg;
-        volatile sig_atomic_t *stop;
+        /* Borrowed. Non-zero: stop. Set by a signal handler or another
+         * thread. */
+        const atomic_int *stop;
 } zz_settler_opts_t;
 
 /* Runs until *stop, or idle_exit_ms without a control message (and, when

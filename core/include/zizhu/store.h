@@ -17,7 +17,8 @@
  * commit order, so the relay, reading in id order, never passes a row that
  * commits later with a smaller id.
  *
- * Not thread-safe: one store per thread (each has its own connection).
+ * Threads: not thread-safe. A store (and its connection) is used by one
+ * thread at a time; threads that need the database each have their own.
  */
 #ifndef ZIZHU_STORE_H
 #define ZIZHU_STORE_H

@@ -15,11 +15,27 @@
  * outbox rows. A batch whose partition was claimed by another instance in
  * the meantime is rolled back and dropped; the new owner reads it again
  * from the stored position.
+ *
+ * Threads: a worker belongs to the thread that creates it. zz_worker_new,
+ * zz_worker_run and zz_worker_destroy are called on that thread (the
+ * rebalance callback runs there too, inside rd_kafka_consumer_poll). It
+ * shares with other threads only opts->config (read, never changed: the
+ * relay thread reads it at the same time), opts->metrics (thread-safe) and
+ * *opts->stop.
+ *
+ * The stop flag is a lock-free atomic_int, not a volatile sig_atomic_t.
+ * It is set by a signal handler or by another thread and read by the
+ * loop. C11 (7.14.1.1) lets a handler store to a lock-free atomic; a
+ * volatile sig_atomic_t is only defined for a handler that runs on the
+ * thread that reads the flag, and a process-directed signal is handled by
+ * any thread that does not block it (the relay thread, libmicrohttpd's),
+ * so it would be a data race. The same holds for every stop flag in
+ * relay.h, settle_worker.h and replay.h.
  */
 #ifndef ZIZHU_WORKER_H
 #define ZIZHU_WORKER_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "zizhu/config.h"
@@ -37,8 +53,10 @@ typedef struct zz_worker_opts_s {
         /* Stop after this long with no message (0: never): for batch runs
          * and benchmarks. */
         int idle_exit_ms;
-        zz_metrics_t *metrics;       /* borrowed, may be NULL */
-        volatile sig_atomic_t *stop; /* set by a signal handler */
+        zz_metrics_t *metrics; /* borrowed, may be NULL */
+        /* Borrowed. Non-zero: finish the batch in hand and stop. Set by a
+         * signal handler or another thread (see above). */
+        const atomic_int *stop;
 } zz_worker_opts_t;
 
 /* Connects to PostgreSQL, loads the policies, creates the consumer. NULL

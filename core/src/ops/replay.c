@@ -5,6 +5,7 @@
 #include "zizhu/replay.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,9 @@ typedef struct progress_s {
         const char *conninfo;
         tp_t *tps;
         size_t n;
-        volatile int done;
-        const char *phase;
+        /* written by zz_replay_run while the progress thread reads */
+        atomic_int done;
+        _Atomic(const char *) phase;
 } progress_t;
 
 void zz_replay_conninfo(const char *base, const char *db, char *buf,
