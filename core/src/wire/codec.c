@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "zizhu/arena.h"
+#include "zizhu/errstr.h"
 
 /* Written by the build from the .avsc files in schemas/ (see
  * core/CMakeLists.txt). */
@@ -90,20 +91,6 @@ const char *zz_codec_err_name(zz_codec_err_t err)
                 return "INTERNAL";
         }
         return "?";
-}
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    ZZ_CODEC_PRINTF(3, 4);
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (errstr == NULL || errstr_size == 0)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
 }
 
 /* ---------------------------------------------------------------------
@@ -289,8 +276,8 @@ static int pcf_reference(struct pcf *pcf, const char *name, const char *ns)
                 def = pcf_find(pcf, name); /* the null namespace */
         free(full);
         if (def == NULL) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "unknown type name \"%s\"", name);
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "unknown type name \"%s\"", name);
                 return -1;
         }
         pcf_quoted(pcf, def->fullname);
@@ -309,8 +296,8 @@ static int pcf_named(struct pcf *pcf, json_t *node, const char *type,
         char *full;
 
         if (!json_is_string(jname)) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "%s schema without a \"name\"", type);
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "%s schema without a \"name\"", type);
                 return -1;
         }
         name = json_string_value(jname);
@@ -322,14 +309,14 @@ static int pcf_named(struct pcf *pcf, json_t *node, const char *type,
                 return -1;
         }
         if (!valid_fullname(full)) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "invalid type name \"%s\"", full);
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "invalid type name \"%s\"", full);
                 free(full);
                 return -1;
         }
         if (pcf_find(pcf, full) != NULL) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "type \"%s\" defined twice", full);
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "type \"%s\" defined twice", full);
                 free(full);
                 return -1;
         }
@@ -373,8 +360,8 @@ static int pcf_record(struct pcf *pcf, json_t *node, const char *type,
         if (pcf_named(pcf, node, type, ns, &inner) != 0)
                 goto out;
         if (!json_is_array(fields)) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "record without a \"fields\" array");
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "record without a \"fields\" array");
                 goto out;
         }
         pcf_puts(pcf, ",\"fields\":[");
@@ -386,10 +373,11 @@ static int pcf_record(struct pcf *pcf, json_t *node, const char *type,
                     !valid_name(json_string_value(fname),
                                 json_string_length(fname)) ||
                     ftype == NULL) {
-                        set_err(pcf->errstr, pcf->errstr_size,
-                                "field %zu of a record has no valid name or "
-                                "no type",
-                                i);
+                        zz_errstr_set(
+                            pcf->errstr, pcf->errstr_size,
+                            "field %zu of a record has no valid name or "
+                            "no type",
+                            i);
                         goto out;
                 }
                 pcf_puts(pcf, i ? ",{\"name\":" : "{\"name\":");
@@ -418,8 +406,8 @@ static int pcf_enum(struct pcf *pcf, json_t *node, const char *ns)
         }
         free(inner);
         if (!json_is_array(symbols)) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "enum without a \"symbols\" array");
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "enum without a \"symbols\" array");
                 return -1;
         }
         pcf_puts(pcf, ",\"symbols\":[");
@@ -428,8 +416,8 @@ static int pcf_enum(struct pcf *pcf, json_t *node, const char *ns)
                 if (!json_is_string(sym) ||
                     !valid_name(json_string_value(sym),
                                 json_string_length(sym))) {
-                        set_err(pcf->errstr, pcf->errstr_size,
-                                "enum symbol %zu is not a valid name", i);
+                        zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                                      "enum symbol %zu is not a valid name", i);
                         return -1;
                 }
                 if (i > 0)
@@ -452,8 +440,8 @@ static int pcf_fixed(struct pcf *pcf, json_t *node, const char *ns)
         }
         free(inner);
         if (!json_is_integer(size) || json_integer_value(size) < 0) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "fixed without a valid \"size\"");
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "fixed without a valid \"size\"");
                 return -1;
         }
         snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
@@ -470,8 +458,8 @@ static int pcf_container(struct pcf *pcf, json_t *node, const char *type,
         json_t *child = json_object_get(node, key);
 
         if (child == NULL) {
-                set_err(pcf->errstr, pcf->errstr_size, "%s without \"%s\"",
-                        type, key);
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "%s without \"%s\"", type, key);
                 return -1;
         }
         pcf_puts(pcf, "{\"type\":");
@@ -492,8 +480,8 @@ static int pcf_schema(struct pcf *pcf, json_t *node, const char *ns, int depth)
         size_t i;
 
         if (depth > ZZ_MAX_DEPTH) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "schema nested deeper than %d", ZZ_MAX_DEPTH);
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "schema nested deeper than %d", ZZ_MAX_DEPTH);
                 return -1;
         }
         if (json_is_string(node))
@@ -511,16 +499,17 @@ static int pcf_schema(struct pcf *pcf, json_t *node, const char *ns, int depth)
                 return 0;
         }
         if (!json_is_object(node)) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "a schema must be a string, an array or an object");
+                zz_errstr_set(
+                    pcf->errstr, pcf->errstr_size,
+                    "a schema must be a string, an array or an object");
                 return -1;
         }
         type = json_object_get(node, "type");
         if (json_is_object(type) || json_is_array(type))
                 return pcf_schema(pcf, type, ns, depth + 1);
         if (!json_is_string(type)) {
-                set_err(pcf->errstr, pcf->errstr_size,
-                        "schema object without a \"type\"");
+                zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                              "schema object without a \"type\"");
                 return -1;
         }
         t = json_string_value(type);
@@ -547,11 +536,12 @@ static int pcf_run(struct pcf *pcf, json_t *root)
 {
         if (pcf_schema(pcf, root, "", 0) != 0 || pcf->oom) {
                 if (pcf->oom)
-                        set_err(pcf->errstr, pcf->errstr_size, "out of memory");
+                        zz_errstr_set(pcf->errstr, pcf->errstr_size,
+                                      "out of memory");
                 return -1;
         }
         if (pcf->buf == NULL) {
-                set_err(pcf->errstr, pcf->errstr_size, "empty schema");
+                zz_errstr_set(pcf->errstr, pcf->errstr_size, "empty schema");
                 return -1;
         }
         return 0;
@@ -565,8 +555,9 @@ static json_t *json_parse(const char *json, size_t len, char *errstr,
             json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 
         if (root == NULL)
-                set_err(errstr, errstr_size, "invalid JSON at line %d: %s",
-                        jerr.line, jerr.text);
+                zz_errstr_set(errstr, errstr_size,
+                              "invalid JSON at line %d: %s", jerr.line,
+                              jerr.text);
         return root;
 }
 
@@ -618,10 +609,11 @@ static struct zz_node *node_build(zz_arena_t *arena, avro_schema_t schema,
         int64_t i;
 
         if (depth > ZZ_MAX_DEPTH) {
-                set_err(errstr, errstr_size,
-                        "schema nested deeper than %d (recursive schemas are "
-                        "not supported)",
-                        ZZ_MAX_DEPTH);
+                zz_errstr_set(
+                    errstr, errstr_size,
+                    "schema nested deeper than %d (recursive schemas are "
+                    "not supported)",
+                    ZZ_MAX_DEPTH);
                 return NULL;
         }
         schema = skip_links(schema);
@@ -706,13 +698,13 @@ static struct zz_node *node_build(zz_arena_t *arena, avro_schema_t schema,
                 }
                 break;
         default:
-                set_err(errstr, errstr_size, "unsupported schema type %d",
-                        (int)node->type);
+                zz_errstr_set(errstr, errstr_size, "unsupported schema type %d",
+                              (int)node->type);
                 return NULL;
         }
         return node;
 oom:
-        set_err(errstr, errstr_size, "out of memory");
+        zz_errstr_set(errstr, errstr_size, "out of memory");
         return NULL;
 }
 
@@ -749,9 +741,9 @@ static int walk_fail(struct walk *w, const char *fmt, ...)
         if (used >= sizeof(path))
                 used = sizeof(path) - 1;
         path[used] = '\0';
-        set_err(w->errstr, w->errstr_size, "at byte %zu%s%s%s: %s",
-                (size_t)(w->p - w->start), path[0] ? " (field " : "", path,
-                path[0] ? ")" : "", msg);
+        zz_errstr_set(w->errstr, w->errstr_size, "at byte %zu%s%s%s: %s",
+                      (size_t)(w->p - w->start), path[0] ? " (field " : "",
+                      path, path[0] ? ")" : "", msg);
         return -1;
 }
 
@@ -986,9 +978,9 @@ static int validate_datum(const struct zz_node *node, const void *data,
                 return -1;
         if (w.p != w.end) {
                 *trailing = 1;
-                set_err(errstr, errstr_size,
-                        "%zu bytes left after a complete datum of %zu",
-                        walk_left(&w), (size_t)(w.p - w.start));
+                zz_errstr_set(errstr, errstr_size,
+                              "%zu bytes left after a complete datum of %zu",
+                              walk_left(&w), (size_t)(w.p - w.start));
                 return -1;
         }
         return 0;
@@ -1348,32 +1340,33 @@ static struct zz_plan *plan_record(struct plan_ctx *ctx, avro_schema_t w,
                                 char inner[200];
                                 snprintf(inner, sizeof(inner), "%s",
                                          ctx->errstr ? ctx->errstr : "");
-                                set_err(ctx->errstr, ctx->errstr_size,
-                                        "field %s.%s: %s", avro_schema_name(r),
-                                        name, inner);
+                                zz_errstr_set(ctx->errstr, ctx->errstr_size,
+                                              "field %s.%s: %s",
+                                              avro_schema_name(r), name, inner);
                                 return NULL;
                         }
                         continue;
                 }
                 plan->defaults[i] = field_default(ctx, r, name);
                 if (plan->defaults[i] == NULL) {
-                        set_err(ctx->errstr, ctx->errstr_size,
-                                "field %s.%s is not written by the older "
-                                "schema and has no default",
-                                avro_schema_name(r), name);
+                        zz_errstr_set(ctx->errstr, ctx->errstr_size,
+                                      "field %s.%s is not written by the older "
+                                      "schema and has no default",
+                                      avro_schema_name(r), name);
                         return NULL;
                 }
                 if (check_default(ctx, rf, plan->defaults[i]) != 0) {
-                        set_err(ctx->errstr, ctx->errstr_size,
-                                "default of field %s.%s does not match its "
-                                "type",
-                                avro_schema_name(r), name);
+                        zz_errstr_set(
+                            ctx->errstr, ctx->errstr_size,
+                            "default of field %s.%s does not match its "
+                            "type",
+                            avro_schema_name(r), name);
                         return NULL;
                 }
         }
         return plan;
 oom:
-        set_err(ctx->errstr, ctx->errstr_size, "out of memory");
+        zz_errstr_set(ctx->errstr, ctx->errstr_size, "out of memory");
         return NULL;
 }
 
@@ -1388,13 +1381,14 @@ static struct zz_plan *plan_enum(struct plan_ctx *ctx, avro_schema_t w,
         int dflt_index = dflt ? avro_schema_enum_get_by_name(r, dflt) : -1;
 
         if (plan == NULL) {
-                set_err(ctx->errstr, ctx->errstr_size, "out of memory");
+                zz_errstr_set(ctx->errstr, ctx->errstr_size, "out of memory");
                 return NULL;
         }
         if (dflt != NULL && dflt_index < 0) {
-                set_err(ctx->errstr, ctx->errstr_size,
-                        "default \"%s\" of enum %s is not one of its symbols",
-                        dflt, avro_schema_name(r));
+                zz_errstr_set(
+                    ctx->errstr, ctx->errstr_size,
+                    "default \"%s\" of enum %s is not one of its symbols", dflt,
+                    avro_schema_name(r));
                 return NULL;
         }
         for (i = 0; i < n; i++) {
@@ -1412,12 +1406,12 @@ static struct zz_plan *plan_direct(struct plan_ctx *ctx, avro_schema_t w,
         struct zz_plan *plan;
 
         if (!plan_matches(w, r, 0)) {
-                set_err(ctx->errstr, ctx->errstr_size,
-                        "writer %s %s cannot be read as %s %s",
-                        avro_schema_type_name(w),
-                        is_avro_named_type(w) ? avro_schema_name(w) : "",
-                        avro_schema_type_name(r),
-                        is_avro_named_type(r) ? avro_schema_name(r) : "");
+                zz_errstr_set(ctx->errstr, ctx->errstr_size,
+                              "writer %s %s cannot be read as %s %s",
+                              avro_schema_type_name(w),
+                              is_avro_named_type(w) ? avro_schema_name(w) : "",
+                              avro_schema_type_name(r),
+                              is_avro_named_type(r) ? avro_schema_name(r) : "");
                 return NULL;
         }
         if (wt != rt)
@@ -1445,7 +1439,7 @@ static struct zz_plan *plan_direct(struct plan_ctx *ctx, avro_schema_t w,
                 goto oom;
         return plan;
 oom:
-        set_err(ctx->errstr, ctx->errstr_size, "out of memory");
+        zz_errstr_set(ctx->errstr, ctx->errstr_size, "out of memory");
         return NULL;
 }
 
@@ -1457,8 +1451,8 @@ static struct zz_plan *plan_build(struct plan_ctx *ctx, avro_schema_t w,
         int pass;
 
         if (depth > ZZ_MAX_DEPTH) {
-                set_err(ctx->errstr, ctx->errstr_size,
-                        "schema nested deeper than %d", ZZ_MAX_DEPTH);
+                zz_errstr_set(ctx->errstr, ctx->errstr_size,
+                              "schema nested deeper than %d", ZZ_MAX_DEPTH);
                 return NULL;
         }
         w = skip_links(w);
@@ -1468,7 +1462,8 @@ static struct zz_plan *plan_build(struct plan_ctx *ctx, avro_schema_t w,
                 n = avro_schema_union_size(w);
                 plan = plan_new(ctx, PLAN_WRITER_UNION, w, r, n);
                 if (plan == NULL) {
-                        set_err(ctx->errstr, ctx->errstr_size, "out of memory");
+                        zz_errstr_set(ctx->errstr, ctx->errstr_size,
+                                      "out of memory");
                         return NULL;
                 }
                 for (i = 0; i < n; i++) {
@@ -1498,16 +1493,16 @@ static struct zz_plan *plan_build(struct plan_ctx *ctx, avro_schema_t w,
                         return plan;
                 }
         }
-        set_err(ctx->errstr, ctx->errstr_size,
-                "no branch of the reader union takes writer %s",
-                avro_schema_type_name(w));
+        zz_errstr_set(ctx->errstr, ctx->errstr_size,
+                      "no branch of the reader union takes writer %s",
+                      avro_schema_type_name(w));
         return NULL;
 }
 
 static int resolve_fail(char *errstr, size_t errstr_size, const char *what)
 {
-        set_err(errstr, errstr_size, "could not resolve %s: %s", what,
-                avro_strerror());
+        zz_errstr_set(errstr, errstr_size, "could not resolve %s: %s", what,
+                      avro_strerror());
         return -1;
 }
 
@@ -1647,10 +1642,11 @@ static int resolve(const struct plan_ctx *ctx, const struct zz_plan *plan,
                     (size_t)disc >= plan->n)
                         return resolve_fail(errstr, errstr_size, "enum");
                 if (plan->map[disc] < 0) {
-                        set_err(errstr, errstr_size,
-                                "enum %s has no symbol for writer symbol %d "
-                                "and no default",
-                                avro_schema_name(plan->rschema), disc);
+                        zz_errstr_set(
+                            errstr, errstr_size,
+                            "enum %s has no symbol for writer symbol %d "
+                            "and no default",
+                            avro_schema_name(plan->rschema), disc);
                         return -1;
                 }
                 if (avro_value_set_enum(r, plan->map[disc]) != 0)
@@ -1681,10 +1677,10 @@ static int resolve(const struct plan_ctx *ctx, const struct zz_plan *plan,
                     avro_value_get_current_branch(w, &wc) != 0)
                         return resolve_fail(errstr, errstr_size, "union");
                 if (plan->kids[disc] == NULL) {
-                        set_err(errstr, errstr_size,
-                                "union branch %d of the writer has no "
-                                "counterpart in the reader",
-                                disc);
+                        zz_errstr_set(errstr, errstr_size,
+                                      "union branch %d of the writer has no "
+                                      "counterpart in the reader",
+                                      disc);
                         return -1;
                 }
                 return resolve(ctx, plan->kids[disc], &wc, r, errstr,
@@ -1764,24 +1760,24 @@ static int entry_load(zz_codec_t *codec, struct zz_entry *e, const char *file,
         e->json = json;
         e->json_len = json_len;
         if (parse_file_name(e->file, &e->stream, &e->version) != 0) {
-                set_err(errstr, errstr_size,
-                        "schema file %s: name is not <stream>.avsc or "
-                        "<stream>.v<N>.avsc",
-                        e->file);
+                zz_errstr_set(errstr, errstr_size,
+                              "schema file %s: name is not <stream>.avsc or "
+                              "<stream>.v<N>.avsc",
+                              e->file);
                 return -1;
         }
         e->current = e->version == 0;
         e->root = json_parse(e->json, e->json_len, err, sizeof(err));
         if (e->root == NULL) {
-                set_err(errstr, errstr_size, "schema file %s: %s", e->file,
-                        err);
+                zz_errstr_set(errstr, errstr_size, "schema file %s: %s",
+                              e->file, err);
                 return -1;
         }
         e->pcf.errstr = err;
         e->pcf.errstr_size = sizeof(err);
         if (pcf_run(&e->pcf, e->root) != 0) {
-                set_err(errstr, errstr_size, "schema file %s: %s", e->file,
-                        err);
+                zz_errstr_set(errstr, errstr_size, "schema file %s: %s",
+                              e->file, err);
                 return -1;
         }
         e->pcf.errstr = NULL;
@@ -1791,27 +1787,28 @@ static int entry_load(zz_codec_t *codec, struct zz_entry *e, const char *file,
         if (avro_schema_from_json_length(e->json, e->json_len, &e->schema) !=
             0) {
                 e->schema = NULL;
-                set_err(errstr, errstr_size, "schema file %s: avro-c: %s",
-                        e->file, avro_strerror());
+                zz_errstr_set(errstr, errstr_size, "schema file %s: avro-c: %s",
+                              e->file, avro_strerror());
                 return -1;
         }
         if (!is_avro_record(e->schema)) {
-                set_err(errstr, errstr_size,
-                        "schema file %s: top level is not a record", e->file);
+                zz_errstr_set(errstr, errstr_size,
+                              "schema file %s: top level is not a record",
+                              e->file);
                 return -1;
         }
         e->node = node_build(codec->arena, e->schema, 0, err, sizeof(err));
         if (e->node == NULL) {
-                set_err(errstr, errstr_size, "schema file %s: %s", e->file,
-                        err);
+                zz_errstr_set(errstr, errstr_size, "schema file %s: %s",
+                              e->file, err);
                 return -1;
         }
         e->iface = avro_generic_class_from_schema(e->schema);
         if (e->iface == NULL ||
             avro_generic_value_new(e->iface, &e->scratch) != 0) {
                 e->scratch.iface = NULL;
-                set_err(errstr, errstr_size, "schema file %s: avro-c: %s",
-                        e->file, avro_strerror());
+                zz_errstr_set(errstr, errstr_size, "schema file %s: avro-c: %s",
+                              e->file, avro_strerror());
                 return -1;
         }
         return 0;
@@ -1828,9 +1825,9 @@ static int codec_link(zz_codec_t *codec, char *errstr, size_t errstr_size)
                 if (!e->current)
                         continue;
                 if (codec->current[e->stream] != NULL) {
-                        set_err(errstr, errstr_size,
-                                "two current schemas for stream %s",
-                                zz_stream_name(e->stream));
+                        zz_errstr_set(errstr, errstr_size,
+                                      "two current schemas for stream %s",
+                                      zz_stream_name(e->stream));
                         return -1;
                 }
                 codec->current[e->stream] = e;
@@ -1839,10 +1836,10 @@ static int codec_link(zz_codec_t *codec, char *errstr, size_t errstr_size)
                 struct zz_entry *cur = codec->current[s];
                 int top = 0;
                 if (cur == NULL) {
-                        set_err(errstr, errstr_size,
-                                "no schema file %s.avsc for stream %s",
-                                zz_stream_name((zz_stream_t)s),
-                                zz_stream_name((zz_stream_t)s));
+                        zz_errstr_set(errstr, errstr_size,
+                                      "no schema file %s.avsc for stream %s",
+                                      zz_stream_name((zz_stream_t)s),
+                                      zz_stream_name((zz_stream_t)s));
                         return -1;
                 }
                 for (i = 0; i < codec->nentries; i++) {
@@ -1861,18 +1858,18 @@ static int codec_link(zz_codec_t *codec, char *errstr, size_t errstr_size)
                 struct plan_ctx ctx = codec->ctx[e->stream];
                 for (j = 0; j < i; j++) {
                         if (codec->entries[j].fingerprint == e->fingerprint) {
-                                set_err(errstr, errstr_size,
-                                        "schema files %s and %s have the "
-                                        "same canonical form",
-                                        codec->entries[j].file, e->file);
+                                zz_errstr_set(errstr, errstr_size,
+                                              "schema files %s and %s have the "
+                                              "same canonical form",
+                                              codec->entries[j].file, e->file);
                                 return -1;
                         }
                         if (codec->entries[j].stream == e->stream &&
                             codec->entries[j].version == e->version) {
-                                set_err(errstr, errstr_size,
-                                        "schema files %s and %s have the "
-                                        "same version",
-                                        codec->entries[j].file, e->file);
+                                zz_errstr_set(errstr, errstr_size,
+                                              "schema files %s and %s have the "
+                                              "same version",
+                                              codec->entries[j].file, e->file);
                                 return -1;
                         }
                 }
@@ -1880,11 +1877,12 @@ static int codec_link(zz_codec_t *codec, char *errstr, size_t errstr_size)
                         continue;
                 if (strcmp(avro_schema_name(e->schema),
                            avro_schema_name(cur->schema)) != 0) {
-                        set_err(errstr, errstr_size,
-                                "schema file %s: record %s differs from %s in "
-                                "%s",
-                                e->file, avro_schema_name(e->schema),
-                                avro_schema_name(cur->schema), cur->file);
+                        zz_errstr_set(
+                            errstr, errstr_size,
+                            "schema file %s: record %s differs from %s in "
+                            "%s",
+                            e->file, avro_schema_name(e->schema),
+                            avro_schema_name(cur->schema), cur->file);
                         return -1;
                 }
                 err[0] = '\0';
@@ -1892,9 +1890,9 @@ static int codec_link(zz_codec_t *codec, char *errstr, size_t errstr_size)
                 ctx.errstr_size = sizeof(err);
                 e->plan = plan_build(&ctx, e->schema, cur->schema, 0);
                 if (e->plan == NULL) {
-                        set_err(errstr, errstr_size,
-                                "schema file %s cannot be read as %s: %s",
-                                e->file, cur->file, err);
+                        zz_errstr_set(errstr, errstr_size,
+                                      "schema file %s cannot be read as %s: %s",
+                                      e->file, cur->file, err);
                         return -1;
                 }
         }
@@ -1906,7 +1904,7 @@ static zz_codec_t *codec_alloc(size_t n, char *errstr, size_t errstr_size)
         zz_codec_t *codec = calloc(1, sizeof(*codec));
 
         if (codec == NULL) {
-                set_err(errstr, errstr_size, "out of memory");
+                zz_errstr_set(errstr, errstr_size, "out of memory");
                 return NULL;
         }
         codec->arena = zz_arena_new(0);
@@ -1915,7 +1913,7 @@ static zz_codec_t *codec_alloc(size_t n, char *errstr, size_t errstr_size)
         codec->writer = avro_writer_memory(codec->dummy, 0);
         if (codec->arena == NULL || codec->entries == NULL ||
             codec->reader == NULL || codec->writer == NULL) {
-                set_err(errstr, errstr_size, "out of memory");
+                zz_errstr_set(errstr, errstr_size, "out of memory");
                 zz_codec_destroy(codec);
                 return NULL;
         }
@@ -1961,7 +1959,7 @@ zz_codec_t *zz_codec_new_from(const char *const *files,
                 e->own_file = strdup(files[i]);
                 e->own_json = strdup(texts[i]);
                 if (e->own_file == NULL || e->own_json == NULL) {
-                        set_err(errstr, errstr_size, "out of memory");
+                        zz_errstr_set(errstr, errstr_size, "out of memory");
                         goto fail;
                 }
                 if (entry_load(codec, e, e->own_file, e->own_json,
@@ -2134,21 +2132,24 @@ int zz_codec_encode(zz_codec_t *codec, zz_stream_t stream, avro_value_t *value,
         out->len = 0;
         if (codec == NULL || !stream_ok(stream) || value == NULL ||
             value->iface == NULL) {
-                set_err(errstr, errstr_size, "could not encode: bad argument");
+                zz_errstr_set(errstr, errstr_size,
+                              "could not encode: bad argument");
                 return -1;
         }
         schema = avro_value_get_schema(value);
         e = schema ? find_writer(codec, stream, schema) : NULL;
         if (e == NULL) {
-                set_err(errstr, errstr_size,
-                        "could not encode %s message: the value is not of a "
-                        "%s schema",
-                        zz_stream_name(stream), zz_stream_name(stream));
+                zz_errstr_set(
+                    errstr, errstr_size,
+                    "could not encode %s message: the value is not of a "
+                    "%s schema",
+                    zz_stream_name(stream), zz_stream_name(stream));
                 return -1;
         }
         if (avro_value_sizeof(value, &size) != 0) {
-                set_err(errstr, errstr_size, "could not encode %s message: %s",
-                        zz_stream_name(stream), avro_strerror());
+                zz_errstr_set(errstr, errstr_size,
+                              "could not encode %s message: %s",
+                              zz_stream_name(stream), avro_strerror());
                 return -1;
         }
         need = ZZ_CODEC_HEADER_SIZE + size;
@@ -2159,7 +2160,7 @@ int zz_codec_encode(zz_codec_t *codec, zz_stream_t stream, avro_value_t *value,
                         cap *= 2;
                 data = realloc(out->data, cap);
                 if (data == NULL) {
-                        set_err(errstr, errstr_size, "out of memory");
+                        zz_errstr_set(errstr, errstr_size, "out of memory");
                         return -1;
                 }
                 out->data = data;
@@ -2173,15 +2174,16 @@ int zz_codec_encode(zz_codec_t *codec, zz_stream_t stream, avro_value_t *value,
             (int64_t)size);
         if (avro_value_write(codec->writer, value) != 0 ||
             avro_writer_tell(codec->writer) != (int64_t)size) {
-                set_err(errstr, errstr_size, "could not encode %s message: %s",
-                        zz_stream_name(stream), avro_strerror());
+                zz_errstr_set(errstr, errstr_size,
+                              "could not encode %s message: %s",
+                              zz_stream_name(stream), avro_strerror());
                 return -1;
         }
         if (validate_datum(e->node, out->data + ZZ_CODEC_HEADER_SIZE, size,
                            &trailing, err, sizeof(err)) != 0) {
-                set_err(errstr, errstr_size,
-                        "could not encode %s message: invalid value %s",
-                        zz_stream_name(stream), err);
+                zz_errstr_set(errstr, errstr_size,
+                              "could not encode %s message: invalid value %s",
+                              zz_stream_name(stream), err);
                 return -1;
         }
         out->len = need;
@@ -2209,25 +2211,26 @@ static const struct zz_entry *header(const zz_codec_t *codec, const void *buf,
 
         if (buf == NULL || len < ZZ_CODEC_HEADER_SIZE) {
                 *err = ZZ_CODEC_ERR_FRAMING;
-                set_err(errstr, errstr_size,
-                        "message of %zu bytes is shorter than the %d-byte "
-                        "header",
-                        buf ? len : 0, ZZ_CODEC_HEADER_SIZE);
+                zz_errstr_set(
+                    errstr, errstr_size,
+                    "message of %zu bytes is shorter than the %d-byte "
+                    "header",
+                    buf ? len : 0, ZZ_CODEC_HEADER_SIZE);
                 return NULL;
         }
         if (p[0] != ZZ_CODEC_MAGIC_0 || p[1] != ZZ_CODEC_MAGIC_1) {
                 *err = ZZ_CODEC_ERR_FRAMING;
-                set_err(errstr, errstr_size,
-                        "message does not start with C3 01 (Avro "
-                        "single-object encoding)");
+                zz_errstr_set(errstr, errstr_size,
+                              "message does not start with C3 01 (Avro "
+                              "single-object encoding)");
                 return NULL;
         }
         fp = get_le64(p + 2);
         e = lookup(codec, fp);
         if (e == NULL) {
                 *err = ZZ_CODEC_ERR_UNKNOWN_SCHEMA;
-                set_err(errstr, errstr_size,
-                        "unknown schema fingerprint %016" PRIx64, fp);
+                zz_errstr_set(errstr, errstr_size,
+                              "unknown schema fingerprint %016" PRIx64, fp);
                 return NULL;
         }
         return e;
@@ -2275,7 +2278,8 @@ int zz_codec_decode(zz_codec_t *codec, zz_stream_t expected, const void *buf,
         out->self = NULL;
         if (codec == NULL || !stream_ok(expected)) {
                 *err = ZZ_CODEC_ERR_INTERNAL;
-                set_err(errstr, errstr_size, "could not decode: bad argument");
+                zz_errstr_set(errstr, errstr_size,
+                              "could not decode: bad argument");
                 return -1;
         }
         e = header(codec, buf, len, err, msg, sizeof(msg));
@@ -2320,7 +2324,7 @@ int zz_codec_decode(zz_codec_t *codec, zz_stream_t expected, const void *buf,
         *out = cur->scratch;
         return 0;
 fail:
-        set_err(errstr, errstr_size, "could not decode %s message: %s",
-                zz_stream_name(expected), msg);
+        zz_errstr_set(errstr, errstr_size, "could not decode %s message: %s",
+                      zz_stream_name(expected), msg);
         return -1;
 }

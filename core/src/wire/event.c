@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "zizhu/errstr.h"
 #include "zizhu/idno.h"
 #include "zizhu/vocab.h"
 
@@ -131,20 +132,6 @@ const char *zz_control_command_name(zz_control_command_t command)
         return symbol(control_commands, COUNT(control_commands), (int)command);
 }
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    ZZ_EVENT_PRINTF(3, 4);
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (errstr == NULL || errstr_size == 0)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
-
 /* ---------------------------------------------------------------------
  * From values
  */
@@ -164,8 +151,8 @@ static int rd_field(struct reader *rd, const char *name, avro_value_t *out)
         if (rd->failed)
                 return -1;
         if (avro_value_get_by_name(rd->rec, name, out, NULL) != 0) {
-                set_err(rd->errstr, rd->errstr_size, "%s value has no field %s",
-                        rd->what, name);
+                zz_errstr_set(rd->errstr, rd->errstr_size,
+                              "%s value has no field %s", rd->what, name);
                 rd->failed = 1;
                 return -1;
         }
@@ -175,8 +162,8 @@ static int rd_field(struct reader *rd, const char *name, avro_value_t *out)
 static void rd_fail(struct reader *rd, const char *name, const char *problem)
 {
         if (!rd->failed)
-                set_err(rd->errstr, rd->errstr_size, "%s field %s: %s",
-                        rd->what, name, problem);
+                zz_errstr_set(rd->errstr, rd->errstr_size, "%s field %s: %s",
+                              rd->what, name, problem);
         rd->failed = 1;
 }
 
@@ -406,8 +393,8 @@ static int rd_begin(struct reader *rd, avro_value_t *value, zz_arena_t *arena,
         rd->errstr_size = errstr_size;
         if (value == NULL || value->iface == NULL || arena == NULL ||
             avro_value_get_type(value) != AVRO_RECORD) {
-                set_err(errstr, errstr_size,
-                        "%s: not a record value, or no arena", what);
+                zz_errstr_set(errstr, errstr_size,
+                              "%s: not a record value, or no arena", what);
                 return -1;
         }
         return 0;
@@ -546,8 +533,8 @@ static int wr_field(struct writer *wr, const char *name, avro_value_t *out)
         if (wr->failed)
                 return -1;
         if (avro_value_get_by_name(wr->rec, name, out, NULL) != 0) {
-                set_err(wr->errstr, wr->errstr_size, "%s value has no field %s",
-                        wr->what, name);
+                zz_errstr_set(wr->errstr, wr->errstr_size,
+                              "%s value has no field %s", wr->what, name);
                 wr->failed = 1;
                 return -1;
         }
@@ -557,9 +544,9 @@ static int wr_field(struct writer *wr, const char *name, avro_value_t *out)
 static void wr_check(struct writer *wr, const char *name, int rc)
 {
         if (rc != 0 && !wr->failed) {
-                set_err(wr->errstr, wr->errstr_size,
-                        "%s field %s: could not set: %s", wr->what, name,
-                        avro_strerror());
+                zz_errstr_set(wr->errstr, wr->errstr_size,
+                              "%s field %s: could not set: %s", wr->what, name,
+                              avro_strerror());
                 wr->failed = 1;
         }
 }
@@ -720,12 +707,13 @@ static int wr_begin(struct writer *wr, avro_value_t *value, const void *event,
         wr->errstr_size = errstr_size;
         if (event == NULL || value == NULL || value->iface == NULL ||
             avro_value_get_type(value) != AVRO_RECORD) {
-                set_err(errstr, errstr_size, "%s: not a record value", what);
+                zz_errstr_set(errstr, errstr_size, "%s: not a record value",
+                              what);
                 return -1;
         }
         if (avro_value_reset(value) != 0) {
-                set_err(errstr, errstr_size, "%s: could not reset the value",
-                        what);
+                zz_errstr_set(errstr, errstr_size,
+                              "%s: could not reset the value", what);
                 return -1;
         }
         return 0;
@@ -862,7 +850,7 @@ static void ck_fail(struct check *ck, zz_reason_t reason, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        set_err(ck->errstr, ck->errstr_size, "%s: %s", ck->what, msg);
+        zz_errstr_set(ck->errstr, ck->errstr_size, "%s: %s", ck->what, msg);
 }
 
 static void ck_begin(struct check *ck, const char *what, zz_reason_t *reason,
