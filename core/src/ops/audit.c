@@ -108,8 +108,6 @@ static int read_topic(const zz_config_t *config, msgs_t *ms, char *errstr,
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t *rk;
         rd_kafka_topic_partition_list_t *list;
-        rd_kafka_topic_t *rkt;
-        const rd_kafka_metadata_t *md = NULL;
         char topic[256];
         int parts = 0, p, eofs = 0, rc = 0;
         long long deadline;
@@ -131,17 +129,8 @@ static int read_topic(const zz_config_t *config, msgs_t *ms, char *errstr,
                 rd_kafka_conf_destroy(conf);
                 return -1;
         }
-        rkt = rd_kafka_topic_new(rk, topic, NULL);
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            md->topic_cnt == 1 && md->topics[0].err == 0)
-                parts = md->topics[0].partition_cnt;
-        if (md != NULL)
-                rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
-        if (parts == 0) {
-                snprintf(errstr, errstr_size, "could not read metadata of %s",
-                         topic);
+        parts = zz_kafka_partition_count(rk, topic, 10000, errstr, errstr_size);
+        if (parts < 0) {
                 rd_kafka_destroy(rk);
                 return -1;
         }

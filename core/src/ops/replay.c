@@ -147,24 +147,13 @@ static int input_partitions(const zz_config_t *config, long long from_ms,
         }
         for (t = 0; rc == 0 && t < sizeof(inputs) / sizeof(inputs[0]); t++) {
                 char topic[256];
-                rd_kafka_topic_t *rkt;
-                const rd_kafka_metadata_t *md = NULL;
                 int p, parts = 0;
 
                 zz_config_topic(config, inputs[t], topic, sizeof(topic));
-                rkt = rd_kafka_topic_new(rk, topic, NULL);
-                if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) ==
-                        RD_KAFKA_RESP_ERR_NO_ERROR &&
-                    md->topic_cnt == 1 && md->topics[0].err == 0)
-                        parts = md->topics[0].partition_cnt;
-                if (md != NULL)
-                        rd_kafka_metadata_destroy(md);
-                rd_kafka_topic_destroy(rkt);
-                if (parts == 0) {
-                        snprintf(errstr, errstr_size,
-                                 "could not read metadata of %s", topic);
+                parts = zz_kafka_partition_count(rk, topic, 10000, errstr,
+                                                 errstr_size);
+                if (parts < 0)
                         rc = -1;
-                }
                 for (p = 0; rc == 0 && p < parts && n < MAX_TP; p++) {
                         int64_t lo = 0, hi = 0;
 

@@ -154,29 +154,6 @@ static rd_kafka_t *new_consumer(const zz_config_t *config, const char *group,
         return rk;
 }
 
-static int partition_count(rd_kafka_t *rk, const char *topic, char *errstr,
-                           size_t errstr_size)
-{
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        const rd_kafka_metadata_t *md = NULL;
-        rd_kafka_resp_err_t err;
-        int n = -1;
-
-        err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-        rd_kafka_topic_destroy(rkt);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
-            md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                n = md->topics[0].partition_cnt;
-        else
-                snprintf(errstr, errstr_size,
-                         "could not read metadata of %s: %s", topic,
-                         err ? rd_kafka_err2str(err)
-                             : rd_kafka_err2str(md->topics[0].err));
-        if (md != NULL)
-                rd_kafka_metadata_destroy(md);
-        return n;
-}
-
 /* ------------------------------------------------------------------ */
 /* Boundary                                                            */
 
@@ -233,7 +210,8 @@ static int boundary_by_time(rd_kafka_t *rk, const zz_config_t *config,
                 int parts;
 
                 zz_config_topic(config, inputs[t], topic, sizeof(topic));
-                parts = partition_count(rk, topic, errstr, errstr_size);
+                parts = zz_kafka_partition_count(rk, topic, 10000, errstr,
+                                                 errstr_size);
                 if (parts < 0) {
                         rd_kafka_topic_partition_list_destroy(list);
                         return -1;
@@ -457,7 +435,7 @@ long long zz_settle_relay_high_water(const zz_config_t *config, char *errstr,
         if (rk == NULL)
                 return -1;
         zz_config_topic(config, "allocation", topic, sizeof(topic));
-        parts = partition_count(rk, topic, errstr, errstr_size);
+        parts = zz_kafka_partition_count(rk, topic, 10000, errstr, errstr_size);
         if (parts < 0) {
                 rd_kafka_destroy(rk);
                 return -1;
@@ -886,7 +864,8 @@ static int control_assign(settler_t *st, char *errstr, size_t errstr_size)
 
         zz_config_topic(st->o->config, "control", st->control,
                         sizeof(st->control));
-        st->n_parts = partition_count(st->rk, st->control, errstr, errstr_size);
+        st->n_parts = zz_kafka_partition_count(st->rk, st->control, 10000,
+                                               errstr, errstr_size);
         if (st->n_parts < 0)
                 return -1;
         if (st->n_parts > 64)

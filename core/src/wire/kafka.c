@@ -4,6 +4,7 @@
  */
 #include "zizhu/kafka.h"
 
+#include <stdio.h>
 #include <time.h>
 
 int zz_config_apply_kafka(const zz_config_t *config, rd_kafka_conf_t *conf,
@@ -46,4 +47,37 @@ rd_kafka_resp_err_t zz_kafka_watermarks(rd_kafka_t *rk, const char *topic,
                 nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
                 waited += 100;
         }
+}
+
+int zz_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                             char *errstr, size_t errstr_size)
+{
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const rd_kafka_metadata_t *md = NULL;
+        rd_kafka_resp_err_t err;
+        int n = -1;
+
+        if (rkt == NULL) {
+                snprintf(errstr, errstr_size,
+                         "could not read metadata of %s: %s", topic,
+                         rd_kafka_err2str(rd_kafka_last_error()));
+                return -1;
+        }
+        err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        rd_kafka_topic_destroy(rkt);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+            md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md->topics[0].partition_cnt > 0)
+                n = md->topics[0].partition_cnt;
+        else
+                snprintf(errstr, errstr_size,
+                         "could not read metadata of %s: %s", topic,
+                         err != RD_KAFKA_RESP_ERR_NO_ERROR
+                             ? rd_kafka_err2str(err)
+                         : md->topic_cnt == 1 && md->topics[0].err
+                             ? rd_kafka_err2str(md->topics[0].err)
+                             : "no partitions");
+        if (md != NULL)
+                rd_kafka_metadata_destroy(md);
+        return n;
 }
