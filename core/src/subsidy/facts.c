@@ -13,6 +13,7 @@
 #include "zizhu/arena.h"
 #include "zizhu/date.h"
 #include "zizhu/event.h"
+#include "zizhu/pg.h"
 
 const char *zz_fact_outcome_name(zz_fact_outcome_t outcome)
 {
@@ -58,8 +59,8 @@ static PGresult *run(zz_store_t *store, const char *sql, int n,
                      const char *const *params, char sqlstate[6], char *errstr,
                      size_t errstr_size)
 {
-        return zz_store_query(store, sql, n, params, NULL, NULL, sqlstate,
-                              errstr, errstr_size);
+        return zz_pg_query(zz_store_conn(store), sql, n, params, sqlstate,
+                           errstr, errstr_size);
 }
 
 /* 1 inserted, 0 duplicate, -1 error */
@@ -334,9 +335,9 @@ static int flush_table(table_t *t, zz_store_t *store,
                 snprintf(errstr, errstr_size, "out of memory");
                 goto out;
         }
-        res =
-            zz_store_query_rows(store, t->sql, (const char *const *)t->vals,
-                                t->n, t->n_cols, sqlstate, errstr, errstr_size);
+        res = zz_pg_query_rows(zz_store_conn(store), t->sql,
+                               (const char *const *)t->vals, t->n, t->n_cols,
+                               sqlstate, errstr, errstr_size);
         if (res == NULL)
                 goto out;
         /* Rows not returned were already stored: duplicates. Within the

@@ -603,8 +603,8 @@ static PGresult *load(zz_store_t *store, const char *sql, const char *array,
 {
         const char *params[1] = {array};
 
-        return zz_store_query(store, sql, 1, params, NULL, NULL, sqlstate,
-                              errstr, errstr_size);
+        return zz_pg_query(zz_store_conn(store), sql, 1, params, sqlstate,
+                           errstr, errstr_size);
 }
 
 static void pending_clear(pending_t *p)
@@ -656,9 +656,9 @@ static int pending_flush(pending_t *p, zz_store_t *store, const char *sql,
 
         if (p->n == 0)
                 return 0;
-        res =
-            zz_store_query_rows(store, sql, (const char *const *)p->vals, p->n,
-                                (int)p->n_cols, sqlstate, errstr, errstr_size);
+        res = zz_pg_query_rows(zz_store_conn(store), sql,
+                               (const char *const *)p->vals, p->n,
+                               (int)p->n_cols, sqlstate, errstr, errstr_size);
         pending_clear(p);
         if (res == NULL)
                 return -1;
@@ -1154,23 +1154,22 @@ static int households(zz_subsidy_t *s, zz_store_t *store, const PGresult *er,
                 hh_col[h] = hy[h].household;
                 year_col[h] = year_buf + 16 * h;
         }
-        hh_arr = zz_store_text_array(hh_col, n_hy);
-        year_arr = zz_store_text_array(year_col, n_hy);
+        hh_arr = zz_pg_text_array(hh_col, n_hy);
+        year_arr = zz_pg_text_array(year_col, n_hy);
         if (hh_arr == NULL || year_arr == NULL)
                 goto oom;
         params[0] = hh_arr;
         params[1] = year_arr;
-        lr = zz_store_query(store,
-                            "SELECT pg_advisory_xact_lock(1515870810, k) FROM "
-                            "(SELECT DISTINCT hashtext(h) AS k FROM "
-                            "unnest($1::text[]) AS u(h) ORDER BY 1) s",
-                            1, params, NULL, NULL, sqlstate, errstr,
-                            errstr_size);
+        lr = zz_pg_query(zz_store_conn(store),
+                         "SELECT pg_advisory_xact_lock(1515870810, k) FROM "
+                         "(SELECT DISTINCT hashtext(h) AS k FROM "
+                         "unnest($1::text[]) AS u(h) ORDER BY 1) s",
+                         1, params, sqlstate, errstr, errstr_size);
         if (lr == NULL)
                 goto out;
         PQclear(lr);
-        mr = zz_store_query(
-            store,
+        mr = zz_pg_query(
+            zz_store_conn(store),
             "SELECT person_id, event_id, department, dept_record_id, "
             "action, household_id, year, tier, enrollment_class, kind, "
             "registered_on - DATE '1970-01-01', region, unit FROM "
@@ -1178,21 +1177,22 @@ static int households(zz_subsidy_t *s, zz_store_t *store, const PGresult *er,
             "FROM zizhu.enrollment_fact m WHERE (m.household_id, m.year) "
             "IN (SELECT h, y FROM unnest($1::text[], $2::int[]) AS u(h, "
             "y))) ORDER BY person_id COLLATE \"C\", event_id COLLATE \"C\"",
-            2, params, NULL, NULL, sqlstate, errstr, errstr_size);
+            2, params, sqlstate, errstr, errstr_size);
         if (mr != NULL)
-                fr = zz_store_query(
-                    store,
-                    /* one index probe per household-year: a plain join
-                     * hashed the whole finding table (4.5 ms a batch at
-                     * 12 000 findings, growing with it); OFFSET 0 keeps
-                     * the planner from flattening the probe into one */
+                fr = zz_pg_query(
+                    zz_store_conn(
+                        store), /* one index probe per household-year: a plain
+                                 * join hashed the whole finding table (4.5 ms a
+                                 * batch at 12 000 findings, growing with it);
+                                 * OFFSET 0 keeps the planner from flattening
+                                 * the probe into one */
                     "SELECT f.subject, f.year, f.active, f.detail, "
                     "f.person_id, f.policy_name, f.policy_version FROM "
                     "unnest($1::text[], $2::int[]) AS u(subject, year) "
                     "CROSS JOIN LATERAL (SELECT * FROM zizhu.finding x "
                     "WHERE x.kind = 'HOUSEHOLD_TIER_MISMATCH' AND "
                     "x.subject = u.subject AND x.year = u.year OFFSET 0) f",
-                    2, params, NULL, NULL, sqlstate, errstr, errstr_size);
+                    2, params, sqlstate, errstr, errstr_size);
         if (fr == NULL)
                 goto out;
         /* Every member's current enrollment, per year it has events in. */
@@ -1357,7 +1357,7 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
         for (i = 0; i < n; i++)
                 if (m == 0 || strcmp(persons[m - 1], persons[i]) != 0)
                         persons[m++] = persons[i];
-        array = zz_store_text_array(persons, m);
+        array = zz_pg_text_array(persons, m);
         if (array == NULL) {
                 free(persons);
                 snprintf(errstr, errstr_size, "out of memory");

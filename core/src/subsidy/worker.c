@@ -14,6 +14,7 @@
 #include "zizhu/facts.h"
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
+#include "zizhu/pg.h"
 #include "zizhu/store.h"
 #include "zizhu/subsidy.h"
 
@@ -534,7 +535,7 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
         t1 = now_s();
         w->t_facts += t1 - t0;
         if (n_persons > 0) {
-                char *array = zz_store_text_array(persons, n_persons);
+                char *array = zz_pg_text_array(persons, n_persons);
                 const char *params[1] = {array};
                 PGresult *res;
 
@@ -545,12 +546,12 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
                 /* Another instance may hold another topic's partition of
                  * the same person: decide each person under its lock, in
                  * one order, so the later batch sees the earlier's facts. */
-                res = zz_store_query(
-                    w->store,
+                res = zz_pg_query(
+                    zz_store_conn(w->store),
                     "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
                     "hashtextextended(p, 0) AS h FROM unnest($1::text[]) p "
                     "ORDER BY 1) s",
-                    1, params, NULL, NULL, sqlstate, errstr, errstr_size);
+                    1, params, sqlstate, errstr, errstr_size);
                 free(array);
                 if (res == NULL)
                         goto rollback;
@@ -568,7 +569,7 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
                                           errstr, errstr_size) != 0)
                         goto rollback;
         if (zz_store_commit(w->store, sqlstate, errstr, errstr_size) != 0) {
-                rc = zz_store_retryable(sqlstate) ? 1 : -1;
+                rc = zz_pg_retryable(sqlstate) ? 1 : -1;
                 goto out;
         }
         w->t_commit += now_s() - t0;
@@ -582,7 +583,7 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
 rollback:
         zz_store_rollback(w->store);
         zz_facts_batch_reset(w->facts);
-        rc = zz_store_retryable(sqlstate) ? 1 : -1;
+        rc = zz_pg_retryable(sqlstate) ? 1 : -1;
 out:
         free(parts);
         free(persons);
