@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/sha.h>
 
 #include "zizhu/arena.h"
+#include "zizhu/avro_fields.h"
 #include "zizhu/casefold.h"
 #include "zizhu/date.h"
 #include "zizhu/idno.h"
@@ -210,87 +210,6 @@ static int cmp_int(const void *a, const void *b)
 /* ------------------------------------------------------------------ */
 /* Outputs                                                             */
 
-static void hex_id(const char *text, char out[33])
-{
-        unsigned char md[SHA256_DIGEST_LENGTH];
-        size_t i;
-
-        SHA256((const unsigned char *)text, strlen(text), md);
-        for (i = 0; i < 16; i++)
-                snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-static int set_str(avro_value_t *rec, const char *name, const char *s)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return avro_value_set_string(&f, s != NULL ? s : "");
-}
-
-static int set_long(avro_value_t *rec, const char *name, int64_t v)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return avro_value_set_long(&f, v);
-}
-
-static int set_int(avro_value_t *rec, const char *name, int v)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return avro_value_set_int(&f, v);
-}
-
-static int set_enum_value(avro_value_t *f, const char *symbol)
-{
-        avro_schema_t sch = avro_value_get_schema(f);
-        int idx = avro_schema_enum_get_by_name(sch, symbol);
-
-        if (idx < 0)
-                idx = 0; /* UNKNOWN, the first symbol of every enum */
-        return avro_value_set_enum(f, idx);
-}
-
-static int set_enum(avro_value_t *rec, const char *name, const char *symbol)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return set_enum_value(&f, symbol);
-}
-
-/* A ["null", T] union field: branch 0 when s is NULL. */
-static int set_opt_str(avro_value_t *rec, const char *name, const char *s)
-{
-        avro_value_t f, b;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        if (s == NULL)
-                return avro_value_set_branch(&f, 0, &b) ||
-                       avro_value_set_null(&b);
-        return avro_value_set_branch(&f, 1, &b) || avro_value_set_string(&b, s);
-}
-
-static int set_opt_enum(avro_value_t *rec, const char *name, const char *symbol)
-{
-        avro_value_t f, b;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        if (symbol == NULL)
-                return avro_value_set_branch(&f, 0, &b) ||
-                       avro_value_set_null(&b);
-        return avro_value_set_branch(&f, 1, &b) || set_enum_value(&b, symbol);
-}
-
 /* What one decision is about, for the outputs. */
 typedef struct outcome_s {
         const char *person_id;
@@ -317,23 +236,21 @@ static int emit_state(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        rc |= set_str(&rec, "person_id", o->person_id);
-        rc |= set_int(&rec, "year", o->d->year);
-        {
-                avro_value_t f;
-                rc |= avro_value_get_by_name(&rec, "eligible", &f, NULL);
-                rc |= avro_value_set_boolean(&f, o->d->eligible ? 1 : 0);
-        }
-        rc |= set_long(&rec, "contribution_fen", o->d->contribution_fen);
-        rc |= set_long(&rec, "subsidy_fen", o->d->subsidy_fen);
-        rc |= set_long(&rec, "individual_due_fen", o->d->individual_due_fen);
+        rc |= zz_avro_set_str(&rec, "person_id", o->person_id);
+        rc |= zz_avro_set_int(&rec, "year", o->d->year);
+        rc |= zz_avro_set_bool(&rec, "eligible", o->d->eligible);
+        rc |=
+            zz_avro_set_long(&rec, "contribution_fen", o->d->contribution_fen);
+        rc |= zz_avro_set_long(&rec, "subsidy_fen", o->d->subsidy_fen);
+        rc |= zz_avro_set_long(&rec, "individual_due_fen",
+                               o->d->individual_due_fen);
         rc |= avro_value_get_by_name(&rec, "funding", &arr, NULL);
         for (i = 0; rc == 0 && i < o->d->n_funding; i++) {
                 rc |= avro_value_append(&arr, &item, NULL);
-                rc |= set_enum(&item, "payer", o->d->funding[i].payer);
-                rc |= set_enum(&item, "fund", o->d->funding[i].fund);
-                rc |= set_long(&item, "fen", o->d->funding[i].fen);
-                rc |= set_str(&item, "rule", o->d->funding[i].rule);
+                rc |= zz_avro_set_enum(&item, "payer", o->d->funding[i].payer);
+                rc |= zz_avro_set_enum(&item, "fund", o->d->funding[i].fund);
+                rc |= zz_avro_set_long(&item, "fen", o->d->funding[i].fen);
+                rc |= zz_avro_set_str(&item, "rule", o->d->funding[i].rule);
         }
         rc |= avro_value_get_by_name(&rec, "rules", &arr, NULL);
         for (i = 0; rc == 0 && i < o->n_rules; i++) {
@@ -343,17 +260,19 @@ static int emit_state(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
         rc |= avro_value_get_by_name(&rec, "identities", &arr, NULL);
         for (i = 0; rc == 0 && i < o->n_used; i++) {
                 rc |= avro_value_append(&arr, &item, NULL);
-                rc |= set_str(&item, "event_id", o->used[i]->event_id);
-                rc |= set_str(&item, "department", o->used[i]->department);
-                rc |= set_str(&item, "dept_record_id",
-                              o->used[i]->dept_record_id);
-                rc |= set_str(&item, "category", o->used[i]->category);
+                rc |= zz_avro_set_str(&item, "event_id", o->used[i]->event_id);
+                rc |= zz_avro_set_str(&item, "department",
+                                      o->used[i]->department);
+                rc |= zz_avro_set_str(&item, "dept_record_id",
+                                      o->used[i]->dept_record_id);
+                rc |= zz_avro_set_str(&item, "category", o->used[i]->category);
         }
-        rc |= set_str(&rec, "region", o->region);
-        rc |= set_str(&rec, "policy_name", zz_policy_name(o->policy));
-        rc |= set_str(&rec, "policy_version", zz_policy_version(o->policy));
-        rc |= set_long(&rec, "decided_at", o->source.at);
-        rc |= set_str(&rec, "source_event_id", o->source.event_id);
+        rc |= zz_avro_set_str(&rec, "region", o->region);
+        rc |= zz_avro_set_str(&rec, "policy_name", zz_policy_name(o->policy));
+        rc |= zz_avro_set_str(&rec, "policy_version",
+                              zz_policy_version(o->policy));
+        rc |= zz_avro_set_long(&rec, "decided_at", o->source.at);
+        rc |= zz_avro_set_str(&rec, "source_event_id", o->source.event_id);
         if (rc != 0) {
                 snprintf(errstr, errstr_size,
                          "could not build a subsidy-state value");
@@ -405,19 +324,19 @@ static int append_recon(zz_subsidy_t *s, zz_store_t *store,
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        rc |= set_str(&rec, "recon_id", m->id);
-        rc |= set_str(&rec, "person_id", m->person_id);
-        rc |= set_int(&rec, "year", m->year);
-        rc |= set_opt_str(&rec, "household_id", m->household);
-        rc |= set_enum(&rec, "status", m->status);
-        rc |= set_long(&rec, "fen", m->fen);
-        rc |= set_enum(&rec, "route", m->route);
-        rc |= set_opt_enum(&rec, "payer", m->payer);
-        rc |= set_str(&rec, "region", m->region);
-        rc |= set_str(&rec, "policy_version", m->policy_version);
-        rc |= set_str(&rec, "detail", m->detail);
-        rc |= set_long(&rec, "decided_at", m->decided_at);
-        rc |= set_str(&rec, "source_event_id", m->source_event_id);
+        rc |= zz_avro_set_str(&rec, "recon_id", m->id);
+        rc |= zz_avro_set_str(&rec, "person_id", m->person_id);
+        rc |= zz_avro_set_int(&rec, "year", m->year);
+        rc |= zz_avro_set_opt_str(&rec, "household_id", m->household);
+        rc |= zz_avro_set_enum(&rec, "status", m->status);
+        rc |= zz_avro_set_long(&rec, "fen", m->fen);
+        rc |= zz_avro_set_enum(&rec, "route", m->route);
+        rc |= zz_avro_set_opt_enum(&rec, "payer", m->payer);
+        rc |= zz_avro_set_str(&rec, "region", m->region);
+        rc |= zz_avro_set_str(&rec, "policy_version", m->policy_version);
+        rc |= zz_avro_set_str(&rec, "detail", m->detail);
+        rc |= zz_avro_set_long(&rec, "decided_at", m->decided_at);
+        rc |= zz_avro_set_str(&rec, "source_event_id", m->source_event_id);
         if (rc != 0) {
                 snprintf(errstr, errstr_size,
                          "could not build a reconciliation value");
@@ -454,7 +373,7 @@ static int emit_recon(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
                  o->d->year, status, (long long)o->d->reconciliation.fen,
                  route ? route : "NONE", payer ? payer : "",
                  zz_policy_version(o->policy), o->source.event_id);
-        hex_id(text, id);
+        zz_avro_content_id(text, id);
         snprintf(detail, sizeof(detail), "%s under %s: %lld fen", status,
                  zz_policy_name(o->policy),
                  (long long)o->d->reconciliation.fen);
@@ -893,7 +812,7 @@ static int emit_finding(zz_subsidy_t *s, zz_store_t *store, const finding_t *f,
         snprintf(text, sizeof(text), "%s|%s|%d|%d|%s|%s|%s", f->kind,
                  f->subject, f->year, f->active, f->policy_version,
                  f->source.event_id, f->detail);
-        hex_id(text, id);
+        zz_avro_content_id(text, id);
         m.id = id;
         m.person_id = f->person_id;
         m.year = f->year;
