@@ -15,6 +15,7 @@
 
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
+#include "zizhu/pg.h"
 
 /* "zzRE": one active relay per database. */
 #define RELAY_LOCK_KEY "2054842949"
@@ -191,18 +192,30 @@ long long zz_relay_high_water(const zz_config_t *config, char *errstr,
         return error ? -1 : hwm;
 }
 
+/* Only one relay is active per database: this session lock (released when
+ * the connection closes) decides which. */
+static const char SQL_TRY_RELAY_LOCK[] =
+    "SELECT pg_try_advisory_lock(" RELAY_LOCK_KEY ")";
+
+/* The next rows to publish: $1 the last id published, $2 how many at
+ * most (results in binary: ids are 8-byte big-endian). */
+static const char SQL_READ_OUTBOX[] = "SELECT id, stream, key, value\n"
+                                      "FROM zizhu.outbox\n"
+                                      "WHERE id > $1\n"
+                                      "ORDER BY id\n"
+                                      "LIMIT $2";
+
 static int take_lock(PGconn *conn, const zz_relay_opts_t *opts)
 {
         for (;;) {
-                PGresult *res = PQexec(
-                    conn, "SELECT pg_try_advisory_lock(" RELAY_LOCK_KEY ")");
-                int got = PQresultStatus(res) == PGRES_TUPLES_OK &&
-                          strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-                int failed = PQresultStatus(res) != PGRES_TUPLES_OK;
+                PGresult *res = zz_pg_query(conn, SQL_TRY_RELAY_LOCK, 0, NULL,
+                                            NULL, NULL, 0);
+                int got;
 
-                PQclear(res);
-                if (failed)
+                if (res == NULL)
                         return -1;
+                got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+                PQclear(res);
                 if (got)
                         return 1;
                 if (opts->stop != NULL && *opts->stop)
@@ -308,39 +321,16 @@ static int publish(rd_kafka_t *rk, const zz_config_t *config, PGresult *res,
         }
 }
 
-int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
+/* The relay's transactional producer, its transactions initialised
+ * (which fences an earlier relay with this id and ends its transaction).
+ * NULL with errstr. */
+static rd_kafka_t *producer_new(const zz_relay_opts_t *opts, char *errstr,
+                                size_t errstr_size)
 {
-        const char *keys[] = {"dbname", "application_name", NULL};
-        const char *vals[] = {zz_config_pg(opts->config), "zizhu-subsidy-relay",
-                              NULL};
-        PGconn *conn;
-        rd_kafka_conf_t *conf;
-        rd_kafka_t *rk = NULL;
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_error_t *error;
-        long long hwm;
-        double idle_since = now_s();
-        int batch_max = opts->batch_max > 0 ? opts->batch_max : 1000;
-        int rc = -1, got;
+        rd_kafka_t *rk;
 
-        conn = PQconnectdbParams(keys, vals, 1);
-        if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-                snprintf(errstr, errstr_size,
-                         "relay could not connect to PostgreSQL: %s",
-                         conn ? PQerrorMessage(conn) : "out of memory");
-                PQfinish(conn);
-                return -1;
-        }
-        got = take_lock(conn, opts);
-        if (got <= 0) {
-                if (got < 0)
-                        snprintf(errstr, errstr_size, "relay lock: %s",
-                                 PQerrorMessage(conn));
-                PQfinish(conn);
-                return got < 0 ? -1 : 0;
-        }
-        zz_log_info("relay active (transactional.id %s)",
-                    opts->transactional_id);
-        conf = rd_kafka_conf_new();
         if (zz_config_apply_kafka(opts->config, conf, errstr, errstr_size) !=
                 0 ||
             rd_kafka_conf_set(conf, "transactional.id", opts->transactional_id,
@@ -350,25 +340,33 @@ int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
             rd_kafka_conf_set(conf, "linger.ms", "5", errstr, errstr_size) !=
                 RD_KAFKA_CONF_OK) {
                 rd_kafka_conf_destroy(conf);
-                goto out;
+                return NULL;
         }
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
         if (rk == NULL) {
                 rd_kafka_conf_destroy(conf);
-                goto out;
+                return NULL;
         }
-        /* Fences an earlier relay with this id and ends its transaction. */
         error = rd_kafka_init_transactions(rk, 60000);
         if (error != NULL) {
                 snprintf(errstr, errstr_size, "init_transactions: %s",
                          rd_kafka_error_string(error));
                 rd_kafka_error_destroy(error);
-                goto out;
+                rd_kafka_flush(rk, 10000);
+                rd_kafka_destroy(rk);
+                return NULL;
         }
-        hwm = zz_relay_high_water(opts->config, errstr, errstr_size);
-        if (hwm < 0)
-                goto out;
-        zz_log_info("relay resumes after outbox id %lld", hwm);
+        return rk;
+}
+
+/* Publishes the outbox rows after hwm until *stop (or idle_exit_ms with
+ * nothing to publish). 0 on a clean stop, -1 with errstr. */
+static int relay_loop(PGconn *conn, rd_kafka_t *rk, const zz_relay_opts_t *opts,
+                      long long hwm, char *errstr, size_t errstr_size)
+{
+        double idle_since = now_s();
+        int batch_max = opts->batch_max > 0 ? opts->batch_max : 1000;
+
         while (!(opts->stop != NULL && *opts->stop)) {
                 char after[24], limit[16];
                 const char *params[2] = {after, limit};
@@ -377,16 +375,12 @@ int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
 
                 snprintf(after, sizeof(after), "%lld", hwm);
                 snprintf(limit, sizeof(limit), "%d", batch_max);
-                res = PQexecParams(conn,
-                                   "SELECT id, stream, key, value FROM "
-                                   "zizhu.outbox WHERE id > $1 ORDER BY id "
-                                   "LIMIT $2",
-                                   2, NULL, params, NULL, NULL, 1);
-                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                res = zz_pg_query_ex(conn, SQL_READ_OUTBOX, 2, NULL, params,
+                                     NULL, NULL, 1, NULL, NULL, 0);
+                if (res == NULL) {
                         snprintf(errstr, errstr_size, "relay: %s",
                                  PQerrorMessage(conn));
-                        PQclear(res);
-                        goto out;
+                        return -1;
                 }
                 n = PQntuples(res);
                 if (n == 0) {
@@ -410,14 +404,48 @@ int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
                 }
                 PQclear(res);
                 if (st < 0)
-                        goto out;
+                        return -1;
         }
-        rc = 0;
+        return 0;
+}
+
+int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
+{
+        char err[512];
+        PGconn *conn;
+        rd_kafka_t *rk = NULL;
+        long long hwm;
+        int rc = -1, got;
+
+        conn = zz_pg_connect(zz_config_pg(opts->config), "zizhu-subsidy-relay",
+                             err, sizeof(err));
+        if (conn == NULL) {
+                snprintf(errstr, errstr_size, "relay %s", err);
+                return -1;
+        }
+        got = take_lock(conn, opts);
+        if (got <= 0) {
+                if (got < 0)
+                        snprintf(errstr, errstr_size, "relay lock: %s",
+                                 PQerrorMessage(conn));
+                zz_pg_finish(conn);
+                return got < 0 ? -1 : 0;
+        }
+        zz_log_info("relay active (transactional.id %s)",
+                    opts->transactional_id);
+        rk = producer_new(opts, errstr, errstr_size);
+        if (rk == NULL)
+                goto out;
+        hwm = zz_relay_high_water(opts->config, errstr, errstr_size);
+        if (hwm < 0)
+                goto out;
+        zz_log_info("relay resumes after outbox id %lld", hwm);
+        rc = relay_loop(conn, rk, opts, hwm, errstr, errstr_size);
 out:
         if (rk != NULL) {
                 rd_kafka_flush(rk, 10000);
                 rd_kafka_destroy(rk);
         }
-        PQfinish(conn); /* also releases the advisory lock */
+        zz_pg_finish(conn); /* also releases the advisory lock */
         return rc;
 }
