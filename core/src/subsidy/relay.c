@@ -107,6 +107,59 @@ static long long scan(rd_kafka_t *rk, const char *topic, int32_t part,
         return best;
 }
 
+/* Raises *hwm to the last outbox id in any partition of topic. 0, or -1
+ * with errstr. */
+static int topic_high_water(rd_kafka_t *rk, const char *topic, long long *hwm,
+                            char *errstr, size_t errstr_size)
+{
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err;
+        int p, n_parts, error = 0;
+
+        err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+        rd_kafka_topic_destroy(rkt);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
+            md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                snprintf(errstr, errstr_size,
+                         "could not read metadata of %s: %s", topic,
+                         err ? rd_kafka_err2str(err)
+                             : rd_kafka_err2str(md->topics[0].err));
+                if (md != NULL)
+                        rd_kafka_metadata_destroy(md);
+                return -1;
+        }
+        n_parts = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+        for (p = 0; p < n_parts && !error; p++) {
+                int64_t lo = 0, hi = 0, window = 64, start;
+                long long best = -1;
+
+                err = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi,
+                                                       10000);
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        snprintf(errstr, errstr_size,
+                                 "could not read offsets of %s [%d]: %s", topic,
+                                 p, rd_kafka_err2str(err));
+                        return -1;
+                }
+                /* Walk back from the end until a committed message with
+                 * our header shows up: aborted transactions and markers
+                 * may sit after it. */
+                while (hi > lo && best < 0) {
+                        start = hi - window > lo ? hi - window : lo;
+                        best = scan(rk, topic, p, start, hi, errstr,
+                                    errstr_size, &error);
+                        if (error || start == lo)
+                                break;
+                        window *= 4;
+                }
+                if (best > *hwm)
+                        *hwm = best;
+        }
+        return error ? -1 : 0;
+}
+
 long long zz_relay_high_water(const zz_config_t *config, char *errstr,
                               size_t errstr_size)
 {
@@ -136,56 +189,10 @@ long long zz_relay_high_water(const zz_config_t *config, char *errstr,
         rd_kafka_poll_set_consumer(rk);
         for (t = 0; t < N_OUTPUTS && !error; t++) {
                 char topic[256];
-                rd_kafka_topic_t *rkt;
-                const struct rd_kafka_metadata *md = NULL;
-                rd_kafka_resp_err_t err;
-                int p, n_parts;
 
                 zz_config_topic(config, outputs[t], topic, sizeof(topic));
-                rkt = rd_kafka_topic_new(rk, topic, NULL);
-                err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-                rd_kafka_topic_destroy(rkt);
-                if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
-                    md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                        snprintf(errstr, errstr_size,
-                                 "could not read metadata of %s: %s", topic,
-                                 err ? rd_kafka_err2str(err)
-                                     : rd_kafka_err2str(md->topics[0].err));
-                        if (md != NULL)
-                                rd_kafka_metadata_destroy(md);
-                        error = 1;
-                        break;
-                }
-                n_parts = md->topics[0].partition_cnt;
-                rd_kafka_metadata_destroy(md);
-                for (p = 0; p < n_parts && !error; p++) {
-                        int64_t lo = 0, hi = 0, window = 64, start;
-                        long long best = -1;
-
-                        err = rd_kafka_query_watermark_offsets(rk, topic, p,
-                                                               &lo, &hi, 10000);
-                        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                                snprintf(errstr, errstr_size,
-                                         "could not read offsets of %s "
-                                         "[%d]: %s",
-                                         topic, p, rd_kafka_err2str(err));
-                                error = 1;
-                                break;
-                        }
-                        /* Walk back from the end until a committed
-                         * message with our header shows up: aborted
-                         * transactions and markers may sit after it. */
-                        while (hi > lo && best < 0) {
-                                start = hi - window > lo ? hi - window : lo;
-                                best = scan(rk, topic, p, start, hi, errstr,
-                                            errstr_size, &error);
-                                if (error || start == lo)
-                                        break;
-                                window *= 4;
-                        }
-                        if (best > hwm)
-                                hwm = best;
-                }
+                error =
+                    topic_high_water(rk, topic, &hwm, errstr, errstr_size) != 0;
         }
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
@@ -234,6 +241,53 @@ static int64_t be64(const char *p)
         return (int64_t)v;
 }
 
+/* Produces row i of res (id, stream, key, value, binary) to its stream's
+ * topic, waiting while the producer's queue is full. */
+static rd_kafka_resp_err_t produce_row(rd_kafka_t *rk,
+                                       const zz_config_t *config,
+                                       const PGresult *res, int i)
+{
+        char topic[256], idtext[24], stream[64];
+        int64_t id = be64(PQgetvalue(res, i, 0));
+        int len = PQgetlength(res, i, 1);
+        int keyless = PQgetisnull(res, i, 2);
+        rd_kafka_resp_err_t err;
+
+        snprintf(stream, sizeof(stream), "%.*s", len, PQgetvalue(res, i, 1));
+        zz_config_topic(config, stream, topic, sizeof(topic));
+        snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+        for (;;) {
+                err = rd_kafka_producev(
+                    rk, RD_KAFKA_V_TOPIC(topic),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(keyless ? NULL : PQgetvalue(res, i, 2),
+                                   keyless ? 0
+                                           : (size_t)PQgetlength(res, i, 2)),
+                    RD_KAFKA_V_VALUE(PQgetvalue(res, i, 3),
+                                     (size_t)PQgetlength(res, i, 3)),
+                    RD_KAFKA_V_HEADER(ZZ_RELAY_HEADER, idtext,
+                                      (ssize_t)strlen(idtext)),
+                    RD_KAFKA_V_END);
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        return err;
+                rd_kafka_poll(rk, 100);
+        }
+}
+
+/* Aborts the open transaction: 1 (retry the same rows), or -1 with errstr
+ * when even that failed. */
+static int abort_txn(rd_kafka_t *rk, char *errstr, size_t errstr_size)
+{
+        rd_kafka_error_t *error = rd_kafka_abort_transaction(rk, 60000);
+
+        if (error == NULL)
+                return 1;
+        snprintf(errstr, errstr_size, "abort_transaction: %s",
+                 rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return -1;
+}
+
 /* Produces rows [0, n) of res in one transaction. 0 committed, 1 aborted
  * (retry the same rows), -1 fatal. */
 static int publish(rd_kafka_t *rk, const zz_config_t *config, PGresult *res,
@@ -250,46 +304,12 @@ static int publish(rd_kafka_t *rk, const zz_config_t *config, PGresult *res,
                 return -1;
         }
         for (i = 0; i < n; i++) {
-                char topic[256], idtext[24], stream[64];
-                int64_t id = be64(PQgetvalue(res, i, 0));
-                rd_kafka_resp_err_t err;
-                int len = PQgetlength(res, i, 1);
+                rd_kafka_resp_err_t err = produce_row(rk, config, res, i);
 
-                snprintf(stream, sizeof(stream), "%.*s", len,
-                         PQgetvalue(res, i, 1));
-                zz_config_topic(config, stream, topic, sizeof(topic));
-                snprintf(idtext, sizeof(idtext), "%" PRId64, id);
-                for (;;) {
-                        err = rd_kafka_producev(
-                            rk, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_KEY(
-                                PQgetisnull(res, i, 2) ? NULL
-                                                       : PQgetvalue(res, i, 2),
-                                PQgetisnull(res, i, 2)
-                                    ? 0
-                                    : (size_t)PQgetlength(res, i, 2)),
-                            RD_KAFKA_V_VALUE(PQgetvalue(res, i, 3),
-                                             (size_t)PQgetlength(res, i, 3)),
-                            RD_KAFKA_V_HEADER(ZZ_RELAY_HEADER, idtext,
-                                              (ssize_t)strlen(idtext)),
-                            RD_KAFKA_V_END);
-                        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                                break;
-                        rd_kafka_poll(rk, 100);
-                }
                 if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
                         zz_log_warn("relay: produce failed: %s",
                                     rd_kafka_err2str(err));
-                        error = rd_kafka_abort_transaction(rk, 60000);
-                        if (error != NULL) {
-                                snprintf(errstr, errstr_size,
-                                         "abort_transaction: %s",
-                                         rd_kafka_error_string(error));
-                                rd_kafka_error_destroy(error);
-                                return -1;
-                        }
-                        return 1;
+                        return abort_txn(rk, errstr, errstr_size);
                 }
         }
         for (;;) {
@@ -300,15 +320,7 @@ static int publish(rd_kafka_t *rk, const zz_config_t *config, PGresult *res,
                         zz_log_warn("relay: transaction aborted: %s",
                                     rd_kafka_error_string(error));
                         rd_kafka_error_destroy(error);
-                        error = rd_kafka_abort_transaction(rk, 60000);
-                        if (error != NULL) {
-                                snprintf(errstr, errstr_size,
-                                         "abort_transaction: %s",
-                                         rd_kafka_error_string(error));
-                                rd_kafka_error_destroy(error);
-                                return -1;
-                        }
-                        return 1;
+                        return abort_txn(rk, errstr, errstr_size);
                 }
                 if (rd_kafka_error_is_retriable(error)) {
                         rd_kafka_error_destroy(error);
