@@ -112,6 +112,17 @@ PGconn *zz_store_conn(zz_store_t *store)
         return store->conn;
 }
 
+/* The first three parameters of a position statement: $1 the group, $2
+ * the topic, $3 the partition (its text written into part). */
+static void position_key(const zz_store_t *store, const char *topic,
+                         int32_t partition, char part[16], const char *params[])
+{
+        snprintf(part, 16, "%d", (int)partition);
+        params[0] = store->group;
+        params[1] = topic;
+        params[2] = part;
+}
+
 int zz_store_claim(zz_store_t *store, const char *topic, int32_t partition,
                    int64_t *next_offset, int64_t *epoch, char *errstr,
                    size_t errstr_size)
@@ -120,10 +131,7 @@ int zz_store_claim(zz_store_t *store, const char *topic, int32_t partition,
         const char *params[3];
         PGresult *res;
 
-        snprintf(part, sizeof(part), "%d", (int)partition);
-        params[0] = store->group;
-        params[1] = topic;
-        params[2] = part;
+        position_key(store, topic, partition, part, params);
         /* A single statement is its own transaction; when another instance
          * holds the row in a batch, this waits for its commit and then
          * sees the position it wrote. */
@@ -164,10 +172,7 @@ int zz_store_lock_position(zz_store_t *store, const char *topic,
         PGresult *res;
         int64_t got;
 
-        snprintf(part, sizeof(part), "%d", (int)partition);
-        params[0] = store->group;
-        params[1] = topic;
-        params[2] = part;
+        position_key(store, topic, partition, part, params);
         res = zz_pg_query(store->conn, SQL_LOCK_POSITION, 3, params, NULL,
                           errstr, errstr_size);
         if (res == NULL)
@@ -190,11 +195,8 @@ int zz_store_set_position(zz_store_t *store, const char *topic,
         char part[16], off[24];
         const char *params[4];
 
-        snprintf(part, sizeof(part), "%d", (int)partition);
+        position_key(store, topic, partition, part, params);
         snprintf(off, sizeof(off), "%lld", (long long)next_offset);
-        params[0] = store->group;
-        params[1] = topic;
-        params[2] = part;
         params[3] = off;
         return zz_pg_command(store->conn, SQL_SET_POSITION, 4, params, NULL,
                              errstr, errstr_size);
