@@ -229,6 +229,81 @@ static const zz_feed_identity_t **sorted(const zz_feed_snapshot_t *s)
         return v;
 }
 
+/* A record gone from the list: ends the day before as_of (if active). */
+static int diff_gone(struct zz_evbuf *b, zz_feed_diff_t *out,
+                     const zz_feed_identity_t *p, zz_date_t as_of,
+                     zz_ts_t reported_at)
+{
+        zz_date_t last = as_of - 1;
+
+        if (!is_active(p, as_of)) {
+                out->unchanged++;
+                return 0;
+        }
+        if (last < p->valid_from)
+                last = p->valid_from;
+        if (push(b, p, ZZ_FEED_ID_END, last, reported_at))
+                return -1;
+        out->ends++;
+        return 0;
+}
+
+/* A record new in the list: a grant, and a death when it says so. */
+static int diff_new(struct zz_evbuf *b, zz_feed_diff_t *out,
+                    const zz_feed_identity_t *n)
+{
+        if (push(b, n, ZZ_FEED_ID_GRANT, n->valid_to, n->reported_at))
+                return -1;
+        out->grants++;
+        if (n->deceased_on != ZZ_DATE_NONE) {
+                if (push(b, n, ZZ_FEED_ID_DECEASED, ZZ_DATE_NONE,
+                         n->reported_at))
+                        return -1;
+                out->deaths++;
+        }
+        return 0;
+}
+
+/* A record in both lists, p before and n now: a correction, an end or a
+ * death when it changed. */
+static int diff_kept(struct zz_evbuf *b, zz_feed_diff_t *out,
+                     const zz_feed_identity_t *p, const zz_feed_identity_t *n,
+                     zz_date_t as_of)
+{
+        int same = 1;
+
+        if (content_differs(p, n)) {
+                if (push(b, n, ZZ_FEED_ID_CORRECT, n->valid_to, n->reported_at))
+                        return -1;
+                out->changes++;
+                same = 0;
+        } else if (p->valid_to != n->valid_to) {
+                int ending =
+                    n->valid_to != ZZ_DATE_NONE &&
+                    (p->valid_to == ZZ_DATE_NONE || n->valid_to < p->valid_to);
+
+                if (push(b, n, ending ? ZZ_FEED_ID_END : ZZ_FEED_ID_CORRECT,
+                         n->valid_to, n->reported_at))
+                        return -1;
+                if (ending && is_active(p, as_of))
+                        out->ends++;
+                else
+                        out->changes++;
+                same = 0;
+        }
+        if (n->deceased_on != ZZ_DATE_NONE &&
+            p->deceased_on != n->deceased_on) {
+                if (push(b, n, ZZ_FEED_ID_DECEASED, ZZ_DATE_NONE,
+                         n->reported_at))
+                        return -1;
+                out->deaths++;
+                same = 0;
+        }
+        if (same)
+                out->unchanged++;
+        return 0;
+}
+
 int zz_feed_snapshot_diff(const zz_feed_snapshot_t *prev,
                           const zz_feed_snapshot_t *cur, zz_date_t as_of,
                           zz_ts_t reported_at, double max_end_share, int force,
@@ -248,7 +323,7 @@ int zz_feed_snapshot_diff(const zz_feed_snapshot_t *prev,
                 goto done;
         i = j = 0;
         while (i < prev->n || j < cur->n) {
-                int c;
+                int c, st;
 
                 if (i == prev->n)
                         c = 1;
@@ -257,71 +332,17 @@ int zz_feed_snapshot_diff(const zz_feed_snapshot_t *prev,
                 else
                         c = strcmp(pv[i]->dept_record_id,
                                    cv[j]->dept_record_id);
-                if (c < 0) {
-                        /* Gone from the list: ends the day before. */
-                        const zz_feed_identity_t *p = pv[i++];
-                        zz_date_t last = as_of - 1;
-
-                        if (!is_active(p, as_of)) {
-                                out->unchanged++;
-                                continue;
-                        }
-                        if (last < p->valid_from)
-                                last = p->valid_from;
-                        if (push(&b, p, ZZ_FEED_ID_END, last, reported_at))
-                                goto done;
-                        out->ends++;
-                } else if (c > 0) {
-                        const zz_feed_identity_t *n = cv[j++];
-
-                        if (push(&b, n, ZZ_FEED_ID_GRANT, n->valid_to,
-                                 n->reported_at))
-                                goto done;
-                        out->grants++;
-                        if (n->deceased_on != ZZ_DATE_NONE) {
-                                if (push(&b, n, ZZ_FEED_ID_DECEASED,
-                                         ZZ_DATE_NONE, n->reported_at))
-                                        goto done;
-                                out->deaths++;
-                        }
-                } else {
-                        const zz_feed_identity_t *p = pv[i++];
-                        const zz_feed_identity_t *n = cv[j++];
-                        int same = 1;
-
-                        if (content_differs(p, n)) {
-                                if (push(&b, n, ZZ_FEED_ID_CORRECT, n->valid_to,
-                                         n->reported_at))
-                                        goto done;
-                                out->changes++;
-                                same = 0;
-                        } else if (p->valid_to != n->valid_to) {
-                                int ending = n->valid_to != ZZ_DATE_NONE &&
-                                             (p->valid_to == ZZ_DATE_NONE ||
-                                              n->valid_to < p->valid_to);
-
-                                if (push(&b, n,
-                                         ending ? ZZ_FEED_ID_END
-                                                : ZZ_FEED_ID_CORRECT,
-                                         n->valid_to, n->reported_at))
-                                        goto done;
-                                if (ending && is_active(p, as_of))
-                                        out->ends++;
-                                else
-                                        out->changes++;
-                                same = 0;
-                        }
-                        if (n->deceased_on != ZZ_DATE_NONE &&
-                            p->deceased_on != n->deceased_on) {
-                                if (push(&b, n, ZZ_FEED_ID_DECEASED,
-                                         ZZ_DATE_NONE, n->reported_at))
-                                        goto done;
-                                out->deaths++;
-                                same = 0;
-                        }
-                        if (same)
-                                out->unchanged++;
+                if (c < 0)
+                        st = diff_gone(&b, out, pv[i++], as_of, reported_at);
+                else if (c > 0)
+                        st = diff_new(&b, out, cv[j++]);
+                else {
+                        st = diff_kept(&b, out, pv[i], cv[j], as_of);
+                        i++;
+                        j++;
                 }
+                if (st != 0)
+                        goto done;
         }
         if (!force && out->prev_active > 0 &&
             (double)out->ends > max_end_share * (double)out->prev_active) {
