@@ -129,7 +129,7 @@ Test(subsidy_store, outbox_ids_in_commit_order)
 Test(subsidy_store, text_array_round_trip)
 {
         const char *items[] = {"a\"b", "c\\d", NULL, "", "{x,y}", "5002X"};
-        char *lit = zz_store_text_array(items, 6);
+        char *lit = zz_pg_text_array(items, 6);
         char errstr[512];
         zz_store_t *s = zz_store_new(env.pg, env.group, errstr, sizeof(errstr));
         const char *params[1] = {lit};
@@ -137,10 +137,10 @@ Test(subsidy_store, text_array_round_trip)
         int i;
 
         cr_assert_not_null(s);
-        r = zz_store_query(s,
-                           "SELECT x FROM unnest($1::text[]) WITH ORDINALITY "
-                           "AS u(x, o) ORDER BY o",
-                           1, params, NULL, NULL, NULL, errstr, sizeof(errstr));
+        r = zz_pg_query(zz_store_conn(s),
+                        "SELECT x FROM unnest($1::text[]) WITH ORDINALITY "
+                        "AS u(x, o) ORDER BY o",
+                        1, params, NULL, errstr, sizeof(errstr));
         cr_assert_not_null(r, "%s", errstr);
         cr_assert_eq(PQntuples(r), 6);
         for (i = 0; i < 6; i++) {

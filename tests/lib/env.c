@@ -257,7 +257,7 @@ int zz_test_db_create(const zz_test_env_t *env, const char *db, int migrate)
                 fprintf(stderr, "migrate: %s\n", errstr);
                 rc = -1;
         }
-        PQfinish(c);
+        zz_pg_finish(c);
         return rc;
 }
 

@@ -28,6 +28,8 @@
 
 #include <libpq-fe.h>
 
+#include "zizhu/pg.h"
+
 typedef struct zz_store_s zz_store_t;
 
 /* Connects with conninfo and prepares the statements. group is the
@@ -38,7 +40,7 @@ zz_store_t *zz_store_new(const char *conninfo, const char *group, char *errstr,
 void zz_store_destroy(zz_store_t *store);
 
 /* The connection, borrowed, for modules that run their own statements
- * inside the store's transaction. */
+ * (through pg.h) inside the store's transaction. */
 PGconn *zz_store_conn(zz_store_t *store);
 
 /* Takes a partition for this instance, in its own transaction: bumps the
@@ -79,33 +81,5 @@ int zz_store_commit(zz_store_t *store, char sqlstate[6], char *errstr,
                     size_t errstr_size);
 /* ROLLBACK (if a transaction is open) and forget buffered outbox rows. */
 void zz_store_rollback(zz_store_t *store);
-
-/* Runs a prepared-on-the-fly parameterized statement expecting
- * PGRES_COMMAND_OK or PGRES_TUPLES_OK; returns the result (caller
- * PQclear()s it) or NULL with errstr and *sqlstate (may be NULL). Params
- * are text, except those with lengths[i] > 0 and formats[i] == 1 (binary);
- * lengths and formats may be NULL. */
-PGresult *zz_store_query(zz_store_t *store, const char *sql, int n_params,
-                         const char *const *values, const int *lengths,
-                         const int *formats, char sqlstate[6], char *errstr,
-                         size_t errstr_size);
-
-/* Runs sql with one text[] parameter per column ($1 .. $n_cols), built
- * from n_rows rows of n_cols values each (row-major; NULL is SQL NULL):
- * how the worker writes a batch of rows in one statement
- * (INSERT ... SELECT ... FROM unnest($1::text[], ...)). NULL with
- * errstr/sqlstate on an error. */
-PGresult *zz_store_query_rows(zz_store_t *store, const char *sql,
-                              const char *const *vals, size_t n_rows,
-                              int n_cols, char sqlstate[6], char *errstr,
-                              size_t errstr_size);
-
-/* 1 when sqlstate is a serialization failure or deadlock (worth a retry). */
-int zz_store_retryable(const char *sqlstate);
-
-/* Builds a PostgreSQL text[] literal of n strings (a NULL item is SQL
- * NULL) into a malloc'd buffer (the caller frees it); NULL on out of
- * memory. */
-char *zz_store_text_array(const char *const *items, size_t n);
 
 #endif

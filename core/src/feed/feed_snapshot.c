@@ -28,6 +28,7 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 
+#include "zizhu/copy.h"
 #include "zizhu/pg.h"
 
 struct zz_feed_snapshot_s {
@@ -228,6 +229,81 @@ static const zz_feed_identity_t **sorted(const zz_feed_snapshot_t *s)
         return v;
 }
 
+/* A record gone from the list: ends the day before as_of (if active). */
+static int diff_gone(struct zz_evbuf *b, zz_feed_diff_t *out,
+                     const zz_feed_identity_t *p, zz_date_t as_of,
+                     zz_ts_t reported_at)
+{
+        zz_date_t last = as_of - 1;
+
+        if (!is_active(p, as_of)) {
+                out->unchanged++;
+                return 0;
+        }
+        if (last < p->valid_from)
+                last = p->valid_from;
+        if (push(b, p, ZZ_FEED_ID_END, last, reported_at))
+                return -1;
+        out->ends++;
+        return 0;
+}
+
+/* A record new in the list: a grant, and a death when it says so. */
+static int diff_new(struct zz_evbuf *b, zz_feed_diff_t *out,
+                    const zz_feed_identity_t *n)
+{
+        if (push(b, n, ZZ_FEED_ID_GRANT, n->valid_to, n->reported_at))
+                return -1;
+        out->grants++;
+        if (n->deceased_on != ZZ_DATE_NONE) {
+                if (push(b, n, ZZ_FEED_ID_DECEASED, ZZ_DATE_NONE,
+                         n->reported_at))
+                        return -1;
+                out->deaths++;
+        }
+        return 0;
+}
+
+/* A record in both lists, p before and n now: a correction, an end or a
+ * death when it changed. */
+static int diff_kept(struct zz_evbuf *b, zz_feed_diff_t *out,
+                     const zz_feed_identity_t *p, const zz_feed_identity_t *n,
+                     zz_date_t as_of)
+{
+        int same = 1;
+
+        if (content_differs(p, n)) {
+                if (push(b, n, ZZ_FEED_ID_CORRECT, n->valid_to, n->reported_at))
+                        return -1;
+                out->changes++;
+                same = 0;
+        } else if (p->valid_to != n->valid_to) {
+                int ending =
+                    n->valid_to != ZZ_DATE_NONE &&
+                    (p->valid_to == ZZ_DATE_NONE || n->valid_to < p->valid_to);
+
+                if (push(b, n, ending ? ZZ_FEED_ID_END : ZZ_FEED_ID_CORRECT,
+                         n->valid_to, n->reported_at))
+                        return -1;
+                if (ending && is_active(p, as_of))
+                        out->ends++;
+                else
+                        out->changes++;
+                same = 0;
+        }
+        if (n->deceased_on != ZZ_DATE_NONE &&
+            p->deceased_on != n->deceased_on) {
+                if (push(b, n, ZZ_FEED_ID_DECEASED, ZZ_DATE_NONE,
+                         n->reported_at))
+                        return -1;
+                out->deaths++;
+                same = 0;
+        }
+        if (same)
+                out->unchanged++;
+        return 0;
+}
+
 int zz_feed_snapshot_diff(const zz_feed_snapshot_t *prev,
                           const zz_feed_snapshot_t *cur, zz_date_t as_of,
                           zz_ts_t reported_at, double max_end_share, int force,
@@ -247,7 +323,7 @@ int zz_feed_snapshot_diff(const zz_feed_snapshot_t *prev,
                 goto done;
         i = j = 0;
         while (i < prev->n || j < cur->n) {
-                int c;
+                int c, st;
 
                 if (i == prev->n)
                         c = 1;
@@ -256,71 +332,17 @@ int zz_feed_snapshot_diff(const zz_feed_snapshot_t *prev,
                 else
                         c = strcmp(pv[i]->dept_record_id,
                                    cv[j]->dept_record_id);
-                if (c < 0) {
-                        /* Gone from the list: ends the day before. */
-                        const zz_feed_identity_t *p = pv[i++];
-                        zz_date_t last = as_of - 1;
-
-                        if (!is_active(p, as_of)) {
-                                out->unchanged++;
-                                continue;
-                        }
-                        if (last < p->valid_from)
-                                last = p->valid_from;
-                        if (push(&b, p, ZZ_FEED_ID_END, last, reported_at))
-                                goto done;
-                        out->ends++;
-                } else if (c > 0) {
-                        const zz_feed_identity_t *n = cv[j++];
-
-                        if (push(&b, n, ZZ_FEED_ID_GRANT, n->valid_to,
-                                 n->reported_at))
-                                goto done;
-                        out->grants++;
-                        if (n->deceased_on != ZZ_DATE_NONE) {
-                                if (push(&b, n, ZZ_FEED_ID_DECEASED,
-                                         ZZ_DATE_NONE, n->reported_at))
-                                        goto done;
-                                out->deaths++;
-                        }
-                } else {
-                        const zz_feed_identity_t *p = pv[i++];
-                        const zz_feed_identity_t *n = cv[j++];
-                        int same = 1;
-
-                        if (content_differs(p, n)) {
-                                if (push(&b, n, ZZ_FEED_ID_CORRECT, n->valid_to,
-                                         n->reported_at))
-                                        goto done;
-                                out->changes++;
-                                same = 0;
-                        } else if (p->valid_to != n->valid_to) {
-                                int ending = n->valid_to != ZZ_DATE_NONE &&
-                                             (p->valid_to == ZZ_DATE_NONE ||
-                                              n->valid_to < p->valid_to);
-
-                                if (push(&b, n,
-                                         ending ? ZZ_FEED_ID_END
-                                                : ZZ_FEED_ID_CORRECT,
-                                         n->valid_to, n->reported_at))
-                                        goto done;
-                                if (ending && is_active(p, as_of))
-                                        out->ends++;
-                                else
-                                        out->changes++;
-                                same = 0;
-                        }
-                        if (n->deceased_on != ZZ_DATE_NONE &&
-                            p->deceased_on != n->deceased_on) {
-                                if (push(&b, n, ZZ_FEED_ID_DECEASED,
-                                         ZZ_DATE_NONE, n->reported_at))
-                                        goto done;
-                                out->deaths++;
-                                same = 0;
-                        }
-                        if (same)
-                                out->unchanged++;
+                if (c < 0)
+                        st = diff_gone(&b, out, pv[i++], as_of, reported_at);
+                else if (c > 0)
+                        st = diff_new(&b, out, cv[j++]);
+                else {
+                        st = diff_kept(&b, out, pv[i], cv[j], as_of);
+                        i++;
+                        j++;
                 }
+                if (st != 0)
+                        goto done;
         }
         if (!force && out->prev_active > 0 &&
             (double)out->ends > max_end_share * (double)out->prev_active) {
@@ -352,16 +374,35 @@ void zz_feed_diff_free(zz_feed_diff_t *diff)
 /* ------------------------------------------------------------------ */
 /* PostgreSQL                                                          */
 
-static int check(PGconn *conn, PGresult *res, ExecStatusType want,
-                 const char *what, char *errstr, size_t errstr_size)
+/* One session lock per department ($1 "zz-feed:<department>"): two runs
+ * for one department do not diff against the same snapshot. */
+static const char SQL_LOCK_DEPARTMENT[] =
+    "SELECT pg_advisory_lock(hashtext($1))";
+
+static const char SQL_LOAD_SNAPSHOT[] =
+    "SELECT dept_record_id, person_id, category, attrs, to_char(valid_from, 'YYYY-MM-DD'), to_char(valid_to, 'YYYY-MM-DD'), to_char(deceased_on, 'YYYY-MM-DD'), approving_region, coalesce(residence_region, '')\n"
+    "FROM zizhu.feed_snapshot_record\n"
+    "WHERE department = $1";
+
+static const char SQL_DELETE_SNAPSHOT[] =
+    "DELETE FROM zizhu.feed_snapshot_record\n"
+    "WHERE department = $1";
+
+static const char SQL_COPY_SNAPSHOT[] =
+    "COPY zizhu.feed_snapshot_record (department, dept_record_id, person_id, category, attrs, valid_from, valid_to, deceased_on, approving_region, residence_region)\n"
+    "FROM STDIN";
+
+static const char SQL_RECORD_RUN[] =
+    "INSERT INTO zizhu.feed_snapshot_run (department, as_of, file_sha256, records, grants, changes, ends, deaths, prev_active, forced)\n"
+    "VALUES ($1, $2::date, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/* "could not <what>: <the connection's last error>". Returns -1. */
+static int failed(PGconn *conn, const char *what, char *errstr,
+                  size_t errstr_size)
 {
-        if (PQresultStatus(res) != want) {
-                snprintf(errstr, errstr_size, "could not %s: %s", what,
-                         PQerrorMessage(conn));
-                PQclear(res);
-                return -1;
-        }
-        return 0;
+        snprintf(errstr, errstr_size, "could not %s: %s", what,
+                 PQerrorMessage(conn));
+        return -1;
 }
 
 int zz_feed_snapshot_lock(void *vconn, const char *department, char *errstr,
@@ -370,15 +411,11 @@ int zz_feed_snapshot_lock(void *vconn, const char *department, char *errstr,
         PGconn *conn = vconn;
         char key[32];
         const char *params[1] = {key};
-        PGresult *res;
 
         snprintf(key, sizeof(key), "zz-feed:%s", department);
-        res = PQexecParams(conn, "SELECT pg_advisory_lock(hashtext($1))", 1,
-                           NULL, params, NULL, NULL, 0);
-        if (check(conn, res, PGRES_TUPLES_OK, "lock the department", errstr,
-                  errstr_size))
-                return -1;
-        PQclear(res);
+        if (zz_pg_command(conn, SQL_LOCK_DEPARTMENT, 1, params, NULL, NULL,
+                          0) != 0)
+                return failed(conn, "lock the department", errstr, errstr_size);
         return 0;
 }
 
@@ -391,6 +428,31 @@ static zz_date_t text_date(const char *s)
         return d;
 }
 
+/* Row i of a SQL_LOAD_SNAPSHOT result as a record of department. */
+static void record_from_row(zz_feed_identity_t *r, const PGresult *res, int i,
+                            const char *department)
+{
+        memset(r, 0, sizeof(*r));
+        snprintf(r->department, sizeof(r->department), "%s", department);
+        snprintf(r->dept_record_id, sizeof(r->dept_record_id), "%s",
+                 PQgetvalue(res, i, 0));
+        snprintf(r->person_id, sizeof(r->person_id), "%s",
+                 PQgetvalue(res, i, 1));
+        snprintf(r->category, sizeof(r->category), "%s", PQgetvalue(res, i, 2));
+        snprintf(r->attrs, sizeof(r->attrs), "%s", PQgetvalue(res, i, 3));
+        r->action = ZZ_FEED_ID_GRANT;
+        r->valid_from = text_date(PQgetvalue(res, i, 4));
+        r->valid_to = PQgetisnull(res, i, 5) ? ZZ_DATE_NONE
+                                             : text_date(PQgetvalue(res, i, 5));
+        r->deceased_on = PQgetisnull(res, i, 6)
+                             ? ZZ_DATE_NONE
+                             : text_date(PQgetvalue(res, i, 6));
+        snprintf(r->approving_region, sizeof(r->approving_region), "%s",
+                 PQgetvalue(res, i, 7));
+        snprintf(r->residence_region, sizeof(r->residence_region), "%s",
+                 PQgetvalue(res, i, 8));
+}
+
 zz_feed_snapshot_t *zz_feed_snapshot_load(void *vconn, const char *department,
                                           char *errstr, size_t errstr_size)
 {
@@ -400,18 +462,11 @@ zz_feed_snapshot_t *zz_feed_snapshot_load(void *vconn, const char *department,
         zz_feed_snapshot_t *s;
         int i, n;
 
-        res = PQexecParams(
-            conn,
-            "SELECT dept_record_id, person_id, category, attrs, "
-            "to_char(valid_from, 'YYYY-MM-DD'), "
-            "to_char(valid_to, 'YYYY-MM-DD'), "
-            "to_char(deceased_on, 'YYYY-MM-DD'), approving_region, "
-            "coalesce(residence_region, '') "
-            "FROM zizhu.feed_snapshot_record WHERE department = $1",
-            1, NULL, params, NULL, NULL, 0);
-        if (check(conn, res, PGRES_TUPLES_OK, "read the previous snapshot",
-                  errstr, errstr_size))
+        res = zz_pg_query(conn, SQL_LOAD_SNAPSHOT, 1, params, NULL, NULL, 0);
+        if (res == NULL) {
+                failed(conn, "read the previous snapshot", errstr, errstr_size);
                 return NULL;
+        }
         s = zz_feed_snapshot_new(department);
         if (s == NULL) {
                 PQclear(res);
@@ -422,27 +477,7 @@ zz_feed_snapshot_t *zz_feed_snapshot_load(void *vconn, const char *department,
         for (i = 0; i < n; i++) {
                 zz_feed_identity_t r;
 
-                memset(&r, 0, sizeof(r));
-                snprintf(r.department, sizeof(r.department), "%s", department);
-                snprintf(r.dept_record_id, sizeof(r.dept_record_id), "%s",
-                         PQgetvalue(res, i, 0));
-                snprintf(r.person_id, sizeof(r.person_id), "%s",
-                         PQgetvalue(res, i, 1));
-                snprintf(r.category, sizeof(r.category), "%s",
-                         PQgetvalue(res, i, 2));
-                snprintf(r.attrs, sizeof(r.attrs), "%s", PQgetvalue(res, i, 3));
-                r.action = ZZ_FEED_ID_GRANT;
-                r.valid_from = text_date(PQgetvalue(res, i, 4));
-                r.valid_to = PQgetisnull(res, i, 5)
-                                 ? ZZ_DATE_NONE
-                                 : text_date(PQgetvalue(res, i, 5));
-                r.deceased_on = PQgetisnull(res, i, 6)
-                                    ? ZZ_DATE_NONE
-                                    : text_date(PQgetvalue(res, i, 6));
-                snprintf(r.approving_region, sizeof(r.approving_region), "%s",
-                         PQgetvalue(res, i, 7));
-                snprintf(r.residence_region, sizeof(r.residence_region), "%s",
-                         PQgetvalue(res, i, 8));
+                record_from_row(&r, res, i, department);
                 if (zz_feed_snapshot_add(s, &r) < 0) {
                         PQclear(res);
                         zz_feed_snapshot_destroy(s);
@@ -454,33 +489,79 @@ zz_feed_snapshot_t *zz_feed_snapshot_load(void *vconn, const char *department,
         return s;
 }
 
-/* COPY text format: backslash, tab, newline and CR escaped. */
-static size_t copy_escape(char *dst, size_t size, const char *s)
-{
-        size_t n = 0;
-
-        for (; *s != '\0' && n + 3 < size; s++) {
-                char c = *s;
-
-                if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
-                        dst[n++] = '\\';
-                        c = c == '\t'   ? 't'
-                            : c == '\n' ? 'n'
-                            : c == '\r' ? 'r'
-                                        : '\\';
-                }
-                dst[n++] = c;
-        }
-        dst[n] = '\0';
-        return n;
-}
-
-static void copy_date(char *dst, size_t size, zz_date_t d)
+/* d as COPY text into buf (NULL for none: COPY's \N). */
+static const char *copy_date(char *buf, size_t size, zz_date_t d)
 {
         if (d == ZZ_DATE_NONE)
-                snprintf(dst, size, "\\N");
-        else
-                zz_date_format(d, dst, size);
+                return NULL;
+        zz_date_format(d, buf, size);
+        return buf;
+}
+
+/* Writes the records of cur in one COPY. */
+static int copy_records(PGconn *conn, const zz_feed_snapshot_t *cur,
+                        char *errstr, size_t errstr_size)
+{
+        char ignore[256];
+        zz_copy_t c;
+        size_t i;
+
+        if (zz_copy_begin(&c, conn, SQL_COPY_SNAPSHOT, ignore,
+                          sizeof(ignore)) != 0)
+                return failed(conn, "store the snapshot", errstr, errstr_size);
+        for (i = 0; i < cur->n; i++) {
+                const zz_feed_identity_t *r = &cur->recs[i];
+                char vf[16], vt[16], dd[16];
+
+                zz_copy_field(&c, cur->department, '\t');
+                zz_copy_field(&c, r->dept_record_id, '\t');
+                zz_copy_field(&c, r->person_id, '\t');
+                zz_copy_field(&c, r->category, '\t');
+                zz_copy_field(&c, r->attrs, '\t');
+                zz_copy_field(&c, copy_date(vf, sizeof(vf), r->valid_from),
+                              '\t');
+                zz_copy_field(&c, copy_date(vt, sizeof(vt), r->valid_to), '\t');
+                zz_copy_field(&c, copy_date(dd, sizeof(dd), r->deceased_on),
+                              '\t');
+                zz_copy_field(&c, r->approving_region, '\t');
+                zz_copy_field(
+                    &c, r->residence_region[0] ? r->residence_region : NULL,
+                    '\n');
+        }
+        if (zz_copy_end(&c, ignore, sizeof(ignore)) != 0)
+                return failed(conn, "store the snapshot", errstr, errstr_size);
+        return 0;
+}
+
+/* Records the run: its file, date and what the diff found. */
+static int record_run(PGconn *conn, const zz_feed_snapshot_t *cur,
+                      zz_date_t as_of, const char *file_sha256,
+                      const zz_feed_diff_t *diff, int forced, char *errstr,
+                      size_t errstr_size)
+{
+        char asof[16], recs[24], g[24], c[24], e[24], d[24], pa[24];
+        const char *pv[10];
+
+        zz_date_format(as_of, asof, sizeof(asof));
+        snprintf(recs, sizeof(recs), "%zu", cur->n);
+        snprintf(g, sizeof(g), "%zu", diff->grants);
+        snprintf(c, sizeof(c), "%zu", diff->changes);
+        snprintf(e, sizeof(e), "%zu", diff->ends);
+        snprintf(d, sizeof(d), "%zu", diff->deaths);
+        snprintf(pa, sizeof(pa), "%zu", diff->prev_active);
+        pv[0] = cur->department;
+        pv[1] = asof;
+        pv[2] = file_sha256 ? file_sha256 : "";
+        pv[3] = recs;
+        pv[4] = g;
+        pv[5] = c;
+        pv[6] = e;
+        pv[7] = d;
+        pv[8] = pa;
+        pv[9] = forced ? "true" : "false";
+        if (zz_pg_command(conn, SQL_RECORD_RUN, 10, pv, NULL, NULL, 0) != 0)
+                return failed(conn, "record the run", errstr, errstr_size);
+        return 0;
 }
 
 int zz_feed_snapshot_store(void *vconn, const zz_feed_snapshot_t *cur,
@@ -490,106 +571,22 @@ int zz_feed_snapshot_store(void *vconn, const zz_feed_snapshot_t *cur,
 {
         PGconn *conn = vconn;
         const char *p1[1] = {cur->department};
-        PGresult *res;
-        size_t i;
-        char line[1024];
+        char ignore[64];
 
         if (zz_pg_exec(conn, "BEGIN", errstr, errstr_size) != 0)
                 return -1;
-        res = PQexecParams(conn,
-                           "DELETE FROM zizhu.feed_snapshot_record "
-                           "WHERE department = $1",
-                           1, NULL, p1, NULL, NULL, 0);
-        if (check(conn, res, PGRES_COMMAND_OK, "replace the snapshot", errstr,
-                  errstr_size))
-                goto fail;
-        PQclear(res);
-        res = PQexec(conn, "COPY zizhu.feed_snapshot_record (department, "
-                           "dept_record_id, person_id, category, attrs, "
-                           "valid_from, valid_to, deceased_on, "
-                           "approving_region, residence_region) FROM STDIN");
-        if (check(conn, res, PGRES_COPY_IN, "store the snapshot", errstr,
-                  errstr_size))
-                goto fail;
-        PQclear(res);
-        for (i = 0; i < cur->n; i++) {
-                const zz_feed_identity_t *r = &cur->recs[i];
-                char rec[2 * ZZ_FEED_REF_SIZE + 4];
-                char attrs[2 * ZZ_FEED_ATTRS_SIZE + 4];
-                char vf[16], vt[16], dd[16];
-                int n;
-
-                copy_escape(rec, sizeof(rec), r->dept_record_id);
-                copy_escape(attrs, sizeof(attrs), r->attrs);
-                copy_date(vf, sizeof(vf), r->valid_from);
-                copy_date(vt, sizeof(vt), r->valid_to);
-                copy_date(dd, sizeof(dd), r->deceased_on);
-                n = snprintf(line, sizeof(line),
-                             "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-                             cur->department, rec, r->person_id, r->category,
-                             attrs, vf, vt, dd, r->approving_region,
-                             r->residence_region[0] ? r->residence_region
-                                                    : "\\N");
-                if (n < 0 || (size_t)n >= sizeof(line) ||
-                    PQputCopyData(conn, line, n) != 1) {
-                        snprintf(errstr, errstr_size,
-                                 "could not store the snapshot: %s",
-                                 PQerrorMessage(conn));
-                        PQputCopyEnd(conn, "aborted");
-                        PQclear(PQgetResult(conn));
-                        goto fail;
-                }
-        }
-        if (PQputCopyEnd(conn, NULL) != 1) {
-                snprintf(errstr, errstr_size,
-                         "could not store the snapshot: %s",
-                         PQerrorMessage(conn));
+        if (zz_pg_command(conn, SQL_DELETE_SNAPSHOT, 1, p1, NULL, NULL, 0) !=
+            0) {
+                failed(conn, "replace the snapshot", errstr, errstr_size);
                 goto fail;
         }
-        res = PQgetResult(conn);
-        if (check(conn, res, PGRES_COMMAND_OK, "store the snapshot", errstr,
-                  errstr_size))
+        if (copy_records(conn, cur, errstr, errstr_size) != 0 ||
+            record_run(conn, cur, as_of, file_sha256, diff, forced, errstr,
+                       errstr_size) != 0)
                 goto fail;
-        PQclear(res);
-        {
-                char asof[16], recs[24], g[24], c[24], e[24], d[24], pa[24];
-                const char *pv[10];
-
-                zz_date_format(as_of, asof, sizeof(asof));
-                snprintf(recs, sizeof(recs), "%zu", cur->n);
-                snprintf(g, sizeof(g), "%zu", diff->grants);
-                snprintf(c, sizeof(c), "%zu", diff->changes);
-                snprintf(e, sizeof(e), "%zu", diff->ends);
-                snprintf(d, sizeof(d), "%zu", diff->deaths);
-                snprintf(pa, sizeof(pa), "%zu", diff->prev_active);
-                pv[0] = cur->department;
-                pv[1] = asof;
-                pv[2] = file_sha256 ? file_sha256 : "";
-                pv[3] = recs;
-                pv[4] = g;
-                pv[5] = c;
-                pv[6] = e;
-                pv[7] = d;
-                pv[8] = pa;
-                pv[9] = forced ? "true" : "false";
-                res = PQexecParams(
-                    conn,
-                    "INSERT INTO zizhu.feed_snapshot_run (department, as_of, "
-                    "file_sha256, records, grants, changes, ends, deaths, "
-                    "prev_active, forced) VALUES ($1, $2::date, $3, $4, $5, "
-                    "$6, $7, $8, $9, $10)",
-                    10, NULL, pv, NULL, NULL, 0);
-                if (check(conn, res, PGRES_COMMAND_OK, "record the run", errstr,
-                          errstr_size))
-                        goto fail;
-                PQclear(res);
-        }
         return zz_pg_exec(conn, "COMMIT", errstr, errstr_size);
-fail : {
-        char ignore[64];
-
+fail:
         zz_pg_exec(conn, "ROLLBACK", ignore, sizeof(ignore));
-}
         return -1;
 }
 

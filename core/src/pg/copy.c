@@ -11,10 +11,30 @@
  * COPY_PIECE bytes while they are written. */
 #define COPY_PIECE (1 << 20)
 
+/* Sends sql (a COPY ... FROM STDIN, parameter-less: COPY takes no bound
+ * parameters) and returns its first result: PGRES_COPY_IN when the server
+ * waits for rows, else the last result (an error), as PQexec would;
+ * NULL when it could not be sent. */
+static PGresult *copy_start(PGconn *conn, const char *sql)
+{
+        PGresult *res, *next;
+
+        if (PQsendQuery(conn, sql) != 1)
+                return NULL;
+        res = PQgetResult(conn);
+        if (PQresultStatus(res) == PGRES_COPY_IN)
+                return res;
+        while ((next = PQgetResult(conn)) != NULL) {
+                PQclear(res);
+                res = next;
+        }
+        return res;
+}
+
 int zz_copy_begin(zz_copy_t *c, PGconn *conn, const char *sql, char *errstr,
                   size_t errstr_size)
 {
-        PGresult *res = PQexec(conn, sql);
+        PGresult *res = copy_start(conn, sql);
         int ok = PQresultStatus(res) == PGRES_COPY_IN;
 
         memset(c, 0, sizeof(*c));

@@ -17,6 +17,34 @@
 /* An arbitrary constant: "zz" migrate lock. */
 #define ZZ_MIGRATE_LOCK_KEY "7a7a0001"
 
+/* The statements of the migration runner, run unprepared: callers may
+ * close the connection with PQfinish(), which would leave statements
+ * prepared on it in the table below. Schema-qualified: the default
+ * search_path starts with "$user", which is schema zizhu once it exists,
+ * so an unqualified name would resolve to another table after the first
+ * migration. */
+static const char SQL_CREATE_SCHEMA[] = "CREATE SCHEMA IF NOT EXISTS zizhu";
+
+static const char SQL_CREATE_MIGRATIONS[] =
+    "CREATE TABLE IF NOT EXISTS zizhu.schema_migrations (\n"
+    "    name text PRIMARY KEY,\n"
+    "    applied_at timestamptz NOT NULL DEFAULT now()\n"
+    ")";
+
+static const char SQL_MIGRATE_LOCK[] =
+    "SELECT pg_advisory_lock(x'" ZZ_MIGRATE_LOCK_KEY "'::bigint)";
+
+static const char SQL_MIGRATE_UNLOCK[] =
+    "SELECT pg_advisory_unlock(x'" ZZ_MIGRATE_LOCK_KEY "'::bigint)";
+
+static const char SQL_IS_APPLIED[] = "SELECT 1\n"
+                                     "FROM zizhu.schema_migrations\n"
+                                     "WHERE name = $1";
+
+static const char SQL_RECORD_MIGRATION[] =
+    "INSERT INTO zizhu.schema_migrations (name)\n"
+    "VALUES ($1)";
+
 PGconn *zz_pg_connect(const char *conninfo, const char *application_name,
                       char *errstr, size_t errstr_size)
 {
@@ -441,9 +469,8 @@ static int is_applied(PGconn *conn, const char *name, char *errstr,
                       size_t errstr_size)
 {
         const char *params[1] = {name};
-        PGresult *res = PQexecParams(
-            conn, "SELECT 1 FROM zizhu.schema_migrations WHERE name = $1", 1,
-            NULL, params, NULL, NULL, 0);
+        PGresult *res =
+            PQexecParams(conn, SQL_IS_APPLIED, 1, NULL, params, NULL, NULL, 0);
         int rc;
 
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -481,10 +508,8 @@ static int apply_one(PGconn *conn, const char *dir, const char *name,
                 goto out;
         }
         PQclear(res);
-        res = PQexecParams(conn,
-                           "INSERT INTO zizhu.schema_migrations (name) "
-                           "VALUES ($1)",
-                           1, NULL, params, NULL, NULL, 0);
+        res = PQexecParams(conn, SQL_RECORD_MIGRATION, 1, NULL, params, NULL,
+                           NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
                 snprintf(errstr, errstr_size, "%s", PQerrorMessage(conn));
                 PQclear(res);
@@ -510,22 +535,9 @@ int zz_pg_migrate(PGconn *conn, const char *dir, int *applied, char *errstr,
         int done = 0;
         int rc = -1;
 
-        /* Schema-qualified: the default search_path starts with "$user",
-         * which is schema zizhu once it exists, so an unqualified name
-         * would resolve to another table after the first migration. */
-        if (zz_pg_exec(conn, "CREATE SCHEMA IF NOT EXISTS zizhu", errstr,
-                       errstr_size) != 0)
-                return -1;
-        if (zz_pg_exec(conn,
-                       "CREATE TABLE IF NOT EXISTS zizhu.schema_migrations ("
-                       " name text PRIMARY KEY,"
-                       " applied_at timestamptz NOT NULL DEFAULT now())",
-                       errstr, errstr_size) != 0)
-                return -1;
-        if (zz_pg_exec(conn,
-                       "SELECT pg_advisory_lock(x'" ZZ_MIGRATE_LOCK_KEY
-                       "'::bigint)",
-                       errstr, errstr_size) != 0)
+        if (zz_pg_exec(conn, SQL_CREATE_SCHEMA, errstr, errstr_size) != 0 ||
+            zz_pg_exec(conn, SQL_CREATE_MIGRATIONS, errstr, errstr_size) != 0 ||
+            zz_pg_exec(conn, SQL_MIGRATE_LOCK, errstr, errstr_size) != 0)
                 return -1;
         d = opendir(dir);
         if (d == NULL) {
@@ -570,10 +582,7 @@ int zz_pg_migrate(PGconn *conn, const char *dir, int *applied, char *errstr,
 closedir:
         closedir(d);
 unlock:
-        zz_pg_exec(conn,
-                   "SELECT pg_advisory_unlock(x'" ZZ_MIGRATE_LOCK_KEY
-                   "'::bigint)",
-                   NULL, 0);
+        zz_pg_exec(conn, SQL_MIGRATE_UNLOCK, NULL, 0);
         for (i = 0; i < count; i++)
                 free(names[i]);
         free(names);

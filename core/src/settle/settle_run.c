@@ -20,8 +20,8 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/sha.h>
 
+#include "zizhu/avro_fields.h"
 #include "zizhu/copy.h"
 #include "zizhu/idno.h"
 #include "zizhu/log.h"
@@ -319,47 +319,8 @@ static int query_failed(char *errstr, size_t errstr_size)
         return -1;
 }
 
-static void hex32(const char *text, char out[33])
-{
-        unsigned char md[SHA256_DIGEST_LENGTH];
-        size_t i;
-
-        SHA256((const unsigned char *)text, strlen(text), md);
-        for (i = 0; i < 16; i++)
-                snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* ------------------------------------------------------------------ */
 /* Avro                                                                */
-
-static int set_str(avro_value_t *rec, const char *name, const char *s)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return avro_value_set_string(&f, s != NULL ? s : "");
-}
-
-static int set_long(avro_value_t *rec, const char *name, int64_t v)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return avro_value_set_long(&f, v);
-}
-
-static int set_enum(avro_value_t *rec, const char *name, const char *symbol)
-{
-        avro_value_t f;
-        int idx;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        idx = avro_schema_enum_get_by_name(avro_value_get_schema(&f), symbol);
-        return avro_value_set_enum(&f, idx < 0 ? 0 : idx);
-}
 
 typedef struct catsum_s {
         const char *category;
@@ -396,16 +357,16 @@ static int encode_group(zz_codec_t *codec, const strtab_t *tab,
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        rc |= set_str(&rec, "allocation_id", allocation_id);
-        rc |= set_str(&rec, "jurisdiction", jurisdiction);
-        rc |= set_str(&rec, "period", period);
-        rc |= set_enum(&rec, "payer", str_of(tab, g[0].payer));
-        rc |= set_enum(&rec, "fund", str_of(tab, g[0].fund));
-        rc |= set_str(&rec, "region", str_of(tab, g[0].region));
-        rc |= set_enum(&rec, "kind",
-                       zz_alloc_kind_name((zz_alloc_kind_t)g[0].kind));
-        rc |= set_long(&rec, "persons", persons);
-        rc |= set_long(&rec, "fen", fen);
+        rc |= zz_avro_set_str(&rec, "allocation_id", allocation_id);
+        rc |= zz_avro_set_str(&rec, "jurisdiction", jurisdiction);
+        rc |= zz_avro_set_str(&rec, "period", period);
+        rc |= zz_avro_set_enum(&rec, "payer", str_of(tab, g[0].payer));
+        rc |= zz_avro_set_enum(&rec, "fund", str_of(tab, g[0].fund));
+        rc |= zz_avro_set_str(&rec, "region", str_of(tab, g[0].region));
+        rc |= zz_avro_set_enum(&rec, "kind",
+                               zz_alloc_kind_name((zz_alloc_kind_t)g[0].kind));
+        rc |= zz_avro_set_long(&rec, "persons", persons);
+        rc |= zz_avro_set_long(&rec, "fen", fen);
         /* by category: sorted by category, persons distinct */
         for (i = 0; i < n; i++)
                 by_cat[i] = &g[i];
@@ -424,22 +385,23 @@ static int encode_group(zz_codec_t *codec, const strtab_t *tab,
                         j++;
                 }
                 rc |= avro_value_append(&arr, &item, NULL);
-                rc |= set_str(&item, "category",
-                              str_of(tab, by_cat[i]->category));
-                rc |= set_long(&item, "persons", np);
-                rc |= set_long(&item, "fen", sum);
+                rc |= zz_avro_set_str(&item, "category",
+                                      str_of(tab, by_cat[i]->category));
+                rc |= zz_avro_set_long(&item, "persons", np);
+                rc |= zz_avro_set_long(&item, "fen", sum);
                 i = j;
         }
         rc |= avro_value_get_by_name(&rec, "lines", &arr, NULL);
         for (i = 0; rc == 0 && i < n; i++) {
                 rc |= avro_value_append(&arr, &item, NULL);
-                rc |= set_str(&item, "pseudonym", g[i].pseudonym);
-                rc |= set_str(&item, "masked_id", g[i].masked);
+                rc |= zz_avro_set_str(&item, "pseudonym", g[i].pseudonym);
+                rc |= zz_avro_set_str(&item, "masked_id", g[i].masked);
                 rc |= avro_value_get_by_name(&item, "year", &f, NULL);
                 rc |= avro_value_set_int(&f, g[i].year);
-                rc |= set_str(&item, "category", str_of(tab, g[i].category));
-                rc |= set_long(&item, "fen", g[i].fen);
-                rc |= set_str(&item, "rule", str_of(tab, g[i].rule));
+                rc |= zz_avro_set_str(&item, "category",
+                                      str_of(tab, g[i].category));
+                rc |= zz_avro_set_long(&item, "fen", g[i].fen);
+                rc |= zz_avro_set_str(&item, "rule", str_of(tab, g[i].rule));
                 rc |= avro_value_get_by_name(&item, "adjusts_period", &f, NULL);
                 if (g[i].adjusts == 0) {
                         rc |= avro_value_set_branch(&f, 0, &br);
@@ -450,9 +412,9 @@ static int encode_group(zz_codec_t *codec, const strtab_t *tab,
                                                     str_of(tab, g[i].adjusts));
                 }
         }
-        rc |= set_str(&rec, "policy_version", policy_version);
-        rc |= set_long(&rec, "closed_at", closed_at);
-        rc |= set_str(&rec, "close_event_id", close_event_id);
+        rc |= zz_avro_set_str(&rec, "policy_version", policy_version);
+        rc |= zz_avro_set_long(&rec, "closed_at", closed_at);
+        rc |= zz_avro_set_str(&rec, "close_event_id", close_event_id);
         free(by_cat);
         if (rc != 0) {
                 avro_value_decref(&rec);
@@ -931,7 +893,7 @@ static int store_group(publish_t *pb, size_t i, size_t *end, char alloc_id[33],
                  zz_policy_name(pb->pol), pb->label, str_of(tab, g->payer),
                  str_of(tab, g->fund), str_of(tab, g->region),
                  zz_alloc_kind_name((zz_alloc_kind_t)g->kind));
-        hex32(idtext, alloc_id);
+        zz_avro_content_id(idtext, alloc_id);
         t1 = now_s();
         if (encode_group(pb->codec, tab, pb->cmd->jurisdiction, pb->label,
                          zz_policy_version(pb->pol), alloc_id,

@@ -11,8 +11,10 @@
 #include <jansson.h>
 
 #include "zizhu/arena.h"
+#include "zizhu/avro_fields.h"
 #include "zizhu/date.h"
 #include "zizhu/event.h"
+#include "zizhu/pg.h"
 
 const char *zz_fact_outcome_name(zz_fact_outcome_t outcome)
 {
@@ -54,14 +56,6 @@ static const char *date_text(num_text_t *t, zz_date_t d)
         return t->s;
 }
 
-static PGresult *run(zz_store_t *store, const char *sql, int n,
-                     const char *const *params, char sqlstate[6], char *errstr,
-                     size_t errstr_size)
-{
-        return zz_store_query(store, sql, n, params, NULL, NULL, sqlstate,
-                              errstr, errstr_size);
-}
-
 /* 1 inserted, 0 duplicate, -1 error */
 static int inserted(PGresult *res)
 {
@@ -78,73 +72,46 @@ static int inserted(PGresult *res)
 /* The batch: valid facts gathered per table, inserted with one        */
 /* INSERT ... SELECT FROM unnest(text arrays) per table.               */
 
-typedef struct col_s {
-        const char *name;
-        const char *cast; /* "" for text */
-} col_t;
+/* One statement per fact table, $n the text[] of column n: the columns
+ * in the order the apply_* functions below gather them. */
+#define IDENTITY_COLS   16
+#define ENROLLMENT_COLS 16
+#define PAYMENT_COLS    15
+#define CONTROL_COLS    12
 
-static const col_t identity_cols[] = {{"event_id", ""},
-                                      {"person_id", ""},
-                                      {"department", ""},
-                                      {"dept_record_id", ""},
-                                      {"action", ""},
-                                      {"category", ""},
-                                      {"attrs", "::jsonb"},
-                                      {"valid_from", "::date"},
-                                      {"valid_to", "::date"},
-                                      {"approving_region", ""},
-                                      {"residence_region", ""},
-                                      {"reported_at", "::bigint"},
-                                      {"deceased_on", "::date"},
-                                      {"src_topic", ""},
-                                      {"src_partition", "::int"},
-                                      {"src_offset", "::bigint"}};
-static const col_t enrollment_cols[] = {{"event_id", ""},
-                                        {"person_id", ""},
-                                        {"department", ""},
-                                        {"dept_record_id", ""},
-                                        {"action", ""},
-                                        {"household_id", ""},
-                                        {"year", "::int"},
-                                        {"tier", "::int"},
-                                        {"enrollment_class", ""},
-                                        {"kind", ""},
-                                        {"registered_on", "::date"},
-                                        {"region", ""},
-                                        {"unit", ""},
-                                        {"src_topic", ""},
-                                        {"src_partition", "::int"},
-                                        {"src_offset", "::bigint"}};
-static const col_t payment_cols[] = {{"event_id", ""},
-                                     {"person_id", ""},
-                                     {"department", ""},
-                                     {"dept_record_id", ""},
-                                     {"kind", ""},
-                                     {"year", "::int"},
-                                     {"contribution_fen", "::bigint"},
-                                     {"subsidy_applied_fen", "::bigint"},
-                                     {"paid_fen", "::bigint"},
-                                     {"refund_fen", "::bigint"},
-                                     {"paid_at", "::bigint"},
-                                     {"receipt", ""},
-                                     {"src_topic", ""},
-                                     {"src_partition", "::int"},
-                                     {"src_offset", "::bigint"}};
-static const col_t control_cols[] = {
-    {"event_id", ""},           {"department", ""},
-    {"dept_record_id", ""},     {"command", ""},
-    {"jurisdiction", ""},       {"period", ""},
-    {"policy_name", ""},        {"policy_version", ""},
-    {"issued_at", "::bigint"},  {"src_topic", ""},
-    {"src_partition", "::int"}, {"src_offset", "::bigint"}};
+static const char SQL_INSERT_IDENTITY_FACT[] =
+    "INSERT INTO zizhu.identity_fact (event_id, person_id, department, dept_record_id, action, category, attrs, valid_from, valid_to, approving_region, residence_region, reported_at, deceased_on, src_topic, src_partition, src_offset)\n"
+    "SELECT c1, c2, c3, c4, c5, c6, c7::jsonb, c8::date, c9::date, c10, c11, c12::bigint, c13::date, c14, c15::int, c16::bigint\n"
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16)\n"
+    "ON CONFLICT (event_id) DO NOTHING\n"
+    "RETURNING event_id";
+
+static const char SQL_INSERT_ENROLLMENT_FACT[] =
+    "INSERT INTO zizhu.enrollment_fact (event_id, person_id, department, dept_record_id, action, household_id, year, tier, enrollment_class, kind, registered_on, region, unit, src_topic, src_partition, src_offset)\n"
+    "SELECT c1, c2, c3, c4, c5, c6, c7::int, c8::int, c9, c10, c11::date, c12, c13, c14, c15::int, c16::bigint\n"
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16)\n"
+    "ON CONFLICT (event_id) DO NOTHING\n"
+    "RETURNING event_id";
+
+static const char SQL_INSERT_PAYMENT_FACT[] =
+    "INSERT INTO zizhu.payment_fact (event_id, person_id, department, dept_record_id, kind, year, contribution_fen, subsidy_applied_fen, paid_fen, refund_fen, paid_at, receipt, src_topic, src_partition, src_offset)\n"
+    "SELECT c1, c2, c3, c4, c5, c6::int, c7::bigint, c8::bigint, c9::bigint, c10::bigint, c11::bigint, c12, c13, c14::int, c15::bigint\n"
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)\n"
+    "ON CONFLICT (event_id) DO NOTHING\n"
+    "RETURNING event_id";
+
+static const char SQL_INSERT_CONTROL_FACT[] =
+    "INSERT INTO zizhu.control_fact (event_id, department, dept_record_id, command, jurisdiction, period, policy_name, policy_version, issued_at, src_topic, src_partition, src_offset)\n"
+    "SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9::bigint, c10, c11::int, c12::bigint\n"
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12)\n"
+    "ON CONFLICT (event_id) DO NOTHING\n"
+    "RETURNING event_id";
 
 typedef struct table_s {
-        const char *name;
-        const col_t *cols;
+        const char *sql;
         int n_cols;
         int person_col; /* -1: no person (control) */
-        char *sql;
-        char **vals; /* n * n_cols, malloc'd strings or NULL */
+        char **vals;    /* n * n_cols, malloc'd strings or NULL */
         size_t *msg;
         size_t n, cap;
 } table_t;
@@ -156,53 +123,22 @@ struct zz_facts_batch_s {
         zz_arena_t *arena; /* one decoded event, reset per message */
 };
 
-static char *build_sql(const table_t *t)
-{
-        size_t cap = 4096, len = 0;
-        char *sql = malloc(cap);
-        int i;
-
-        if (sql == NULL)
-                return NULL;
-        len += (size_t)snprintf(sql + len, cap - len, "INSERT INTO zizhu.%s (",
-                                t->name);
-        for (i = 0; i < t->n_cols; i++)
-                len += (size_t)snprintf(sql + len, cap - len, "%s%s",
-                                        i ? ", " : "", t->cols[i].name);
-        len += (size_t)snprintf(sql + len, cap - len, ") SELECT ");
-        for (i = 0; i < t->n_cols; i++)
-                len += (size_t)snprintf(sql + len, cap - len, "%sc%d%s",
-                                        i ? ", " : "", i + 1, t->cols[i].cast);
-        len += (size_t)snprintf(sql + len, cap - len, " FROM unnest(");
-        for (i = 0; i < t->n_cols; i++)
-                len += (size_t)snprintf(sql + len, cap - len, "%s$%d::text[]",
-                                        i ? ", " : "", i + 1);
-        len += (size_t)snprintf(sql + len, cap - len, ") AS u(");
-        for (i = 0; i < t->n_cols; i++)
-                len += (size_t)snprintf(sql + len, cap - len, "%sc%d",
-                                        i ? ", " : "", i + 1);
-        snprintf(sql + len, cap - len,
-                 ") ON CONFLICT (event_id) DO NOTHING RETURNING event_id");
-        return sql;
-}
-
 zz_facts_batch_t *zz_facts_batch_new(void)
 {
         zz_facts_batch_t *b = calloc(1, sizeof(*b));
-        static const struct {
-                const char *name;
-                const col_t *cols;
-                int n;
-                int person;
-        } defs[N_TABLES] = {{"identity_fact", identity_cols,
-                             (int)(sizeof(identity_cols) / sizeof(col_t)), 1},
-                            {"enrollment_fact", enrollment_cols,
-                             (int)(sizeof(enrollment_cols) / sizeof(col_t)), 1},
-                            {"payment_fact", payment_cols,
-                             (int)(sizeof(payment_cols) / sizeof(col_t)), 1},
-                            {"control_fact", control_cols,
-                             (int)(sizeof(control_cols) / sizeof(col_t)), -1}};
-        int i;
+        static const table_t defs[N_TABLES] = {
+            {.sql = SQL_INSERT_IDENTITY_FACT,
+             .n_cols = IDENTITY_COLS,
+             .person_col = 1},
+            {.sql = SQL_INSERT_ENROLLMENT_FACT,
+             .n_cols = ENROLLMENT_COLS,
+             .person_col = 1},
+            {.sql = SQL_INSERT_PAYMENT_FACT,
+             .n_cols = PAYMENT_COLS,
+             .person_col = 1},
+            {.sql = SQL_INSERT_CONTROL_FACT,
+             .n_cols = CONTROL_COLS,
+             .person_col = -1}};
 
         if (b == NULL)
                 return NULL;
@@ -211,17 +147,7 @@ zz_facts_batch_t *zz_facts_batch_new(void)
                 free(b);
                 return NULL;
         }
-        for (i = 0; i < N_TABLES; i++) {
-                b->t[i].name = defs[i].name;
-                b->t[i].cols = defs[i].cols;
-                b->t[i].n_cols = defs[i].n;
-                b->t[i].person_col = defs[i].person;
-                b->t[i].sql = build_sql(&b->t[i]);
-                if (b->t[i].sql == NULL) {
-                        zz_facts_batch_destroy(b);
-                        return NULL;
-                }
-        }
+        memcpy(b->t, defs, sizeof(defs));
         return b;
 }
 
@@ -248,7 +174,6 @@ void zz_facts_batch_destroy(zz_facts_batch_t *b)
                 return;
         zz_facts_batch_reset(b);
         for (i = 0; i < N_TABLES; i++) {
-                free(b->t[i].sql);
                 free(b->t[i].vals);
                 free(b->t[i].msg);
         }
@@ -334,9 +259,9 @@ static int flush_table(table_t *t, zz_store_t *store,
                 snprintf(errstr, errstr_size, "out of memory");
                 goto out;
         }
-        res =
-            zz_store_query_rows(store, t->sql, (const char *const *)t->vals,
-                                t->n, t->n_cols, sqlstate, errstr, errstr_size);
+        res = zz_pg_query_rows(zz_store_conn(store), t->sql,
+                               (const char *const *)t->vals, t->n, t->n_cols,
+                               sqlstate, errstr, errstr_size);
         if (res == NULL)
                 goto out;
         /* Rows not returned were already stored: duplicates. Within the
@@ -416,7 +341,7 @@ static int apply_identity(zz_facts_batch_t *batch, size_t msg_index,
                           size_t errstr_size)
 {
         num_text_t vf, vt, dd, rep, part, off;
-        const char *params[16];
+        const char *params[IDENTITY_COLS];
         char *attrs;
         int rc;
 
@@ -451,7 +376,7 @@ static int apply_enrollment(zz_facts_batch_t *batch, size_t msg_index,
                             const zz_fact_source_t *src)
 {
         num_text_t y, t, rd, part, off;
-        const char *params[16];
+        const char *params[ENROLLMENT_COLS];
         int rc;
 
         params[0] = ev->event_id;
@@ -479,7 +404,7 @@ static int apply_payment(zz_facts_batch_t *batch, size_t msg_index,
                          const zz_fact_source_t *src)
 {
         num_text_t y, c, a, p, r, at, part, off;
-        const char *params[15];
+        const char *params[PAYMENT_COLS];
         int rc;
 
         params[0] = ev->event_id;
@@ -506,7 +431,7 @@ static int apply_control(zz_facts_batch_t *batch, size_t msg_index,
                          const zz_fact_source_t *src)
 {
         num_text_t at, part, off;
-        const char *params[12];
+        const char *params[CONTROL_COLS];
         int rc;
 
         params[0] = ev->event_id;
@@ -613,6 +538,11 @@ static int decode_and_add(zz_facts_batch_t *batch, zz_stream_t stream,
         return rc;
 }
 
+static const char SQL_INSERT_DEAD_LETTER[] =
+    "INSERT INTO zizhu.dead_letter (src_topic, src_partition, src_offset, stream, event_id, reason, reason_text)\n"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)\n"
+    "ON CONFLICT DO NOTHING";
+
 static int dead_letter(zz_store_t *store, zz_codec_t *codec, zz_stream_t stream,
                        const zz_fact_source_t *src, const void *payload,
                        size_t len, const char *event_id, const invalid_t *inv,
@@ -620,8 +550,9 @@ static int dead_letter(zz_store_t *store, zz_codec_t *codec, zz_stream_t stream,
 {
         char part[16], off[24];
         const char *params[7];
-        avro_value_t rec, f, b;
+        avro_value_t rec;
         zz_codec_buf_t buf = ZZ_CODEC_BUF_INIT;
+        int64_t ts;
         int rc = 0, ins;
 
         snprintf(part, sizeof(part), "%d", (int)src->partition);
@@ -633,61 +564,28 @@ static int dead_letter(zz_store_t *store, zz_codec_t *codec, zz_stream_t stream,
         params[4] = event_id;
         params[5] = inv->reason;
         params[6] = inv->text;
-        ins = inserted(run(store,
-                           "INSERT INTO zizhu.dead_letter (src_topic, "
-                           "src_partition, src_offset, stream, event_id, "
-                           "reason, reason_text) VALUES ($1, $2, $3, $4, "
-                           "$5, $6, $7) ON CONFLICT DO NOTHING",
-                           7, params, sqlstate, errstr, errstr_size));
+        ins = inserted(zz_pg_query(zz_store_conn(store), SQL_INSERT_DEAD_LETTER,
+                                   7, params, sqlstate, errstr, errstr_size));
         if (ins <= 0)
                 return ins; /* error, or already dead-lettered */
         if (zz_codec_value_new(codec, ZZ_STREAM_DEAD_LETTER, &rec) != 0) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        rc |= avro_value_get_by_name(&rec, "source_topic", &f, NULL);
-        rc |= avro_value_set_string(&f, src->topic);
-        rc |= avro_value_get_by_name(&rec, "source_partition", &f, NULL);
-        rc |= avro_value_set_int(&f, src->partition);
-        rc |= avro_value_get_by_name(&rec, "source_offset", &f, NULL);
-        rc |= avro_value_set_long(&f, src->offset);
-        rc |= avro_value_get_by_name(&rec, "source_timestamp", &f, NULL);
-        if (src->timestamp >= 0)
-                rc |= avro_value_set_branch(&f, 1, &b) ||
-                      avro_value_set_long(&b, src->timestamp);
-        else
-                rc |=
-                    avro_value_set_branch(&f, 0, &b) || avro_value_set_null(&b);
-        rc |= avro_value_get_by_name(&rec, "key", &f, NULL);
-        if (src->key != NULL)
-                rc |= avro_value_set_branch(&f, 1, &b) ||
-                      avro_value_set_bytes(&b, (void *)src->key, src->key_len);
-        else
-                rc |=
-                    avro_value_set_branch(&f, 0, &b) || avro_value_set_null(&b);
-        rc |= avro_value_get_by_name(&rec, "payload", &f, NULL);
-        rc |= avro_value_set_bytes(&f, (void *)(payload ? payload : ""), len);
-        rc |= avro_value_get_by_name(&rec, "stream", &f, NULL);
-        rc |= avro_value_set_string(&f, zz_stream_name(stream));
-        rc |= avro_value_get_by_name(&rec, "event_id", &f, NULL);
-        if (event_id != NULL)
-                rc |= avro_value_set_branch(&f, 1, &b) ||
-                      avro_value_set_string(&b, event_id);
-        else
-                rc |=
-                    avro_value_set_branch(&f, 0, &b) || avro_value_set_null(&b);
-        rc |= avro_value_get_by_name(&rec, "reason", &f, NULL);
-        {
-                int idx = avro_schema_enum_get_by_name(
-                    avro_value_get_schema(&f), inv->reason);
-                rc |= avro_value_set_enum(&f, idx < 0 ? 0 : idx);
-        }
-        rc |= avro_value_get_by_name(&rec, "reason_text", &f, NULL);
-        rc |= avro_value_set_string(&f, inv->text);
-        rc |= avro_value_get_by_name(&rec, "worker", &f, NULL);
-        rc |= avro_value_set_string(&f, src->worker ? src->worker : "");
-        rc |= avro_value_get_by_name(&rec, "at", &f, NULL);
-        rc |= avro_value_set_long(&f, src->timestamp >= 0 ? src->timestamp : 0);
+        ts = src->timestamp;
+        rc |= zz_avro_set_str(&rec, "source_topic", src->topic);
+        rc |= zz_avro_set_int(&rec, "source_partition", src->partition);
+        rc |= zz_avro_set_long(&rec, "source_offset", src->offset);
+        rc |= zz_avro_set_opt_long(&rec, "source_timestamp",
+                                   ts >= 0 ? &ts : NULL);
+        rc |= zz_avro_set_opt_bytes(&rec, "key", src->key, src->key_len);
+        rc |= zz_avro_set_bytes(&rec, "payload", payload, len);
+        rc |= zz_avro_set_str(&rec, "stream", zz_stream_name(stream));
+        rc |= zz_avro_set_opt_str(&rec, "event_id", event_id);
+        rc |= zz_avro_set_enum(&rec, "reason", inv->reason);
+        rc |= zz_avro_set_str(&rec, "reason_text", inv->text);
+        rc |= zz_avro_set_str(&rec, "worker", src->worker);
+        rc |= zz_avro_set_long(&rec, "at", ts >= 0 ? ts : 0);
         if (rc != 0) {
                 snprintf(errstr, errstr_size,
                          "could not build a dead-letter value");

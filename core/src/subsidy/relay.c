@@ -15,6 +15,7 @@
 
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
+#include "zizhu/pg.h"
 
 /* "zzRE": one active relay per database. */
 #define RELAY_LOCK_KEY "2054842949"
@@ -106,6 +107,59 @@ static long long scan(rd_kafka_t *rk, const char *topic, int32_t part,
         return best;
 }
 
+/* Raises *hwm to the last outbox id in any partition of topic. 0, or -1
+ * with errstr. */
+static int topic_high_water(rd_kafka_t *rk, const char *topic, long long *hwm,
+                            char *errstr, size_t errstr_size)
+{
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err;
+        int p, n_parts, error = 0;
+
+        err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+        rd_kafka_topic_destroy(rkt);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
+            md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                snprintf(errstr, errstr_size,
+                         "could not read metadata of %s: %s", topic,
+                         err ? rd_kafka_err2str(err)
+                             : rd_kafka_err2str(md->topics[0].err));
+                if (md != NULL)
+                        rd_kafka_metadata_destroy(md);
+                return -1;
+        }
+        n_parts = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+        for (p = 0; p < n_parts && !error; p++) {
+                int64_t lo = 0, hi = 0, window = 64, start;
+                long long best = -1;
+
+                err = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi,
+                                                       10000);
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        snprintf(errstr, errstr_size,
+                                 "could not read offsets of %s [%d]: %s", topic,
+                                 p, rd_kafka_err2str(err));
+                        return -1;
+                }
+                /* Walk back from the end until a committed message with
+                 * our header shows up: aborted transactions and markers
+                 * may sit after it. */
+                while (hi > lo && best < 0) {
+                        start = hi - window > lo ? hi - window : lo;
+                        best = scan(rk, topic, p, start, hi, errstr,
+                                    errstr_size, &error);
+                        if (error || start == lo)
+                                break;
+                        window *= 4;
+                }
+                if (best > *hwm)
+                        *hwm = best;
+        }
+        return error ? -1 : 0;
+}
+
 long long zz_relay_high_water(const zz_config_t *config, char *errstr,
                               size_t errstr_size)
 {
@@ -135,74 +189,40 @@ long long zz_relay_high_water(const zz_config_t *config, char *errstr,
         rd_kafka_poll_set_consumer(rk);
         for (t = 0; t < N_OUTPUTS && !error; t++) {
                 char topic[256];
-                rd_kafka_topic_t *rkt;
-                const struct rd_kafka_metadata *md = NULL;
-                rd_kafka_resp_err_t err;
-                int p, n_parts;
 
                 zz_config_topic(config, outputs[t], topic, sizeof(topic));
-                rkt = rd_kafka_topic_new(rk, topic, NULL);
-                err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-                rd_kafka_topic_destroy(rkt);
-                if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
-                    md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                        snprintf(errstr, errstr_size,
-                                 "could not read metadata of %s: %s", topic,
-                                 err ? rd_kafka_err2str(err)
-                                     : rd_kafka_err2str(md->topics[0].err));
-                        if (md != NULL)
-                                rd_kafka_metadata_destroy(md);
-                        error = 1;
-                        break;
-                }
-                n_parts = md->topics[0].partition_cnt;
-                rd_kafka_metadata_destroy(md);
-                for (p = 0; p < n_parts && !error; p++) {
-                        int64_t lo = 0, hi = 0, window = 64, start;
-                        long long best = -1;
-
-                        err = rd_kafka_query_watermark_offsets(rk, topic, p,
-                                                               &lo, &hi, 10000);
-                        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                                snprintf(errstr, errstr_size,
-                                         "could not read offsets of %s "
-                                         "[%d]: %s",
-                                         topic, p, rd_kafka_err2str(err));
-                                error = 1;
-                                break;
-                        }
-                        /* Walk back from the end until a committed
-                         * message with our header shows up: aborted
-                         * transactions and markers may sit after it. */
-                        while (hi > lo && best < 0) {
-                                start = hi - window > lo ? hi - window : lo;
-                                best = scan(rk, topic, p, start, hi, errstr,
-                                            errstr_size, &error);
-                                if (error || start == lo)
-                                        break;
-                                window *= 4;
-                        }
-                        if (best > hwm)
-                                hwm = best;
-                }
+                error =
+                    topic_high_water(rk, topic, &hwm, errstr, errstr_size) != 0;
         }
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
         return error ? -1 : hwm;
 }
 
+/* Only one relay is active per database: this session lock (released when
+ * the connection closes) decides which. */
+static const char SQL_TRY_RELAY_LOCK[] =
+    "SELECT pg_try_advisory_lock(" RELAY_LOCK_KEY ")";
+
+/* The next rows to publish: $1 the last id published, $2 how many at
+ * most (results in binary: ids are 8-byte big-endian). */
+static const char SQL_READ_OUTBOX[] = "SELECT id, stream, key, value\n"
+                                      "FROM zizhu.outbox\n"
+                                      "WHERE id > $1\n"
+                                      "ORDER BY id\n"
+                                      "LIMIT $2";
+
 static int take_lock(PGconn *conn, const zz_relay_opts_t *opts)
 {
         for (;;) {
-                PGresult *res = PQexec(
-                    conn, "SELECT pg_try_advisory_lock(" RELAY_LOCK_KEY ")");
-                int got = PQresultStatus(res) == PGRES_TUPLES_OK &&
-                          strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-                int failed = PQresultStatus(res) != PGRES_TUPLES_OK;
+                PGresult *res = zz_pg_query(conn, SQL_TRY_RELAY_LOCK, 0, NULL,
+                                            NULL, NULL, 0);
+                int got;
 
-                PQclear(res);
-                if (failed)
+                if (res == NULL)
                         return -1;
+                got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+                PQclear(res);
                 if (got)
                         return 1;
                 if (opts->stop != NULL && *opts->stop)
@@ -221,6 +241,53 @@ static int64_t be64(const char *p)
         return (int64_t)v;
 }
 
+/* Produces row i of res (id, stream, key, value, binary) to its stream's
+ * topic, waiting while the producer's queue is full. */
+static rd_kafka_resp_err_t produce_row(rd_kafka_t *rk,
+                                       const zz_config_t *config,
+                                       const PGresult *res, int i)
+{
+        char topic[256], idtext[24], stream[64];
+        int64_t id = be64(PQgetvalue(res, i, 0));
+        int len = PQgetlength(res, i, 1);
+        int keyless = PQgetisnull(res, i, 2);
+        rd_kafka_resp_err_t err;
+
+        snprintf(stream, sizeof(stream), "%.*s", len, PQgetvalue(res, i, 1));
+        zz_config_topic(config, stream, topic, sizeof(topic));
+        snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+        for (;;) {
+                err = rd_kafka_producev(
+                    rk, RD_KAFKA_V_TOPIC(topic),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(keyless ? NULL : PQgetvalue(res, i, 2),
+                                   keyless ? 0
+                                           : (size_t)PQgetlength(res, i, 2)),
+                    RD_KAFKA_V_VALUE(PQgetvalue(res, i, 3),
+                                     (size_t)PQgetlength(res, i, 3)),
+                    RD_KAFKA_V_HEADER(ZZ_RELAY_HEADER, idtext,
+                                      (ssize_t)strlen(idtext)),
+                    RD_KAFKA_V_END);
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        return err;
+                rd_kafka_poll(rk, 100);
+        }
+}
+
+/* Aborts the open transaction: 1 (retry the same rows), or -1 with errstr
+ * when even that failed. */
+static int abort_txn(rd_kafka_t *rk, char *errstr, size_t errstr_size)
+{
+        rd_kafka_error_t *error = rd_kafka_abort_transaction(rk, 60000);
+
+        if (error == NULL)
+                return 1;
+        snprintf(errstr, errstr_size, "abort_transaction: %s",
+                 rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return -1;
+}
+
 /* Produces rows [0, n) of res in one transaction. 0 committed, 1 aborted
  * (retry the same rows), -1 fatal. */
 static int publish(rd_kafka_t *rk, const zz_config_t *config, PGresult *res,
@@ -237,46 +304,12 @@ static int publish(rd_kafka_t *rk, const zz_config_t *config, PGresult *res,
                 return -1;
         }
         for (i = 0; i < n; i++) {
-                char topic[256], idtext[24], stream[64];
-                int64_t id = be64(PQgetvalue(res, i, 0));
-                rd_kafka_resp_err_t err;
-                int len = PQgetlength(res, i, 1);
+                rd_kafka_resp_err_t err = produce_row(rk, config, res, i);
 
-                snprintf(stream, sizeof(stream), "%.*s", len,
-                         PQgetvalue(res, i, 1));
-                zz_config_topic(config, stream, topic, sizeof(topic));
-                snprintf(idtext, sizeof(idtext), "%" PRId64, id);
-                for (;;) {
-                        err = rd_kafka_producev(
-                            rk, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_KEY(
-                                PQgetisnull(res, i, 2) ? NULL
-                                                       : PQgetvalue(res, i, 2),
-                                PQgetisnull(res, i, 2)
-                                    ? 0
-                                    : (size_t)PQgetlength(res, i, 2)),
-                            RD_KAFKA_V_VALUE(PQgetvalue(res, i, 3),
-                                             (size_t)PQgetlength(res, i, 3)),
-                            RD_KAFKA_V_HEADER(ZZ_RELAY_HEADER, idtext,
-                                              (ssize_t)strlen(idtext)),
-                            RD_KAFKA_V_END);
-                        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                                break;
-                        rd_kafka_poll(rk, 100);
-                }
                 if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
                         zz_log_warn("relay: produce failed: %s",
                                     rd_kafka_err2str(err));
-                        error = rd_kafka_abort_transaction(rk, 60000);
-                        if (error != NULL) {
-                                snprintf(errstr, errstr_size,
-                                         "abort_transaction: %s",
-                                         rd_kafka_error_string(error));
-                                rd_kafka_error_destroy(error);
-                                return -1;
-                        }
-                        return 1;
+                        return abort_txn(rk, errstr, errstr_size);
                 }
         }
         for (;;) {
@@ -287,15 +320,7 @@ static int publish(rd_kafka_t *rk, const zz_config_t *config, PGresult *res,
                         zz_log_warn("relay: transaction aborted: %s",
                                     rd_kafka_error_string(error));
                         rd_kafka_error_destroy(error);
-                        error = rd_kafka_abort_transaction(rk, 60000);
-                        if (error != NULL) {
-                                snprintf(errstr, errstr_size,
-                                         "abort_transaction: %s",
-                                         rd_kafka_error_string(error));
-                                rd_kafka_error_destroy(error);
-                                return -1;
-                        }
-                        return 1;
+                        return abort_txn(rk, errstr, errstr_size);
                 }
                 if (rd_kafka_error_is_retriable(error)) {
                         rd_kafka_error_destroy(error);
@@ -308,39 +333,16 @@ static int publish(rd_kafka_t *rk, const zz_config_t *config, PGresult *res,
         }
 }
 
-int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
+/* The relay's transactional producer, its transactions initialised
+ * (which fences an earlier relay with this id and ends its transaction).
+ * NULL with errstr. */
+static rd_kafka_t *producer_new(const zz_relay_opts_t *opts, char *errstr,
+                                size_t errstr_size)
 {
-        const char *keys[] = {"dbname", "application_name", NULL};
-        const char *vals[] = {zz_config_pg(opts->config), "zizhu-subsidy-relay",
-                              NULL};
-        PGconn *conn;
-        rd_kafka_conf_t *conf;
-        rd_kafka_t *rk = NULL;
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_error_t *error;
-        long long hwm;
-        double idle_since = now_s();
-        int batch_max = opts->batch_max > 0 ? opts->batch_max : 1000;
-        int rc = -1, got;
+        rd_kafka_t *rk;
 
-        conn = PQconnectdbParams(keys, vals, 1);
-        if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-                snprintf(errstr, errstr_size,
-                         "relay could not connect to PostgreSQL: %s",
-                         conn ? PQerrorMessage(conn) : "out of memory");
-                PQfinish(conn);
-                return -1;
-        }
-        got = take_lock(conn, opts);
-        if (got <= 0) {
-                if (got < 0)
-                        snprintf(errstr, errstr_size, "relay lock: %s",
-                                 PQerrorMessage(conn));
-                PQfinish(conn);
-                return got < 0 ? -1 : 0;
-        }
-        zz_log_info("relay active (transactional.id %s)",
-                    opts->transactional_id);
-        conf = rd_kafka_conf_new();
         if (zz_config_apply_kafka(opts->config, conf, errstr, errstr_size) !=
                 0 ||
             rd_kafka_conf_set(conf, "transactional.id", opts->transactional_id,
@@ -350,25 +352,33 @@ int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
             rd_kafka_conf_set(conf, "linger.ms", "5", errstr, errstr_size) !=
                 RD_KAFKA_CONF_OK) {
                 rd_kafka_conf_destroy(conf);
-                goto out;
+                return NULL;
         }
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
         if (rk == NULL) {
                 rd_kafka_conf_destroy(conf);
-                goto out;
+                return NULL;
         }
-        /* Fences an earlier relay with this id and ends its transaction. */
         error = rd_kafka_init_transactions(rk, 60000);
         if (error != NULL) {
                 snprintf(errstr, errstr_size, "init_transactions: %s",
                          rd_kafka_error_string(error));
                 rd_kafka_error_destroy(error);
-                goto out;
+                rd_kafka_flush(rk, 10000);
+                rd_kafka_destroy(rk);
+                return NULL;
         }
-        hwm = zz_relay_high_water(opts->config, errstr, errstr_size);
-        if (hwm < 0)
-                goto out;
-        zz_log_info("relay resumes after outbox id %lld", hwm);
+        return rk;
+}
+
+/* Publishes the outbox rows after hwm until *stop (or idle_exit_ms with
+ * nothing to publish). 0 on a clean stop, -1 with errstr. */
+static int relay_loop(PGconn *conn, rd_kafka_t *rk, const zz_relay_opts_t *opts,
+                      long long hwm, char *errstr, size_t errstr_size)
+{
+        double idle_since = now_s();
+        int batch_max = opts->batch_max > 0 ? opts->batch_max : 1000;
+
         while (!(opts->stop != NULL && *opts->stop)) {
                 char after[24], limit[16];
                 const char *params[2] = {after, limit};
@@ -377,16 +387,12 @@ int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
 
                 snprintf(after, sizeof(after), "%lld", hwm);
                 snprintf(limit, sizeof(limit), "%d", batch_max);
-                res = PQexecParams(conn,
-                                   "SELECT id, stream, key, value FROM "
-                                   "zizhu.outbox WHERE id > $1 ORDER BY id "
-                                   "LIMIT $2",
-                                   2, NULL, params, NULL, NULL, 1);
-                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                res = zz_pg_query_ex(conn, SQL_READ_OUTBOX, 2, NULL, params,
+                                     NULL, NULL, 1, NULL, NULL, 0);
+                if (res == NULL) {
                         snprintf(errstr, errstr_size, "relay: %s",
                                  PQerrorMessage(conn));
-                        PQclear(res);
-                        goto out;
+                        return -1;
                 }
                 n = PQntuples(res);
                 if (n == 0) {
@@ -410,14 +416,48 @@ int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
                 }
                 PQclear(res);
                 if (st < 0)
-                        goto out;
+                        return -1;
         }
-        rc = 0;
+        return 0;
+}
+
+int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
+{
+        char err[512];
+        PGconn *conn;
+        rd_kafka_t *rk = NULL;
+        long long hwm;
+        int rc = -1, got;
+
+        conn = zz_pg_connect(zz_config_pg(opts->config), "zizhu-subsidy-relay",
+                             err, sizeof(err));
+        if (conn == NULL) {
+                snprintf(errstr, errstr_size, "relay %s", err);
+                return -1;
+        }
+        got = take_lock(conn, opts);
+        if (got <= 0) {
+                if (got < 0)
+                        snprintf(errstr, errstr_size, "relay lock: %s",
+                                 PQerrorMessage(conn));
+                zz_pg_finish(conn);
+                return got < 0 ? -1 : 0;
+        }
+        zz_log_info("relay active (transactional.id %s)",
+                    opts->transactional_id);
+        rk = producer_new(opts, errstr, errstr_size);
+        if (rk == NULL)
+                goto out;
+        hwm = zz_relay_high_water(opts->config, errstr, errstr_size);
+        if (hwm < 0)
+                goto out;
+        zz_log_info("relay resumes after outbox id %lld", hwm);
+        rc = relay_loop(conn, rk, opts, hwm, errstr, errstr_size);
 out:
         if (rk != NULL) {
                 rd_kafka_flush(rk, 10000);
                 rd_kafka_destroy(rk);
         }
-        PQfinish(conn); /* also releases the advisory lock */
+        zz_pg_finish(conn); /* also releases the advisory lock */
         return rc;
 }

@@ -28,28 +28,35 @@ struct zz_store_s {
         size_t cap_rows;
 };
 
-PGresult *zz_store_query(zz_store_t *store, const char *sql, int n_params,
-                         const char *const *values, const int *lengths,
-                         const int *formats, char sqlstate[6], char *errstr,
-                         size_t errstr_size)
-{
-        return zz_pg_query_ex(store->conn, sql, n_params, NULL, values, lengths,
-                              formats, 0, sqlstate, errstr, errstr_size);
-}
+/* Takes a partition (see zz_store_claim). */
+static const char SQL_CLAIM_POSITION[] =
+    "INSERT INTO zizhu.consumer_position AS p (group_id, topic, partition, next_offset, epoch)\n"
+    "VALUES ($1, $2, $3, -2, 1)\n"
+    "ON CONFLICT (group_id, topic, partition)\n"
+    "DO UPDATE SET epoch = p.epoch + 1\n"
+    "RETURNING next_offset, epoch";
 
-PGresult *zz_store_query_rows(zz_store_t *store, const char *sql,
-                              const char *const *vals, size_t n_rows,
-                              int n_cols, char sqlstate[6], char *errstr,
-                              size_t errstr_size)
-{
-        return zz_pg_query_rows(store->conn, sql, vals, n_rows, n_cols,
-                                sqlstate, errstr, errstr_size);
-}
+static const char SQL_LOCK_POSITION[] =
+    "SELECT next_offset, epoch\n"
+    "FROM zizhu.consumer_position\n"
+    "WHERE group_id = $1 AND topic = $2 AND partition = $3\n"
+    "FOR UPDATE";
 
-int zz_store_retryable(const char *sqlstate)
-{
-        return zz_pg_retryable(sqlstate);
-}
+static const char SQL_SET_POSITION[] =
+    "UPDATE zizhu.consumer_position\n"
+    "SET next_offset = $4\n"
+    "WHERE group_id = $1 AND topic = $2 AND partition = $3";
+
+/* The ids of a batch's outbox rows: $1 of them, the last returned. */
+static const char SQL_TAKE_OUTBOX_IDS[] = "UPDATE zizhu.outbox_seq\n"
+                                          "SET last_id = last_id + $1\n"
+                                          "RETURNING last_id";
+
+/* $1 the first id, then one array per column. */
+static const char SQL_INSERT_OUTBOX[] =
+    "INSERT INTO zizhu.outbox (id, stream, key, value)\n"
+    "SELECT $1::bigint + u.ord - 1, u.s, u.k, u.v\n"
+    "FROM unnest($2::text[], $3::bytea[], $4::bytea[]) WITH ORDINALITY AS u(s, k, v, ord)";
 
 zz_store_t *zz_store_new(const char *conninfo, const char *group, char *errstr,
                          size_t errstr_size)
@@ -105,6 +112,17 @@ PGconn *zz_store_conn(zz_store_t *store)
         return store->conn;
 }
 
+/* The first three parameters of a position statement: $1 the group, $2
+ * the topic, $3 the partition (its text written into part). */
+static void position_key(const zz_store_t *store, const char *topic,
+                         int32_t partition, char part[16], const char *params[])
+{
+        snprintf(part, 16, "%d", (int)partition);
+        params[0] = store->group;
+        params[1] = topic;
+        params[2] = part;
+}
+
 int zz_store_claim(zz_store_t *store, const char *topic, int32_t partition,
                    int64_t *next_offset, int64_t *epoch, char *errstr,
                    size_t errstr_size)
@@ -113,21 +131,12 @@ int zz_store_claim(zz_store_t *store, const char *topic, int32_t partition,
         const char *params[3];
         PGresult *res;
 
-        snprintf(part, sizeof(part), "%d", (int)partition);
-        params[0] = store->group;
-        params[1] = topic;
-        params[2] = part;
+        position_key(store, topic, partition, part, params);
         /* A single statement is its own transaction; when another instance
          * holds the row in a batch, this waits for its commit and then
          * sees the position it wrote. */
-        res = zz_store_query(store,
-                             "INSERT INTO zizhu.consumer_position AS p "
-                             "(group_id, topic, partition, next_offset, epoch) "
-                             "VALUES ($1, $2, $3, -2, 1) "
-                             "ON CONFLICT (group_id, topic, partition) "
-                             "DO UPDATE SET epoch = p.epoch + 1 "
-                             "RETURNING next_offset, epoch",
-                             3, params, NULL, NULL, NULL, errstr, errstr_size);
+        res = zz_pg_query(store->conn, SQL_CLAIM_POSITION, 3, params, NULL,
+                          errstr, errstr_size);
         if (res == NULL)
                 return -1;
         if (PQntuples(res) != 1) {
@@ -145,14 +154,10 @@ int zz_store_claim(zz_store_t *store, const char *topic, int32_t partition,
 
 int zz_store_begin(zz_store_t *store, char *errstr, size_t errstr_size)
 {
-        PGresult *res;
-
         clear_rows(store);
-        res = zz_store_query(store, "BEGIN", 0, NULL, NULL, NULL, NULL, errstr,
-                             errstr_size);
-        if (res == NULL)
+        if (zz_pg_command(store->conn, "BEGIN", 0, NULL, NULL, errstr,
+                          errstr_size) != 0)
                 return -1;
-        PQclear(res);
         store->in_tx = 1;
         return 0;
 }
@@ -167,16 +172,9 @@ int zz_store_lock_position(zz_store_t *store, const char *topic,
         PGresult *res;
         int64_t got;
 
-        snprintf(part, sizeof(part), "%d", (int)partition);
-        params[0] = store->group;
-        params[1] = topic;
-        params[2] = part;
-        res = zz_store_query(store,
-                             "SELECT next_offset, epoch "
-                             "FROM zizhu.consumer_position "
-                             "WHERE group_id = $1 AND topic = $2 "
-                             "AND partition = $3 FOR UPDATE",
-                             3, params, NULL, NULL, NULL, errstr, errstr_size);
+        position_key(store, topic, partition, part, params);
+        res = zz_pg_query(store->conn, SQL_LOCK_POSITION, 3, params, NULL,
+                          errstr, errstr_size);
         if (res == NULL)
                 return -1;
         if (PQntuples(res) != 1) {
@@ -196,24 +194,12 @@ int zz_store_set_position(zz_store_t *store, const char *topic,
 {
         char part[16], off[24];
         const char *params[4];
-        PGresult *res;
 
-        snprintf(part, sizeof(part), "%d", (int)partition);
+        position_key(store, topic, partition, part, params);
         snprintf(off, sizeof(off), "%lld", (long long)next_offset);
-        params[0] = store->group;
-        params[1] = topic;
-        params[2] = part;
         params[3] = off;
-        res = zz_store_query(store,
-                             "UPDATE zizhu.consumer_position "
-                             "SET next_offset = $4 "
-                             "WHERE group_id = $1 AND topic = $2 "
-                             "AND partition = $3",
-                             4, params, NULL, NULL, NULL, errstr, errstr_size);
-        if (res == NULL)
-                return -1;
-        PQclear(res);
-        return 0;
+        return zz_pg_command(store->conn, SQL_SET_POSITION, 4, params, NULL,
+                             errstr, errstr_size);
 }
 
 static void *dup_bytes(const void *p, size_t len)
@@ -317,11 +303,8 @@ static int write_outbox(zz_store_t *store, char sqlstate[6], char *errstr,
         params[0] = n;
         /* The row lock on outbox_seq is held until COMMIT: the next batch
          * gets its ids only after this one is visible. */
-        res = zz_store_query(store,
-                             "UPDATE zizhu.outbox_seq SET last_id = "
-                             "last_id + $1 RETURNING last_id",
-                             1, params, NULL, NULL, sqlstate, errstr,
-                             errstr_size);
+        res = zz_pg_query(store->conn, SQL_TAKE_OUTBOX_IDS, 1, params, sqlstate,
+                          errstr, errstr_size);
         if (res == NULL)
                 return -1;
         last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -333,7 +316,7 @@ static int write_outbox(zz_store_t *store, char sqlstate[6], char *errstr,
                 goto oom;
         for (i = 0; i < store->n_rows; i++)
                 streams[i] = store->rows[i].stream;
-        stream_arr = zz_store_text_array(streams, store->n_rows);
+        stream_arr = zz_pg_text_array(streams, store->n_rows);
         key_arr = bytea_array(store->rows, store->n_rows, 1);
         value_arr = bytea_array(store->rows, store->n_rows, 0);
         if (stream_arr == NULL || key_arr == NULL || value_arr == NULL)
@@ -342,16 +325,9 @@ static int write_outbox(zz_store_t *store, char sqlstate[6], char *errstr,
         params[1] = stream_arr;
         params[2] = key_arr;
         params[3] = value_arr;
-        res = zz_store_query(
-            store,
-            "INSERT INTO zizhu.outbox (id, stream, key, value) "
-            "SELECT $1::bigint + u.ord - 1, u.s, u.k, u.v FROM "
-            "unnest($2::text[], $3::bytea[], $4::bytea[]) WITH ORDINALITY "
-            "AS u(s, k, v, ord)",
-            4, params, NULL, NULL, sqlstate, errstr, errstr_size);
-        if (res == NULL)
+        if (zz_pg_command(store->conn, SQL_INSERT_OUTBOX, 4, params, sqlstate,
+                          errstr, errstr_size) != 0)
                 goto out;
-        PQclear(res);
         rc = 0;
         goto out;
 oom:
@@ -367,7 +343,7 @@ out:
 int zz_store_commit(zz_store_t *store, char sqlstate[6], char *errstr,
                     size_t errstr_size)
 {
-        PGresult *res;
+        int rc;
 
         if (sqlstate != NULL)
                 sqlstate[0] = '\0';
@@ -375,28 +351,20 @@ int zz_store_commit(zz_store_t *store, char sqlstate[6], char *errstr,
                 zz_store_rollback(store);
                 return -1;
         }
-        res = zz_store_query(store, "COMMIT", 0, NULL, NULL, NULL, sqlstate,
-                             errstr, errstr_size);
+        rc = zz_pg_command(store->conn, "COMMIT", 0, NULL, sqlstate, errstr,
+                           errstr_size);
         store->in_tx = 0;
         clear_rows(store);
-        if (res == NULL) {
+        if (rc != 0) {
                 zz_store_rollback(store);
                 return -1;
         }
-        PQclear(res);
         return 0;
 }
 
 void zz_store_rollback(zz_store_t *store)
 {
-        PGresult *res = PQexec(store->conn, "ROLLBACK");
-
-        PQclear(res);
+        zz_pg_exec(store->conn, "ROLLBACK", NULL, 0);
         store->in_tx = 0;
         clear_rows(store);
-}
-
-char *zz_store_text_array(const char *const *items, size_t n)
-{
-        return zz_pg_text_array(items, n);
 }

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/sha.h>
 
 #include "zizhu/arena.h"
+#include "zizhu/avro_fields.h"
 #include "zizhu/casefold.h"
 #include "zizhu/date.h"
 #include "zizhu/idno.h"
@@ -210,87 +210,6 @@ static int cmp_int(const void *a, const void *b)
 /* ------------------------------------------------------------------ */
 /* Outputs                                                             */
 
-static void hex_id(const char *text, char out[33])
-{
-        unsigned char md[SHA256_DIGEST_LENGTH];
-        size_t i;
-
-        SHA256((const unsigned char *)text, strlen(text), md);
-        for (i = 0; i < 16; i++)
-                snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-static int set_str(avro_value_t *rec, const char *name, const char *s)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return avro_value_set_string(&f, s != NULL ? s : "");
-}
-
-static int set_long(avro_value_t *rec, const char *name, int64_t v)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return avro_value_set_long(&f, v);
-}
-
-static int set_int(avro_value_t *rec, const char *name, int v)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return avro_value_set_int(&f, v);
-}
-
-static int set_enum_value(avro_value_t *f, const char *symbol)
-{
-        avro_schema_t sch = avro_value_get_schema(f);
-        int idx = avro_schema_enum_get_by_name(sch, symbol);
-
-        if (idx < 0)
-                idx = 0; /* UNKNOWN, the first symbol of every enum */
-        return avro_value_set_enum(f, idx);
-}
-
-static int set_enum(avro_value_t *rec, const char *name, const char *symbol)
-{
-        avro_value_t f;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        return set_enum_value(&f, symbol);
-}
-
-/* A ["null", T] union field: branch 0 when s is NULL. */
-static int set_opt_str(avro_value_t *rec, const char *name, const char *s)
-{
-        avro_value_t f, b;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        if (s == NULL)
-                return avro_value_set_branch(&f, 0, &b) ||
-                       avro_value_set_null(&b);
-        return avro_value_set_branch(&f, 1, &b) || avro_value_set_string(&b, s);
-}
-
-static int set_opt_enum(avro_value_t *rec, const char *name, const char *symbol)
-{
-        avro_value_t f, b;
-
-        if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
-                return -1;
-        if (symbol == NULL)
-                return avro_value_set_branch(&f, 0, &b) ||
-                       avro_value_set_null(&b);
-        return avro_value_set_branch(&f, 1, &b) || set_enum_value(&b, symbol);
-}
-
 /* What one decision is about, for the outputs. */
 typedef struct outcome_s {
         const char *person_id;
@@ -317,23 +236,21 @@ static int emit_state(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        rc |= set_str(&rec, "person_id", o->person_id);
-        rc |= set_int(&rec, "year", o->d->year);
-        {
-                avro_value_t f;
-                rc |= avro_value_get_by_name(&rec, "eligible", &f, NULL);
-                rc |= avro_value_set_boolean(&f, o->d->eligible ? 1 : 0);
-        }
-        rc |= set_long(&rec, "contribution_fen", o->d->contribution_fen);
-        rc |= set_long(&rec, "subsidy_fen", o->d->subsidy_fen);
-        rc |= set_long(&rec, "individual_due_fen", o->d->individual_due_fen);
+        rc |= zz_avro_set_str(&rec, "person_id", o->person_id);
+        rc |= zz_avro_set_int(&rec, "year", o->d->year);
+        rc |= zz_avro_set_bool(&rec, "eligible", o->d->eligible);
+        rc |=
+            zz_avro_set_long(&rec, "contribution_fen", o->d->contribution_fen);
+        rc |= zz_avro_set_long(&rec, "subsidy_fen", o->d->subsidy_fen);
+        rc |= zz_avro_set_long(&rec, "individual_due_fen",
+                               o->d->individual_due_fen);
         rc |= avro_value_get_by_name(&rec, "funding", &arr, NULL);
         for (i = 0; rc == 0 && i < o->d->n_funding; i++) {
                 rc |= avro_value_append(&arr, &item, NULL);
-                rc |= set_enum(&item, "payer", o->d->funding[i].payer);
-                rc |= set_enum(&item, "fund", o->d->funding[i].fund);
-                rc |= set_long(&item, "fen", o->d->funding[i].fen);
-                rc |= set_str(&item, "rule", o->d->funding[i].rule);
+                rc |= zz_avro_set_enum(&item, "payer", o->d->funding[i].payer);
+                rc |= zz_avro_set_enum(&item, "fund", o->d->funding[i].fund);
+                rc |= zz_avro_set_long(&item, "fen", o->d->funding[i].fen);
+                rc |= zz_avro_set_str(&item, "rule", o->d->funding[i].rule);
         }
         rc |= avro_value_get_by_name(&rec, "rules", &arr, NULL);
         for (i = 0; rc == 0 && i < o->n_rules; i++) {
@@ -343,17 +260,19 @@ static int emit_state(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
         rc |= avro_value_get_by_name(&rec, "identities", &arr, NULL);
         for (i = 0; rc == 0 && i < o->n_used; i++) {
                 rc |= avro_value_append(&arr, &item, NULL);
-                rc |= set_str(&item, "event_id", o->used[i]->event_id);
-                rc |= set_str(&item, "department", o->used[i]->department);
-                rc |= set_str(&item, "dept_record_id",
-                              o->used[i]->dept_record_id);
-                rc |= set_str(&item, "category", o->used[i]->category);
+                rc |= zz_avro_set_str(&item, "event_id", o->used[i]->event_id);
+                rc |= zz_avro_set_str(&item, "department",
+                                      o->used[i]->department);
+                rc |= zz_avro_set_str(&item, "dept_record_id",
+                                      o->used[i]->dept_record_id);
+                rc |= zz_avro_set_str(&item, "category", o->used[i]->category);
         }
-        rc |= set_str(&rec, "region", o->region);
-        rc |= set_str(&rec, "policy_name", zz_policy_name(o->policy));
-        rc |= set_str(&rec, "policy_version", zz_policy_version(o->policy));
-        rc |= set_long(&rec, "decided_at", o->source.at);
-        rc |= set_str(&rec, "source_event_id", o->source.event_id);
+        rc |= zz_avro_set_str(&rec, "region", o->region);
+        rc |= zz_avro_set_str(&rec, "policy_name", zz_policy_name(o->policy));
+        rc |= zz_avro_set_str(&rec, "policy_version",
+                              zz_policy_version(o->policy));
+        rc |= zz_avro_set_long(&rec, "decided_at", o->source.at);
+        rc |= zz_avro_set_str(&rec, "source_event_id", o->source.event_id);
         if (rc != 0) {
                 snprintf(errstr, errstr_size,
                          "could not build a subsidy-state value");
@@ -405,19 +324,19 @@ static int append_recon(zz_subsidy_t *s, zz_store_t *store,
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        rc |= set_str(&rec, "recon_id", m->id);
-        rc |= set_str(&rec, "person_id", m->person_id);
-        rc |= set_int(&rec, "year", m->year);
-        rc |= set_opt_str(&rec, "household_id", m->household);
-        rc |= set_enum(&rec, "status", m->status);
-        rc |= set_long(&rec, "fen", m->fen);
-        rc |= set_enum(&rec, "route", m->route);
-        rc |= set_opt_enum(&rec, "payer", m->payer);
-        rc |= set_str(&rec, "region", m->region);
-        rc |= set_str(&rec, "policy_version", m->policy_version);
-        rc |= set_str(&rec, "detail", m->detail);
-        rc |= set_long(&rec, "decided_at", m->decided_at);
-        rc |= set_str(&rec, "source_event_id", m->source_event_id);
+        rc |= zz_avro_set_str(&rec, "recon_id", m->id);
+        rc |= zz_avro_set_str(&rec, "person_id", m->person_id);
+        rc |= zz_avro_set_int(&rec, "year", m->year);
+        rc |= zz_avro_set_opt_str(&rec, "household_id", m->household);
+        rc |= zz_avro_set_enum(&rec, "status", m->status);
+        rc |= zz_avro_set_long(&rec, "fen", m->fen);
+        rc |= zz_avro_set_enum(&rec, "route", m->route);
+        rc |= zz_avro_set_opt_enum(&rec, "payer", m->payer);
+        rc |= zz_avro_set_str(&rec, "region", m->region);
+        rc |= zz_avro_set_str(&rec, "policy_version", m->policy_version);
+        rc |= zz_avro_set_str(&rec, "detail", m->detail);
+        rc |= zz_avro_set_long(&rec, "decided_at", m->decided_at);
+        rc |= zz_avro_set_str(&rec, "source_event_id", m->source_event_id);
         if (rc != 0) {
                 snprintf(errstr, errstr_size,
                          "could not build a reconciliation value");
@@ -454,7 +373,7 @@ static int emit_recon(zz_subsidy_t *s, zz_store_t *store, const outcome_t *o,
                  o->d->year, status, (long long)o->d->reconciliation.fen,
                  route ? route : "NONE", payer ? payer : "",
                  zz_policy_version(o->policy), o->source.event_id);
-        hex_id(text, id);
+        zz_avro_content_id(text, id);
         snprintf(detail, sizeof(detail), "%s under %s: %lld fen", status,
                  zz_policy_name(o->policy),
                  (long long)o->d->reconciliation.fen);
@@ -598,15 +517,6 @@ static void collect_used(zz_arena_t *arena, const zz_casefold_person_t *p,
         }
 }
 
-static PGresult *load(zz_store_t *store, const char *sql, const char *array,
-                      char sqlstate[6], char *errstr, size_t errstr_size)
-{
-        const char *params[1] = {array};
-
-        return zz_store_query(store, sql, 1, params, NULL, NULL, sqlstate,
-                              errstr, errstr_size);
-}
-
 static void pending_clear(pending_t *p)
 {
         size_t i;
@@ -656,9 +566,9 @@ static int pending_flush(pending_t *p, zz_store_t *store, const char *sql,
 
         if (p->n == 0)
                 return 0;
-        res =
-            zz_store_query_rows(store, sql, (const char *const *)p->vals, p->n,
-                                (int)p->n_cols, sqlstate, errstr, errstr_size);
+        res = zz_pg_query_rows(zz_store_conn(store), sql,
+                               (const char *const *)p->vals, p->n,
+                               (int)p->n_cols, sqlstate, errstr, errstr_size);
         pending_clear(p);
         if (res == NULL)
                 return -1;
@@ -702,64 +612,33 @@ static int write_decision(zz_subsidy_t *s, zz_store_t *store,
         return pending_add(&s->pending, params, errstr, errstr_size);
 }
 
-/* The decisions and their history rows in one statement: the current
- * decision per person-year is upserted, every revision is appended. */
-static int flush_decisions(zz_subsidy_t *s, zz_store_t *store, char sqlstate[6],
-                           char *errstr, size_t errstr_size)
-{
-        return pending_flush(
-            &s->pending, store,
-            "WITH u AS (SELECT c1, c2::int AS c2, c3::int AS c3, c4, c5, "
-            "c6::boolean AS c6, c7::bigint AS c7, c8::bigint AS c8, "
-            "c9::bigint AS c9, c10, c11::bigint AS c11, c12, c13::bigint AS "
-            "c13, c14, c15 FROM unnest($1::text[], $2::text[], $3::text[], "
-            "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
-            "$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], "
-            "$14::text[], $15::text[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, "
-            "c9, c10, c11, c12, c13, c14, c15)), "
-            "h AS (INSERT INTO zizhu.decision_history (person_id, year, "
-            "revision, decided_at, source_event_id, body) SELECT c1, c2, c3, "
-            "c13, c14, c15 FROM u) "
-            "INSERT INTO zizhu.decision AS d (person_id, year, revision, "
-            "policy_name, policy_version, eligible, contribution_fen, "
-            "subsidy_fen, individual_due_fen, recon_status, recon_fen, "
-            "region, decided_at, source_event_id, body) SELECT c1, c2, c3, "
-            "c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15 FROM u "
-            "ON CONFLICT (person_id, year) DO UPDATE SET "
-            "revision = EXCLUDED.revision, policy_name = "
-            "EXCLUDED.policy_name, policy_version = EXCLUDED.policy_version, "
-            "eligible = EXCLUDED.eligible, contribution_fen = "
-            "EXCLUDED.contribution_fen, subsidy_fen = EXCLUDED.subsidy_fen, "
-            "individual_due_fen = EXCLUDED.individual_due_fen, recon_status "
-            "= EXCLUDED.recon_status, recon_fen = EXCLUDED.recon_fen, region "
-            "= EXCLUDED.region, decided_at = EXCLUDED.decided_at, "
-            "source_event_id = EXCLUDED.source_event_id, body = "
-            "EXCLUDED.body",
-            sqlstate, errstr, errstr_size);
-}
+/* The decisions and their history rows in one statement, $n the text[]
+ * of column n (write_decision): the current decision per person-year is
+ * upserted, every revision is appended. */
+static const char SQL_WRITE_DECISIONS[] =
+    "WITH u AS (\n"
+    "    SELECT c1, c2::int AS c2, c3::int AS c3, c4, c5, c6::boolean AS c6, c7::bigint AS c7, c8::bigint AS c8, c9::bigint AS c9, c10, c11::bigint AS c11, c12, c13::bigint AS c13, c14, c15\n"
+    "    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)\n"
+    "), h AS (\n"
+    "    INSERT INTO zizhu.decision_history (person_id, year, revision, decided_at, source_event_id, body)\n"
+    "    SELECT c1, c2, c3, c13, c14, c15\n"
+    "    FROM u\n"
+    ")\n"
+    "INSERT INTO zizhu.decision AS d (person_id, year, revision, policy_name, policy_version, eligible, contribution_fen, subsidy_fen, individual_due_fen, recon_status, recon_fen, region, decided_at, source_event_id, body)\n"
+    "SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15\n"
+    "FROM u\n"
+    "ON CONFLICT (person_id, year)\n"
+    "DO UPDATE SET revision = EXCLUDED.revision, policy_name = EXCLUDED.policy_name, policy_version = EXCLUDED.policy_version, eligible = EXCLUDED.eligible, contribution_fen = EXCLUDED.contribution_fen, subsidy_fen = EXCLUDED.subsidy_fen, individual_due_fen = EXCLUDED.individual_due_fen, recon_status = EXCLUDED.recon_status, recon_fen = EXCLUDED.recon_fen, region = EXCLUDED.region, decided_at = EXCLUDED.decided_at, source_event_id = EXCLUDED.source_event_id, body = EXCLUDED.body";
 
-/* The findings gathered by finding_put, in one statement. A batch decides
- * each (kind, subject, year) at most once, so no row meets itself. */
-static int flush_findings(zz_subsidy_t *s, zz_store_t *store, char sqlstate[6],
-                          char *errstr, size_t errstr_size)
-{
-        return pending_flush(
-            &s->findings, store,
-            "INSERT INTO zizhu.finding AS f (kind, subject, year, person_id, "
-            "policy_name, policy_version, active, detail, region, "
-            "decided_at, source_event_id) SELECT c1, c2, c3::int, c4, c5, "
-            "c6, c7::boolean, c8, c9, c10::bigint, c11 FROM unnest("
-            "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-            "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
-            "$11::text[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11) "
-            "ON CONFLICT (kind, subject, year) DO UPDATE SET person_id = "
-            "EXCLUDED.person_id, policy_name = EXCLUDED.policy_name, "
-            "policy_version = EXCLUDED.policy_version, active = "
-            "EXCLUDED.active, detail = EXCLUDED.detail, region = "
-            "EXCLUDED.region, decided_at = EXCLUDED.decided_at, "
-            "source_event_id = EXCLUDED.source_event_id",
-            sqlstate, errstr, errstr_size);
-}
+/* The findings gathered by finding_put, $n the text[] of column n. A batch
+ * decides each (kind, subject, year) at most once, so no row meets
+ * itself. */
+static const char SQL_WRITE_FINDINGS[] =
+    "INSERT INTO zizhu.finding AS f (kind, subject, year, person_id, policy_name, policy_version, active, detail, region, decided_at, source_event_id)\n"
+    "SELECT c1, c2, c3::int, c4, c5, c6, c7::boolean, c8, c9, c10::bigint, c11\n"
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11)\n"
+    "ON CONFLICT (kind, subject, year)\n"
+    "DO UPDATE SET person_id = EXCLUDED.person_id, policy_name = EXCLUDED.policy_name, policy_version = EXCLUDED.policy_version, active = EXCLUDED.active, detail = EXCLUDED.detail, region = EXCLUDED.region, decided_at = EXCLUDED.decided_at, source_event_id = EXCLUDED.source_event_id";
 
 /* Decides one person-year and writes it when it changed. */
 static int decide_year(zz_subsidy_t *s, zz_store_t *store,
@@ -893,7 +772,7 @@ static int emit_finding(zz_subsidy_t *s, zz_store_t *store, const finding_t *f,
         snprintf(text, sizeof(text), "%s|%s|%d|%d|%s|%s|%s", f->kind,
                  f->subject, f->year, f->active, f->policy_version,
                  f->source.event_id, f->detail);
-        hex_id(text, id);
+        zz_avro_content_id(text, id);
         m.id = id;
         m.person_id = f->person_id;
         m.year = f->year;
@@ -1114,90 +993,93 @@ static int cmp_hhyear(const void *a, const void *b)
         return (x->year > y->year) - (x->year < y->year);
 }
 
-/* Re-evaluates HOUSEHOLD_TIER_MISMATCH for every household-year any of the
- * batch's persons has an enrollment event in: the rows of er, their
- * enrollment facts (read under their person locks, so still current). The
- * households are locked first (advisory, sorted; taken after the person
- * locks, so instances cannot deadlock), so two batches changing members
- * of one household in different partitions see each other's facts. */
-static int households(zz_subsidy_t *s, zz_store_t *store, const PGresult *er,
-                      char sqlstate[6], char *errstr, size_t errstr_size)
-{
-        PGresult *lr, *mr = NULL, *fr = NULL;
-        member_t *members = NULL;
-        hhyear_t *hy = NULL;
-        const char **hh_col = NULL, **year_col = NULL;
-        char *year_buf = NULL, *hh_arr = NULL, *year_arr = NULL;
-        const char *params[2];
-        size_t n_members = 0, cap = 0, k, n_hy = 0, h;
-        int rc = -1, cursor = 0, n, r, n_er = PQntuples(er);
+static const char SQL_LOCK_HOUSEHOLDS[] =
+    "SELECT pg_advisory_xact_lock(1515870810, k)\n"
+    "FROM (SELECT DISTINCT hashtext(h) AS k FROM unnest($1::text[]) AS u(h) ORDER BY 1) s";
 
-        if (n_er == 0)
-                return 0;
-        hy = malloc((size_t)n_er * sizeof(*hy));
-        hh_col = malloc((size_t)n_er * sizeof(*hh_col));
-        year_col = malloc((size_t)n_er * sizeof(*year_col));
-        year_buf = malloc((size_t)n_er * 16);
-        if (hy == NULL || hh_col == NULL || year_col == NULL ||
+/* The enrollment facts of every member of the household-years ($1
+ * households, $2 years). */
+static const char SQL_LOAD_MEMBERS[] =
+    "SELECT person_id, event_id, department, dept_record_id, action, household_id, year, tier, enrollment_class, kind, registered_on - DATE '1970-01-01', region, unit\n"
+    "FROM zizhu.enrollment_fact\n"
+    "WHERE person_id IN (SELECT m.person_id FROM zizhu.enrollment_fact m WHERE (m.household_id, m.year) IN (SELECT h, y FROM unnest($1::text[], $2::int[]) AS u(h, y)))\n"
+    "ORDER BY person_id COLLATE \"C\", event_id COLLATE \"C\"";
+
+/* The stored findings of the household-years: one index probe per
+ * household-year (a plain join hashed the whole finding table, 4.5 ms a
+ * batch at 12 000 findings, growing with it); OFFSET 0 keeps the planner
+ * from flattening the probe into one. */
+static const char SQL_LOAD_HOUSEHOLD_FINDINGS[] =
+    "SELECT f.subject, f.year, f.active, f.detail, f.person_id, f.policy_name, f.policy_version\n"
+    "FROM unnest($1::text[], $2::int[]) AS u(subject, year)\n"
+    "CROSS JOIN LATERAL (SELECT * FROM zizhu.finding x WHERE x.kind = 'HOUSEHOLD_TIER_MISMATCH' AND x.subject = u.subject AND x.year = u.year OFFSET 0) f";
+
+/* The household-years of the enrollment rows er (n_er > 0 of them),
+ * distinct and sorted, in *hy (malloc'd, households borrowed from er),
+ * and the two text[] parameters of the statements above in arrays
+ * (malloc'd). -1 when out of memory (the caller frees what is set). */
+static int household_years(const PGresult *er, int n_er, hhyear_t **hy,
+                           size_t *n_hy, char *arrays[2])
+{
+        const char **hh_col = malloc((size_t)n_er * sizeof(*hh_col));
+        const char **year_col = malloc((size_t)n_er * sizeof(*year_col));
+        char *year_buf = malloc((size_t)n_er * 16);
+        size_t h, n = 0;
+        int r, rc = -1;
+
+        *hy = malloc((size_t)n_er * sizeof(**hy));
+        if (*hy == NULL || hh_col == NULL || year_col == NULL ||
             year_buf == NULL)
-                goto oom;
+                goto out;
         for (r = 0; r < n_er; r++) {
-                hy[r].household = PQgetvalue(er, r, ZZ_CASEFOLD_E_HOUSEHOLD);
-                hy[r].year = (int)zz_pg_num(er, r, ZZ_CASEFOLD_E_YEAR);
+                (*hy)[r].household = PQgetvalue(er, r, ZZ_CASEFOLD_E_HOUSEHOLD);
+                (*hy)[r].year = (int)zz_pg_num(er, r, ZZ_CASEFOLD_E_YEAR);
         }
-        qsort(hy, (size_t)n_er, sizeof(*hy), cmp_hhyear);
+        qsort(*hy, (size_t)n_er, sizeof(**hy), cmp_hhyear);
         for (h = 0; h < (size_t)n_er; h++)
-                if (n_hy == 0 || cmp_hhyear(&hy[n_hy - 1], &hy[h]) != 0)
-                        hy[n_hy++] = hy[h];
-        for (h = 0; h < n_hy; h++) {
-                snprintf(year_buf + 16 * h, 16, "%d", hy[h].year);
-                hh_col[h] = hy[h].household;
+                if (n == 0 || cmp_hhyear(&(*hy)[n - 1], &(*hy)[h]) != 0)
+                        (*hy)[n++] = (*hy)[h];
+        for (h = 0; h < n; h++) {
+                snprintf(year_buf + 16 * h, 16, "%d", (*hy)[h].year);
+                hh_col[h] = (*hy)[h].household;
                 year_col[h] = year_buf + 16 * h;
         }
-        hh_arr = zz_store_text_array(hh_col, n_hy);
-        year_arr = zz_store_text_array(year_col, n_hy);
-        if (hh_arr == NULL || year_arr == NULL)
-                goto oom;
-        params[0] = hh_arr;
-        params[1] = year_arr;
-        lr = zz_store_query(store,
-                            "SELECT pg_advisory_xact_lock(1515870810, k) FROM "
-                            "(SELECT DISTINCT hashtext(h) AS k FROM "
-                            "unnest($1::text[]) AS u(h) ORDER BY 1) s",
-                            1, params, NULL, NULL, sqlstate, errstr,
-                            errstr_size);
-        if (lr == NULL)
-                goto out;
-        PQclear(lr);
-        mr = zz_store_query(
-            store,
-            "SELECT person_id, event_id, department, dept_record_id, "
-            "action, household_id, year, tier, enrollment_class, kind, "
-            "registered_on - DATE '1970-01-01', region, unit FROM "
-            "zizhu.enrollment_fact WHERE person_id IN (SELECT m.person_id "
-            "FROM zizhu.enrollment_fact m WHERE (m.household_id, m.year) "
-            "IN (SELECT h, y FROM unnest($1::text[], $2::int[]) AS u(h, "
-            "y))) ORDER BY person_id COLLATE \"C\", event_id COLLATE \"C\"",
-            2, params, NULL, NULL, sqlstate, errstr, errstr_size);
-        if (mr != NULL)
-                fr = zz_store_query(
-                    store,
-                    /* one index probe per household-year: a plain join
-                     * hashed the whole finding table (4.5 ms a batch at
-                     * 12 000 findings, growing with it); OFFSET 0 keeps
-                     * the planner from flattening the probe into one */
-                    "SELECT f.subject, f.year, f.active, f.detail, "
-                    "f.person_id, f.policy_name, f.policy_version FROM "
-                    "unnest($1::text[], $2::int[]) AS u(subject, year) "
-                    "CROSS JOIN LATERAL (SELECT * FROM zizhu.finding x "
-                    "WHERE x.kind = 'HOUSEHOLD_TIER_MISMATCH' AND "
-                    "x.subject = u.subject AND x.year = u.year OFFSET 0) f",
-                    2, params, NULL, NULL, sqlstate, errstr, errstr_size);
-        if (fr == NULL)
-                goto out;
-        /* Every member's current enrollment, per year it has events in. */
-        n = PQntuples(mr);
-        while (cursor < n) {
+        *n_hy = n;
+        arrays[0] = zz_pg_text_array(hh_col, n);
+        arrays[1] = zz_pg_text_array(year_col, n);
+        if (arrays[0] != NULL && arrays[1] != NULL)
+                rc = 0;
+out:
+        free(hh_col);
+        free(year_col);
+        free(year_buf);
+        return rc;
+}
+
+/* Member m from row best of mr, its current enrollment of year. */
+static void member_from_row(member_t *m, const PGresult *mr, int best, int year)
+{
+        m->household = PQgetvalue(mr, best, ZZ_CASEFOLD_E_HOUSEHOLD);
+        m->year = year;
+        m->person_id = PQgetvalue(mr, best, ZZ_CASEFOLD_E_PERSON);
+        m->tier = (int)zz_pg_num(mr, best, ZZ_CASEFOLD_E_TIER);
+        m->region = PQgetvalue(mr, best, ZZ_CASEFOLD_E_REGION);
+        m->source.at =
+            zz_ts_from_cst_date(zz_pg_date(mr, best, ZZ_CASEFOLD_E_REGISTERED));
+        m->source.event_id = PQgetvalue(mr, best, ZZ_CASEFOLD_E_EVENT);
+}
+
+/* Every member's current enrollment, per year it has events in, from the
+ * rows mr (ordered by person), sorted by household, year and person, in
+ * *members (malloc'd; NULL when none). -1 when out of memory. */
+static int gather_members(const PGresult *mr, member_t **members,
+                          size_t *n_members)
+{
+        size_t n = 0, cap = 0, k;
+        int cursor = 0, n_rows = PQntuples(mr), r;
+
+        *members = NULL;
+        while (cursor < n_rows) {
                 zz_casefold_span_t sp = next_span(
                     mr, &cursor, PQgetvalue(mr, cursor, ZZ_CASEFOLD_E_PERSON));
                 int years[MAX_YEARS];
@@ -1209,112 +1091,144 @@ static int households(zz_subsidy_t *s, zz_store_t *store, const PGresult *er,
                 for (k = 0; k < n_years; k++) {
                         int best = zz_casefold_enrollment(zz_pg_rows(mr), sp,
                                                           years[k]);
-                        member_t *m;
 
                         if (best < 0)
                                 continue;
-                        if (n_members == cap) {
+                        if (n == cap) {
                                 size_t nc = cap ? cap * 2 : 64;
                                 member_t *nm =
-                                    realloc(members, nc * sizeof(*nm));
-                                if (nm == NULL) {
-                                        snprintf(errstr, errstr_size,
-                                                 "out of memory");
-                                        goto out;
-                                }
-                                members = nm;
+                                    realloc(*members, nc * sizeof(*nm));
+
+                                if (nm == NULL)
+                                        return -1;
+                                *members = nm;
                                 cap = nc;
                         }
-                        m = &members[n_members++];
-                        m->household =
-                            PQgetvalue(mr, best, ZZ_CASEFOLD_E_HOUSEHOLD);
-                        m->year = years[k];
-                        m->person_id =
-                            PQgetvalue(mr, best, ZZ_CASEFOLD_E_PERSON);
-                        m->tier = (int)zz_pg_num(mr, best, ZZ_CASEFOLD_E_TIER);
-                        m->region = PQgetvalue(mr, best, ZZ_CASEFOLD_E_REGION);
-                        m->source.at = zz_ts_from_cst_date(
-                            zz_pg_date(mr, best, ZZ_CASEFOLD_E_REGISTERED));
-                        m->source.event_id =
-                            PQgetvalue(mr, best, ZZ_CASEFOLD_E_EVENT);
+                        member_from_row(&(*members)[n++], mr, best, years[k]);
                 }
         }
-        if (n_members > 0)
-                qsort(members, n_members, sizeof(*members), cmp_member);
-        k = 0;
-        for (h = 0; h < n_hy; h++) {
-                const char *hh = hy[h].household;
-                int year = hy[h].year;
-                const zz_policy_t *pol = NULL;
-                const member_t *first = NULL;
-                char detail[DETAIL_MAX];
-                size_t len = 0, shown = 0, counted = 0;
-                int tiers_differ = 0;
-                finding_t f;
+        if (n > 0)
+                qsort(*members, n, sizeof(**members), cmp_member);
+        *n_members = n;
+        return 0;
+}
 
-                memset(&f, 0, sizeof(f));
-                while (k < n_members &&
-                       (strcmp(members[k].household, hh) < 0 ||
-                        (strcmp(members[k].household, hh) == 0 &&
-                         members[k].year < year)))
-                        k++;
-                detail[0] = '\0';
-                for (; k < n_members && members[k].year == year &&
-                       strcmp(members[k].household, hh) == 0;
-                     k++) {
-                        const member_t *m = &members[k];
-                        const zz_policy_t *mp =
-                            zz_subsidy_policy_for(s, year, m->region);
-                        char masked[19];
+/* HOUSEHOLD_TIER_MISMATCH of the household-year hy from its members: the
+ * members from *k on (sorted as gather_members sorts them; *k moves past
+ * hy's) and its stored finding in fr. */
+static int household_year(zz_subsidy_t *s, zz_store_t *store,
+                          const hhyear_t *hy, const member_t *members,
+                          size_t n_members, size_t *k, const PGresult *fr,
+                          char sqlstate[6], char *errstr, size_t errstr_size)
+{
+        const char *hh = hy->household;
+        int year = hy->year;
+        const zz_policy_t *pol = NULL;
+        const member_t *first = NULL;
+        char detail[DETAIL_MAX];
+        size_t len = 0, shown = 0, counted = 0, i = *k;
+        int tiers_differ = 0;
+        finding_t f;
 
-                        if (mp == NULL || !zz_policy_household_same_tier(mp))
-                                continue;
-                        if (first == NULL) {
-                                first = m;
-                                pol = mp;
-                        } else if (m->tier != first->tier) {
-                                tiers_differ = 1;
-                        }
-                        counted++;
-                        zz_casefold_source_consider(&f.source, m->source.at,
-                                                    m->source.event_id);
-                        zz_idno_mask(m->person_id, strlen(m->person_id),
-                                     masked);
-                        if (shown < 8 && len < sizeof(detail)) {
-                                len += (size_t)snprintf(
-                                    detail + len, sizeof(detail) - len,
-                                    "%s%s tier %d", shown ? ", " : "", masked,
-                                    m->tier);
-                                shown++;
-                        }
-                }
+        memset(&f, 0, sizeof(f));
+        while (i < n_members && (strcmp(members[i].household, hh) < 0 ||
+                                 (strcmp(members[i].household, hh) == 0 &&
+                                  members[i].year < year)))
+                i++;
+        detail[0] = '\0';
+        for (; i < n_members && members[i].year == year &&
+               strcmp(members[i].household, hh) == 0;
+             i++) {
+                const member_t *m = &members[i];
+                const zz_policy_t *mp =
+                    zz_subsidy_policy_for(s, year, m->region);
+                char masked[19];
+
+                if (mp == NULL || !zz_policy_household_same_tier(mp))
+                        continue;
                 if (first == NULL) {
-                        /* no member under a one-tier policy any more */
-                        if (finding_row(fr, hh, year) < 0)
-                                continue;
-                        snprintf(detail, sizeof(detail),
-                                 "no member enrolled under a one-tier "
-                                 "policy");
+                        first = m;
+                        pol = mp;
+                } else if (m->tier != first->tier) {
+                        tiers_differ = 1;
                 }
-                if (counted > shown && len < sizeof(detail))
-                        snprintf(detail + len, sizeof(detail) - len,
-                                 " and %zu more", counted - shown);
-                f.kind = FINDING_HOUSEHOLD;
-                f.subject = hh;
-                f.year = year;
-                f.household = hh;
-                if (first != NULL) {
-                        f.person_id = first->person_id;
-                        f.policy_name = zz_policy_name(pol);
-                        f.policy_version = zz_policy_version(pol);
-                        f.region = first->region;
+                counted++;
+                zz_casefold_source_consider(&f.source, m->source.at,
+                                            m->source.event_id);
+                zz_idno_mask(m->person_id, strlen(m->person_id), masked);
+                if (shown < 8 && len < sizeof(detail)) {
+                        len += (size_t)snprintf(
+                            detail + len, sizeof(detail) - len, "%s%s tier %d",
+                            shown ? ", " : "", masked, m->tier);
+                        shown++;
                 }
-                f.active = tiers_differ;
-                f.detail = detail;
-                if (finding_put(s, store, &f, fr, finding_row(fr, hh, year),
-                                sqlstate, errstr, errstr_size) != 0)
-                        goto out;
         }
+        *k = i;
+        if (first == NULL) {
+                /* no member under a one-tier policy any more */
+                if (finding_row(fr, hh, year) < 0)
+                        return 0;
+                snprintf(detail, sizeof(detail),
+                         "no member enrolled under a one-tier policy");
+        }
+        if (counted > shown && len < sizeof(detail))
+                snprintf(detail + len, sizeof(detail) - len, " and %zu more",
+                         counted - shown);
+        f.kind = FINDING_HOUSEHOLD;
+        f.subject = hh;
+        f.year = year;
+        f.household = hh;
+        if (first != NULL) {
+                f.person_id = first->person_id;
+                f.policy_name = zz_policy_name(pol);
+                f.policy_version = zz_policy_version(pol);
+                f.region = first->region;
+        }
+        f.active = tiers_differ;
+        f.detail = detail;
+        return finding_put(s, store, &f, fr, finding_row(fr, hh, year),
+                           sqlstate, errstr, errstr_size);
+}
+
+/* Re-evaluates HOUSEHOLD_TIER_MISMATCH for every household-year any of the
+ * batch's persons has an enrollment event in: the rows of er, their
+ * enrollment facts (read under their person locks, so still current). The
+ * households are locked first (advisory, sorted; taken after the person
+ * locks, so instances cannot deadlock), so two batches changing members
+ * of one household in different partitions see each other's facts. */
+static int households(zz_subsidy_t *s, zz_store_t *store, const PGresult *er,
+                      char sqlstate[6], char *errstr, size_t errstr_size)
+{
+        PGconn *conn = zz_store_conn(store);
+        PGresult *mr = NULL, *fr = NULL;
+        member_t *members = NULL;
+        hhyear_t *hy = NULL;
+        char *arrays[2] = {NULL, NULL};
+        size_t n_members = 0, k = 0, n_hy = 0, h;
+        int rc = -1, n_er = PQntuples(er);
+
+        if (n_er == 0)
+                return 0;
+        if (household_years(er, n_er, &hy, &n_hy, arrays) != 0)
+                goto oom;
+        if (zz_pg_command(conn, SQL_LOCK_HOUSEHOLDS, 1,
+                          (const char *const *)arrays, sqlstate, errstr,
+                          errstr_size) != 0)
+                goto out;
+        mr = zz_pg_query(conn, SQL_LOAD_MEMBERS, 2, (const char *const *)arrays,
+                         sqlstate, errstr, errstr_size);
+        if (mr != NULL)
+                fr = zz_pg_query(conn, SQL_LOAD_HOUSEHOLD_FINDINGS, 2,
+                                 (const char *const *)arrays, sqlstate, errstr,
+                                 errstr_size);
+        if (fr == NULL)
+                goto out;
+        if (gather_members(mr, &members, &n_members) != 0)
+                goto oom;
+        for (h = 0; h < n_hy; h++)
+                if (household_year(s, store, &hy[h], members, n_members, &k, fr,
+                                   sqlstate, errstr, errstr_size) != 0)
+                        goto out;
         rc = 0;
         goto out;
 oom:
@@ -1322,13 +1236,174 @@ oom:
 out:
         free(members);
         free(hy);
-        free(hh_col);
-        free(year_col);
-        free(year_buf);
-        free(hh_arr);
-        free(year_arr);
+        free(arrays[0]);
+        free(arrays[1]);
         PQclear(mr);
         PQclear(fr);
+        return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* A batch                                                             */
+
+/* Each lookup joins the batch's persons ($1, a text[]) to the index (one
+ * probe each): planning "person_id = ANY($1)" estimated every element of
+ * the array (1 ms a statement), and a cached plan of it could keep a
+ * sequential scan as the table grew. Every result is ordered by person
+ * ("C" collation), as next_span reads it. */
+static const char SQL_LOAD_IDENTITY_FACTS[] =
+    "SELECT person_id, event_id, department, dept_record_id, action, category, attrs::text, valid_from - DATE '1970-01-01', valid_to - DATE '1970-01-01', approving_region, residence_region, reported_at, deceased_on - DATE '1970-01-01'\n"
+    "FROM unnest($1::text[]) AS u(p)\n"
+    "JOIN zizhu.identity_fact f ON f.person_id = u.p\n"
+    "ORDER BY person_id COLLATE \"C\", department COLLATE \"C\", dept_record_id COLLATE \"C\", reported_at, event_id COLLATE \"C\"";
+
+static const char SQL_LOAD_ENROLLMENT_FACTS[] =
+    "SELECT person_id, event_id, department, dept_record_id, action, household_id, year, tier, enrollment_class, kind, registered_on - DATE '1970-01-01', region, unit\n"
+    "FROM unnest($1::text[]) AS u(p)\n"
+    "JOIN zizhu.enrollment_fact f ON f.person_id = u.p\n"
+    "ORDER BY person_id COLLATE \"C\", event_id COLLATE \"C\"";
+
+static const char SQL_LOAD_PAYMENT_FACTS[] =
+    "SELECT person_id, event_id, year, contribution_fen, subsidy_applied_fen, paid_fen, paid_at\n"
+    "FROM unnest($1::text[]) AS u(p)\n"
+    "JOIN zizhu.payment_fact f ON f.person_id = u.p\n"
+    "ORDER BY person_id COLLATE \"C\", event_id COLLATE \"C\"";
+
+static const char SQL_LOAD_DECISIONS[] =
+    "SELECT person_id, year, revision, recon_status, body\n"
+    "FROM unnest($1::text[]) AS u(p)\n"
+    "JOIN zizhu.decision f ON f.person_id = u.p\n"
+    "ORDER BY person_id COLLATE \"C\", year";
+
+static const char SQL_LOAD_CONFLICT_FINDINGS[] =
+    "SELECT subject, year, active, detail, person_id, policy_name, policy_version\n"
+    "FROM unnest($1::text[]) AS u(p)\n"
+    "JOIN zizhu.finding f ON f.kind = 'RECORDS_IN_CONFLICT' AND f.subject = u.p";
+
+/* What the lookups return for a batch's persons, and where each person's
+ * rows begin (next_span cursors). */
+typedef struct loaded_s {
+        PGresult *ir, *er, *pr, *dr, *fr;
+        int ic, ec, pc, dc;
+} loaded_t;
+
+/* Runs the lookups for the persons in array (a text[] literal); on an
+ * error the results so far stay in l for loaded_clear. */
+static int load_persons(PGconn *conn, const char *array, loaded_t *l,
+                        char sqlstate[6], char *errstr, size_t errstr_size)
+{
+        const char *params[1] = {array};
+        const char *const sql[5] = {SQL_LOAD_IDENTITY_FACTS,
+                                    SQL_LOAD_ENROLLMENT_FACTS,
+                                    SQL_LOAD_PAYMENT_FACTS, SQL_LOAD_DECISIONS,
+                                    SQL_LOAD_CONFLICT_FINDINGS};
+        PGresult **res[5] = {&l->ir, &l->er, &l->pr, &l->dr, &l->fr};
+        int i;
+
+        memset(l, 0, sizeof(*l));
+        for (i = 0; i < 5; i++) {
+                *res[i] = zz_pg_query(conn, sql[i], 1, params, sqlstate, errstr,
+                                      errstr_size);
+                if (*res[i] == NULL)
+                        return -1;
+        }
+        return 0;
+}
+
+static void loaded_clear(loaded_t *l)
+{
+        PQclear(l->ir);
+        PQclear(l->er);
+        PQclear(l->pr);
+        PQclear(l->dr);
+        PQclear(l->fr);
+}
+
+/* persons_in sorted (strcmp) without duplicates, in a malloc'd array of
+ * borrowed pointers; *m receives how many. NULL when out of memory. */
+static const char **unique_persons(const char *const *persons_in, size_t n,
+                                   size_t *m)
+{
+        const char **persons = malloc(n * sizeof(*persons));
+        size_t i;
+
+        *m = 0;
+        if (persons == NULL)
+                return NULL;
+        memcpy(persons, persons_in, n * sizeof(*persons));
+        qsort(persons, n, sizeof(*persons), cmp_str);
+        for (i = 0; i < n; i++)
+                if (*m == 0 || strcmp(persons[*m - 1], persons[i]) != 0)
+                        persons[(*m)++] = persons[i];
+        return persons;
+}
+
+/* The years to decide for person p, sorted: those of its enrollment and
+ * payment facts, and the year of every policy in whose jurisdiction one of
+ * its identities lies. Returns how many (at most MAX_YEARS). */
+static size_t person_years(const zz_subsidy_t *s, const zz_casefold_person_t *p,
+                           const loaded_t *l, zz_casefold_span_t esp,
+                           zz_casefold_span_t psp, int years[MAX_YEARS])
+{
+        size_t n_years = 0, k, j;
+        int r;
+
+        for (r = esp.begin; r < esp.end; r++)
+                year_add(years, &n_years,
+                         (int)zz_pg_num(l->er, r, ZZ_CASEFOLD_E_YEAR));
+        for (r = psp.begin; r < psp.end; r++)
+                year_add(years, &n_years,
+                         (int)zz_pg_num(l->pr, r, ZZ_CASEFOLD_P_YEAR));
+        for (k = 0; k < s->n_policies; k++)
+                for (j = 0; j < p->n_identities; j++)
+                        if (zz_policy_in_jurisdiction(
+                                s->policies[k],
+                                p->identities[j].approving_region) ||
+                            (p->refs[j].residence_region != NULL &&
+                             zz_policy_in_jurisdiction(
+                                 s->policies[k],
+                                 p->refs[j].residence_region))) {
+                                year_add(years, &n_years,
+                                         zz_policy_year(s->policies[k]));
+                                break;
+                        }
+        qsort(years, n_years, sizeof(int), cmp_int);
+        return n_years;
+}
+
+/* Folds one person's rows of l into a case per year, decides each and
+ * evaluates its RECORDS_IN_CONFLICT; the persons come in l's order. */
+static int redecide_person(zz_subsidy_t *s, zz_store_t *store,
+                           const char *person, loaded_t *l, size_t *changed,
+                           char sqlstate[6], char *errstr, size_t errstr_size)
+{
+        zz_casefold_person_t p;
+        zz_casefold_span_t isp, esp, psp, dsp;
+        int years[MAX_YEARS];
+        size_t n_years, k;
+        int rc = 0;
+
+        zz_arena_reset(s->arena);
+        memset(&p, 0, sizeof(p));
+        p.person_id = person;
+        isp = next_span(l->ir, &l->ic, person);
+        esp = next_span(l->er, &l->ec, person);
+        psp = next_span(l->pr, &l->pc, person);
+        dsp = next_span(l->dr, &l->dc, person);
+        if (zz_casefold_identities(s->arena, zz_pg_rows(l->ir), isp, &p) != 0) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        n_years = person_years(s, &p, l, esp, psp, years);
+        for (k = 0; rc == 0 && k < n_years; k++) {
+                rc = decide_year(s, store, &p, years[k], l->er, esp, l->pr, psp,
+                                 l->dr, dsp, changed, sqlstate, errstr,
+                                 errstr_size);
+                if (rc == 0)
+                        rc = conflicts_year(s, store, &p, years[k], l->ir, isp,
+                                            l->er, esp, l->fr, sqlstate, errstr,
+                                            errstr_size);
+        }
         return rc;
 }
 
@@ -1338,148 +1413,38 @@ int zz_subsidy_redecide(zz_subsidy_t *s, zz_store_t *store,
                         size_t errstr_size)
 {
         const char **persons;
-        char *array = NULL;
-        PGresult *ir = NULL, *er = NULL, *pr = NULL, *dr = NULL, *fr = NULL;
-        int ic = 0, ec = 0, pc = 0, dc = 0, rc = 0;
-        size_t i, m = 0;
+        char *array;
+        loaded_t l;
+        size_t i, m;
+        int rc;
 
         if (sqlstate != NULL)
                 sqlstate[0] = '\0';
         if (n == 0)
                 return 0;
-        persons = malloc(n * sizeof(*persons));
-        if (persons == NULL) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return -1;
-        }
-        memcpy(persons, persons_in, n * sizeof(*persons));
-        qsort(persons, n, sizeof(*persons), cmp_str);
-        for (i = 0; i < n; i++)
-                if (m == 0 || strcmp(persons[m - 1], persons[i]) != 0)
-                        persons[m++] = persons[i];
-        array = zz_store_text_array(persons, m);
+        persons = unique_persons(persons_in, n, &m);
+        array = persons != NULL ? zz_pg_text_array(persons, m) : NULL;
         if (array == NULL) {
                 free(persons);
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        /* Each lookup joins the batch's persons to the index (one probe
-         * each): planning "person_id = ANY($1)" estimated every element of
-         * the array (1 ms a statement), and a cached plan of it could keep
-         * a sequential scan as the table grew. */
-        ir = load(store,
-                  "SELECT person_id, event_id, department, dept_record_id, "
-                  "action, category, attrs::text, valid_from - DATE "
-                  "'1970-01-01', valid_to - DATE '1970-01-01', "
-                  "approving_region, residence_region, reported_at, "
-                  "deceased_on - DATE '1970-01-01' FROM "
-                  "unnest($1::text[]) AS u(p) JOIN zizhu.identity_fact f ON "
-                  "f.person_id = u.p ORDER BY person_id "
-                  "COLLATE \"C\", department COLLATE \"C\", dept_record_id "
-                  "COLLATE \"C\", reported_at, event_id COLLATE \"C\"",
-                  array, sqlstate, errstr, errstr_size);
-        if (ir != NULL)
-                er = load(store,
-                          "SELECT person_id, event_id, department, "
-                          "dept_record_id, action, household_id, year, "
-                          "tier, enrollment_class, kind, registered_on - "
-                          "DATE '1970-01-01', region, unit FROM "
-                          "unnest($1::text[]) AS u(p) JOIN "
-                          "zizhu.enrollment_fact f ON f.person_id = u.p "
-                          "ORDER BY person_id COLLATE \"C\", "
-                          "event_id COLLATE \"C\"",
-                          array, sqlstate, errstr, errstr_size);
-        if (er != NULL)
-                pr = load(store,
-                          "SELECT person_id, event_id, year, "
-                          "contribution_fen, subsidy_applied_fen, paid_fen, "
-                          "paid_at FROM unnest($1::text[]) AS u(p) JOIN "
-                          "zizhu.payment_fact f ON f.person_id = u.p ORDER BY "
-                          "person_id COLLATE "
-                          "\"C\", event_id COLLATE \"C\"",
-                          array, sqlstate, errstr, errstr_size);
-        if (pr != NULL)
-                dr = load(store,
-                          "SELECT person_id, year, revision, recon_status, "
-                          "body FROM unnest($1::text[]) AS u(p) JOIN "
-                          "zizhu.decision f ON f.person_id = u.p ORDER BY "
-                          "person_id COLLATE \"C\", "
-                          "year",
-                          array, sqlstate, errstr, errstr_size);
-        if (dr != NULL)
-                fr = load(store,
-                          "SELECT subject, year, active, detail, person_id, "
-                          "policy_name, policy_version FROM "
-                          "unnest($1::text[]) AS u(p) JOIN zizhu.finding f "
-                          "ON f.kind = 'RECORDS_IN_CONFLICT' AND f.subject "
-                          "= u.p",
-                          array, sqlstate, errstr, errstr_size);
-        if (fr == NULL)
-                rc = -1;
-        for (i = 0; rc == 0 && i < m; i++) {
-                zz_casefold_person_t p;
-                zz_casefold_span_t isp, esp, psp, dsp;
-                int years[MAX_YEARS];
-                size_t n_years = 0, k, j;
-                int r;
-
-                zz_arena_reset(s->arena);
-                memset(&p, 0, sizeof(p));
-                p.person_id = persons[i];
-                isp = next_span(ir, &ic, persons[i]);
-                esp = next_span(er, &ec, persons[i]);
-                psp = next_span(pr, &pc, persons[i]);
-                dsp = next_span(dr, &dc, persons[i]);
-                if (zz_casefold_identities(s->arena, zz_pg_rows(ir), isp, &p) !=
-                    0) {
-                        snprintf(errstr, errstr_size, "out of memory");
-                        rc = -1;
-                        break;
-                }
-                for (r = esp.begin; r < esp.end; r++)
-                        year_add(years, &n_years,
-                                 (int)zz_pg_num(er, r, ZZ_CASEFOLD_E_YEAR));
-                for (r = psp.begin; r < psp.end; r++)
-                        year_add(years, &n_years,
-                                 (int)zz_pg_num(pr, r, ZZ_CASEFOLD_P_YEAR));
-                for (k = 0; k < s->n_policies; k++)
-                        for (j = 0; j < p.n_identities; j++)
-                                if (zz_policy_in_jurisdiction(
-                                        s->policies[k],
-                                        p.identities[j].approving_region) ||
-                                    (p.refs[j].residence_region != NULL &&
-                                     zz_policy_in_jurisdiction(
-                                         s->policies[k],
-                                         p.refs[j].residence_region))) {
-                                        year_add(
-                                            years, &n_years,
-                                            zz_policy_year(s->policies[k]));
-                                        break;
-                                }
-                qsort(years, n_years, sizeof(int), cmp_int);
-                for (k = 0; rc == 0 && k < n_years; k++) {
-                        rc = decide_year(s, store, &p, years[k], er, esp, pr,
-                                         psp, dr, dsp, changed, sqlstate,
-                                         errstr, errstr_size);
-                        if (rc == 0)
-                                rc = conflicts_year(s, store, &p, years[k], ir,
-                                                    isp, er, esp, fr, sqlstate,
-                                                    errstr, errstr_size);
-                }
-        }
+        rc = load_persons(zz_store_conn(store), array, &l, sqlstate, errstr,
+                          errstr_size);
+        for (i = 0; rc == 0 && i < m; i++)
+                rc = redecide_person(s, store, persons[i], &l, changed,
+                                     sqlstate, errstr, errstr_size);
         if (rc == 0)
-                rc = flush_decisions(s, store, sqlstate, errstr, errstr_size);
+                rc = pending_flush(&s->pending, store, SQL_WRITE_DECISIONS,
+                                   sqlstate, errstr, errstr_size);
         if (rc == 0)
-                rc = households(s, store, er, sqlstate, errstr, errstr_size);
+                rc = households(s, store, l.er, sqlstate, errstr, errstr_size);
         if (rc == 0)
-                rc = flush_findings(s, store, sqlstate, errstr, errstr_size);
+                rc = pending_flush(&s->findings, store, SQL_WRITE_FINDINGS,
+                                   sqlstate, errstr, errstr_size);
         pending_clear(&s->pending);
         pending_clear(&s->findings);
-        PQclear(ir);
-        PQclear(er);
-        PQclear(pr);
-        PQclear(dr);
-        PQclear(fr);
+        loaded_clear(&l);
         free(array);
         free(persons);
         zz_arena_reset(s->arena);

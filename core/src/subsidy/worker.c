@@ -14,6 +14,7 @@
 #include "zizhu/facts.h"
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
+#include "zizhu/pg.h"
 #include "zizhu/store.h"
 #include "zizhu/subsidy.h"
 
@@ -218,70 +219,148 @@ static int set_conf(rd_kafka_conf_t *conf, const char *key, const char *value,
 #define STATS_EVERY  20
 #define STATS_CHECKS 50
 
+/* The tables whose statistics are checked, as the check below names them,
+ * and the statement that analyses each: the ANALYZE text is one of these
+ * fixed statements, never built from what the query returns. */
+static const struct {
+        const char *table;
+        const char *analyze;
+} stats_tables[] = {{"zizhu.identity_fact", "ANALYZE zizhu.identity_fact"},
+                    {"zizhu.enrollment_fact", "ANALYZE zizhu.enrollment_fact"},
+                    {"zizhu.payment_fact", "ANALYZE zizhu.payment_fact"},
+                    {"zizhu.decision", "ANALYZE zizhu.decision"}};
+
+/* Tables of stats_tables with rows but no statistics on person_id yet
+ * (that this role may analyse). */
+static const char SQL_TABLES_WITHOUT_STATS[] =
+    "SELECT format('%I.%I', n.nspname, c.relname)\n"
+    "FROM pg_class c\n"
+    "JOIN pg_namespace n ON n.oid = c.relnamespace\n"
+    "WHERE n.nspname = 'zizhu' AND c.relname IN ('identity_fact', 'enrollment_fact', 'payment_fact', 'decision') AND pg_has_role(c.relowner, 'USAGE') AND NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = 'person_id')";
+
 static void stats_session(zz_worker_t *w)
 {
-        PGresult *res = PQexec(zz_store_conn(w->store),
-                               "SET max_parallel_workers_per_gather = 0");
+        PGconn *conn = zz_store_conn(w->store);
 
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        if (zz_pg_exec(conn, "SET max_parallel_workers_per_gather = 0", NULL,
+                       0) != 0)
                 zz_log_warn("could not turn parallel plans off: %s",
-                            PQerrorMessage(zz_store_conn(w->store)));
-        PQclear(res);
+                            PQerrorMessage(conn));
         w->stats_checks = STATS_CHECKS;
         w->stats_batches = 5; /* the first check comes sooner */
+}
+
+static void analyse(PGconn *conn, const char *table)
+{
+        size_t i;
+
+        for (i = 0; i < sizeof(stats_tables) / sizeof(stats_tables[0]); i++) {
+                if (strcmp(stats_tables[i].table, table) != 0)
+                        continue;
+                if (zz_pg_exec(conn, stats_tables[i].analyze, NULL, 0) != 0)
+                        zz_log_warn("could not analyse a fact table: %s",
+                                    PQerrorMessage(conn));
+                else
+                        zz_log_debug("analysed %s", table);
+                return;
+        }
 }
 
 static void stats_check(zz_worker_t *w)
 {
         PGconn *conn = zz_store_conn(w->store);
-        PGresult *res, *ar;
+        PGresult *res;
         int i;
 
         if (w->stats_checks <= 0 || --w->stats_batches > 0)
                 return;
         w->stats_batches = STATS_EVERY;
         w->stats_checks--;
-        /* tables of ours with rows but no statistics on person_id yet */
-        res = PQexec(
-            conn, "SELECT format('%I.%I', n.nspname, c.relname) FROM "
-                  "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                  "WHERE n.nspname = 'zizhu' AND c.relname IN "
-                  "('identity_fact', 'enrollment_fact', 'payment_fact', "
-                  "'decision') AND pg_has_role(c.relowner, 'USAGE') AND "
-                  "NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = "
-                  "n.nspname AND s.tablename = c.relname AND s.attname = "
-                  "'person_id')");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        res =
+            zz_pg_query(conn, SQL_TABLES_WITHOUT_STATS, 0, NULL, NULL, NULL, 0);
+        if (res == NULL) {
                 zz_log_warn("could not check planner statistics: %s",
                             PQerrorMessage(conn));
-                PQclear(res);
                 return;
         }
         if (PQntuples(res) == 0)
                 w->stats_checks = 0; /* all there: autovacuum's from now */
-        for (i = 0; i < PQntuples(res); i++) {
-                char sql[160];
-
-                snprintf(sql, sizeof(sql), "ANALYZE %s", PQgetvalue(res, i, 0));
-                ar = PQexec(conn, sql);
-                if (PQresultStatus(ar) != PGRES_COMMAND_OK)
-                        zz_log_warn("could not analyse a fact table: %s",
-                                    PQerrorMessage(conn));
-                else
-                        zz_log_debug("analysed %s", PQgetvalue(res, i, 0));
-                PQclear(ar);
-        }
+        for (i = 0; i < PQntuples(res); i++)
+                analyse(conn, PQgetvalue(res, i, 0));
         PQclear(res);
+}
+
+/* The consumer of the input topics, subscribed, its rebalances handled
+ * by rebalance_cb. */
+static int consumer_new(zz_worker_t *w, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *conf;
+        rd_kafka_topic_partition_list_t *subs;
+        rd_kafka_resp_err_t err;
+        size_t i;
+
+        conf = rd_kafka_conf_new();
+        /* Cooperative-sticky: a rebalance moves only the partitions that
+         * change owner. Range assignment (-X
+         * partition.assignment.strategy=range) keeps partition i of every
+         * input topic with one instance, so instances never wait on each
+         * other's person locks (two instances caught up 200 000 events in
+         * 9.5 s instead of 17.2 s), but every rebalance stops all members:
+         * with a group shared by many short-lived workers (the test suite)
+         * a worker was reassigned and went idle before its first fetch.
+         * A member learns of a rebalance at its next heartbeat: every
+         * second rather than every three. */
+        if (set_conf(conf, "group.id", w->opts.group, errstr, errstr_size) ||
+            set_conf(conf, "partition.assignment.strategy",
+                     "cooperative-sticky", errstr, errstr_size) ||
+            set_conf(conf, "heartbeat.interval.ms", "1000", errstr,
+                     errstr_size) ||
+            set_conf(conf, "enable.auto.commit", "false", errstr,
+                     errstr_size) ||
+            set_conf(conf, "enable.auto.offset.store", "false", errstr,
+                     errstr_size) ||
+            set_conf(conf, "isolation.level", "read_committed", errstr,
+                     errstr_size) ||
+            set_conf(conf, "auto.offset.reset", "earliest", errstr,
+                     errstr_size) ||
+            set_conf(conf, "client.id", w->opts.name, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        if (zz_config_apply_kafka(w->opts.config, conf, errstr, errstr_size) !=
+            0) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+        rd_kafka_conf_set_opaque(conf, w);
+        w->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+        if (w->rk == NULL) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        rd_kafka_poll_set_consumer(w->rk);
+        subs = rd_kafka_topic_partition_list_new(N_INPUTS);
+        for (i = 0; i < N_INPUTS; i++) {
+                zz_config_topic(w->opts.config, zz_stream_name(inputs[i]),
+                                w->topics[i], sizeof(w->topics[i]));
+                rd_kafka_topic_partition_list_add(subs, w->topics[i],
+                                                  RD_KAFKA_PARTITION_UA);
+        }
+        err = rd_kafka_subscribe(w->rk, subs);
+        rd_kafka_topic_partition_list_destroy(subs);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                snprintf(errstr, errstr_size, "could not subscribe: %s",
+                         rd_kafka_err2str(err));
+                return -1;
+        }
+        return 0;
 }
 
 zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
                            size_t errstr_size)
 {
         zz_worker_t *w = calloc(1, sizeof(*w));
-        rd_kafka_conf_t *conf;
-        rd_kafka_topic_partition_list_t *subs;
-        rd_kafka_resp_err_t err;
-        size_t i;
 
         if (w == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -313,61 +392,8 @@ zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
         if (w->subsidy == NULL)
                 goto fail;
 
-        conf = rd_kafka_conf_new();
-        /* Cooperative-sticky: a rebalance moves only the partitions that
-         * change owner. Range assignment (-X
-         * partition.assignment.strategy=range) keeps partition i of every
-         * input topic with one instance, so instances never wait on each
-         * other's person locks (two instances caught up 200 000 events in
-         * 9.5 s instead of 17.2 s), but every rebalance stops all members:
-         * with a group shared by many short-lived workers (the test suite)
-         * a worker was reassigned and went idle before its first fetch.
-         * A member learns of a rebalance at its next heartbeat: every
-         * second rather than every three. */
-        if (set_conf(conf, "group.id", opts->group, errstr, errstr_size) ||
-            set_conf(conf, "partition.assignment.strategy",
-                     "cooperative-sticky", errstr, errstr_size) ||
-            set_conf(conf, "heartbeat.interval.ms", "1000", errstr,
-                     errstr_size) ||
-            set_conf(conf, "enable.auto.commit", "false", errstr,
-                     errstr_size) ||
-            set_conf(conf, "enable.auto.offset.store", "false", errstr,
-                     errstr_size) ||
-            set_conf(conf, "isolation.level", "read_committed", errstr,
-                     errstr_size) ||
-            set_conf(conf, "auto.offset.reset", "earliest", errstr,
-                     errstr_size) ||
-            set_conf(conf, "client.id", w->opts.name, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(conf);
+        if (consumer_new(w, errstr, errstr_size) != 0)
                 goto fail;
-        }
-        if (zz_config_apply_kafka(opts->config, conf, errstr, errstr_size) !=
-            0) {
-                rd_kafka_conf_destroy(conf);
-                goto fail;
-        }
-        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-        rd_kafka_conf_set_opaque(conf, w);
-        w->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
-        if (w->rk == NULL) {
-                rd_kafka_conf_destroy(conf);
-                goto fail;
-        }
-        rd_kafka_poll_set_consumer(w->rk);
-        subs = rd_kafka_topic_partition_list_new(N_INPUTS);
-        for (i = 0; i < N_INPUTS; i++) {
-                zz_config_topic(opts->config, zz_stream_name(inputs[i]),
-                                w->topics[i], sizeof(w->topics[i]));
-                rd_kafka_topic_partition_list_add(subs, w->topics[i],
-                                                  RD_KAFKA_PARTITION_UA);
-        }
-        err = rd_kafka_subscribe(w->rk, subs);
-        rd_kafka_topic_partition_list_destroy(subs);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                snprintf(errstr, errstr_size, "could not subscribe: %s",
-                         rd_kafka_err2str(err));
-                goto fail;
-        }
         return w;
 fail:
         zz_worker_destroy(w);
@@ -426,33 +452,17 @@ typedef struct result_s {
         char reason[32];
 } result_t;
 
-/* One attempt at committing the batch in hand. 0 committed, 1 retry
- * (serialization failure or deadlock), 2 partitions lost (the batch in
- * hand has been trimmed: try again), -1 fatal. */
-static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
-                     char *errstr, size_t errstr_size)
+/* The partitions of the batch in hand with the last offset of each,
+ * sorted (topic, partition: the order positions are locked in), into
+ * parts (room for n_batch). Returns how many. */
+static size_t batch_parts(const zz_worker_t *w, part_t *parts)
 {
-        part_t *parts;
-        size_t n_parts = 0, i, j, n_persons = 0;
-        const char **persons = NULL;
-        char(*person_buf)[19] = NULL;
-        zz_fact_outcome_t *outcomes = NULL;
-        char sqlstate[6] = "";
-        int lost = 0, rc = -1;
-        double t0, t1;
+        size_t n_parts = 0, i, j;
 
-        parts = calloc(w->n_batch + 1, sizeof(*parts));
-        persons = calloc(w->n_batch + 1, sizeof(*persons));
-        person_buf = calloc(w->n_batch + 1, sizeof(*person_buf));
-        outcomes = calloc(w->n_batch + 1, sizeof(*outcomes));
-        if (parts == NULL || persons == NULL || person_buf == NULL ||
-            outcomes == NULL) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto out;
-        }
         for (i = 0; i < w->n_batch; i++) {
                 const char *t = rd_kafka_topic_name(w->batch[i]->rkt);
                 int32_t p = w->batch[i]->partition;
+
                 for (j = 0; j < n_parts; j++)
                         if (parts[j].partition == p &&
                             strcmp(parts[j].topic, t) == 0)
@@ -465,8 +475,18 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
                 parts[j].last = w->batch[i]->offset;
         }
         qsort(parts, n_parts, sizeof(*parts), cmp_part);
-        if (zz_store_begin(w->store, errstr, errstr_size) != 0)
-                goto out;
+        return n_parts;
+}
+
+/* Inside the batch's transaction: locks the position of every partition
+ * of parts and checks that it is still ours. 0 all ours, 1 one was
+ * claimed by another instance (its messages are dropped from the batch in
+ * hand), -1 error. */
+static int fence_parts(zz_worker_t *w, const part_t *parts, size_t n_parts,
+                       char *errstr, size_t errstr_size)
+{
+        size_t i;
+
         for (i = 0; i < n_parts; i++) {
                 owned_t *o = find_owned(w, parts[i].topic, parts[i].partition);
                 int st = o == NULL
@@ -474,36 +494,51 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
                              : zz_store_lock_position(
                                    w->store, parts[i].topic, parts[i].partition,
                                    o->epoch, NULL, errstr, errstr_size);
-                if (st < 0)
-                        goto rollback;
-                if (st == 1) {
-                        zz_log_warn("%s [%d] was claimed by another "
-                                    "instance: dropping its messages",
-                                    parts[i].topic, (int)parts[i].partition);
-                        if (w->opts.metrics != NULL)
-                                zz_metrics_add(w->opts.metrics,
-                                               "zz_batches_fenced_total",
-                                               "batches (or parts) dropped "
-                                               "because another instance "
-                                               "claimed the partition",
-                                               NULL, NULL, NULL, NULL, 1);
-                        {
-                                char *t = strdup(parts[i].topic);
-                                if (t != NULL) {
-                                        drop_owned(w, t, parts[i].partition);
-                                        free(t);
-                                }
-                        }
-                        lost = 1;
-                        break;
+                char *t;
+
+                if (st <= 0) {
+                        if (st < 0)
+                                return -1;
+                        continue;
                 }
+                zz_log_warn("%s [%d] was claimed by another "
+                            "instance: dropping its messages",
+                            parts[i].topic, (int)parts[i].partition);
+                if (w->opts.metrics != NULL)
+                        zz_metrics_add(w->opts.metrics,
+                                       "zz_batches_fenced_total",
+                                       "batches (or parts) dropped "
+                                       "because another instance "
+                                       "claimed the partition",
+                                       NULL, NULL, NULL, NULL, 1);
+                /* the topic name belongs to a message drop_owned frees */
+                t = strdup(parts[i].topic);
+                if (t != NULL) {
+                        drop_owned(w, t, parts[i].partition);
+                        free(t);
+                }
+                return 1;
         }
-        if (lost) {
-                zz_store_rollback(w->store);
-                rc = 2;
-                goto out;
-        }
-        t0 = now_s();
+        return 0;
+}
+
+/* Scratch of one attempt at a batch, one slot per message in hand. */
+typedef struct attempt_s {
+        part_t *parts;
+        const char **persons;   /* persons whose facts changed */
+        char (*person_buf)[19]; /* the person of each applied message */
+        zz_fact_outcome_t *outcomes;
+        size_t n_parts, n_persons;
+} attempt_t;
+
+/* Inside the batch's transaction: stores the facts of every message in
+ * hand (or dead-letters it) and collects in a->persons the persons whose
+ * facts changed. */
+static int apply_facts(zz_worker_t *w, attempt_t *a, result_t *results,
+                       char sqlstate[6], char *errstr, size_t errstr_size)
+{
+        size_t i;
+
         for (i = 0; i < w->n_batch; i++) {
                 rd_kafka_message_t *m = w->batch[i];
                 zz_fact_source_t src;
@@ -519,75 +554,123 @@ static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
                 src.worker = w->opts.name;
                 if (zz_facts_apply(w->facts, w->store, w->codec,
                                    stream_of(w, src.topic), &src, i, m->payload,
-                                   m->len, &outcomes[i], results[i].reason,
+                                   m->len, &a->outcomes[i], results[i].reason,
                                    sqlstate, errstr, errstr_size) != 0)
-                        goto rollback;
+                        return -1;
         }
-        if (zz_facts_flush(w->facts, w->store, outcomes, person_buf, sqlstate,
-                           errstr, errstr_size) != 0)
-                goto rollback;
+        if (zz_facts_flush(w->facts, w->store, a->outcomes, a->person_buf,
+                           sqlstate, errstr, errstr_size) != 0)
+                return -1;
         for (i = 0; i < w->n_batch; i++) {
-                results[i].outcome = outcomes[i];
-                if (outcomes[i] == ZZ_FACT_APPLIED && person_buf[i][0] != '\0')
-                        persons[n_persons++] = person_buf[i];
+                results[i].outcome = a->outcomes[i];
+                if (a->outcomes[i] == ZZ_FACT_APPLIED &&
+                    a->person_buf[i][0] != '\0')
+                        a->persons[a->n_persons++] = a->person_buf[i];
         }
-        t1 = now_s();
-        w->t_facts += t1 - t0;
-        if (n_persons > 0) {
-                char *array = zz_store_text_array(persons, n_persons);
-                const char *params[1] = {array};
-                PGresult *res;
+        return 0;
+}
 
-                if (array == NULL) {
-                        snprintf(errstr, errstr_size, "out of memory");
-                        goto rollback;
-                }
-                /* Another instance may hold another topic's partition of
-                 * the same person: decide each person under its lock, in
-                 * one order, so the later batch sees the earlier's facts. */
-                res = zz_store_query(
-                    w->store,
-                    "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
-                    "hashtextextended(p, 0) AS h FROM unnest($1::text[]) p "
-                    "ORDER BY 1) s",
-                    1, params, NULL, NULL, sqlstate, errstr, errstr_size);
-                free(array);
-                if (res == NULL)
-                        goto rollback;
-                PQclear(res);
-                if (zz_subsidy_redecide(w->subsidy, w->store, persons,
-                                        n_persons, changed, sqlstate, errstr,
-                                        errstr_size) != 0)
-                        goto rollback;
+/* Another instance may hold another topic's partition of the same person:
+ * each person is decided under its lock, taken in one order, so the later
+ * batch sees the earlier's facts. */
+static const char SQL_LOCK_PERSONS[] =
+    "SELECT pg_advisory_xact_lock(h)\n"
+    "FROM (SELECT DISTINCT hashtextextended(p, 0) AS h FROM unnest($1::text[]) p ORDER BY 1) s";
+
+/* Inside the batch's transaction: locks the n persons and decides them
+ * again. */
+static int decide_persons(zz_worker_t *w, const char **persons, size_t n,
+                          size_t *changed, char sqlstate[6], char *errstr,
+                          size_t errstr_size)
+{
+        char *array = zz_pg_text_array(persons, n);
+        const char *params[1] = {array};
+        int rc;
+
+        if (array == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        rc = zz_pg_command(zz_store_conn(w->store), SQL_LOCK_PERSONS, 1, params,
+                           sqlstate, errstr, errstr_size);
+        free(array);
+        if (rc != 0)
+                return -1;
+        return zz_subsidy_redecide(w->subsidy, w->store, persons, n, changed,
+                                   sqlstate, errstr, errstr_size);
+}
+
+/* One attempt at committing the batch in hand. 0 committed, 1 retry
+ * (serialization failure or deadlock), 2 partitions lost (the batch in
+ * hand has been trimmed: try again), -1 fatal. */
+static int try_batch(zz_worker_t *w, result_t *results, size_t *changed,
+                     char *errstr, size_t errstr_size)
+{
+        attempt_t a;
+        char sqlstate[6] = "";
+        int rc = -1, st;
+        size_t i;
+        double t0, t1;
+
+        memset(&a, 0, sizeof(a));
+        a.parts = calloc(w->n_batch + 1, sizeof(*a.parts));
+        a.persons = calloc(w->n_batch + 1, sizeof(*a.persons));
+        a.person_buf = calloc(w->n_batch + 1, sizeof(*a.person_buf));
+        a.outcomes = calloc(w->n_batch + 1, sizeof(*a.outcomes));
+        if (a.parts == NULL || a.persons == NULL || a.person_buf == NULL ||
+            a.outcomes == NULL) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        a.n_parts = batch_parts(w, a.parts);
+        if (zz_store_begin(w->store, errstr, errstr_size) != 0)
+                goto out;
+        st = fence_parts(w, a.parts, a.n_parts, errstr, errstr_size);
+        if (st < 0)
+                goto rollback;
+        if (st == 1) {
+                zz_store_rollback(w->store);
+                rc = 2;
+                goto out;
         }
         t0 = now_s();
+        if (apply_facts(w, &a, results, sqlstate, errstr, errstr_size) != 0)
+                goto rollback;
+        t1 = now_s();
+        w->t_facts += t1 - t0;
+        if (a.n_persons > 0 &&
+            decide_persons(w, a.persons, a.n_persons, changed, sqlstate, errstr,
+                           errstr_size) != 0)
+                goto rollback;
+        t0 = now_s();
         w->t_decide += t0 - t1;
-        for (i = 0; i < n_parts; i++)
-                if (zz_store_set_position(w->store, parts[i].topic,
-                                          parts[i].partition, parts[i].last + 1,
-                                          errstr, errstr_size) != 0)
+        for (i = 0; i < a.n_parts; i++)
+                if (zz_store_set_position(
+                        w->store, a.parts[i].topic, a.parts[i].partition,
+                        a.parts[i].last + 1, errstr, errstr_size) != 0)
                         goto rollback;
         if (zz_store_commit(w->store, sqlstate, errstr, errstr_size) != 0) {
-                rc = zz_store_retryable(sqlstate) ? 1 : -1;
+                rc = zz_pg_retryable(sqlstate) ? 1 : -1;
                 goto out;
         }
         w->t_commit += now_s() - t0;
-        for (i = 0; i < n_parts; i++) {
-                owned_t *o = find_owned(w, parts[i].topic, parts[i].partition);
+        for (i = 0; i < a.n_parts; i++) {
+                owned_t *o =
+                    find_owned(w, a.parts[i].topic, a.parts[i].partition);
                 if (o != NULL)
-                        o->committed = parts[i].last + 1;
+                        o->committed = a.parts[i].last + 1;
         }
         rc = 0;
         goto out;
 rollback:
         zz_store_rollback(w->store);
         zz_facts_batch_reset(w->facts);
-        rc = zz_store_retryable(sqlstate) ? 1 : -1;
+        rc = zz_pg_retryable(sqlstate) ? 1 : -1;
 out:
-        free(parts);
-        free(persons);
-        free(person_buf);
-        free(outcomes);
+        free(a.parts);
+        free(a.persons);
+        free(a.person_buf);
+        free(a.outcomes);
         return rc;
 }
 
@@ -695,62 +778,72 @@ static int process_batch(zz_worker_t *w, char *errstr, size_t errstr_size)
         return rc;
 }
 
+/* Fills the batch in hand from the consumer: up to batch_max messages of
+ * our partitions, for at most batch_ms after the first. *last_msg is when
+ * a message last came (or partitions were not ours yet). 0 when the batch
+ * is full, its time is up or the worker is stopping; 1 when the worker
+ * has been idle for idle_exit_ms with an empty batch. */
+static int fill_batch(zz_worker_t *w, double *last_msg)
+{
+        double first = 0;
+
+        while ((size_t)w->n_batch < (size_t)w->opts.batch_max && !w->fatal) {
+                rd_kafka_message_t *m;
+                owned_t *o;
+                int timeout = 100;
+
+                if (w->n_batch > 0) {
+                        double left =
+                            w->opts.batch_ms / 1000.0 - (now_s() - first);
+                        if (left <= 0)
+                                break;
+                        timeout = (int)(left * 1000) + 1;
+                }
+                if (w->opts.stop != NULL && *w->opts.stop)
+                        break;
+                m = rd_kafka_consumer_poll(w->rk, timeout);
+                if (m == NULL) {
+                        /* idle counts only while partitions are ours: not
+                         * while joining the group */
+                        if (w->n_owned == 0)
+                                *last_msg = now_s();
+                        if (w->n_batch == 0 && w->opts.idle_exit_ms > 0 &&
+                            (now_s() - *last_msg) * 1000 > w->opts.idle_exit_ms)
+                                return 1;
+                        continue;
+                }
+                if (m->err) {
+                        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                                zz_log_warn("consumer: %s",
+                                            rd_kafka_message_errstr(m));
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                *last_msg = now_s();
+                o = find_owned(w, rd_kafka_topic_name(m->rkt), m->partition);
+                if (o == NULL || m->offset < o->next) {
+                        /* not ours (any more), or already done */
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                o->next = m->offset + 1;
+                if (w->n_batch == 0)
+                        first = now_s();
+                w->batch[w->n_batch++] = m;
+        }
+        return 0;
+}
+
 int zz_worker_run(zz_worker_t *w, char *errstr, size_t errstr_size)
 {
         double last_msg = now_s();
         int rc = 0;
 
         while (!w->fatal && !(w->opts.stop != NULL && *w->opts.stop)) {
-                double first = 0, polled = now_s();
+                double polled = now_s();
 
-                while ((size_t)w->n_batch < (size_t)w->opts.batch_max &&
-                       !w->fatal) {
-                        rd_kafka_message_t *m;
-                        owned_t *o;
-                        int timeout = 100;
-
-                        if (w->n_batch > 0) {
-                                double left = w->opts.batch_ms / 1000.0 -
-                                              (now_s() - first);
-                                if (left <= 0)
-                                        break;
-                                timeout = (int)(left * 1000) + 1;
-                        }
-                        if (w->opts.stop != NULL && *w->opts.stop)
-                                break;
-                        m = rd_kafka_consumer_poll(w->rk, timeout);
-                        if (m == NULL) {
-                                /* idle counts only while partitions are
-                                 * ours: not while joining the group */
-                                if (w->n_owned == 0)
-                                        last_msg = now_s();
-                                if (w->n_batch == 0 &&
-                                    w->opts.idle_exit_ms > 0 &&
-                                    (now_s() - last_msg) * 1000 >
-                                        w->opts.idle_exit_ms)
-                                        goto done;
-                                continue;
-                        }
-                        if (m->err) {
-                                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                                        zz_log_warn("consumer: %s",
-                                                    rd_kafka_message_errstr(m));
-                                rd_kafka_message_destroy(m);
-                                continue;
-                        }
-                        last_msg = now_s();
-                        o = find_owned(w, rd_kafka_topic_name(m->rkt),
-                                       m->partition);
-                        if (o == NULL || m->offset < o->next) {
-                                /* not ours (any more), or already done */
-                                rd_kafka_message_destroy(m);
-                                continue;
-                        }
-                        o->next = m->offset + 1;
-                        if (w->n_batch == 0)
-                                first = now_s();
-                        w->batch[w->n_batch++] = m;
-                }
+                if (fill_batch(w, &last_msg) != 0)
+                        break;
                 /* time spent waiting for a batch, counted only once a
                  * batch has started: the idle tail is not input time */
                 if (w->n_batch > 0)
@@ -762,7 +855,6 @@ int zz_worker_run(zz_worker_t *w, char *errstr, size_t errstr_size)
                 }
                 stats_check(w);
         }
-done:
         if (w->fatal && rc == 0) {
                 snprintf(errstr, errstr_size, "%s", w->fatal_msg);
                 rc = -1;
