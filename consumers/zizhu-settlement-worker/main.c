@@ -1,6 +1,6 @@
 /*
  * main.c — zizhu-settlement-worker: options and signals around the
- * settlement loop (core/src/settle_worker.c): period-close commands on the
+ * settlement loop (core/src/settle/settle_worker.c): period-close commands on the
  * control topic become allocation events per payer x fund x region x kind,
  * published exactly once.
  */

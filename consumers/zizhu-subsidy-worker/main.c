@@ -1,6 +1,7 @@
 /*
  * main.c — zizhu-subsidy-worker: options, signals and threads around the
- * consumer loop (core/src/worker.c) and the outbox relay (core/src/relay.c).
+ * consumer loop (core/src/subsidy/worker.c) and the outbox relay
+ * (core/src/subsidy/relay.c).
  */
 #include <limits.h>
 #include <pthread.h>

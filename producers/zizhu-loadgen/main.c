@@ -1,7 +1,7 @@
 /*
  * main.c — zizhu-loadgen: a seeded synthetic population, sent to Kafka at
  * full producer speed or written as files, with the expected totals
- * beside it. The generator is core/src/loadgen.c.
+ * beside it. The generator is core/src/sim/loadgen.c.
  */
 #include <signal.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * row (the column names a clerk recognizes, see deploy/templates/) and
  * turns each data row into a zz_feed_record_t, or rejects it with a
  * reason into the reject file beside the input (the row parser and the
- * reject file themselves are internal: core/src/feed_int.h). Only the
+ * reject file themselves are internal: core/src/feed/feed_int.h). Only the
  * Kafka sink and zz_feed_positions_query talk to Kafka; PostgreSQL is
  * used only by zz_feed_snapshot_load / _lock / _store. zizhu-feed
  * (producers/zizhu-feed) wires it together.
