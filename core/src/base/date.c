@@ -112,15 +112,74 @@ char *zz_date_format(zz_date_t date, char *buf, size_t buf_size)
         return buf;
 }
 
+/* ":SS" with an optional fraction (".fff", ",fff") at s[*i], if any:
+ * *ss and *ms receive them; *i moves past. -1 when malformed. */
+static int parse_seconds(const char *s, size_t len, size_t *i, int *ss, int *ms)
+{
+        int scale = 100;
+
+        if (*i >= len || s[*i] != ':')
+                return 0;
+        if (*i + 3 > len)
+                return -1;
+        *ss = read_digits(s + *i + 1, 2);
+        if (*ss < 0 || *ss > 59)
+                return -1;
+        *i += 3;
+        if (*i >= len || (s[*i] != '.' && s[*i] != ','))
+                return 0;
+        (*i)++;
+        if (*i >= len || s[*i] < '0' || s[*i] > '9')
+                return -1;
+        while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
+                *ms += (s[*i] - '0') * scale;
+                scale /= 10;
+                (*i)++;
+        }
+        return 0;
+}
+
+/* The zone that ends the text at s[i] ("Z", "+08:00", "+0800", "+08";
+ * none: China Standard Time) into *offset_ms. -1 when malformed. */
+static int parse_zone(const char *s, size_t len, size_t i, zz_ts_t *offset_ms)
+{
+        int oh, om, sign;
+
+        if (i == len) {
+                *offset_ms = ZZ_CST_OFFSET_MS;
+                return 0;
+        }
+        if (s[i] == 'Z' && i + 1 == len) {
+                *offset_ms = 0;
+                return 0;
+        }
+        if (s[i] != '+' && s[i] != '-')
+                return -1;
+        sign = s[i] == '-' ? -1 : 1;
+        if (len - i == 6 && s[i + 3] == ':') {
+                oh = read_digits(s + i + 1, 2);
+                om = read_digits(s + i + 4, 2);
+        } else if (len - i == 5) {
+                oh = read_digits(s + i + 1, 2);
+                om = read_digits(s + i + 3, 2);
+        } else if (len - i == 3) {
+                oh = read_digits(s + i + 1, 2);
+                om = 0;
+        } else {
+                return -1;
+        }
+        if (oh < 0 || oh > 14 || om < 0 || om > 59)
+                return -1;
+        *offset_ms = sign * ((zz_ts_t)oh * 3600 + om * 60) * 1000;
+        return 0;
+}
+
 int zz_ts_parse(const char *s, size_t len, zz_ts_t *out)
 {
         zz_date_t date;
-        size_t i;
-        int hh;
-        int mi;
-        int ss = 0;
-        int ms = 0;
-        zz_ts_t offset_ms = ZZ_CST_OFFSET_MS;
+        size_t i = 16;
+        int hh, mi, ss = 0, ms = 0;
+        zz_ts_t offset_ms;
 
         if (len < 10 || zz_date_parse(s, 10, &date) != 0)
                 return -1;
@@ -134,55 +193,9 @@ int zz_ts_parse(const char *s, size_t len, zz_ts_t *out)
         mi = read_digits(s + 14, 2);
         if (hh < 0 || hh > 23 || mi < 0 || mi > 59)
                 return -1;
-        i = 16;
-        if (i < len && s[i] == ':') {
-                if (i + 3 > len)
-                        return -1;
-                ss = read_digits(s + i + 1, 2);
-                if (ss < 0 || ss > 59)
-                        return -1;
-                i += 3;
-                if (i < len && (s[i] == '.' || s[i] == ',')) {
-                        int scale = 100;
-
-                        i++;
-                        if (i >= len || s[i] < '0' || s[i] > '9')
-                                return -1;
-                        while (i < len && s[i] >= '0' && s[i] <= '9') {
-                                ms += (s[i] - '0') * scale;
-                                scale /= 10;
-                                i++;
-                        }
-                }
-        }
-        if (i < len) {
-                if (s[i] == 'Z' && i + 1 == len) {
-                        offset_ms = 0;
-                } else if (s[i] == '+' || s[i] == '-') {
-                        int oh;
-                        int om;
-                        int sign = s[i] == '-' ? -1 : 1;
-
-                        if (len - i == 6 && s[i + 3] == ':') {
-                                oh = read_digits(s + i + 1, 2);
-                                om = read_digits(s + i + 4, 2);
-                        } else if (len - i == 5) {
-                                oh = read_digits(s + i + 1, 2);
-                                om = read_digits(s + i + 3, 2);
-                        } else if (len - i == 3) {
-                                oh = read_digits(s + i + 1, 2);
-                                om = 0;
-                        } else {
-                                return -1;
-                        }
-                        if (oh < 0 || oh > 14 || om < 0 || om > 59)
-                                return -1;
-                        offset_ms =
-                            sign * ((zz_ts_t)oh * 3600 + om * 60) * 1000;
-                } else {
-                        return -1;
-                }
-        }
+        if (parse_seconds(s, len, &i, &ss, &ms) != 0 ||
+            parse_zone(s, len, i, &offset_ms) != 0)
+                return -1;
         *out = (zz_ts_t)date * 86400000 +
                ((zz_ts_t)hh * 3600 + mi * 60 + ss) * 1000 + ms - offset_ms;
         return 0;
