@@ -30,8 +30,10 @@ typedef struct zz_policy_s zz_policy_t;
 /* Loading                                                             */
 
 /* Reads and checks a policy file. NULL on error, with errstr set to
- * "<path>:<line>: <problem>". The returned policy must be released with
- * zz_policy_destroy. */
+ * "<path>:<line>: <problem>". A file larger than 128 KiB or with
+ * collections nested more than 32 deep is refused before it is parsed
+ * (libyaml's cost grows with the square of the depth). The returned policy
+ * must be released with zz_policy_destroy. */
 zz_policy_t *zz_policy_load_file(const char *path, char *errstr,
                                  size_t errstr_size);
 /* Same from memory: name is used in messages only (borrowed); buf is

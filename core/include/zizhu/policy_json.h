@@ -21,7 +21,8 @@
  * *out is copied into arena. 0 on success; -1 with errstr set to
  * "<field>: <problem>" (e.g. "identities[1].valid_from: not a date").
  * *name_out, when not NULL, receives the case's "case" label if it could
- * be read (arena copy), even on error, else NULL. */
+ * be read (arena copy), even on error, else NULL. A text longer than
+ * 64 KiB is refused ("case: larger than 65536 bytes"). */
 int zz_case_from_json(const char *text, size_t len, zz_case_t *out,
                       const char **name_out, zz_arena_t *arena, char *errstr,
                       size_t errstr_size);

@@ -22,8 +22,18 @@
 
 #include "policy_int.h"
 
-#define ZZ_POLICY_FORMAT    1
-#define ZZ_POLICY_MAX_BYTES (4 * 1024 * 1024)
+#define ZZ_POLICY_FORMAT 1
+
+/*
+ * Bounds on what the loader reads. libyaml's cost grows with the square of
+ * the nesting depth (25 000 nested "[" take seconds, a 400 KB file over a
+ * minute), and the document API builds the whole tree before we see it, so
+ * the depth is checked first with the event parser. The policies in
+ * policies/ nest at most 7 deep and are at most 8.1 KB: the caps leave
+ * more than 4x and 15x room.
+ */
+#define ZZ_POLICY_MAX_DEPTH 32
+#define ZZ_POLICY_MAX_BYTES (128 * 1024)
 
 struct ld {
         const char *name;
@@ -1529,6 +1539,66 @@ static void hex_sha256(const char *buf, size_t len, char out[65])
         out[64] = '\0';
 }
 
+/* The YAML error libyaml's parser stopped at, as "<name>:<line>: ...". */
+static void yaml_fail(const yaml_parser_t *parser, const char *name,
+                      char *errstr, size_t errstr_size)
+{
+        if (errstr != NULL && errstr_size > 0)
+                snprintf(errstr, errstr_size, "%s:%d: invalid YAML: %s%s%s",
+                         name, (int)parser->problem_mark.line + 1,
+                         parser->problem ? parser->problem : "error",
+                         parser->context ? " " : "",
+                         parser->context ? parser->context : "");
+}
+
+/*
+ * Walks the events of buf and fails at the first collection nested deeper
+ * than ZZ_POLICY_MAX_DEPTH, before the document loader builds a tree of it.
+ * 0, or -1 with errstr set (invalid YAML is reported here too).
+ */
+static int check_depth(const char *name, const char *buf, size_t len,
+                       char *errstr, size_t errstr_size)
+{
+        yaml_parser_t parser;
+        yaml_event_t ev;
+        int depth = 0, rc = 0, done = 0;
+
+        if (!yaml_parser_initialize(&parser)) {
+                if (errstr != NULL && errstr_size > 0)
+                        snprintf(errstr, errstr_size, "%s: out of memory",
+                                 name);
+                return -1;
+        }
+        yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+        while (!done) {
+                if (!yaml_parser_parse(&parser, &ev)) {
+                        yaml_fail(&parser, name, errstr, errstr_size);
+                        rc = -1;
+                        break;
+                }
+                if (ev.type == YAML_SEQUENCE_START_EVENT ||
+                    ev.type == YAML_MAPPING_START_EVENT)
+                        depth++;
+                else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+                         ev.type == YAML_MAPPING_END_EVENT)
+                        depth--;
+                else if (ev.type == YAML_STREAM_END_EVENT)
+                        done = 1;
+                if (depth > ZZ_POLICY_MAX_DEPTH) {
+                        if (errstr != NULL && errstr_size > 0)
+                                snprintf(errstr, errstr_size,
+                                         "%s:%d: nested more than %d deep",
+                                         name, (int)ev.start_mark.line + 1,
+                                         ZZ_POLICY_MAX_DEPTH);
+                        rc = -1;
+                        done = 1;
+                }
+                yaml_event_delete(&ev);
+        }
+        yaml_parser_delete(&parser);
+        return rc;
+}
+
 zz_policy_t *zz_policy_load_buf(const char *name, const char *buf, size_t len,
                                 char *errstr, size_t errstr_size)
 {
@@ -1548,6 +1618,15 @@ zz_policy_t *zz_policy_load_buf(const char *name, const char *buf, size_t len,
                                  name);
                 return NULL;
         }
+        if (len > ZZ_POLICY_MAX_BYTES) {
+                if (errstr != NULL && errstr_size > 0)
+                        snprintf(errstr, errstr_size,
+                                 "%s: policy larger than %d bytes", name,
+                                 ZZ_POLICY_MAX_BYTES);
+                return NULL;
+        }
+        if (check_depth(name, buf, len, errstr, errstr_size) != 0)
+                return NULL;
         p = calloc(1, sizeof(*p));
         if (p == NULL || (p->arena = zz_arena_new(0)) == NULL) {
                 free(p);
@@ -1578,13 +1657,7 @@ zz_policy_t *zz_policy_load_buf(const char *name, const char *buf, size_t len,
         }
         yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
         if (!yaml_parser_load(&parser, &doc)) {
-                if (errstr != NULL && errstr_size > 0)
-                        snprintf(errstr, errstr_size,
-                                 "%s:%d: invalid YAML: %s%s%s", name,
-                                 (int)parser.problem_mark.line + 1,
-                                 parser.problem ? parser.problem : "error",
-                                 parser.context ? " " : "",
-                                 parser.context ? parser.context : "");
+                yaml_fail(&parser, name, errstr, errstr_size);
                 yaml_parser_delete(&parser);
                 zz_policy_destroy(p);
                 return NULL;

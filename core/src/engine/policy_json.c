@@ -16,6 +16,10 @@
 #include "zizhu/policy_json.h"
 #include "policy_int.h"
 
+/* A case line is about 1 KB (the longest in tests/data is 1058 bytes);
+ * a longer one is refused before Jansson reads it. */
+#define ZZ_CASE_MAX_BYTES (64 * 1024)
+
 struct jc {
         zz_arena_t *a;
         char *errstr;
@@ -444,6 +448,13 @@ int zz_case_from_json(const char *text, size_t len, zz_case_t *out,
         zz_case_init(out);
         if (name_out != NULL)
                 *name_out = NULL;
+        if (len > ZZ_CASE_MAX_BYTES) {
+                if (errstr != NULL && errstr_size > 0)
+                        snprintf(errstr, errstr_size,
+                                 "case: larger than %d bytes",
+                                 ZZ_CASE_MAX_BYTES);
+                return -1;
+        }
         obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (obj == NULL) {
                 if (errstr != NULL && errstr_size > 0)
