@@ -13,7 +13,7 @@ ROOT=$(pwd)
 B=${ZZ_BIN_DIR:-$ROOT/build}
 export ZZ_SOURCE_DIR=$ROOT
 # The demo's pseudonym key is public; a deployment sets its own secret.
-export ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-zizhu-demo-key-not-secret}
+export ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-zizhu-demo-key-not-secret-0123456789}
 ZIZHU=$B/cli/zizhu
 FEED=$B/producers/zizhu-feed
 WORKER=$B/consumers/zizhu-subsidy-worker

@@ -353,7 +353,7 @@ if "$ZIZHU" replay --help >/dev/null 2>&1; then
         DBS+=("${DB}_replay")
         t0=$(now)
         POLL_PREFIX=$PREFIX_RP
-        ZIZHU_TOPIC_PREFIX=$PREFIX_RP ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-bench-key} \
+        ZIZHU_TOPIC_PREFIX=$PREFIX_RP ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-bench-key-0123456789abcdef0123456789} \
                 /usr/bin/time -f '%M' -o "$LOG/replay.rss" \
                 "$ZIZHU" replay --from-beginning --database "${DB}_replay" --drop -q \
                 >"$LOG/replay.log" 2>&1 &
@@ -437,7 +437,7 @@ if [[ -x $SETTLER && -x $FEED && ( -x $WORKER || $SETTLE_PERSONS != "$PERSONS" )
         done < <(periods)
         say "settlement: closing $n_close period(s) over $SETTLE_PERSONS persons"
         t0=$(now)
-        ZIZHU_TOPIC_PREFIX=$SP ZIZHU_PG=$(conn "$SDB") ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-bench-key} \
+        ZIZHU_TOPIC_PREFIX=$SP ZIZHU_PG=$(conn "$SDB") ZIZHU_PSEUDONYM_KEY=${ZIZHU_PSEUDONYM_KEY:-bench-key-0123456789abcdef0123456789} \
                 /usr/bin/time -f '%M' -o "$LOG/settle.rss" \
                 "$SETTLER" --idle-exit "$IDLE_MS" -q --group "$GROUP-settlement" \
                 --subsidy-group "$GROUP" "${settler_args[@]}" >"$LOG/settle.log" 2>&1 &

@@ -39,7 +39,7 @@
 
 /* The pseudonym key every test runs with (exported as
  * ZIZHU_PSEUDONYM_KEY). */
-#define ZZ_TEST_PSEUDONYM_KEY "test-pseudonym-key"
+#define ZZ_TEST_PSEUDONYM_KEY "test-pseudonym-key-0123456789abcdef"
 
 /* One test's world. All names derive from the process id (one per test:
  * Criterion forks), a tag the test chooses and, for Kafka, the time, so

@@ -496,7 +496,8 @@ static int run(const char *path, const char *args)
         int st;
 
         snprintf(cmd, sizeof(cmd),
-                 "cd '%s' && ZIZHU_CONFIG= ZIZHU_PSEUDONYM_KEY=k "
+                 "cd '%s' && ZIZHU_CONFIG= "
+                 "ZIZHU_PSEUDONYM_KEY=opts-test-key-0123456789abcdef0123456789 "
                  "ZIZHU_BOOTSTRAP=127.0.0.1:9 "
                  "ZIZHU_PG='host=127.0.0.1 port=9 connect_timeout=2' "
                  "'%s/%s' %s </dev/null >/dev/null 2>&1",

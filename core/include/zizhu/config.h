@@ -11,7 +11,10 @@
  *                                 (host=127.0.0.1 port=15432 dbname=zizhu
  *                                  user=zizhu)
  *   topic_prefix / ZIZHU_TOPIC_PREFIX  prefix of every topic name ("zz.")
- *   pseudonym_key / ZIZHU_PSEUDONYM_KEY  HMAC key for pseudonyms
+ *   pseudonym_key / ZIZHU_PSEUDONYM_KEY  HMAC key for pseudonyms, at least
+ *                                 32 bytes (ZZ_PSEUDONYM_KEY_MIN): a shorter
+ *                                 one is refused as an error of the file,
+ *                                 the environment or the option
  *   kafka.<prop> in the file      a librdkafka property, as -X <prop>=...
  *
  * The file is lines of key = value; '#' starts a comment.

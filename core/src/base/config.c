@@ -3,6 +3,7 @@
  * the command line; librdkafka properties pass through untouched.
  */
 #include "zizhu/config.h"
+#include "zizhu/pseudonym.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -79,8 +80,17 @@ static int apply(zz_config_t *config, const char *key, const char *value,
                 return replace(&config->pg, value);
         if (strcmp(key, "topic_prefix") == 0)
                 return replace(&config->topic_prefix, value);
-        if (strcmp(key, "pseudonym_key") == 0)
+        if (strcmp(key, "pseudonym_key") == 0) {
+                if (value[0] != '\0' && strlen(value) < ZZ_PSEUDONYM_KEY_MIN) {
+                        snprintf(errstr, errstr_size,
+                                 "pseudonym key is too short: %zu bytes, at "
+                                 "least %d are required (pseudonym_key / "
+                                 "ZIZHU_PSEUDONYM_KEY)",
+                                 strlen(value), ZZ_PSEUDONYM_KEY_MIN);
+                        return -1;
+                }
                 return replace(&config->pseudonym_key, value);
+        }
         if (strncmp(key, "kafka.", 6) == 0 && key[6] != '\0')
                 return zz_config_set_kafka(config, key + 6, value);
         if (from_file) {

@@ -17,8 +17,8 @@ int zz_pseudonym(const void *key, size_t key_len, const char *id, size_t id_len,
         unsigned int mac_len = 0;
         size_t i;
 
-        if (key == NULL || key_len == 0 || id_len > sizeof(norm) ||
-            key_len > (size_t)INT_MAX)
+        if (key == NULL || key_len < ZZ_PSEUDONYM_KEY_MIN ||
+            id_len > sizeof(norm) || key_len > (size_t)INT_MAX)
                 return -1;
         for (i = 0; i < id_len; i++)
                 norm[i] = id[i] == 'x' ? 'X' : (unsigned char)id[i];
