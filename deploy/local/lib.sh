@@ -8,6 +8,18 @@ ZZ_ROOT=$(pwd -P)
 ZZ_STATE=$ZZ_ROOT/.zz
 ZZ_LOCAL=$ZZ_ROOT/deploy/local
 
+# The stack's state holds personal data (Kafka's log has every full ID
+# number): everything the scripts and the services they start create is
+# private to its user (0700 directories, 0600 files).
+umask 077
+
+# zz_private DIR...: create DIR if missing and take group and other access
+# away from it and everything in it (state left by an older, 022 checkout).
+zz_private() {
+        mkdir -p "$@"
+        chmod -R go-rwx "$@"
+}
+
 # Fixed dev ports, chosen away from the defaults so a system Kafka or
 # PostgreSQL on the same box does not clash.
 # ZIZHU_KAFKA_PORT, ZIZHU_KAFKA_CONTROLLER_PORT and ZIZHU_PG_PORT override them

@@ -14,6 +14,7 @@
 #
 # Authentication is "trust" for loopback TCP and the local socket: this is a
 # development stack bound to 127.0.0.1 only, never a deployment template.
+# Its state is private to its user (umask 077; data, log and socket 0700).
 #
 # Environment: ZIZHU_PG_BIN (server binaries, default /usr/lib/postgresql/15/bin),
 # ZIZHU_PG_PORT (default 15432).
@@ -38,6 +39,18 @@ as_pg() {
         fi
 }
 
+# private_base DIR: DIR (the cluster's data, log and socket) readable by the
+# cluster's owner only; its parent only passable.
+private_base() {
+        if ((EUID == 0)); then
+                chmod 711 "$(dirname "$1")"
+                chown "$PG_OS_USER:$PG_OS_USER" "$1"
+        else
+                chmod 700 "$(dirname "$1")"
+        fi
+        chmod 700 "$1"
+}
+
 resolve_paths() {
         [[ -x $PGBIN/pg_ctl ]] || zz_die "$PGBIN/pg_ctl not found: run deploy/local/deps.sh first"
         if ((EUID == 0)); then
@@ -45,12 +58,16 @@ resolve_paths() {
         fi
         PGBASE=$ZZ_STATE/pg
         mkdir -p "$PGBASE"
+        # Private to the cluster's owner: as root, that is the postgres user,
+        # which may pass through .zz (0711) but not list it.
+        private_base "$PGBASE"
         FALLBACK=
         if ! as_pg test -x "$PGBASE" 2>/dev/null; then
                 PGBASE=/var/tmp/zizhu-$ZZ_HASH/pg
                 FALLBACK="$ZZ_STATE/pg is not reachable by the $PG_OS_USER user: using $PGBASE"
                 mkdir -p "$PGBASE"
-                chmod 755 "$(dirname "$PGBASE")" "$PGBASE"
+                chmod 711 "$(dirname "$PGBASE")"
+                private_base "$PGBASE"
                 echo "$PGBASE" >"$ZZ_STATE/pg/FALLBACK_LOCATION"
         fi
         PGDATA=$PGBASE/data
@@ -69,8 +86,10 @@ prepare_dirs() {
         if ((EUID == 0)); then
                 chown "$PG_OS_USER:$PG_OS_USER" "$PGDATA" "$PGLOGDIR" "$SOCKDIR"
         fi
-        chmod 700 "$PGDATA"
-        chmod 755 "$SOCKDIR" "$PGLOGDIR"
+        # The log may quote statements with their parameters; the socket is
+        # for the owner (clients use loopback TCP).
+        chmod 700 "$PGDATA" "$SOCKDIR" "$PGLOGDIR"
+        chmod -R go-rwx "$PGLOGDIR"
 }
 
 is_running() {
