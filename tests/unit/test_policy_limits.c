@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -134,6 +135,27 @@ Test(policy_limits, oversized_policy_is_refused_before_parsing)
         p = zz_policy_load_buf("big.yaml", buf, n - 1, err, sizeof(err));
         cr_assert_not_null(p, "%s", err);
         zz_policy_destroy(p);
+        /* The same from a file: one byte over, and exactly at the cap. */
+        {
+                char path[] = "/tmp/zz-policy-XXXXXX";
+                int fd = mkstemp(path);
+                FILE *f;
+
+                cr_assert_geq(fd, 0);
+                f = fdopen(fd, "wb");
+                cr_assert_eq(fwrite(buf, 1, n, f), n);
+                fclose(f);
+                p = zz_policy_load_file(path, err, sizeof(err));
+                cr_assert_null(p);
+                cr_assert_not_null(
+                    strstr(err, ": policy file larger than 131072 bytes"), "%s",
+                    err);
+                cr_assert_eq(truncate(path, (off_t)(n - 1)), 0);
+                p = zz_policy_load_file(path, err, sizeof(err));
+                cr_assert_not_null(p, "%s", err);
+                zz_policy_destroy(p);
+                unlink(path);
+        }
         free(buf);
         free(text);
 }

@@ -1705,8 +1705,8 @@ zz_policy_t *zz_policy_load_file(const char *path, char *errstr,
                 if (len == cap) {
                         char *b2;
 
-                        cap = cap ? cap * 2 : 16384;
-                        if (cap > ZZ_POLICY_MAX_BYTES + 1) {
+                        /* Room for one byte past the cap, to see it. */
+                        if (len > ZZ_POLICY_MAX_BYTES) {
                                 free(buf);
                                 fclose(f);
                                 if (errstr != NULL && errstr_size > 0)
@@ -1716,6 +1716,9 @@ zz_policy_t *zz_policy_load_file(const char *path, char *errstr,
                                                  path, ZZ_POLICY_MAX_BYTES);
                                 return NULL;
                         }
+                        cap = cap ? cap * 2 : 16384;
+                        if (cap > ZZ_POLICY_MAX_BYTES + 1)
+                                cap = ZZ_POLICY_MAX_BYTES + 1;
                         b2 = realloc(buf, cap);
                         if (b2 == NULL) {
                                 free(buf);
