@@ -240,6 +240,77 @@ Test(subsidy, malformed_to_dead_letter)
         zz_test_env_drop(&env);
 }
 
+/* Issue 14: an enrollment in tier 3 where Tongnan's 2021 policy has tiers
+ * 1 and 2 only was stored as a fact and decided as 0. It is a dead letter
+ * (UNKNOWN_TIER) now; the same tier in a year no policy covers yet is a
+ * fact that waits for its policy, as before. */
+Test(subsidy, tier_the_policy_does_not_define_is_a_dead_letter)
+{
+        const size_t n = 20;
+        zz_test_env_t env;
+        zz_test_person_t *ps = zz_test_generate(n, 1414);
+        zz_test_msgs_t ms = {0};
+        zz_test_person_t q;
+        size_t valid_msgs;
+
+        cr_assert_not_null(ps);
+        cr_assert_eq(zz_test_env_new(&env, "tier"), 0);
+        zz_test_persons_msgs(&ms, ps, n);
+        valid_msgs = ms.n;
+
+        q = ps[0];
+        q.enrolled = 1;
+        q.year = 2021;
+        q.tier = 3;
+        q.registered_on = 18600;
+        snprintf(q.region, sizeof(q.region), "500152001001");
+        snprintf(q.household, sizeof(q.household), "H-tier");
+        snprintf(q.enroll_event, sizeof(q.enroll_event), "tier-3-2021");
+        zz_test_person_enrollment(&ms, &q);
+        /* no policy for Tongnan 2024: stored, waiting */
+        q = ps[1];
+        q.enrolled = 1;
+        q.year = 2024;
+        q.tier = 3;
+        q.registered_on = 19700;
+        snprintf(q.region, sizeof(q.region), "500152001001");
+        snprintf(q.household, sizeof(q.household), "H-wait");
+        snprintf(q.enroll_event, sizeof(q.enroll_event), "tier-3-2024");
+        zz_test_person_enrollment(&ms, &q);
+
+        cr_assert_eq(zz_test_produce(&env, &ms, 0, ms.n), 0);
+        cr_assert_eq(zz_test_subsidy_run_to_idle(&env), 0);
+
+        cr_expect_eq(
+            zz_test_pg_count(env.pg, "SELECT count(*) FROM zizhu.dead_letter"),
+            1);
+        cr_expect_eq(
+            zz_test_pg_count(env.pg, "SELECT count(*) FROM zizhu.dead_letter "
+                                     "WHERE reason = 'UNKNOWN_TIER' "
+                                     "AND event_id = 'tier-3-2021' "
+                                     "AND reason_text = 'tier 3 is not defined "
+                                     "by policy tongnan-2021'"),
+            1);
+        cr_expect_eq(zz_test_pg_count(
+                         env.pg, "SELECT count(*) FROM zizhu.enrollment_fact "
+                                 "WHERE event_id = 'tier-3-2021'"),
+                     0);
+        cr_expect_eq(zz_test_pg_count(
+                         env.pg, "SELECT count(*) FROM zizhu.enrollment_fact "
+                                 "WHERE event_id = 'tier-3-2024'"),
+                     1);
+        cr_expect_eq(zz_test_pg_count(
+                         env.pg, "SELECT (SELECT count(*) FROM "
+                                 "zizhu.identity_fact) + (SELECT count(*) FROM "
+                                 "zizhu.enrollment_fact) + (SELECT count(*) "
+                                 "FROM zizhu.payment_fact)"),
+                     (long long)valid_msgs + 1);
+        cr_expect_eq(zz_test_check_published(&env), 0);
+        zz_test_msgs_free(&ms);
+        free(ps);
+        zz_test_env_drop(&env);
+}
+
 /* The same facts in another order across topics, each twice, give the
  * same decisions as one ordinary delivery. */
 Test(subsidy, duplicates_and_reordering)

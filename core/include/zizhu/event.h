@@ -53,6 +53,8 @@ typedef enum zz_reason_e {
         ZZ_REASON_YEAR_OUT_OF_RANGE,
         ZZ_REASON_INVALID_REGION,
         ZZ_REASON_UNKNOWN_JURISDICTION,
+        ZZ_REASON_UNKNOWN_TIER, /* the policy of the year and region has no
+                                   such tier (the subsidy worker) */
         ZZ_REASON__COUNT
 } zz_reason_t;
 

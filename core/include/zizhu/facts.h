@@ -19,6 +19,7 @@
 
 #include "zizhu/codec.h"
 #include "zizhu/store.h"
+#include "zizhu/subsidy.h"
 
 typedef enum zz_fact_outcome_e {
         ZZ_FACT_APPLIED = 0, /* a new fact: its person must be re-decided */
@@ -47,6 +48,14 @@ zz_facts_batch_t *zz_facts_batch_new(void);
 void zz_facts_batch_destroy(zz_facts_batch_t *batch);
 /* Forgets gathered facts (after a rollback). */
 void zz_facts_batch_reset(zz_facts_batch_t *batch);
+/* The policies an enrollment is checked against (borrowed; it must outlive
+ * the batch). A value the policy of the enrollment's year and region does
+ * not define (a tier it has no contribution for) is not a fact: the
+ * enrollment is dead-lettered (UNKNOWN_TIER) instead of being decided as 0.
+ * With no policy for that year and region (one not yet activated) the
+ * enrollment is stored and waits, as without subsidy set. */
+void zz_facts_batch_set_subsidy(zz_facts_batch_t *batch,
+                                const zz_subsidy_t *subsidy);
 
 /* Decodes and validates message msg_index of the batch (of stream, an
  * input stream). An invalid one is dead-lettered now, in the store's

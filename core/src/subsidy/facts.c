@@ -120,7 +120,8 @@ typedef struct table_s {
 
 struct zz_facts_batch_s {
         table_t t[N_TABLES];
-        zz_arena_t *arena; /* one decoded event, reset per message */
+        zz_arena_t *arena;           /* one decoded event, reset per message */
+        const zz_subsidy_t *subsidy; /* borrowed; NULL: no policy checks */
 };
 
 zz_facts_batch_t *zz_facts_batch_new(void)
@@ -450,6 +451,37 @@ static int apply_control(zz_facts_batch_t *batch, size_t msg_index,
         return rc < 0 ? -1 : rc + 1;
 }
 
+void zz_facts_batch_set_subsidy(zz_facts_batch_t *batch,
+                                const zz_subsidy_t *subsidy)
+{
+        batch->subsidy = subsidy;
+}
+
+/*
+ * What the policy of the enrollment's year and region cannot decide is not
+ * a fact: a tier it defines no contribution for would be decided as 0
+ * (issue 14). 0 when the policy defines the tier or there is no policy for
+ * that year and region yet (the enrollment waits for one); -1 with reason
+ * and text set otherwise.
+ */
+static int check_enrollment_policy(const zz_subsidy_t *subsidy,
+                                   const zz_event_enrollment_t *ev,
+                                   zz_reason_t *reason, char *text,
+                                   size_t text_size)
+{
+        const zz_policy_t *pol;
+
+        if (subsidy == NULL)
+                return 0;
+        pol = zz_subsidy_policy_for(subsidy, ev->year, ev->region);
+        if (pol == NULL || zz_policy_tier_fen(pol, ev->tier) >= 0)
+                return 0;
+        *reason = ZZ_REASON_UNKNOWN_TIER;
+        snprintf(text, text_size, "tier %d is not defined by policy %s",
+                 (int)ev->tier, zz_policy_name(pol));
+        return -1;
+}
+
 /* Turns the decoded rec into the stream's event (zz_event_*_from_value,
  * strings borrowed from rec), validates it (zz_event_validate_*: the one
  * validator every consumer shares) and gathers it. rc as apply_*, or 0
@@ -486,11 +518,14 @@ static int decode_and_add(zz_facts_batch_t *batch, zz_stream_t stream,
         case ZZ_STREAM_ENROLLMENT: {
                 zz_event_enrollment_t ev;
 
-                bad = zz_event_enrollment_from_value(
-                          rec, arena, ZZ_EVENT_BORROW, &ev, inv->text,
-                          sizeof(inv->text)) != 0 ||
-                      zz_event_validate_enrollment(&ev, &reason, inv->text,
-                                                   sizeof(inv->text)) != 0;
+                bad =
+                    zz_event_enrollment_from_value(rec, arena, ZZ_EVENT_BORROW,
+                                                   &ev, inv->text,
+                                                   sizeof(inv->text)) != 0 ||
+                    zz_event_validate_enrollment(&ev, &reason, inv->text,
+                                                 sizeof(inv->text)) != 0 ||
+                    check_enrollment_policy(batch->subsidy, &ev, &reason,
+                                            inv->text, sizeof(inv->text)) != 0;
                 *event_id = ev.event_id;
                 person_id = ev.person_id;
                 if (!bad)

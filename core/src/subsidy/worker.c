@@ -391,6 +391,7 @@ zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
             zz_subsidy_new(opts->policy_dir, w->codec, errstr, errstr_size);
         if (w->subsidy == NULL)
                 goto fail;
+        zz_facts_batch_set_subsidy(w->facts, w->subsidy);
 
         if (consumer_new(w, errstr, errstr_size) != 0)
                 goto fail;
