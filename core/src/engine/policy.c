@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <yaml.h>
 
+#include "zizhu/errstr.h"
 #include "policy_int.h"
 
 #define ZZ_POLICY_FORMAT 1
@@ -1543,12 +1544,11 @@ static void hex_sha256(const char *buf, size_t len, char out[65])
 static void yaml_fail(const yaml_parser_t *parser, const char *name,
                       char *errstr, size_t errstr_size)
 {
-        if (errstr != NULL && errstr_size > 0)
-                snprintf(errstr, errstr_size, "%s:%d: invalid YAML: %s%s%s",
-                         name, (int)parser->problem_mark.line + 1,
-                         parser->problem ? parser->problem : "error",
-                         parser->context ? " " : "",
-                         parser->context ? parser->context : "");
+        zz_errstr_set(errstr, errstr_size, "%s:%d: invalid YAML: %s%s%s", name,
+                      (int)parser->problem_mark.line + 1,
+                      parser->problem ? parser->problem : "error",
+                      parser->context ? " " : "",
+                      parser->context ? parser->context : "");
 }
 
 /*
@@ -1564,9 +1564,7 @@ static int check_depth(const char *name, const char *buf, size_t len,
         int depth = 0, rc = 0, done = 0;
 
         if (!yaml_parser_initialize(&parser)) {
-                if (errstr != NULL && errstr_size > 0)
-                        snprintf(errstr, errstr_size, "%s: out of memory",
-                                 name);
+                zz_errstr_set(errstr, errstr_size, "%s: out of memory", name);
                 return -1;
         }
         yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
@@ -1585,11 +1583,10 @@ static int check_depth(const char *name, const char *buf, size_t len,
                 else if (ev.type == YAML_STREAM_END_EVENT)
                         done = 1;
                 if (depth > ZZ_POLICY_MAX_DEPTH) {
-                        if (errstr != NULL && errstr_size > 0)
-                                snprintf(errstr, errstr_size,
-                                         "%s:%d: nested more than %d deep",
-                                         name, (int)ev.start_mark.line + 1,
-                                         ZZ_POLICY_MAX_DEPTH);
+                        zz_errstr_set(errstr, errstr_size,
+                                      "%s:%d: nested more than %d deep", name,
+                                      (int)ev.start_mark.line + 1,
+                                      ZZ_POLICY_MAX_DEPTH);
                         rc = -1;
                         done = 1;
                 }
@@ -1613,16 +1610,13 @@ zz_policy_t *zz_policy_load_buf(const char *name, const char *buf, size_t len,
         if (errstr != NULL && errstr_size > 0)
                 errstr[0] = '\0';
         if (buf == NULL && len > 0) {
-                if (errstr != NULL && errstr_size > 0)
-                        snprintf(errstr, errstr_size, "%s: no policy text",
-                                 name);
+                zz_errstr_set(errstr, errstr_size, "%s: no policy text", name);
                 return NULL;
         }
         if (len > ZZ_POLICY_MAX_BYTES) {
-                if (errstr != NULL && errstr_size > 0)
-                        snprintf(errstr, errstr_size,
-                                 "%s: policy larger than %d bytes", name,
-                                 ZZ_POLICY_MAX_BYTES);
+                zz_errstr_set(errstr, errstr_size,
+                              "%s: policy larger than %d bytes", name,
+                              ZZ_POLICY_MAX_BYTES);
                 return NULL;
         }
         if (check_depth(name, buf, len, errstr, errstr_size) != 0)
@@ -1630,9 +1624,7 @@ zz_policy_t *zz_policy_load_buf(const char *name, const char *buf, size_t len,
         p = calloc(1, sizeof(*p));
         if (p == NULL || (p->arena = zz_arena_new(0)) == NULL) {
                 free(p);
-                if (errstr != NULL && errstr_size > 0)
-                        snprintf(errstr, errstr_size, "%s: out of memory",
-                                 name);
+                zz_errstr_set(errstr, errstr_size, "%s: out of memory", name);
                 return NULL;
         }
         for (t = 0; t <= ZZ_TIER_MAX; t++)
@@ -1650,9 +1642,7 @@ zz_policy_t *zz_policy_load_buf(const char *name, const char *buf, size_t len,
 
         if (!yaml_parser_initialize(&parser)) {
                 zz_policy_destroy(p);
-                if (errstr != NULL && errstr_size > 0)
-                        snprintf(errstr, errstr_size, "%s: out of memory",
-                                 name);
+                zz_errstr_set(errstr, errstr_size, "%s: out of memory", name);
                 return NULL;
         }
         yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
@@ -1664,9 +1654,8 @@ zz_policy_t *zz_policy_load_buf(const char *name, const char *buf, size_t len,
         }
         yaml_parser_delete(&parser);
         if (yaml_document_get_root_node(&doc) == NULL) {
-                if (errstr != NULL && errstr_size > 0)
-                        snprintf(errstr, errstr_size,
-                                 "%s:1: the policy file is empty", name);
+                zz_errstr_set(errstr, errstr_size,
+                              "%s:1: the policy file is empty", name);
                 yaml_document_delete(&doc);
                 zz_policy_destroy(p);
                 return NULL;
