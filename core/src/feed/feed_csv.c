@@ -311,6 +311,10 @@ static int text_reserve(zz_feed_reader_t *r, size_t more)
 static int convert_chunk(zz_feed_reader_t *r)
 {
         r->text_len = 0;
+        /* An empty file (or an empty last chunk): r->text may still be
+         * NULL, and memcpy must not be given it even for 0 bytes. */
+        if (r->raw_len == 0)
+                return 0;
         if (r->enc != ZZ_FEED_ENC_GB18030) {
                 size_t keep = 0;
 
@@ -502,8 +506,11 @@ static int has_text(const char *s, size_t len)
 static int feed_text(zz_feed_reader_t *r, char *errstr, size_t errstr_size)
 {
         const char *p = r->text;
-        const char *end = r->text + r->text_len;
+        const char *end;
 
+        if (r->text_len == 0)
+                return 0; /* r->text may be NULL: no arithmetic on it */
+        end = r->text + r->text_len;
         if (r->at_start && r->text_len > 0) {
                 if (r->text_len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
                         p += 3;
