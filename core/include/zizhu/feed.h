@@ -55,9 +55,11 @@ typedef struct zz_feed_row_s {
         size_t n_fields; /* at least 1 */
         char **fields;   /* UTF-8, NUL-terminated, surrounding blanks
                           * trimmed */
-        size_t *lens;
-        int bad_text; /* some bytes were not valid text in the file's
-                       * encoding (replaced by U+FFFD) */
+        size_t *lens;    /* bytes of each field: more than its strlen
+                          * when it holds a NUL byte (a row the parser
+                          * rejects, naming the column) */
+        int bad_text;    /* some bytes were not valid text in the file's
+                          * encoding (replaced by U+FFFD) */
 } zz_feed_row_t;
 
 typedef struct zz_feed_reader_s zz_feed_reader_t;

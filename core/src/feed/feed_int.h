@@ -36,7 +36,8 @@ zz_feed_t *zz_feed_new(const zz_feed_options_t *options, char *errstr,
 void zz_feed_destroy(zz_feed_t *feed); /* accepts NULL */
 
 /* Maps the header row. -1 with errstr naming the missing column when a
- * required one is absent (the whole file is refused). Unknown columns
+ * required one is absent, or the column holding a NUL byte (the whole
+ * file is refused). Unknown columns
  * are ignored; *n_unknown (may be NULL) says how many. */
 int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
                    char *errstr, size_t errstr_size);

@@ -399,6 +399,15 @@ int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
                 const char *h = row->fields[i];
                 int found = 0;
 
+                /* "身份证号码\0x" must not pass for the column. */
+                if (strlen(h) != row->lens[i]) {
+                        snprintf(errstr, errstr_size,
+                                 "line %zu: column %zu of the header contains "
+                                 "a NUL byte",
+                                 row->line, i + 1);
+                        return -1;
+                }
+
                 /* A spreadsheet may mark required columns with '*'. */
                 if (h[0] == '*')
                         h++;
@@ -1319,6 +1328,51 @@ static int parse_payment(zz_feed_t *feed, const zz_feed_row_t *row,
         return 0;
 }
 
+/* The name of the column at position i of the header, or "" for a column
+ * the parser does not read. */
+static const char *column_at(const zz_feed_t *feed, size_t i, char *buf,
+                             size_t size)
+{
+        const struct zz_kindcol *kc;
+
+        for (kc = feed->cols; kc->col != COL_COUNT; kc++) {
+                if (feed->index[kc->col] == (int)i)
+                        return colname(kc->col, buf, size);
+        }
+        buf[0] = '\0';
+        return buf;
+}
+
+/* Every field is a C string from here on, so a field with a NUL byte in
+ * it would be read as the part before it: "<valid ID>\0junk" as a valid
+ * ID. Such a row is rejected, naming the column. An identity row keeps
+ * its 人员编号 when that field is clean, so that a snapshot carries the
+ * record's previous state instead of ending it. */
+static int reject_nul(const zz_feed_t *feed, const zz_feed_row_t *row,
+                      zz_feed_record_t *rec, char *reason, size_t reason_size)
+{
+        size_t i;
+        char name[64];
+
+        for (i = 0; i < row->n_fields; i++) {
+                if (strlen(row->fields[i]) == row->lens[i])
+                        continue;
+                if (rec->kind == ZZ_FEED_IDENTITY) {
+                        int ri = feed->index[COL_RECORD];
+
+                        if (ri >= 0 && (size_t)ri < row->n_fields &&
+                            strlen(row->fields[ri]) == row->lens[ri])
+                                (void)copy_ref(rec->u.identity.dept_record_id,
+                                               ZZ_FEED_REF_SIZE,
+                                               row->fields[ri]);
+                }
+                column_at(feed, i, name, sizeof(name));
+                REJECT("%s%scontains a NUL byte (column %zu)", name,
+                       name[0] != '\0' ? ": " : "", i + 1);
+        }
+        return 0;
+}
+
 int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
                       zz_feed_record_t *rec, char *reason, size_t reason_size)
 {
@@ -1327,6 +1381,8 @@ int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
         memset(rec, 0, sizeof(*rec));
         rec->kind = feed->opt.kind;
         rec->line = row->line;
+        if (reject_nul(feed, row, rec, reason, reason_size) != 0)
+                return 1;
         if (row->bad_text)
                 REJECT("text: characters not valid in the file's encoding "
                        "(a row saved in another encoding?)");
