@@ -146,3 +146,125 @@ Test(feed_csv, nul_byte_in_header_refuses_the_file)
                                    "a NUL byte") != NULL,
                   "%s", h.errstr);
 }
+
+/* The whole of a small file, NUL-terminated, in a static buffer. */
+static const char *slurp(const char *path)
+{
+        static char buf[8192];
+        FILE *fp = fopen(path, "rb");
+        size_t n;
+
+        cr_assert_not_null(fp, "%s", path);
+        n = fread(buf, 1, sizeof(buf) - 1, fp);
+        buf[n] = '\0';
+        fclose(fp);
+        return buf;
+}
+
+/* 1 when some cell of the CSV text starts with a formula character. */
+static int has_formula_cell(const char *text)
+{
+        const char *p = text;
+
+        for (; *p != '\0'; p++) {
+                int start = p == text || p[-1] == ',' || p[-1] == '\n';
+                const char *c = p;
+
+                if (!start)
+                        continue;
+                if (*c == '"')
+                        c++;
+                if (*c == '=' || *c == '+' || *c == '@' ||
+                    (*c == '-' && (c[1] < '0' || c[1] > '9')))
+                        return 1;
+        }
+        return 0;
+}
+
+/* A reject file (meant for Excel/WPS) wrote the cells of a hostile row
+ * as they were: the "masked" ID column came out as a formula. */
+Test(feed_reject, formula_cells_are_neutralized)
+{
+        static const char text[] =
+            ID_HEADER "500155107001,张三,=cmd|' /C calc'!A0,民政,"
+                      "=HYPERLINK(\"http://x\"),存活,低保,2019-01-05\n"
+                      "500155107001,李四,500155195001101009,民政,@SUM(1),存活,"
+                      "=1+1,2019-01-05\n";
+        struct hostile h;
+        const char *rejects;
+
+        cr_assert_eq(
+            read_bytes(&h, text, sizeof(text) - 1, ZZ_FEED_IDENTITY, 0), 0,
+            "%s", h.errstr);
+        cr_assert_eq(h.st.rejected, 2);
+        rejects = slurp(h.st.rejects_path);
+        cr_assert_not(has_formula_cell(rejects), "%s", rejects);
+        cr_assert(strstr(rejects, "\"'=cmd") != NULL, "%s", rejects);
+        cr_assert(strstr(rejects, "\"'=HYPERLINK(\"\"http://x\"\")\"") != NULL,
+                  "%s", rejects);
+        cr_assert(strstr(rejects, "\"'@SUM(1)\"") != NULL, "%s", rejects);
+}
+
+struct first_record {
+        zz_feed_record_t rec;
+        size_t n;
+};
+
+static int keep_first(const zz_feed_record_t *rec, void *opaque)
+{
+        struct first_record *f = opaque;
+
+        if (f->n++ == 0)
+                f->rec = *rec;
+        return 0;
+}
+
+/* The CSV sink (template format, opened by people too) wrote a record id
+ * "=1+1" as a formula; neutralized, it still reads back as the same
+ * record with the same event id. */
+Test(feed_sink, formula_cells_are_neutralized_and_read_back)
+{
+        static const char text[] =
+            ID_HEADER "500155107001,张三,500155195001101009,民政,=1+1,存活,"
+                      "低保,2019-01-05\n";
+        struct hostile h;
+        struct first_record in = {0}, back = {0};
+        zz_feed_options_t opt = {.kind = ZZ_FEED_IDENTITY};
+        zz_feed_stats_t st;
+        zz_feed_sink_t *sink;
+        char errstr[512];
+        char path[256];
+        char dir[] = "/tmp/zz-test-hostile-sink-XXXXXX";
+
+        cr_assert_eq(
+            read_bytes(&h, text, sizeof(text) - 1, ZZ_FEED_IDENTITY, 0), 0,
+            "%s", h.errstr);
+        cr_assert_eq(h.records, 1);
+        opt.department = "MCA";
+        cr_assert_eq(zz_feed_read_file(h.path, ZZ_FEED_ENC_AUTO, &opt,
+                                       keep_first, &in, NULL, NULL, &st, errstr,
+                                       sizeof(errstr)),
+                     0, "%s", errstr);
+        cr_assert_str_eq(in.rec.u.identity.dept_record_id, "=1+1");
+
+        cr_assert_not_null(mkdtemp(dir));
+        sink = zz_feed_sink_csv(dir, errstr, sizeof(errstr));
+        cr_assert_not_null(sink, "%s", errstr);
+        cr_assert_eq(zz_feed_sink_put(sink, &in.rec, errstr, sizeof(errstr)), 0,
+                     "%s", errstr);
+        cr_assert_eq(zz_feed_sink_flush(sink, 0, errstr, sizeof(errstr)), 0);
+        zz_feed_sink_destroy(sink);
+        snprintf(path, sizeof(path), "%s/identity-MCA.csv", dir);
+        cr_assert_not(has_formula_cell(slurp(path)), "%s", slurp(path));
+        cr_assert(strstr(slurp(path), ",\"'=1+1\",") != NULL, "%s",
+                  slurp(path));
+
+        opt.department = NULL;
+        cr_assert_eq(zz_feed_read_file(path, ZZ_FEED_ENC_AUTO, &opt, keep_first,
+                                       &back, NULL, NULL, &st, errstr,
+                                       sizeof(errstr)),
+                     0, "%s", errstr);
+        cr_assert_eq(st.rejected, 0);
+        cr_assert_str_eq(back.rec.u.identity.dept_record_id, "=1+1");
+        cr_assert_str_eq(back.rec.event_id, in.rec.event_id);
+}

@@ -18,6 +18,7 @@
 #include <csv.h>
 
 #include "zizhu/arena.h"
+#include "zizhu/csvcell.h"
 
 #define ZZ_FEED_CHUNK (64 * 1024)
 
@@ -386,6 +387,9 @@ static void cb_field(void *data, size_t len, void *ctx)
         }
         while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
                 len--;
+        /* A cell our CSV writers neutralized ("'=x", zizhu/csvcell.h)
+         * reads back as it was. */
+        zz_csvcell_unguard(&s, &len);
         if (r->cur_len + len + 1 > r->cur_cap) {
                 size_t cap = r->cur_cap ? r->cur_cap : 1024;
                 char *p;
