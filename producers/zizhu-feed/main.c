@@ -147,7 +147,6 @@ struct run {
         zz_feed_snapshot_t *prev;
         zz_feed_diff_t diff;
         zz_date_t as_of;
-        size_t duplicates;
         char errstr[512];
         int progress;
         struct timespec start;
@@ -210,13 +209,9 @@ static int on_record(const zz_feed_record_t *rec, void *opaque)
                                  "out of memory");
                         return EXIT_FAIL;
                 }
-                if (rc == 1) {
-                        /* Never names the person: the line is enough. */
-                        zz_log_warn("line %zu: 人员编号 listed twice; the "
-                                    "first row is kept",
-                                    rec->line);
-                        run->duplicates++;
-                }
+                /* rc 1 (the 人员编号 already listed) does not happen:
+                 * zz_feed_read_file rejects such a row in a snapshot,
+                 * with a line in the reject file. */
                 return 0;
         }
         if (zz_feed_sink_put(run->sink, rec, run->errstr,
@@ -646,7 +641,7 @@ static int finish_file(struct run *run, const zz_feed_stats_t *st)
                         o->as_of ? o->as_of : "today", diff->grants,
                         diff->changes, diff->ends, diff->deaths,
                         diff->unchanged);
-        if (st->rejected > 0 || run->duplicates > 0)
+        if (st->rejected > 0)
                 return EXIT_REJECTS;
         return EXIT_OK;
 }

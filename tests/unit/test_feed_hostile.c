@@ -268,3 +268,59 @@ Test(feed_sink, formula_cells_are_neutralized_and_read_back)
         cr_assert_str_eq(back.rec.u.identity.dept_record_id, "=1+1");
         cr_assert_str_eq(back.rec.event_id, in.rec.event_id);
 }
+
+/* --snapshot: a second row with the same 人员编号 (another person) was
+ * dropped with only a log warning, no reject line. */
+Test(feed_file, snapshot_duplicate_record_id_is_rejected)
+{
+        static const char text[] = ID_HEADER ID_ROW_OK
+            "500155107001,李四,500155195001101009,民政,MCA-0002,存活,低保,"
+            "2019-01-05\n"
+            "500155107001,王五,500155195001101009,民政,MCA-0001,存活,低保,"
+            "2019-02-05\n";
+        struct hostile h;
+        size_t line = 0;
+
+        cr_assert_eq(
+            read_bytes(&h, text, sizeof(text) - 1, ZZ_FEED_IDENTITY, 1), 0,
+            "%s", h.errstr);
+        cr_assert_eq(h.st.rows, 3);
+        cr_assert_eq(h.records, 2);
+        cr_assert_eq(h.st.rejected, 1);
+        cr_assert_str_eq(reject_reason(&h, 0, &line),
+                         "人员编号: listed twice in this snapshot (the first "
+                         "row is kept)");
+        cr_assert_eq(line, 4);
+
+        /* Not a snapshot: the same record id twice is two events. */
+        cr_assert_eq(
+            read_bytes(&h, text, sizeof(text) - 1, ZZ_FEED_IDENTITY, 0), 0,
+            "%s", h.errstr);
+        cr_assert_eq(h.records, 3);
+        cr_assert_eq(h.st.rejected, 0);
+}
+
+/* A row with more cells than the header (an unquoted comma in a name
+ * shifts every column after it) was accepted silently. */
+Test(feed_file, row_with_extra_cells_is_rejected)
+{
+        static const char text[] = ID_HEADER ID_ROW_OK
+            "500155107001,李四,500155195001101009,民政,MCA-0002,存活,低保,"
+            "2019-01-05,extra\n"
+            /* empty cells after the last column are harmless */
+            "500155107001,王五,500155195001101009,民政,MCA-0003,存活,低保,"
+            "2019-01-05,,\n";
+        struct hostile h;
+        size_t line = 0;
+
+        cr_assert_eq(
+            read_bytes(&h, text, sizeof(text) - 1, ZZ_FEED_IDENTITY, 0), 0,
+            "%s", h.errstr);
+        cr_assert_eq(h.st.rows, 3);
+        cr_assert_eq(h.records, 2);
+        cr_assert_eq(h.st.rejected, 1);
+        cr_assert_str_eq(reject_reason(&h, 0, &line),
+                         "row has 9 cells, the header 8 (a comma not in "
+                         "quotes?)");
+        cr_assert_eq(line, 3);
+}

@@ -264,7 +264,8 @@ typedef struct zz_feed_options_s {
         zz_ts_t default_reported_at;
         /* IDENTITY: a full snapshot; the 变动类型 column is ignored and
          * every row is a GRANT of what the department recognizes now
-         * (or DECEASED when 生存状况 says so). */
+         * (or DECEASED when 生存状况 says so). A second row with the
+         * same 人员编号 is rejected (the first one is kept). */
         int snapshot;
         /* zz_feed_read_file: called for each rejected row with its
          * 人员编号 when it could be read (else NULL), e.g. so that a
@@ -302,7 +303,9 @@ typedef struct zz_feed_stats_s {
 } zz_feed_stats_t;
 
 /* Reads path ("-": stdin) as a file of options->kind: header, then every
- * row, each valid one to on_record, each bad one to the reject file
+ * row, each valid one to on_record, each bad one (a value not valid, a
+ * NUL byte, a value in a cell past the header's last column, a snapshot's
+ * 人员编号 listed twice) to the reject file
  * beside the input ("<input>.rejects.csv", or "stdin.rejects.csv": UTF-8
  * with a BOM, 行号,原因,身份证号码(masked),人员编号; a stale one is
  * removed). 0 when the file was read to the end (rows may have

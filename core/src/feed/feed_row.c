@@ -309,6 +309,7 @@ struct zz_feed_s {
         zz_feed_options_t opt;
         char department[ZZ_FEED_DEPT_SIZE];
         int index[COL_COUNT]; /* column position, -1 when absent */
+        size_t n_header;      /* cells of the header row */
         const struct zz_kindcol *cols;
 };
 
@@ -424,6 +425,7 @@ int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
                 if (!found)
                         unknown++;
         }
+        feed->n_header = row->n_fields;
         for (kc = feed->cols; kc->col != COL_COUNT; kc++) {
                 int required = kc->required;
 
@@ -1373,6 +1375,24 @@ static int reject_nul(const zz_feed_t *feed, const zz_feed_row_t *row,
         return 0;
 }
 
+/* A row with a value in a cell past the header's last column: most often
+ * a comma not in quotes (in a name, an address), which shifts every
+ * column after it, so none of its values can be trusted. Empty cells
+ * there are harmless (spreadsheets pad rows to the widest one). */
+static int reject_extra_cells(const zz_feed_t *feed, const zz_feed_row_t *row,
+                              char *reason, size_t reason_size)
+{
+        size_t i;
+
+        for (i = feed->n_header; i < row->n_fields; i++) {
+                if (row->lens[i] > 0)
+                        REJECT("row has %zu cells, the header %zu (a comma "
+                               "not in quotes?)",
+                               row->n_fields, feed->n_header);
+        }
+        return 0;
+}
+
 int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
                       zz_feed_record_t *rec, char *reason, size_t reason_size)
 {
@@ -1381,7 +1401,8 @@ int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
         memset(rec, 0, sizeof(*rec));
         rec->kind = feed->opt.kind;
         rec->line = row->line;
-        if (reject_nul(feed, row, rec, reason, reason_size) != 0)
+        if (reject_nul(feed, row, rec, reason, reason_size) != 0 ||
+            reject_extra_cells(feed, row, reason, reason_size) != 0)
                 return 1;
         if (row->bad_text)
                 REJECT("text: characters not valid in the file's encoding "
