@@ -324,3 +324,81 @@ Test(feed_file, row_with_extra_cells_is_rejected)
                          "quotes?)");
         cr_assert_eq(line, 3);
 }
+
+/* A row of text with a field of n bytes of 'A' as its 人员编号 (quoted,
+ * with newlines inside when quoted is set), malloc'd. */
+static char *long_field_file(size_t n, int quoted, size_t *len)
+{
+        const char *head =
+            ID_HEADER ID_ROW_OK "500155107001,李四,500155195001101009,民政,";
+        const char *tail = ",存活,低保,2019-01-05\n" ID_ROW_OK;
+        size_t hl = strlen(head), tl = strlen(tail);
+        char *text = malloc(hl + n + 2 + tl + 1);
+        size_t i, at = hl;
+
+        cr_assert_not_null(text);
+        memcpy(text, head, hl);
+        if (quoted)
+                text[at++] = '"';
+        for (i = 0; i < n; i++)
+                text[at++] = quoted && i % 1000 == 999 ? '\n' : 'A';
+        if (quoted)
+                text[at++] = '"';
+        memcpy(text + at, tail, tl + 1);
+        *len = at + tl;
+        return text;
+}
+
+/* A 100 MB field was accepted (316 MB of memory): a field over the cap is
+ * refused with a reason, the rows after it are read, and the field is
+ * never held whole in memory. */
+Test(feed_csv, field_over_the_cap_is_rejected)
+{
+        size_t len;
+        char *text = long_field_file(200 * 1024, 0, &len);
+        struct hostile h;
+        size_t line = 0;
+
+        cr_assert_eq(read_bytes(&h, text, len, ZZ_FEED_IDENTITY, 0), 0, "%s",
+                     h.errstr);
+        free(text);
+        cr_assert_eq(h.st.rows, 3);
+        cr_assert_eq(h.records, 2);
+        cr_assert_eq(h.st.rejected, 1);
+        cr_assert_str_eq(reject_reason(&h, 0, &line),
+                         "人员编号: longer than 65536 bytes (column 5)");
+        cr_assert_eq(line, 3);
+}
+
+/* The same with the limits of the options, and a quoted field over many
+ * lines: the row is still rejected on the line it starts on, and the
+ * next row keeps its line number. */
+Test(feed_csv, row_over_the_cap_is_rejected)
+{
+        size_t len;
+        char *text = long_field_file(50 * 1000, 1, &len);
+        struct hostile h;
+        zz_feed_options_t opt = {.kind = ZZ_FEED_IDENTITY,
+                                 .department = "MCA",
+                                 .max_field_bytes = 1 << 20,
+                                 .max_row_bytes = 4096};
+        struct first_record f = {0};
+        size_t line = 0;
+
+        cr_assert_eq(read_bytes(&h, text, len, ZZ_FEED_IDENTITY, 0), 0, "%s",
+                     h.errstr);
+        /* Under the default caps: read whole, then too long for an id. */
+        cr_assert_eq(h.st.rejected, 1);
+        cr_assert_str_eq(reject_reason(&h, 0, NULL), "人员编号: too long");
+        cr_assert_eq(zz_feed_read_file(h.path, ZZ_FEED_ENC_AUTO, &opt,
+                                       keep_first, &f, NULL, NULL, &h.st,
+                                       h.errstr, sizeof(h.errstr)),
+                     0, "%s", h.errstr);
+        free(text);
+        cr_assert_eq(f.n, 2);
+        cr_assert_eq(h.st.rejected, 1);
+        cr_assert_str_eq(reject_reason(&h, 0, &line),
+                         "row: longer than 4096 bytes");
+        cr_assert_eq(line, 3);
+        cr_assert_eq(f.rec.line, 2);
+}

@@ -60,6 +60,13 @@ typedef struct zz_feed_row_s {
                           * rejects, naming the column) */
         int bad_text;    /* some bytes were not valid text in the file's
                           * encoding (replaced by U+FFFD) */
+        /* Over the reader's limits (zz_feed_reader_set_limits): the
+         * 1-based column of a field longer than the field limit, 0 when
+         * none; 1 when the row is longer than the row limit. The text
+         * over a limit is dropped as it is read, never held whole: such
+         * a row is only good for a reject line. */
+        size_t long_field;
+        int long_row;
 } zz_feed_row_t;
 
 typedef struct zz_feed_reader_s zz_feed_reader_t;
@@ -74,6 +81,19 @@ zz_feed_reader_t *zz_feed_reader_open_mem(const void *buf, size_t len,
                                           size_t errstr_size);
 /* Accepts NULL. */
 void zz_feed_reader_destroy(zz_feed_reader_t *reader);
+
+/* Generous for any real department file (a field is an id, a date, a
+ * label; a row about twenty of them), small enough that a hostile file
+ * cannot make the reader hold hundreds of megabytes. */
+#define ZZ_FEED_MAX_FIELD_BYTES (64 * 1024)
+#define ZZ_FEED_MAX_ROW_BYTES   (1024 * 1024)
+
+/* Sets the largest field and row (bytes of UTF-8 text, a row's cells
+ * counted with their separators) the reader keeps; 0 leaves the default
+ * (ZZ_FEED_MAX_FIELD_BYTES, ZZ_FEED_MAX_ROW_BYTES). A row over them is
+ * still returned, with long_field / long_row set. */
+void zz_feed_reader_set_limits(zz_feed_reader_t *reader, size_t max_field,
+                               size_t max_row);
 
 /* Next non-blank row: 1 and *row set (owned by the reader, valid until the
  * next call), 0 at the end of the file, -1 with errstr on a read error or
@@ -273,6 +293,11 @@ typedef struct zz_feed_options_s {
          * bad instead of ending it. May be NULL. */
         void (*on_reject)(size_t line, const char *record_id, void *opaque);
         void *reject_opaque;
+        /* zz_feed_read_file: a row with a field or a row longer than this
+         * is rejected ("longer than N bytes"); 0 is the default
+         * (ZZ_FEED_MAX_FIELD_BYTES, ZZ_FEED_MAX_ROW_BYTES). */
+        size_t max_field_bytes;
+        size_t max_row_bytes;
 } zz_feed_options_t;
 
 /* Lenient date: "2019-10-15", "2019/10/5", "2019.10.15", "20191015",
@@ -304,8 +329,9 @@ typedef struct zz_feed_stats_s {
 
 /* Reads path ("-": stdin) as a file of options->kind: header, then every
  * row, each valid one to on_record, each bad one (a value not valid, a
- * NUL byte, a value in a cell past the header's last column, a snapshot's
- * 人员编号 listed twice) to the reject file
+ * NUL byte, a value in a cell past the header's last column, a field or
+ * a row over the limits, a snapshot's 人员编号 listed twice) to the
+ * reject file
  * beside the input ("<input>.rejects.csv", or "stdin.rejects.csv": UTF-8
  * with a BOM, 行号,原因,身份证号码(masked),人员编号; a stale one is
  * removed). 0 when the file was read to the end (rows may have

@@ -158,6 +158,11 @@ struct zz_feed_reader_s {
         size_t *cur_off; /* start, end pairs */
         size_t cur_n, cur_off_cap;
 
+        /* Limits, and where the row being built went over them. */
+        size_t max_field, max_row;
+        size_t long_field; /* 1-based column, 0 none */
+        int long_row;
+
         /* Completed rows, in arena memory. */
         zz_arena_t *arena;
         zz_feed_row_t *rows;
@@ -183,6 +188,7 @@ static zz_feed_reader_t *reader_new(FILE *fp, int owns, uint64_t size,
         r->cd = (iconv_t)-1;
         r->at_start = 1;
         r->line = 1;
+        zz_feed_reader_set_limits(r, 0, 0);
         r->arena = zz_arena_new(0);
         if (r->arena == NULL || csv_init(&r->csv, CSV_STRICT_FINI) != 0) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -271,6 +277,13 @@ void zz_feed_reader_destroy(zz_feed_reader_t *r)
         free(r->cur_off);
         free(r->rows);
         free(r);
+}
+
+void zz_feed_reader_set_limits(zz_feed_reader_t *r, size_t max_field,
+                               size_t max_row)
+{
+        r->max_field = max_field ? max_field : ZZ_FEED_MAX_FIELD_BYTES;
+        r->max_row = max_row ? max_row : ZZ_FEED_MAX_ROW_BYTES;
 }
 
 zz_feed_enc_t zz_feed_reader_encoding(const zz_feed_reader_t *r)
@@ -390,6 +403,19 @@ static void cb_field(void *data, size_t len, void *ctx)
         /* A cell our CSV writers neutralized ("'=x", zizhu/csvcell.h)
          * reads back as it was. */
         zz_csvcell_unguard(&s, &len);
+        /* Over a limit, the text is dropped (see check_limits); once the
+         * row is too long, no more cells are kept either. */
+        if (len > r->max_field && r->long_field == 0 && !r->long_row)
+                r->long_field = r->cur_n + 1;
+        if (r->long_field == r->cur_n + 1)
+                len = 0;
+        if (r->cur_len + r->cur_n + len > r->max_row)
+                r->long_row = 1;
+        if (r->long_row) {
+                if (r->cur_n > 0)
+                        return;
+                len = 0;
+        }
         if (r->cur_len + len + 1 > r->cur_cap) {
                 size_t cap = r->cur_cap ? r->cur_cap : 1024;
                 char *p;
@@ -451,6 +477,8 @@ static void cb_row(int c, void *ctx)
                 if (r->cur_off[i * 2 + 1] > r->cur_off[i * 2])
                         blank = 0;
         }
+        if (r->long_field != 0 || r->long_row)
+                blank = 0; /* its text was dropped, not absent */
         if (blank || r->cur_n == 0) {
                 r->cur_n = 0;
                 r->cur_len = 0;
@@ -471,6 +499,10 @@ static void cb_row(int c, void *ctx)
         row->line = r->row_start_line;
         row->n_fields = r->cur_n;
         row->bad_text = 0;
+        row->long_field = r->long_field;
+        row->long_row = r->long_row;
+        r->long_field = 0;
+        r->long_row = 0;
         row->fields = zz_arena_alloc(r->arena, r->cur_n * sizeof(char *));
         row->lens = zz_arena_alloc(r->arena, r->cur_n * sizeof(size_t));
         if (row->fields == NULL || row->lens == NULL) {
@@ -506,6 +538,29 @@ static int has_text(const char *s, size_t len)
         return 0;
 }
 
+/* After each piece fed to libcsv: a field being built over the field
+ * limit, or a row over the row limit, is marked, and libcsv's buffer of
+ * the field is emptied (its state is public; spaces counts the blanks at
+ * the end of that buffer, so it goes too). The text of a 100 MB field is
+ * thus dropped a piece at a time (a piece is at most one chunk) instead
+ * of held whole. */
+static void check_limits(zz_feed_reader_t *r)
+{
+        size_t pos = r->csv.entry_pos;
+        int over_field = pos > r->max_field;
+        int over_row = r->cur_len + r->cur_n + pos > r->max_row;
+
+        if (over_field && r->long_field == 0 && !r->long_row)
+                r->long_field = r->cur_n + 1;
+        else if (over_row)
+                r->long_row = 1;
+        if (over_field || over_row || r->long_row ||
+            r->long_field == r->cur_n + 1) {
+                r->csv.entry_pos = 0;
+                r->csv.spaces = 0;
+        }
+}
+
 /* Feeds r->text to libcsv line by line. */
 static int feed_text(zz_feed_reader_t *r, char *errstr, size_t errstr_size)
 {
@@ -537,6 +592,7 @@ static int feed_text(zz_feed_reader_t *r, char *errstr, size_t errstr_size)
                         snprintf(errstr, errstr_size, "out of memory");
                         return -1;
                 }
+                check_limits(r);
                 if (nl != NULL)
                         r->line++;
                 p += n;

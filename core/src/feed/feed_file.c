@@ -205,6 +205,8 @@ int zz_feed_read_file(const char *path, zz_feed_enc_t enc,
         if (reader == NULL)
                 goto done;
         stats->encoding = zz_feed_reader_encoding(reader);
+        zz_feed_reader_set_limits(reader, options->max_field_bytes,
+                                  options->max_row_bytes);
         feed = zz_feed_new(options, errstr, errstr_size);
         if (feed == NULL)
                 goto done;

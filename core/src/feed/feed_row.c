@@ -400,6 +400,13 @@ int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
                 const char *h = row->fields[i];
                 int found = 0;
 
+                if (row->long_field != 0 || row->long_row) {
+                        snprintf(errstr, errstr_size,
+                                 "line %zu: the header is longer than the "
+                                 "limit of the field or the row",
+                                 row->line);
+                        return -1;
+                }
                 /* "身份证号码\0x" must not pass for the column. */
                 if (strlen(h) != row->lens[i]) {
                         snprintf(errstr, errstr_size,
@@ -1393,6 +1400,27 @@ static int reject_extra_cells(const zz_feed_t *feed, const zz_feed_row_t *row,
         return 0;
 }
 
+/* A row over the reader's limits: its long text was dropped as it was
+ * read, so nothing else about it can be checked. */
+static int reject_long(const zz_feed_t *feed, const zz_feed_row_t *row,
+                       char *reason, size_t reason_size)
+{
+        char name[64];
+
+        if (row->long_row)
+                REJECT("row: longer than %zu bytes",
+                       feed->opt.max_row_bytes ? feed->opt.max_row_bytes
+                                               : ZZ_FEED_MAX_ROW_BYTES);
+        if (row->long_field == 0)
+                return 0;
+        column_at(feed, row->long_field - 1, name, sizeof(name));
+        REJECT("%s%slonger than %zu bytes (column %zu)", name,
+               name[0] != '\0' ? ": " : "",
+               feed->opt.max_field_bytes ? feed->opt.max_field_bytes
+                                         : ZZ_FEED_MAX_FIELD_BYTES,
+               row->long_field);
+}
+
 int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
                       zz_feed_record_t *rec, char *reason, size_t reason_size)
 {
@@ -1401,7 +1429,8 @@ int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
         memset(rec, 0, sizeof(*rec));
         rec->kind = feed->opt.kind;
         rec->line = row->line;
-        if (reject_nul(feed, row, rec, reason, reason_size) != 0 ||
+        if (reject_long(feed, row, reason, reason_size) != 0 ||
+            reject_nul(feed, row, rec, reason, reason_size) != 0 ||
             reject_extra_cells(feed, row, reason, reason_size) != 0)
                 return 1;
         if (row->bad_text)
