@@ -6,39 +6,44 @@
 
 #include <string.h>
 
+/* Advances *i over the digits of s[*i..len); how many. */
+static size_t skip_digits(const char *s, size_t len, size_t *i)
+{
+        size_t n = 0;
+
+        while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
+                (*i)++;
+                n++;
+        }
+        return n;
+}
+
+/* Advances *i over a '+' or '-' at s[*i]. */
+static void skip_sign(const char *s, size_t len, size_t *i)
+{
+        if (*i < len && (s[*i] == '+' || s[*i] == '-'))
+                (*i)++;
+}
+
 /* 1 when s[0..len) is [+-]digits[.digits][e[+-]digits], at least one
  * digit before the exponent. */
 static int plain_number(const char *s, size_t len)
 {
         size_t i = 0;
-        size_t digits = 0;
+        size_t digits;
 
-        if (i < len && (s[i] == '+' || s[i] == '-'))
-                i++;
-        while (i < len && s[i] >= '0' && s[i] <= '9') {
-                i++;
-                digits++;
-        }
+        skip_sign(s, len, &i);
+        digits = skip_digits(s, len, &i);
         if (i < len && s[i] == '.') {
                 i++;
-                while (i < len && s[i] >= '0' && s[i] <= '9') {
-                        i++;
-                        digits++;
-                }
+                digits += skip_digits(s, len, &i);
         }
         if (digits == 0)
                 return 0;
         if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-                size_t exp = 0;
-
                 i++;
-                if (i < len && (s[i] == '+' || s[i] == '-'))
-                        i++;
-                while (i < len && s[i] >= '0' && s[i] <= '9') {
-                        i++;
-                        exp++;
-                }
-                if (exp == 0)
+                skip_sign(s, len, &i);
+                if (skip_digits(s, len, &i) == 0)
                         return 0;
         }
         return i == len;

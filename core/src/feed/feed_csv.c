@@ -387,35 +387,48 @@ static int convert_chunk(zz_feed_reader_t *r)
         return 0;
 }
 
-static void cb_field(void *data, size_t len, void *ctx)
+/* libcsv trims blanks of unquoted fields; quoted ones keep them, but a
+ * clerk never means a leading blank in an id. */
+static void trim_blanks(const char **s, size_t *len)
 {
-        zz_feed_reader_t *r = ctx;
-        const char *s = data;
-
-        /* libcsv trims blanks of unquoted fields; quoted ones keep them,
-         * but a clerk never means a leading blank in an id. */
-        while (len > 0 && (*s == ' ' || *s == '\t')) {
-                s++;
-                len--;
+        while (*len > 0 && (**s == ' ' || **s == '\t')) {
+                (*s)++;
+                (*len)--;
         }
-        while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-                len--;
-        /* A cell our CSV writers neutralized ("'=x", zizhu/csvcell.h)
-         * reads back as it was. */
-        zz_csvcell_unguard(&s, &len);
-        /* Over a limit, the text is dropped (see check_limits); once the
-         * row is too long, no more cells are kept either. */
+        while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+                (*len)--;
+}
+
+/* Over a limit, the text of a field is dropped (see check_limits): the
+ * length to keep of a complete field of len bytes, or -1 to keep no cell
+ * at all (the row is too long and has one already). */
+static long long field_limit(zz_feed_reader_t *r, size_t len)
+{
         if (len > r->max_field && r->long_field == 0 && !r->long_row)
                 r->long_field = r->cur_n + 1;
         if (r->long_field == r->cur_n + 1)
                 len = 0;
         if (r->cur_len + r->cur_n + len > r->max_row)
                 r->long_row = 1;
-        if (r->long_row) {
-                if (r->cur_n > 0)
-                        return;
-                len = 0;
-        }
+        if (r->long_row)
+                return r->cur_n > 0 ? -1 : 0;
+        return (long long)len;
+}
+
+static void cb_field(void *data, size_t len, void *ctx)
+{
+        zz_feed_reader_t *r = ctx;
+        const char *s = data;
+        long long keep;
+
+        trim_blanks(&s, &len);
+        /* A cell our CSV writers neutralized ("'=x", zizhu/csvcell.h)
+         * reads back as it was. */
+        zz_csvcell_unguard(&s, &len);
+        keep = field_limit(r, len);
+        if (keep < 0)
+                return;
+        len = (size_t)keep;
         if (r->cur_len + len + 1 > r->cur_cap) {
                 size_t cap = r->cur_cap ? r->cur_cap : 1024;
                 char *p;

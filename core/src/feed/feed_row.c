@@ -387,6 +387,29 @@ static int name_matches(const char *names, const char *header)
         return 0;
 }
 
+/* 1 with errstr when cell i of the header cannot be trusted: over the
+ * reader's limits (its text dropped), or with a NUL byte ("身份证号码\0x"
+ * must not pass for the column). */
+static int header_cell_bad(const zz_feed_row_t *row, size_t i, char *errstr,
+                           size_t errstr_size)
+{
+        if (row->long_field != 0 || row->long_row) {
+                snprintf(errstr, errstr_size,
+                         "line %zu: the header is longer than the limit of "
+                         "the field or the row",
+                         row->line);
+                return 1;
+        }
+        if (strlen(row->fields[i]) != row->lens[i]) {
+                snprintf(errstr, errstr_size,
+                         "line %zu: column %zu of the header contains a NUL "
+                         "byte",
+                         row->line, i + 1);
+                return 1;
+        }
+        return 0;
+}
+
 int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
                    char *errstr, size_t errstr_size)
 {
@@ -400,21 +423,8 @@ int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
                 const char *h = row->fields[i];
                 int found = 0;
 
-                if (row->long_field != 0 || row->long_row) {
-                        snprintf(errstr, errstr_size,
-                                 "line %zu: the header is longer than the "
-                                 "limit of the field or the row",
-                                 row->line);
+                if (header_cell_bad(row, i, errstr, errstr_size))
                         return -1;
-                }
-                /* "身份证号码\0x" must not pass for the column. */
-                if (strlen(h) != row->lens[i]) {
-                        snprintf(errstr, errstr_size,
-                                 "line %zu: column %zu of the header contains "
-                                 "a NUL byte",
-                                 row->line, i + 1);
-                        return -1;
-                }
 
                 /* A spreadsheet may mark required columns with '*'. */
                 if (h[0] == '*')
