@@ -331,13 +331,14 @@ typedef struct zz_feed_stats_s {
  * row, each valid one to on_record, each bad one (a value not valid, a
  * NUL byte, a value in a cell past the header's last column, a field or
  * a row over the limits, a snapshot's 人员编号 listed twice) to the
- * reject file
- * beside the input ("<input>.rejects.csv", or "stdin.rejects.csv": UTF-8
- * with a BOM, 行号,原因,身份证号码(masked),人员编号; a stale one is
- * removed). 0 when the file was read to the end (rows may have
- * been rejected); -1 with errstr when the file as a whole is refused (no
- * such file, a required column missing, a quoted field left open by a
- * truncated file, the reject file not writable); or the non-zero value
+ * reject file beside the input ("<input>.rejects.csv", or
+ * "stdin.rejects.csv": UTF-8 with a BOM, 行号,原因,身份证号码(masked),
+ * 人员编号; a stale one is removed). 0 when the file was read to the end
+ * (rows may have been rejected); -1 with errstr when the file as a whole
+ * is refused (no such file or no header row, a required column missing,
+ * a header cell with a NUL byte or over the limits, a quoted field left
+ * open by a truncated file, the reject file not writable); or the
+ * non-zero value
  * on_record returned. progress may be NULL. */
 int zz_feed_read_file(const char *path, zz_feed_enc_t enc,
                       const zz_feed_options_t *options,
