@@ -18,20 +18,9 @@ struct seen {
         size_t n, n_slots;
 };
 
-static uint64_t fnv1a(const char *s)
-{
-        uint64_t h = 1469598103934665603ULL;
-
-        for (; *s != '\0'; s++) {
-                h ^= (unsigned char)*s;
-                h *= 1099511628211ULL;
-        }
-        return h;
-}
-
 static char **seen_slot(char **slots, size_t n_slots, const char *id)
 {
-        size_t i = (size_t)(fnv1a(id) & (n_slots - 1));
+        size_t i = (size_t)(zz_feed_hash(id) & (n_slots - 1));
 
         while (slots[i] != NULL && strcmp(slots[i], id) != 0)
                 i = (i + 1) & (n_slots - 1);

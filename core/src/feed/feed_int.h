@@ -82,6 +82,10 @@ void zz_feed_csv_row(FILE *fp, const zz_feed_record_t *rec);
 
 /* ---- snapshots (feed_snapshot.c) ---- */
 
+/* FNV-1a of a string: the hash of the sets of record ids (the snapshot,
+ * and the ids seen in a file read as a snapshot in feed_file.c). */
+uint64_t zz_feed_hash(const char *s);
+
 /* Records that are active: not ended before as_of, person alive. */
 size_t zz_feed_snapshot_active(const zz_feed_snapshot_t *snap, zz_date_t as_of);
 
