@@ -402,3 +402,80 @@ Test(feed_csv, row_over_the_cap_is_rejected)
         cr_assert_eq(line, 3);
         cr_assert_eq(f.rec.line, 2);
 }
+
+struct reject_ids {
+        char ids[4][64];
+        size_t n;
+};
+
+static void note_reject(size_t line, const char *record_id, void *opaque)
+{
+        struct reject_ids *r = opaque;
+
+        (void)line;
+        cr_assert_lt(r->n, 4);
+        snprintf(r->ids[r->n++], sizeof(r->ids[0]), "%s",
+                 record_id ? record_id : "(none)");
+}
+
+/* A snapshot ends a record whose row is rejected without its 人员编号:
+ * a NUL byte or an over-long value in another column must not cost the
+ * record its id (a record id with the NUL itself has none). */
+Test(feed_file, rejected_row_keeps_its_record_id_for_the_snapshot)
+{
+        size_t len;
+        char *text = long_field_file(100, 0, &len);
+        static const char nul[] =
+            ID_HEADER "500155107001,王五,500155195001101009,民政,MCA-0003,存活,"
+                      "低保,2018-05-19\0junk\n"
+                      "500155107001,赵六,500155195001101009,民政,MCA-1\0x,"
+                      "存活,低保,2019-01-05\n";
+        static const char long_name[] =
+            ID_HEADER "500155107001,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,"
+                      "500155195001101009,民政,MCA-0001,存活,低保,2019-01-05\n";
+        struct hostile h;
+        struct reject_ids ids = {0};
+        zz_feed_options_t opt = {.kind = ZZ_FEED_IDENTITY,
+                                 .department = "MCA",
+                                 .snapshot = 1,
+                                 .max_field_bytes = 50,
+                                 .on_reject = note_reject,
+                                 .reject_opaque = &ids};
+
+        /* The long field is the record id itself: no id. */
+        cr_assert_eq(read_bytes(&h, text, len, ZZ_FEED_IDENTITY, 0), 0);
+        free(text);
+        cr_assert_eq(zz_feed_read_file(h.path, ZZ_FEED_ENC_AUTO, &opt,
+                                       count_record, &h, NULL, NULL, &h.st,
+                                       h.errstr, sizeof(h.errstr)),
+                     0, "%s", h.errstr);
+        cr_assert_geq(ids.n, 1); /* then the last row's duplicate id */
+        cr_assert_str_eq(ids.ids[0], "(none)");
+
+        /* A long 姓名 instead. */
+        memset(&ids, 0, sizeof(ids));
+        opt.max_field_bytes = 20;
+        cr_assert_eq(read_bytes(&h, long_name, sizeof(long_name) - 1,
+                                ZZ_FEED_IDENTITY, 0),
+                     0);
+        cr_assert_eq(zz_feed_read_file(h.path, ZZ_FEED_ENC_AUTO, &opt,
+                                       count_record, &h, NULL, NULL, &h.st,
+                                       h.errstr, sizeof(h.errstr)),
+                     0, "%s", h.errstr);
+        cr_assert_geq(ids.n, 1);
+        cr_assert_str_eq(ids.ids[0], "MCA-0001");
+        cr_assert_str_eq(reject_reason(&h, 0, NULL),
+                         "姓名: longer than 20 bytes (column 2)");
+
+        memset(&ids, 0, sizeof(ids));
+        opt.max_field_bytes = 0;
+        cr_assert_eq(read_bytes(&h, nul, sizeof(nul) - 1, ZZ_FEED_IDENTITY, 0),
+                     0);
+        cr_assert_eq(zz_feed_read_file(h.path, ZZ_FEED_ENC_AUTO, &opt,
+                                       count_record, &h, NULL, NULL, &h.st,
+                                       h.errstr, sizeof(h.errstr)),
+                     0, "%s", h.errstr);
+        cr_assert_eq(ids.n, 2);
+        cr_assert_str_eq(ids.ids[0], "MCA-0003");
+        cr_assert_str_eq(ids.ids[1], "(none)");
+}

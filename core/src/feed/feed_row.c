@@ -1362,11 +1362,25 @@ static const char *column_at(const zz_feed_t *feed, size_t i, char *buf,
         return buf;
 }
 
+/* A row rejected for one bad field keeps the 人员编号 of an identity when
+ * that field is whole (no NUL byte, not cut by a limit), so that a
+ * snapshot carries the record's previous state instead of ending it. */
+static void keep_record_id(const zz_feed_t *feed, const zz_feed_row_t *row,
+                           zz_feed_record_t *rec)
+{
+        int ri = feed->index[COL_RECORD];
+
+        if (rec->kind != ZZ_FEED_IDENTITY || ri < 0 ||
+            (size_t)ri >= row->n_fields || row->long_field == (size_t)ri + 1 ||
+            strlen(row->fields[ri]) != row->lens[ri])
+                return;
+        (void)copy_ref(rec->u.identity.dept_record_id, ZZ_FEED_REF_SIZE,
+                       row->fields[ri]);
+}
+
 /* Every field is a C string from here on, so a field with a NUL byte in
  * it would be read as the part before it: "<valid ID>\0junk" as a valid
- * ID. Such a row is rejected, naming the column. An identity row keeps
- * its 人员编号 when that field is clean, so that a snapshot carries the
- * record's previous state instead of ending it. */
+ * ID. Such a row is rejected, naming the column. */
 static int reject_nul(const zz_feed_t *feed, const zz_feed_row_t *row,
                       zz_feed_record_t *rec, char *reason, size_t reason_size)
 {
@@ -1376,15 +1390,7 @@ static int reject_nul(const zz_feed_t *feed, const zz_feed_row_t *row,
         for (i = 0; i < row->n_fields; i++) {
                 if (strlen(row->fields[i]) == row->lens[i])
                         continue;
-                if (rec->kind == ZZ_FEED_IDENTITY) {
-                        int ri = feed->index[COL_RECORD];
-
-                        if (ri >= 0 && (size_t)ri < row->n_fields &&
-                            strlen(row->fields[ri]) == row->lens[ri])
-                                (void)copy_ref(rec->u.identity.dept_record_id,
-                                               ZZ_FEED_REF_SIZE,
-                                               row->fields[ri]);
-                }
+                keep_record_id(feed, row, rec);
                 column_at(feed, i, name, sizeof(name));
                 REJECT("%s%scontains a NUL byte (column %zu)", name,
                        name[0] != '\0' ? ": " : "", i + 1);
@@ -1413,7 +1419,7 @@ static int reject_extra_cells(const zz_feed_t *feed, const zz_feed_row_t *row,
 /* A row over the reader's limits: its long text was dropped as it was
  * read, so nothing else about it can be checked. */
 static int reject_long(const zz_feed_t *feed, const zz_feed_row_t *row,
-                       char *reason, size_t reason_size)
+                       zz_feed_record_t *rec, char *reason, size_t reason_size)
 {
         char name[64];
 
@@ -1423,6 +1429,7 @@ static int reject_long(const zz_feed_t *feed, const zz_feed_row_t *row,
                                                : ZZ_FEED_MAX_ROW_BYTES);
         if (row->long_field == 0)
                 return 0;
+        keep_record_id(feed, row, rec);
         column_at(feed, row->long_field - 1, name, sizeof(name));
         REJECT("%s%slonger than %zu bytes (column %zu)", name,
                name[0] != '\0' ? ": " : "",
@@ -1439,7 +1446,7 @@ int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
         memset(rec, 0, sizeof(*rec));
         rec->kind = feed->opt.kind;
         rec->line = row->line;
-        if (reject_long(feed, row, reason, reason_size) != 0 ||
+        if (reject_long(feed, row, rec, reason, reason_size) != 0 ||
             reject_nul(feed, row, rec, reason, reason_size) != 0 ||
             reject_extra_cells(feed, row, reason, reason_size) != 0)
                 return 1;
