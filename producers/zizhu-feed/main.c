@@ -8,6 +8,7 @@
  * store and sink together.
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,10 @@ static void usage(FILE *out)
             "                      share of the active identities (0.05)\n"
             "  --force             send such a snapshot anyway\n"
             "  --encoding E        auto (default), utf-8, gb18030 (gbk)\n"
+            "  --max-field-bytes N reject a row with a field longer than N\n"
+            "                      bytes (65536)\n"
+            "  --max-row-bytes N   reject a row longer than N bytes\n"
+            "                      (1048576)\n"
             "  --reported-at TS    report time for rows without 报送时间\n"
             "                      (default: now)\n"
             "  --dry-run           print events as JSON lines on stdout; send\n"
@@ -124,6 +129,8 @@ struct opts {
         int force;
         zz_feed_enc_t enc;
         const char *reported_at;
+        uint64_t max_field_bytes;
+        uint64_t max_row_bytes;
         int dry_run;
         const char *jurisdiction;
         const char *period;
@@ -147,7 +154,6 @@ struct run {
         zz_feed_snapshot_t *prev;
         zz_feed_diff_t diff;
         zz_date_t as_of;
-        size_t duplicates;
         char errstr[512];
         int progress;
         struct timespec start;
@@ -210,13 +216,9 @@ static int on_record(const zz_feed_record_t *rec, void *opaque)
                                  "out of memory");
                         return EXIT_FAIL;
                 }
-                if (rc == 1) {
-                        /* Never names the person: the line is enough. */
-                        zz_log_warn("line %zu: 人员编号 listed twice; the "
-                                    "first row is kept",
-                                    rec->line);
-                        run->duplicates++;
-                }
+                /* rc 1 (the 人员编号 already listed) does not happen:
+                 * zz_feed_read_file rejects such a row in a snapshot,
+                 * with a line in the reject file. */
                 return 0;
         }
         if (zz_feed_sink_put(run->sink, rec, run->errstr,
@@ -468,6 +470,8 @@ static int file_options(struct run *run, zz_feed_options_t *fo)
         fo->snapshot = o->snapshot;
         fo->on_reject = on_reject;
         fo->reject_opaque = run;
+        fo->max_field_bytes = (size_t)o->max_field_bytes; /* 0: default */
+        fo->max_row_bytes = (size_t)o->max_row_bytes;
         if (parse_ts_opt(o->reported_at, &fo->default_reported_at) != 0) {
                 fprintf(stderr, "zizhu-feed: --reported-at: not a date and "
                                 "time\n");
@@ -646,7 +650,7 @@ static int finish_file(struct run *run, const zz_feed_stats_t *st)
                         o->as_of ? o->as_of : "today", diff->grants,
                         diff->changes, diff->ends, diff->deaths,
                         diff->unchanged);
-        if (st->rejected > 0 || run->duplicates > 0)
+        if (st->rejected > 0)
                 return EXIT_REJECTS;
         return EXIT_OK;
 }
@@ -719,6 +723,8 @@ static int parse_args(zz_opts_t *zo, struct opts *o, int argc, char **argv)
             ZZ_OPT_DOUBLE("max-end-share", &o->max_end_share, 0, 1),
             ZZ_OPT_FLAG("force", &o->force, 1),
             ZZ_OPT_CALL("encoding", parse_encoding, &o->enc, 1),
+            ZZ_OPT_U64("max-field-bytes", &o->max_field_bytes, 1, SIZE_MAX),
+            ZZ_OPT_U64("max-row-bytes", &o->max_row_bytes, 1, SIZE_MAX),
             ZZ_OPT_STRING("reported-at", &o->reported_at),
             ZZ_OPT_FLAG("dry-run", &o->dry_run, 1),
             ZZ_OPT_STRING("jurisdiction", &o->jurisdiction),

@@ -55,9 +55,18 @@ typedef struct zz_feed_row_s {
         size_t n_fields; /* at least 1 */
         char **fields;   /* UTF-8, NUL-terminated, surrounding blanks
                           * trimmed */
-        size_t *lens;
-        int bad_text; /* some bytes were not valid text in the file's
-                       * encoding (replaced by U+FFFD) */
+        size_t *lens;    /* bytes of each field: more than its strlen
+                          * when it holds a NUL byte (a row the parser
+                          * rejects, naming the column) */
+        int bad_text;    /* some bytes were not valid text in the file's
+                          * encoding (replaced by U+FFFD) */
+        /* Over the reader's limits (zz_feed_reader_set_limits): the
+         * 1-based column of a field longer than the field limit, 0 when
+         * none; 1 when the row is longer than the row limit. The text
+         * over a limit is dropped as it is read, never held whole: such
+         * a row is only good for a reject line. */
+        size_t long_field;
+        int long_row;
 } zz_feed_row_t;
 
 typedef struct zz_feed_reader_s zz_feed_reader_t;
@@ -72,6 +81,19 @@ zz_feed_reader_t *zz_feed_reader_open_mem(const void *buf, size_t len,
                                           size_t errstr_size);
 /* Accepts NULL. */
 void zz_feed_reader_destroy(zz_feed_reader_t *reader);
+
+/* Generous for any real department file (a field is an id, a date, a
+ * label; a row about twenty of them), small enough that a hostile file
+ * cannot make the reader hold hundreds of megabytes. */
+#define ZZ_FEED_MAX_FIELD_BYTES (64 * 1024)
+#define ZZ_FEED_MAX_ROW_BYTES   (1024 * 1024)
+
+/* Sets the largest field and row (bytes of UTF-8 text, a row's cells
+ * counted with their separators) the reader keeps; 0 leaves the default
+ * (ZZ_FEED_MAX_FIELD_BYTES, ZZ_FEED_MAX_ROW_BYTES). A row over them is
+ * still returned, with long_field / long_row set. */
+void zz_feed_reader_set_limits(zz_feed_reader_t *reader, size_t max_field,
+                               size_t max_row);
 
 /* Next non-blank row: 1 and *row set (owned by the reader, valid until the
  * next call), 0 at the end of the file, -1 with errstr on a read error or
@@ -262,7 +284,8 @@ typedef struct zz_feed_options_s {
         zz_ts_t default_reported_at;
         /* IDENTITY: a full snapshot; the 变动类型 column is ignored and
          * every row is a GRANT of what the department recognizes now
-         * (or DECEASED when 生存状况 says so). */
+         * (or DECEASED when 生存状况 says so). A second row with the
+         * same 人员编号 is rejected (the first one is kept). */
         int snapshot;
         /* zz_feed_read_file: called for each rejected row with its
          * 人员编号 when it could be read (else NULL), e.g. so that a
@@ -270,6 +293,11 @@ typedef struct zz_feed_options_s {
          * bad instead of ending it. May be NULL. */
         void (*on_reject)(size_t line, const char *record_id, void *opaque);
         void *reject_opaque;
+        /* zz_feed_read_file: a row with a field or a row longer than this
+         * is rejected ("longer than N bytes"); 0 is the default
+         * (ZZ_FEED_MAX_FIELD_BYTES, ZZ_FEED_MAX_ROW_BYTES). */
+        size_t max_field_bytes;
+        size_t max_row_bytes;
 } zz_feed_options_t;
 
 /* Lenient date: "2019-10-15", "2019/10/5", "2019.10.15", "20191015",
@@ -300,13 +328,17 @@ typedef struct zz_feed_stats_s {
 } zz_feed_stats_t;
 
 /* Reads path ("-": stdin) as a file of options->kind: header, then every
- * row, each valid one to on_record, each bad one to the reject file
- * beside the input ("<input>.rejects.csv", or "stdin.rejects.csv": UTF-8
- * with a BOM, 行号,原因,身份证号码(masked),人员编号; a stale one is
- * removed). 0 when the file was read to the end (rows may have
- * been rejected); -1 with errstr when the file as a whole is refused (no
- * such file, a required column missing, a quoted field left open by a
- * truncated file, the reject file not writable); or the non-zero value
+ * row, each valid one to on_record, each bad one (a value not valid, a
+ * NUL byte, a value in a cell past the header's last column, a field or
+ * a row over the limits, a snapshot's 人员编号 listed twice) to the
+ * reject file beside the input ("<input>.rejects.csv", or
+ * "stdin.rejects.csv": UTF-8 with a BOM, 行号,原因,身份证号码(masked),
+ * 人员编号; a stale one is removed). 0 when the file was read to the end
+ * (rows may have been rejected); -1 with errstr when the file as a whole
+ * is refused (no such file or no header row, a required column missing,
+ * a header cell with a NUL byte or over the limits, a quoted field left
+ * open by a truncated file, the reject file not writable); or the
+ * non-zero value
  * on_record returned. progress may be NULL. */
 int zz_feed_read_file(const char *path, zz_feed_enc_t enc,
                       const zz_feed_options_t *options,

@@ -18,6 +18,7 @@
 #include <csv.h>
 
 #include "zizhu/arena.h"
+#include "zizhu/csvcell.h"
 
 #define ZZ_FEED_CHUNK (64 * 1024)
 
@@ -157,6 +158,11 @@ struct zz_feed_reader_s {
         size_t *cur_off; /* start, end pairs */
         size_t cur_n, cur_off_cap;
 
+        /* Limits, and where the row being built went over them. */
+        size_t max_field, max_row;
+        size_t long_field; /* 1-based column, 0 none */
+        int long_row;
+
         /* Completed rows, in arena memory. */
         zz_arena_t *arena;
         zz_feed_row_t *rows;
@@ -182,6 +188,7 @@ static zz_feed_reader_t *reader_new(FILE *fp, int owns, uint64_t size,
         r->cd = (iconv_t)-1;
         r->at_start = 1;
         r->line = 1;
+        zz_feed_reader_set_limits(r, 0, 0);
         r->arena = zz_arena_new(0);
         if (r->arena == NULL || csv_init(&r->csv, CSV_STRICT_FINI) != 0) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -272,6 +279,13 @@ void zz_feed_reader_destroy(zz_feed_reader_t *r)
         free(r);
 }
 
+void zz_feed_reader_set_limits(zz_feed_reader_t *r, size_t max_field,
+                               size_t max_row)
+{
+        r->max_field = max_field ? max_field : ZZ_FEED_MAX_FIELD_BYTES;
+        r->max_row = max_row ? max_row : ZZ_FEED_MAX_ROW_BYTES;
+}
+
 zz_feed_enc_t zz_feed_reader_encoding(const zz_feed_reader_t *r)
 {
         return r->enc;
@@ -311,6 +325,10 @@ static int text_reserve(zz_feed_reader_t *r, size_t more)
 static int convert_chunk(zz_feed_reader_t *r)
 {
         r->text_len = 0;
+        /* An empty file (or an empty last chunk): r->text may still be
+         * NULL, and memcpy must not be given it even for 0 bytes. */
+        if (r->raw_len == 0)
+                return 0;
         if (r->enc != ZZ_FEED_ENC_GB18030) {
                 size_t keep = 0;
 
@@ -369,19 +387,48 @@ static int convert_chunk(zz_feed_reader_t *r)
         return 0;
 }
 
+/* libcsv trims blanks of unquoted fields; quoted ones keep them, but a
+ * clerk never means a leading blank in an id. */
+static void trim_blanks(const char **s, size_t *len)
+{
+        while (*len > 0 && (**s == ' ' || **s == '\t')) {
+                (*s)++;
+                (*len)--;
+        }
+        while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+                (*len)--;
+}
+
+/* Over a limit, the text of a field is dropped (see check_limits): the
+ * length to keep of a complete field of len bytes, or -1 to keep no cell
+ * at all (the row is too long and has one already). */
+static long long field_limit(zz_feed_reader_t *r, size_t len)
+{
+        if (len > r->max_field && r->long_field == 0 && !r->long_row)
+                r->long_field = r->cur_n + 1;
+        if (r->long_field == r->cur_n + 1)
+                len = 0;
+        if (r->cur_len + r->cur_n + len > r->max_row)
+                r->long_row = 1;
+        if (r->long_row)
+                return r->cur_n > 0 ? -1 : 0;
+        return (long long)len;
+}
+
 static void cb_field(void *data, size_t len, void *ctx)
 {
         zz_feed_reader_t *r = ctx;
         const char *s = data;
+        long long keep;
 
-        /* libcsv trims blanks of unquoted fields; quoted ones keep them,
-         * but a clerk never means a leading blank in an id. */
-        while (len > 0 && (*s == ' ' || *s == '\t')) {
-                s++;
-                len--;
-        }
-        while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-                len--;
+        trim_blanks(&s, &len);
+        /* A cell our CSV writers neutralized ("'=x", zizhu/csvcell.h)
+         * reads back as it was. */
+        zz_csvcell_unguard(&s, &len);
+        keep = field_limit(r, len);
+        if (keep < 0)
+                return;
+        len = (size_t)keep;
         if (r->cur_len + len + 1 > r->cur_cap) {
                 size_t cap = r->cur_cap ? r->cur_cap : 1024;
                 char *p;
@@ -443,6 +490,8 @@ static void cb_row(int c, void *ctx)
                 if (r->cur_off[i * 2 + 1] > r->cur_off[i * 2])
                         blank = 0;
         }
+        if (r->long_field != 0 || r->long_row)
+                blank = 0; /* its text was dropped, not absent */
         if (blank || r->cur_n == 0) {
                 r->cur_n = 0;
                 r->cur_len = 0;
@@ -463,6 +512,10 @@ static void cb_row(int c, void *ctx)
         row->line = r->row_start_line;
         row->n_fields = r->cur_n;
         row->bad_text = 0;
+        row->long_field = r->long_field;
+        row->long_row = r->long_row;
+        r->long_field = 0;
+        r->long_row = 0;
         row->fields = zz_arena_alloc(r->arena, r->cur_n * sizeof(char *));
         row->lens = zz_arena_alloc(r->arena, r->cur_n * sizeof(size_t));
         if (row->fields == NULL || row->lens == NULL) {
@@ -498,12 +551,38 @@ static int has_text(const char *s, size_t len)
         return 0;
 }
 
+/* After each piece fed to libcsv: a field being built over the field
+ * limit, or a row over the row limit, is marked, and libcsv's buffer of
+ * the field is emptied (its state is public; spaces counts the blanks at
+ * the end of that buffer, so it goes too). The text of a 100 MB field is
+ * thus dropped a piece at a time (a piece is at most one chunk) instead
+ * of held whole. */
+static void check_limits(zz_feed_reader_t *r)
+{
+        size_t pos = r->csv.entry_pos;
+        int over_field = pos > r->max_field;
+        int over_row = r->cur_len + r->cur_n + pos > r->max_row;
+
+        if (over_field && r->long_field == 0 && !r->long_row)
+                r->long_field = r->cur_n + 1;
+        else if (over_row)
+                r->long_row = 1;
+        if (over_field || over_row || r->long_row ||
+            r->long_field == r->cur_n + 1) {
+                r->csv.entry_pos = 0;
+                r->csv.spaces = 0;
+        }
+}
+
 /* Feeds r->text to libcsv line by line. */
 static int feed_text(zz_feed_reader_t *r, char *errstr, size_t errstr_size)
 {
         const char *p = r->text;
-        const char *end = r->text + r->text_len;
+        const char *end;
 
+        if (r->text_len == 0)
+                return 0; /* r->text may be NULL: no arithmetic on it */
+        end = r->text + r->text_len;
         if (r->at_start && r->text_len > 0) {
                 if (r->text_len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
                         p += 3;
@@ -526,6 +605,7 @@ static int feed_text(zz_feed_reader_t *r, char *errstr, size_t errstr_size)
                         snprintf(errstr, errstr_size, "out of memory");
                         return -1;
                 }
+                check_limits(r);
                 if (nl != NULL)
                         r->line++;
                 p += n;

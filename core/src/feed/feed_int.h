@@ -36,7 +36,8 @@ zz_feed_t *zz_feed_new(const zz_feed_options_t *options, char *errstr,
 void zz_feed_destroy(zz_feed_t *feed); /* accepts NULL */
 
 /* Maps the header row. -1 with errstr naming the missing column when a
- * required one is absent (the whole file is refused). Unknown columns
+ * required one is absent, or the column holding a NUL byte (the whole
+ * file is refused). Unknown columns
  * are ignored; *n_unknown (may be NULL) says how many. */
 int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
                    char *errstr, size_t errstr_size);
@@ -80,6 +81,10 @@ void zz_feed_csv_header(FILE *fp, zz_feed_kind_t kind);
 void zz_feed_csv_row(FILE *fp, const zz_feed_record_t *rec);
 
 /* ---- snapshots (feed_snapshot.c) ---- */
+
+/* FNV-1a of a string: the hash of the sets of record ids (the snapshot,
+ * and the ids seen in a file read as a snapshot in feed_file.c). */
+uint64_t zz_feed_hash(const char *s);
 
 /* Records that are active: not ended before as_of, person alive. */
 size_t zz_feed_snapshot_active(const zz_feed_snapshot_t *snap, zz_date_t as_of);

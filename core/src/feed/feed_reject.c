@@ -4,7 +4,8 @@
  * A clerk fixes rejected rows in the spreadsheet they came from, so each
  * reject line gives the line number and the reason. The file holds no name
  * and only a masked ID number (it may be mailed back to a department), and
- * every reason goes through the log scrubber as well.
+ * every reason goes through the log scrubber as well. It is opened in a
+ * spreadsheet, so no cell is written as a formula (zizhu/csvcell.h).
  */
 #include "feed_int.h"
 
@@ -13,8 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <csv.h>
-
+#include "zizhu/csvcell.h"
 #include "zizhu/idno.h"
 #include "zizhu/log.h"
 
@@ -59,9 +59,12 @@ void zz_feed_mask_field(const char *s, char out[19])
         zz_idno_mask(s, n > 18 ? 18 : n, out);
 }
 
+/* Every cell quoted, and a cell that a spreadsheet would run as a
+ * formula (a hostile record id, or an ID field "=cmd|..." whose mask
+ * keeps the "=cmd") neutralized: see zizhu/csvcell.h. */
 static void put_field(FILE *fp, const char *s, int last)
 {
-        csv_fwrite(fp, s, strlen(s));
+        zz_csvcell_write(fp, s, ZZ_CSVCELL_QUOTE_ALWAYS);
         fputc(last ? '\n' : ',', fp);
 }
 

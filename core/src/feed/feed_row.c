@@ -309,6 +309,7 @@ struct zz_feed_s {
         zz_feed_options_t opt;
         char department[ZZ_FEED_DEPT_SIZE];
         int index[COL_COUNT]; /* column position, -1 when absent */
+        size_t n_header;      /* cells of the header row */
         const struct zz_kindcol *cols;
 };
 
@@ -386,6 +387,29 @@ static int name_matches(const char *names, const char *header)
         return 0;
 }
 
+/* 1 with errstr when cell i of the header cannot be trusted: over the
+ * reader's limits (its text dropped), or with a NUL byte ("身份证号码\0x"
+ * must not pass for the column). */
+static int header_cell_bad(const zz_feed_row_t *row, size_t i, char *errstr,
+                           size_t errstr_size)
+{
+        if (row->long_field != 0 || row->long_row) {
+                snprintf(errstr, errstr_size,
+                         "line %zu: the header is longer than the limit of "
+                         "the field or the row",
+                         row->line);
+                return 1;
+        }
+        if (strlen(row->fields[i]) != row->lens[i]) {
+                snprintf(errstr, errstr_size,
+                         "line %zu: column %zu of the header contains a NUL "
+                         "byte",
+                         row->line, i + 1);
+                return 1;
+        }
+        return 0;
+}
+
 int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
                    char *errstr, size_t errstr_size)
 {
@@ -398,6 +422,9 @@ int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
         for (i = 0; i < row->n_fields; i++) {
                 const char *h = row->fields[i];
                 int found = 0;
+
+                if (header_cell_bad(row, i, errstr, errstr_size))
+                        return -1;
 
                 /* A spreadsheet may mark required columns with '*'. */
                 if (h[0] == '*')
@@ -415,6 +442,7 @@ int zz_feed_header(zz_feed_t *feed, const zz_feed_row_t *row, size_t *n_unknown,
                 if (!found)
                         unknown++;
         }
+        feed->n_header = row->n_fields;
         for (kc = feed->cols; kc->col != COL_COUNT; kc++) {
                 int required = kc->required;
 
@@ -1319,6 +1347,97 @@ static int parse_payment(zz_feed_t *feed, const zz_feed_row_t *row,
         return 0;
 }
 
+/* The name of the column at position i of the header, or "" for a column
+ * the parser does not read. */
+static const char *column_at(const zz_feed_t *feed, size_t i, char *buf,
+                             size_t size)
+{
+        const struct zz_kindcol *kc;
+
+        for (kc = feed->cols; kc->col != COL_COUNT; kc++) {
+                if (feed->index[kc->col] == (int)i)
+                        return colname(kc->col, buf, size);
+        }
+        buf[0] = '\0';
+        return buf;
+}
+
+/* A row rejected for one bad field keeps the 人员编号 of an identity when
+ * that field is whole (no NUL byte, not cut by a limit), so that a
+ * snapshot carries the record's previous state instead of ending it. */
+static void keep_record_id(const zz_feed_t *feed, const zz_feed_row_t *row,
+                           zz_feed_record_t *rec)
+{
+        int ri = feed->index[COL_RECORD];
+
+        if (rec->kind != ZZ_FEED_IDENTITY || ri < 0 ||
+            (size_t)ri >= row->n_fields || row->long_field == (size_t)ri + 1 ||
+            strlen(row->fields[ri]) != row->lens[ri])
+                return;
+        (void)copy_ref(rec->u.identity.dept_record_id, ZZ_FEED_REF_SIZE,
+                       row->fields[ri]);
+}
+
+/* Every field is a C string from here on, so a field with a NUL byte in
+ * it would be read as the part before it: "<valid ID>\0junk" as a valid
+ * ID. Such a row is rejected, naming the column. */
+static int reject_nul(const zz_feed_t *feed, const zz_feed_row_t *row,
+                      zz_feed_record_t *rec, char *reason, size_t reason_size)
+{
+        size_t i;
+        char name[64];
+
+        for (i = 0; i < row->n_fields; i++) {
+                if (strlen(row->fields[i]) == row->lens[i])
+                        continue;
+                keep_record_id(feed, row, rec);
+                column_at(feed, i, name, sizeof(name));
+                REJECT("%s%scontains a NUL byte (column %zu)", name,
+                       name[0] != '\0' ? ": " : "", i + 1);
+        }
+        return 0;
+}
+
+/* A row with a value in a cell past the header's last column: most often
+ * a comma not in quotes (in a name, an address), which shifts every
+ * column after it, so none of its values can be trusted. Empty cells
+ * there are harmless (spreadsheets pad rows to the widest one). */
+static int reject_extra_cells(const zz_feed_t *feed, const zz_feed_row_t *row,
+                              char *reason, size_t reason_size)
+{
+        size_t i;
+
+        for (i = feed->n_header; i < row->n_fields; i++) {
+                if (row->lens[i] > 0)
+                        REJECT("row has %zu cells, the header %zu (a comma "
+                               "not in quotes?)",
+                               row->n_fields, feed->n_header);
+        }
+        return 0;
+}
+
+/* A row over the reader's limits: its long text was dropped as it was
+ * read, so nothing else about it can be checked. */
+static int reject_long(const zz_feed_t *feed, const zz_feed_row_t *row,
+                       zz_feed_record_t *rec, char *reason, size_t reason_size)
+{
+        char name[64];
+
+        if (row->long_row)
+                REJECT("row: longer than %zu bytes",
+                       feed->opt.max_row_bytes ? feed->opt.max_row_bytes
+                                               : ZZ_FEED_MAX_ROW_BYTES);
+        if (row->long_field == 0)
+                return 0;
+        keep_record_id(feed, row, rec);
+        column_at(feed, row->long_field - 1, name, sizeof(name));
+        REJECT("%s%slonger than %zu bytes (column %zu)", name,
+               name[0] != '\0' ? ": " : "",
+               feed->opt.max_field_bytes ? feed->opt.max_field_bytes
+                                         : ZZ_FEED_MAX_FIELD_BYTES,
+               row->long_field);
+}
+
 int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
                       zz_feed_record_t *rec, char *reason, size_t reason_size)
 {
@@ -1327,6 +1446,10 @@ int zz_feed_parse_row(zz_feed_t *feed, const zz_feed_row_t *row,
         memset(rec, 0, sizeof(*rec));
         rec->kind = feed->opt.kind;
         rec->line = row->line;
+        if (reject_long(feed, row, rec, reason, reason_size) != 0 ||
+            reject_nul(feed, row, rec, reason, reason_size) != 0 ||
+            reject_extra_cells(feed, row, reason, reason_size) != 0)
+                return 1;
         if (row->bad_text)
                 REJECT("text: characters not valid in the file's encoding "
                        "(a row saved in another encoding?)");

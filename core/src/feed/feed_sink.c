@@ -16,10 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <csv.h>
 #include <librdkafka/rdkafka.h>
 
 #include "zizhu/config.h"
+#include "zizhu/csvcell.h"
 #include "zizhu/kafka.h"
 
 enum zz_sink_type { SINK_KAFKA, SINK_JSONL, SINK_CSV, SINK_NULL };
@@ -186,13 +186,12 @@ zz_feed_sink_t *zz_feed_sink_null(char *errstr, size_t errstr_size)
 /* ------------------------------------------------------------------ */
 /* CSV in the templates' format                                        */
 
+/* Quoted only when needed, as a spreadsheet would; a formula is
+ * neutralized (zizhu/csvcell.h), and zizhu-feed's reader undoes that, so
+ * the file reads back as the same records. */
 static void cell(FILE *fp, const char *s, int last)
 {
-        /* Quote only what needs it, as a spreadsheet would. */
-        if (strpbrk(s, ",\"\r\n") != NULL)
-                csv_fwrite(fp, s, strlen(s));
-        else
-                fputs(s, fp);
+        zz_csvcell_write(fp, s, 0);
         fputc(last ? '\n' : ',', fp);
 }
 

@@ -39,7 +39,7 @@ struct zz_feed_snapshot_s {
         size_t n_slots;
 };
 
-static uint64_t fnv(const char *s)
+uint64_t zz_feed_hash(const char *s)
 {
         uint64_t h = 1469598103934665603ULL;
 
@@ -73,7 +73,7 @@ void zz_feed_snapshot_destroy(zz_feed_snapshot_t *s)
 static size_t *find_slot(const zz_feed_snapshot_t *s, const char *id)
 {
         size_t mask = s->n_slots - 1;
-        size_t i = (size_t)fnv(id) & mask;
+        size_t i = (size_t)zz_feed_hash(id) & mask;
 
         for (;;) {
                 size_t *slot = &s->slots[i];

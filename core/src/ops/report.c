@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zizhu/csvcell.h"
 #include "zizhu/pg.h"
 
 /* The reports' statements: $1 is the filter (NULL: all). */
@@ -155,19 +156,12 @@ static void write_table(const spec_t *sp, PGresult *res, FILE *out)
         fprintf(out, "(%d row%s)\n", rows, rows == 1 ? "" : "s");
 }
 
+/* Quoted when needed; text that a spreadsheet would run as a formula is
+ * neutralized, numbers (a negative amount) stay numbers: see
+ * zizhu/csvcell.h. */
 static void csv_field(const char *s, FILE *out)
 {
-        if (strpbrk(s, ",\"\r\n") == NULL) {
-                fputs(s, out);
-                return;
-        }
-        fputc('"', out);
-        for (; *s != '\0'; s++) {
-                if (*s == '"')
-                        fputc('"', out);
-                fputc(*s, out);
-        }
-        fputc('"', out);
+        zz_csvcell_write(out, s, 0);
 }
 
 static void write_csv(PGresult *res, FILE *out)
