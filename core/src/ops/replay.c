@@ -58,8 +58,28 @@ typedef struct progress_s {
 void zz_replay_conninfo(const char *base, const char *db, char *buf,
                         size_t size)
 {
-        /* a later keyword wins in a libpq conninfo string */
-        snprintf(buf, size, "%s dbname=%s", base, db);
+        size_t n;
+
+        if (size == 0)
+                return;
+        /* A later keyword wins in a libpq conninfo string. The value is
+         * quoted as libpq's conninfo parser reads it (single quotes, ' and
+         * \ escaped by a backslash), so a name with spaces or quotes stays
+         * one database name and cannot add settings of its own. */
+        n = (size_t)snprintf(buf, size, "%s dbname='", base);
+        for (; *db != '\0' && n + 3 < size; db++) {
+                if (*db == '\'' || *db == '\\')
+                        buf[n++] = '\\';
+                buf[n++] = *db;
+        }
+        if (*db != '\0' || n + 2 > size) {
+                /* truncated: an unterminated quote, which libpq refuses,
+                 * rather than a connection to another database */
+                snprintf(buf, size, "dbname='");
+                return;
+        }
+        buf[n++] = '\'';
+        buf[n] = '\0';
 }
 
 static void sleep_ms(int ms)
