@@ -134,6 +134,15 @@ Test(replay, crashes_and_late_facts_replay_byte_identical, .timeout = 300)
         ro.stop = &stop;
         cr_assert(zz_replay_run(&ro, errstr, sizeof(errstr)) == 0, "%s",
                   errstr);
+        /* the replay's ID numbers are not open to every role (a NULL acl
+         * is the default: PUBLIC may connect) */
+        snprintf(errstr, sizeof(errstr),
+                 "SELECT count(*) FROM pg_database WHERE datname = '%s' AND "
+                 "(datacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(datacl) "
+                 "a WHERE a.grantee = 0))",
+                 rdb);
+        cr_expect_eq(zz_test_pg_count(env.pg, errstr), 0,
+                     "PUBLIC may connect to the replay database");
         zz_config_destroy(config);
         config = zz_config_load(NULL, errstr, sizeof(errstr));
         zz_replay_conninfo(env.pg_base, rdb, rpg, sizeof(rpg));

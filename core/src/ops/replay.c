@@ -39,6 +39,11 @@ static const char SQL_SEED_POSITION[] =
  * the text, quoted by PQescapeIdentifier. */
 #define SQL_DROP_DATABASE   "DROP DATABASE IF EXISTS %s WITH (FORCE)"
 #define SQL_CREATE_DATABASE "CREATE DATABASE %s"
+/* A replay database holds every ID number, like the live one: it is for
+ * its owner (the workers' role) and whom the owner grants it, not for
+ * every role of the cluster (the dashboard role among them). */
+#define SQL_CLOSE_DATABASE                                                     \
+        "REVOKE CONNECT, TEMPORARY ON DATABASE %s FROM PUBLIC"
 
 typedef struct tp_s {
         char topic[256];
@@ -238,6 +243,9 @@ static int create_db(const char *base, const char *db, int drop, char *errstr,
                          "replace it");
                 rc = -1;
         }
+        snprintf(sql, sizeof(sql), SQL_CLOSE_DATABASE, ident);
+        if (rc == 0)
+                rc = zz_pg_exec(conn, sql, errstr, errstr_size);
         PQfreemem(ident);
         zz_pg_finish(conn);
         return rc;
