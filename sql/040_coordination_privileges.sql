@@ -43,8 +43,10 @@ BEGIN
     -- schema public (PostgreSQL 15 already keeps CREATE there from PUBLIC).
     EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC',
                    current_database());
-    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I',
-                   current_database(), owner);
+    -- the settlement's delta table is a temporary one: the owner and
+    -- the role migrating (the workers' role) keep TEMPORARY
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I, %I',
+                   current_database(), owner, current_user);
     REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 END
 $$;
