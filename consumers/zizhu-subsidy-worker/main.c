@@ -12,12 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "zizhu/codec.h"
 #include "zizhu/config.h"
 #include "zizhu/log.h"
 #include "zizhu/metrics.h"
 #include "zizhu/opts.h"
 #include "zizhu/pg.h"
 #include "zizhu/relay.h"
+#include "zizhu/subsidy.h"
 #include "zizhu/worker.h"
 
 /* Shared by the signal handler, the consumer loop and the relay thread:
@@ -210,6 +212,24 @@ static void relay_setup(relay_thread_t *rt, const args_t *a,
         rt->opts.idle_ok = a->relay_only ? NULL : &worker_done;
 }
 
+/* The policies load as the worker will load them. Checked before
+ * zz_worker_new, which fails alike for a bad policy (a configuration
+ * error: exit 2) and an unreachable PostgreSQL or broker (a runtime error:
+ * exit 1, which a supervisor restarts). 0, or -1 with errstr. */
+static int check_policies(const char *policies, char *errstr,
+                          size_t errstr_size)
+{
+        zz_codec_t *codec = zz_codec_new(errstr, errstr_size);
+        zz_subsidy_t *subsidy;
+
+        if (codec == NULL)
+                return -1;
+        subsidy = zz_subsidy_new(policies, codec, errstr, errstr_size);
+        zz_subsidy_destroy(subsidy);
+        zz_codec_destroy(codec);
+        return subsidy == NULL ? -1 : 0;
+}
+
 /* The consumer loop on this thread. An exit status. */
 static int run_worker(const args_t *a, const char *policies,
                       const zz_config_t *config, zz_metrics_t *metrics)
@@ -229,10 +249,14 @@ static int run_worker(const args_t *a, const char *policies,
         wo.idle_exit_ms = a->idle;
         wo.metrics = metrics;
         wo.stop = &stop_flag;
+        if (check_policies(policies, errstr, sizeof(errstr)) != 0) {
+                zz_log_error("%s", errstr);
+                return ZZ_EXIT_USAGE;
+        }
         worker = zz_worker_new(&wo, errstr, sizeof(errstr));
         if (worker == NULL) {
                 zz_log_error("%s", errstr);
-                rc = ZZ_EXIT_USAGE;
+                rc = ZZ_EXIT_FAIL;
         } else if (zz_worker_run(worker, errstr, sizeof(errstr)) != 0) {
                 zz_log_error("%s", errstr);
                 rc = ZZ_EXIT_FAIL;

@@ -16,7 +16,39 @@ BEGIN
 END
 $$;
 ALTER ROLE zizhu_dashboard SET default_transaction_read_only = on;
+-- A dashboard query or a forgotten session cannot hold locks or a
+-- connection for long.
+ALTER ROLE zizhu_dashboard SET statement_timeout = '30s';
+ALTER ROLE zizhu_dashboard SET idle_in_transaction_session_timeout = '60s';
+ALTER ROLE zizhu_dashboard SET idle_session_timeout = '10min';
 REVOKE ALL ON SCHEMA public FROM zizhu_dashboard;
+-- default_transaction_read_only is a default the role may turn off: what
+-- keeps it from creating anything is that it has no CREATE on any schema
+-- and no TEMPORARY on the database (sql/040 does the same as the owner).
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+-- The coordination locks of the workers (sql/040_coordination_privileges.sql
+-- explains why): only the database's owner, the workers' role, may take an
+-- advisory lock in this database. Revoking needs the superuser, who owns
+-- the functions.
+DO $$
+DECLARE
+    owner name := (SELECT pg_get_userbyid(datdba) FROM pg_database
+                   WHERE datname = current_database());
+    f regprocedure;
+BEGIN
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC',
+                   current_database());
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I',
+                   current_database(), owner);
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'pg_catalog'::regnamespace
+               AND p.proname ~ '^pg_(try_)?advisory_(xact_)?lock'
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', f, owner);
+    END LOOP;
+END
+$$;
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'zizhu_dash') THEN

@@ -110,3 +110,112 @@ Test(audit_role, dashboard_role_sees_no_id_numbers, .timeout = 240)
         zz_test_msgs_free(&ms);
         zz_test_env_drop(&env);
 }
+
+/* setup (may be NULL), then sql, on one connection of user to env's
+ * database: 1 when sql succeeded. Separate statements, so that a SET
+ * applies to the transaction of sql. */
+static int as_role_after(const zz_test_env_t *env, const char *user,
+                         const char *setup, const char *sql)
+{
+        char conninfo[1024];
+        PGconn *c;
+        PGresult *r;
+        int ok;
+
+        snprintf(conninfo, sizeof(conninfo), "%s dbname=%s user=%s",
+                 env->pg_base, env->db, user);
+        c = PQconnectdb(conninfo);
+        cr_assert(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+        if (setup != NULL) {
+                r = PQexec(c, setup);
+                PQclear(r);
+        }
+        r = PQexec(c, sql);
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK ||
+             PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        PQfinish(c);
+        return ok;
+}
+
+/* Issue 14: logged in as zizhu_dashboard, pg_advisory_lock(<settlement
+ * key>) made the settlement worker wait silently forever, the relay stand
+ * by, a department's snapshot run block. After roles.sql the role can take
+ * no advisory lock at all, nor create anything by turning
+ * default_transaction_read_only off, and settlement runs while a
+ * dashboard session is connected and tried. */
+Test(audit_role, dashboard_role_cannot_stall_the_workers_locks, .timeout = 240)
+{
+        static const char *const locks[] = {
+            "SELECT pg_advisory_lock(2054837076)",     /* settlement */
+            "SELECT pg_try_advisory_lock(2054837076)", /* settlement */
+            "SELECT pg_try_advisory_lock(2054842949)", /* relay */
+            "SELECT pg_advisory_lock_shared(2054842949)",
+            "SELECT pg_try_advisory_lock(hashtext('zz-feed:DPF'))",
+            "SELECT pg_advisory_xact_lock(1515870810, 1)", /* a person */
+            "SELECT pg_try_advisory_xact_lock_shared(1)",
+        };
+        static const char *const creates[] = {
+            "CREATE TABLE public.x (a int)",
+            "CREATE TABLE zizhu_dash.x (a int)",
+            "CREATE TABLE zizhu.x (a int)",
+            "CREATE TEMPORARY TABLE x (a int)",
+            "CREATE SCHEMA x",
+        };
+        zz_test_env_t env;
+        char cmd[2048], conninfo[1024], *v;
+        const char *su = zz_test_getenv("ZIZHU_PG_SUPERUSER", "postgres");
+        PGconn *dash;
+        PGresult *r;
+        size_t i;
+
+        cr_assert(zz_test_env_new(&env, "rlk") == 0);
+        snprintf(cmd, sizeof(cmd),
+                 "psql -q -v ON_ERROR_STOP=1 '%s dbname=%s user=%s' -f "
+                 "%s/deploy/local/roles.sql >/dev/null",
+                 env.pg_base, env.db, su, ZZ_SOURCE_DIR);
+        cr_assert_eq(system(cmd), 0, "roles.sql failed (superuser %s)", su);
+
+        for (i = 0; i < sizeof(locks) / sizeof(locks[0]); i++)
+                cr_expect(
+                    !as_role_after(&env, "zizhu_dashboard", NULL, locks[i]),
+                    "the dashboard role may run %s", locks[i]);
+        for (i = 0; i < sizeof(creates) / sizeof(creates[0]); i++)
+                cr_expect(!as_role_after(&env, "zizhu_dashboard",
+                                         "SET default_transaction_read_only "
+                                         "= off",
+                                         creates[i]),
+                          "the dashboard role may run %s", creates[i]);
+        /* it owns nothing and may create nowhere */
+        zz_test_db_conninfo(&env, env.db, conninfo, sizeof(conninfo));
+        cr_expect_eq(zz_test_pg_count(conninfo,
+                                      "SELECT (SELECT count(*) FROM pg_class "
+                                      "WHERE relowner = "
+                                      "'zizhu_dashboard'::regrole) + (SELECT "
+                                      "count(*) FROM pg_namespace WHERE "
+                                      "nspowner = 'zizhu_dashboard'::regrole "
+                                      "OR has_schema_privilege("
+                                      "'zizhu_dashboard', oid, 'CREATE'))"),
+                     0);
+        /* its sessions time out */
+        v = zz_test_pg_text(conninfo,
+                            "SELECT array_to_string(setconfig, ',') FROM "
+                            "pg_db_role_setting WHERE setrole = "
+                            "'zizhu_dashboard'::regrole AND setdatabase = 0");
+        cr_assert(v != NULL);
+        cr_expect(strstr(v, "statement_timeout=") != NULL, "%s", v);
+        cr_expect(strstr(v, "idle_session_timeout=") != NULL, "%s", v);
+        free(v);
+
+        /* a dashboard session that tried the settlement lock stays
+         * connected: settlement still runs to idle */
+        snprintf(conninfo, sizeof(conninfo), "%s dbname=%s user=%s",
+                 env.pg_base, env.db, "zizhu_dashboard");
+        dash = PQconnectdb(conninfo);
+        cr_assert(PQstatus(dash) == CONNECTION_OK);
+        r = PQexec(dash, "SELECT pg_try_advisory_lock(2054837076)");
+        PQclear(r);
+        cr_expect_eq(zz_test_settle_run(&env), 0);
+        PQfinish(dash);
+        zz_test_env_drop(&env);
+}

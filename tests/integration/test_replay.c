@@ -10,8 +10,11 @@
 
 #include <criterion/criterion.h>
 
+#include <libpq-fe.h>
+
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,6 +134,15 @@ Test(replay, crashes_and_late_facts_replay_byte_identical, .timeout = 300)
         ro.stop = &stop;
         cr_assert(zz_replay_run(&ro, errstr, sizeof(errstr)) == 0, "%s",
                   errstr);
+        /* the replay's ID numbers are not open to every role (a NULL acl
+         * is the default: PUBLIC may connect) */
+        snprintf(errstr, sizeof(errstr),
+                 "SELECT count(*) FROM pg_database WHERE datname = '%s' AND "
+                 "(datacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(datacl) "
+                 "a WHERE a.grantee = 0))",
+                 rdb);
+        cr_expect_eq(zz_test_pg_count(env.pg, errstr), 0,
+                     "PUBLIC may connect to the replay database");
         zz_config_destroy(config);
         config = zz_config_load(NULL, errstr, sizeof(errstr));
         zz_replay_conninfo(env.pg_base, rdb, rpg, sizeof(rpg));
@@ -153,4 +165,52 @@ Test(replay, crashes_and_late_facts_replay_byte_identical, .timeout = 300)
         zz_test_msgs_free(&ms);
         zz_test_db_drop(&env, rdb);
         zz_test_env_drop(&env);
+}
+
+/* `zizhu replay --database NAME` names the target database by
+ * zz_replay_conninfo: a name with a space and a quote connects to that
+ * database, and one that looks like settings ("x host=...") adds none. */
+Test(replay, database_name_with_space_and_quote_is_one_dbname, .timeout = 60)
+{
+        zz_test_env_t env;
+        char name[128], sql[320], conninfo[1280], *db;
+        PQconninfoOption *opts, *o;
+
+        zz_test_env_init(&env, "rpq");
+        snprintf(name, sizeof(name), "%s it's \\ here", env.db);
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\"", name);
+        zz_test_pg_exec(env.pg_base, sql);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", name);
+        cr_assert(zz_test_pg_exec(env.pg_base, sql) == 0);
+
+        zz_replay_conninfo(env.pg_base, name, conninfo, sizeof(conninfo));
+        db = zz_test_pg_text(conninfo, "SELECT current_database()");
+        cr_expect(db != NULL && strcmp(db, name) == 0,
+                  "connected to %s, not to the named database",
+                  db ? db : "nothing");
+        free(db);
+
+        zz_replay_conninfo("host=127.0.0.1", "x host=elsewhere port=1",
+                           conninfo, sizeof(conninfo));
+        opts = PQconninfoParse(conninfo, NULL);
+        cr_assert(opts != NULL, "%s does not parse", conninfo);
+        for (o = opts; o->keyword != NULL; o++) {
+                if (strcmp(o->keyword, "host") == 0)
+                        cr_expect_str_eq(o->val, "127.0.0.1");
+                if (strcmp(o->keyword, "port") == 0)
+                        cr_expect(o->val == NULL);
+                if (strcmp(o->keyword, "dbname") == 0)
+                        cr_expect_str_eq(o->val, "x host=elsewhere port=1");
+        }
+        PQconninfoFree(opts);
+
+        /* too small a buffer: a conninfo libpq refuses, not another db */
+        zz_replay_conninfo(env.pg_base, name, conninfo, 40);
+        opts = PQconninfoParse(conninfo, NULL);
+        cr_expect(opts == NULL, "a truncated %s parses", conninfo);
+        PQconninfoFree(opts);
+
+        snprintf(sql, sizeof(sql),
+                 "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+        zz_test_pg_exec(env.pg_base, sql);
 }

@@ -11,7 +11,11 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -291,5 +295,47 @@ Test(settle, yubei_january_and_july_refunds_to_persons, .timeout = 240)
         cr_expect(conserved(&env));
         zz_test_allocs_free(&as);
         zz_test_msgs_free(&ms);
+        zz_test_env_drop(&env);
+}
+
+/* Issue 14: a settlement worker whose lock another session held waited
+ * silently forever. It says so after 5 s, and runs once the lock is free. */
+Test(settle, waiting_for_the_settlement_lock_is_logged, .timeout = 120)
+{
+        zz_test_env_t env;
+        const zz_test_worker_opts_t o = {.idle_exit_ms = 1000};
+        char path[] = "/tmp/zz-settle-lock-XXXXXX", buf[8192];
+        PGconn *holder;
+        PGresult *r;
+        pid_t pid;
+        ssize_t n;
+        int fd, saved;
+
+        cr_assert(zz_test_env_new(&env, "slk") == 0);
+        holder = PQconnectdb(env.pg);
+        cr_assert(PQstatus(holder) == CONNECTION_OK);
+        r = PQexec(holder, "SELECT pg_advisory_lock(2054837076)");
+        cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK);
+        PQclear(r);
+
+        /* the worker's stderr into a file */
+        fd = mkstemp(path);
+        cr_assert(fd >= 0);
+        saved = dup(2);
+        dup2(fd, 2);
+        pid = zz_test_worker_spawn(&env, ZZ_TEST_SETTLEMENT_WORKER, &o);
+        dup2(saved, 2);
+        close(saved);
+        sleep(7);
+        PQfinish(holder); /* releases the lock */
+        cr_expect_eq(zz_test_wait(pid), 0);
+
+        n = pread(fd, buf, sizeof(buf) - 1, 0);
+        close(fd);
+        unlink(path);
+        cr_assert(n >= 0);
+        buf[n] = '\0';
+        cr_expect(strstr(buf, "waiting 5 s for the settlement lock") != NULL,
+                  "no word of the wait in: %s", buf);
         zz_test_env_drop(&env);
 }

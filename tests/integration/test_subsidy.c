@@ -7,15 +7,22 @@
  */
 #include <criterion/criterion.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
 #include "zizhu/arena.h"
+#include "zizhu/config.h"
 #include "zizhu/date.h"
+#include "zizhu/metrics.h"
 #include "zizhu/policy.h"
+#include "zizhu/relay.h"
 
 #include "zz_test.h"
 
@@ -357,4 +364,54 @@ Test(subsidy, duplicates_and_reordering)
         free(ps);
         zz_test_env_drop(&a);
         zz_test_env_drop(&b);
+}
+
+static void *relay_thread(void *arg)
+{
+        char errstr[512];
+
+        return (void *)(intptr_t)zz_relay_run(arg, errstr, sizeof(errstr));
+}
+
+/* Issue 14: a relay whose lock another session held stood by without a
+ * word. Its gauge zz_lock_wait_seconds{lock="relay"} counts the wait. */
+Test(subsidy, relay_waiting_for_its_lock_shows_in_metrics, .timeout = 60)
+{
+        zz_test_env_t env;
+        static atomic_int stop = 0;
+        zz_relay_opts_t ro;
+        zz_config_t *config;
+        zz_metrics_t *metrics = zz_metrics_new();
+        char errstr[512];
+        PGconn *holder;
+        PGresult *r;
+        pthread_t th;
+        void *rc;
+
+        cr_assert(zz_test_env_new(&env, "rlw") == 0);
+        holder = PQconnectdb(env.pg);
+        cr_assert(PQstatus(holder) == CONNECTION_OK);
+        r = PQexec(holder, "SELECT pg_advisory_lock(2054842949)");
+        cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK);
+        PQclear(r);
+        config = zz_config_load(NULL, errstr, sizeof(errstr));
+        cr_assert(config != NULL, "%s", errstr);
+        memset(&ro, 0, sizeof(ro));
+        ro.config = config;
+        ro.transactional_id = "zizhu-test-relay-wait";
+        ro.batch_max = 100;
+        ro.metrics = metrics;
+        ro.stop = &stop;
+        cr_assert(pthread_create(&th, NULL, relay_thread, &ro) == 0);
+        sleep(3);
+        stop = 1;
+        pthread_join(th, &rc);
+        cr_expect_eq((intptr_t)rc, 0);
+        cr_expect_geq(zz_metrics_get(metrics, "zz_lock_wait_seconds", "lock",
+                                     "relay", NULL, NULL),
+                      2.0);
+        PQfinish(holder);
+        zz_metrics_destroy(metrics);
+        zz_config_destroy(config);
+        zz_test_env_drop(&env);
 }

@@ -40,6 +40,10 @@
 #include "zizhu/config.h"
 #include "zizhu/log.h"
 
+/* Exit statuses of every program. A supervisor restarts on 1 and not on 2,
+ * so anything that may pass by itself is 1: an unreachable or stopped
+ * PostgreSQL or broker, a lost connection, I/O. 2 is for what the operator
+ * must fix: options, the configuration file, a policy that does not load. */
 #define ZZ_EXIT_OK    0 /* success */
 #define ZZ_EXIT_FAIL  1 /* runtime failure */
 #define ZZ_EXIT_USAGE 2 /* usage or configuration error */

@@ -49,7 +49,10 @@ typedef struct zz_replay_opts_s {
 int zz_replay_run(const zz_replay_opts_t *opts, char *errstr,
                   size_t errstr_size);
 
-/* base conninfo with dbname replaced by db, into buf. */
+/* base conninfo with dbname replaced by db, into buf: db is quoted by the
+ * conninfo rules, so any name (spaces, quotes, "x host=y") stays one
+ * database name. When buf is too small it receives a conninfo that libpq
+ * refuses (an unterminated quote). */
 void zz_replay_conninfo(const char *base, const char *db, char *buf,
                         size_t size);
 

@@ -24,11 +24,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 
 #include "zizhu/copy.h"
+#include "zizhu/log.h"
 #include "zizhu/pg.h"
 
 struct zz_feed_snapshot_s {
@@ -375,9 +377,11 @@ void zz_feed_diff_free(zz_feed_diff_t *diff)
 /* PostgreSQL                                                          */
 
 /* One session lock per department ($1 "zz-feed:<department>"): two runs
- * for one department do not diff against the same snapshot. */
+ * for one department do not diff against the same snapshot. Polled, so
+ * that a wait is reported (only the workers' role may take it:
+ * sql/040_coordination_privileges.sql). */
 static const char SQL_LOCK_DEPARTMENT[] =
-    "SELECT pg_advisory_lock(hashtext($1))";
+    "SELECT pg_try_advisory_lock(hashtext($1))";
 
 static const char SQL_LOAD_SNAPSHOT[] =
     "SELECT dept_record_id, person_id, category, attrs, to_char(valid_from, 'YYYY-MM-DD'), to_char(valid_to, 'YYYY-MM-DD'), to_char(deceased_on, 'YYYY-MM-DD'), approving_region, coalesce(residence_region, '')\n"
@@ -412,11 +416,27 @@ int zz_feed_snapshot_lock(void *vconn, const char *department, char *errstr,
         char key[32];
         const char *params[1] = {key};
 
+        int waited_ms;
+
         snprintf(key, sizeof(key), "zz-feed:%s", department);
-        if (zz_pg_command(conn, SQL_LOCK_DEPARTMENT, 1, params, NULL, NULL,
-                          0) != 0)
-                return failed(conn, "lock the department", errstr, errstr_size);
-        return 0;
+        for (waited_ms = 0;; waited_ms += 250) {
+                PGresult *res = zz_pg_query(conn, SQL_LOCK_DEPARTMENT, 1,
+                                            params, NULL, NULL, 0);
+                int locked;
+
+                if (res == NULL)
+                        return failed(conn, "lock the department", errstr,
+                                      errstr_size);
+                locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+                PQclear(res);
+                if (locked)
+                        return 0;
+                if (waited_ms >= 5000 && waited_ms % 10000 == 5000)
+                        zz_log_warn("waiting %d s for the lock of department "
+                                    "%s: another snapshot run holds it",
+                                    waited_ms / 1000, department);
+                nanosleep(&(struct timespec){0, 250000000L}, NULL);
+        }
 }
 
 static zz_date_t text_date(const char *s)

@@ -39,6 +39,11 @@ static const char SQL_SEED_POSITION[] =
  * the text, quoted by PQescapeIdentifier. */
 #define SQL_DROP_DATABASE   "DROP DATABASE IF EXISTS %s WITH (FORCE)"
 #define SQL_CREATE_DATABASE "CREATE DATABASE %s"
+/* A replay database holds every ID number, like the live one: it is for
+ * its owner (the workers' role) and whom the owner grants it, not for
+ * every role of the cluster (the dashboard role among them). */
+#define SQL_CLOSE_DATABASE                                                     \
+        "REVOKE CONNECT, TEMPORARY ON DATABASE %s FROM PUBLIC"
 
 typedef struct tp_s {
         char topic[256];
@@ -58,8 +63,28 @@ typedef struct progress_s {
 void zz_replay_conninfo(const char *base, const char *db, char *buf,
                         size_t size)
 {
-        /* a later keyword wins in a libpq conninfo string */
-        snprintf(buf, size, "%s dbname=%s", base, db);
+        size_t n;
+
+        if (size == 0)
+                return;
+        /* A later keyword wins in a libpq conninfo string. The value is
+         * quoted as libpq's conninfo parser reads it (single quotes, ' and
+         * \ escaped by a backslash), so a name with spaces or quotes stays
+         * one database name and cannot add settings of its own. */
+        n = (size_t)snprintf(buf, size, "%s dbname='", base);
+        for (; *db != '\0' && n + 3 < size; db++) {
+                if (*db == '\'' || *db == '\\')
+                        buf[n++] = '\\';
+                buf[n++] = *db;
+        }
+        if (*db != '\0' || n + 2 > size) {
+                /* truncated: an unterminated quote, which libpq refuses,
+                 * rather than a connection to another database */
+                snprintf(buf, size, "dbname='");
+                return;
+        }
+        buf[n++] = '\'';
+        buf[n] = '\0';
 }
 
 static void sleep_ms(int ms)
@@ -218,6 +243,9 @@ static int create_db(const char *base, const char *db, int drop, char *errstr,
                          "replace it");
                 rc = -1;
         }
+        snprintf(sql, sizeof(sql), SQL_CLOSE_DATABASE, ident);
+        if (rc == 0)
+                rc = zz_pg_exec(conn, sql, errstr, errstr_size);
         PQfreemem(ident);
         zz_pg_finish(conn);
         return rc;

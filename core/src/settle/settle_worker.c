@@ -811,11 +811,16 @@ done:
 }
 
 /* One active settlement worker per database: 1 when this one holds the
- * lock, 0 when stopped while waiting for it, -1 on error. */
+ * lock, 0 when stopped while waiting for it, -1 on error. A wait is never
+ * silent: after 5 s, and every 10 s after that, the log says so (another
+ * settlement worker holds the lock, or a session that should not:
+ * sql/040_coordination_privileges.sql keeps other roles from it). */
 static int settle_lock(PGconn *conn, const zz_settler_opts_t *o, char *errstr,
                        size_t errstr_size)
 {
-        for (;;) {
+        int waited_s;
+
+        for (waited_s = 0;; waited_s++) {
                 PGresult *res = zz_pg_query(conn, SQL_TRY_LOCK, 0, NULL, NULL,
                                             errstr, errstr_size);
                 int locked;
@@ -826,10 +831,18 @@ static int settle_lock(PGconn *conn, const zz_settler_opts_t *o, char *errstr,
                 }
                 locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
                 PQclear(res);
-                if (locked)
+                if (locked) {
+                        if (waited_s >= 5)
+                                zz_log_info("settlement lock taken after %d s",
+                                            waited_s);
                         return 1;
+                }
                 if (*o->stop)
                         return 0;
+                if (waited_s >= 5 && waited_s % 10 == 5)
+                        zz_log_warn("waiting %d s for the settlement lock: "
+                                    "another session holds it",
+                                    waited_s);
                 sleep_ms(1000);
         }
 }

@@ -212,9 +212,15 @@ static const char SQL_READ_OUTBOX[] = "SELECT id, stream, key, value\n"
                                       "ORDER BY id\n"
                                       "LIMIT $2";
 
+/* The relay lock, polled every 500 ms: 1 when taken, 0 when stopped, -1
+ * on error. Standing by is never silent: after 5 s, and every 10 s after
+ * that, the log says so, and the gauge zz_lock_wait_seconds{lock="relay"}
+ * counts the wait (0 once taken). */
 static int take_lock(PGconn *conn, const zz_relay_opts_t *opts)
 {
-        for (;;) {
+        int polls;
+
+        for (polls = 0;; polls++) {
                 PGresult *res = zz_pg_query(conn, SQL_TRY_RELAY_LOCK, 0, NULL,
                                             NULL, NULL, 0);
                 int got;
@@ -223,10 +229,20 @@ static int take_lock(PGconn *conn, const zz_relay_opts_t *opts)
                         return -1;
                 got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
                 PQclear(res);
+                if (opts->metrics != NULL)
+                        zz_metrics_set(opts->metrics, "zz_lock_wait_seconds",
+                                       "how long a worker has waited for its "
+                                       "coordination lock",
+                                       "lock", "relay", NULL, NULL,
+                                       got ? 0.0 : polls / 2.0);
                 if (got)
                         return 1;
                 if (opts->stop != NULL && *opts->stop)
                         return 0;
+                if (polls >= 10 && polls % 20 == 10)
+                        zz_log_warn("relay standing by for %d s: another "
+                                    "session holds the relay lock",
+                                    polls / 2);
                 sleep_ms(500);
         }
 }
