@@ -27,6 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static zz_codec_t *codec;
 static zz_arena_t *arena;
+/* Values of the input streams' schemas, for zz_event_*_to_value. */
+static avro_value_t fresh[ZZ_STREAM_CONTROL + 1];
 
 static void to_event(zz_stream_t stream, avro_value_t *value)
 {
@@ -40,45 +42,58 @@ static void to_event(zz_stream_t stream, avro_value_t *value)
                 zz_event_identity_t ev;
                 rc = zz_event_identity_from_value(value, arena, ZZ_EVENT_COPY,
                                                   &ev, err, sizeof err);
-                if (rc == 0)
+                if (rc == 0) {
                         (void)zz_event_validate_identity(&ev, &reason, err,
                                                          sizeof err);
+                        rc = zz_event_identity_to_value(&ev, &fresh[stream],
+                                                        err, sizeof err);
+                }
                 break;
         }
         case ZZ_STREAM_ENROLLMENT: {
                 zz_event_enrollment_t ev;
                 rc = zz_event_enrollment_from_value(
                     value, arena, ZZ_EVENT_BORROW, &ev, err, sizeof err);
-                if (rc == 0)
+                if (rc == 0) {
                         (void)zz_event_validate_enrollment(&ev, &reason, err,
                                                            sizeof err);
+                        rc = zz_event_enrollment_to_value(&ev, &fresh[stream],
+                                                          err, sizeof err);
+                }
                 break;
         }
         case ZZ_STREAM_PAYMENT: {
                 zz_event_payment_t ev;
                 rc = zz_event_payment_from_value(value, arena, ZZ_EVENT_COPY,
                                                  &ev, err, sizeof err);
-                if (rc == 0)
+                if (rc == 0) {
                         (void)zz_event_validate_payment(&ev, &reason, err,
                                                         sizeof err);
+                        rc = zz_event_payment_to_value(&ev, &fresh[stream], err,
+                                                       sizeof err);
+                }
                 break;
         }
         case ZZ_STREAM_CONTROL: {
                 zz_event_control_t ev;
                 rc = zz_event_control_from_value(value, arena, ZZ_EVENT_BORROW,
                                                  &ev, err, sizeof err);
-                if (rc == 0)
+                if (rc == 0) {
                         (void)zz_event_validate_control(&ev, &reason, err,
                                                         sizeof err);
+                        rc = zz_event_control_to_value(&ev, &fresh[stream], err,
+                                                       sizeof err);
+                }
                 break;
         }
         default:
                 return;
         }
         /* A value the codec decoded is of the current schema: the event
-         * decoder must take it. */
+         * decoder must take it, and the event go back into a value. */
         if (rc != 0) {
-                fprintf(stderr, "%s: decoded value refused: %s\n",
+                fprintf(stderr,
+                        "%s: decoded value refused or not rebuilt: %s\n",
                         zz_stream_name(stream), err);
                 abort();
         }
@@ -129,6 +144,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                 fprintf(stderr, "fuzz_codec: %s\n", err);
                 abort();
         }
+        for (int i = 0; i <= ZZ_STREAM_CONTROL; i++)
+                if (zz_codec_value_new(codec, (zz_stream_t)i, &fresh[i]) != 0)
+                        abort();
         return 0;
 }
 
