@@ -17,6 +17,7 @@ PACKAGES=(
         libyaml-dev libcsv-dev libssl-dev libmicrohttpd-dev
         postgresql-15 postgresql-client-15
         kcat valgrind clang-format
+        clang libclang-rt-14-dev  # tests/fuzz: libFuzzer and the sanitizer runtimes
         openjdk-17-jre-headless maven
         curl iproute2 procps time
         chromium fonts-wqy-zenhei  # the report screenshot check (test_report), CJK glyphs

@@ -41,7 +41,7 @@ void zz_log_set_component(const char *component);
 #endif
 
 void zz_log(zz_log_level_t level, const char *fmt, ...) ZZ_PRINTF(2, 3);
-void zz_logv(zz_log_level_t level, const char *fmt, va_list ap);
+void zz_logv(zz_log_level_t level, const char *fmt, va_list ap) ZZ_PRINTF(2, 0);
 
 #define zz_log_error(...) zz_log(ZZ_LOG_ERROR, __VA_ARGS__)
 #define zz_log_warn(...)  zz_log(ZZ_LOG_WARN, __VA_ARGS__)

@@ -42,6 +42,8 @@ void zz_opts_init(zz_opts_t *opts, const char *prog, void (*usage)(FILE *out),
 }
 
 static void vreport(const zz_opts_t *opts, const char *fmt, va_list ap)
+    ZZ_PRINTF(2, 0);
+static void vreport(const zz_opts_t *opts, const char *fmt, va_list ap)
 {
         fprintf(stderr, "%s: ", opts->prog);
         vfprintf(stderr, fmt, ap);

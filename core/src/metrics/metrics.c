@@ -191,6 +191,8 @@ typedef struct text_s {
 } text_t;
 
 static void put(text_t *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void put(text_t *t, const char *fmt, ...)
 {
         va_list ap;
         int n;
