@@ -289,18 +289,40 @@ static int run_line(struct cases_run *r, const char *line, size_t len)
         return ZZ_POLICY_EXIT_OK;
 }
 
+/* Reads the next line of in into buf (cap bytes, one more than the
+ * longest case, so that a longer line is seen as such): *len receives its
+ * length without the newline, at most cap; the rest of a longer line is
+ * read and dropped, so memory stays bounded whatever the input. 1 with a
+ * line, 0 at the end of the input. */
+static int read_case_line(FILE *in, char *buf, size_t cap, size_t *len)
+{
+        int c = EOF;
+        size_t n = 0;
+
+        while (n < cap && (c = getc(in)) != EOF && c != '\n')
+                buf[n++] = (char)c;
+        if (n == cap)
+                while (c != EOF && c != '\n')
+                        c = getc(in);
+        *len = n;
+        return n > 0 || c != EOF;
+}
+
 /* Every case line of in. An exit status. */
 static int run_lines(struct cases_run *r, FILE *in)
 {
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t len;
+        size_t cap = (size_t)ZZ_CASE_MAX_BYTES + 1, len;
+        char *line = malloc(cap);
         int rc = ZZ_POLICY_EXIT_OK;
 
-        while ((len = getline(&line, &cap, in)) >= 0) {
+        if (line == NULL) {
+                fprintf(stderr, "zizhu policy %s: out of memory\n", r->cmd);
+                return ZZ_POLICY_EXIT_CASE;
+        }
+        while (read_case_line(in, line, cap, &len)) {
                 r->lineno++;
-                if (!blank(line, (size_t)len) &&
-                    run_line(r, line, (size_t)len) != ZZ_POLICY_EXIT_OK)
+                if (!blank(line, len) &&
+                    run_line(r, line, len) != ZZ_POLICY_EXIT_OK)
                         rc = ZZ_POLICY_EXIT_CASE;
         }
         free(line);

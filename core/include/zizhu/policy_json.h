@@ -17,6 +17,9 @@
 #include "zizhu/arena.h"
 #include "zizhu/policy.h"
 
+/* The longest case text zz_case_from_json reads. */
+#define ZZ_CASE_MAX_BYTES (64 * 1024)
+
 /* Parses one case from text (one line, no need for a NUL). Every string of
  * *out is copied into arena. 0 on success; -1 with errstr set to
  * "<field>: <problem>" (e.g. "identities[1].valid_from: not a date").

@@ -18,7 +18,6 @@
 
 /* A case line is about 1 KB (the longest in tests/data is 1058 bytes);
  * a longer one is refused before Jansson reads it. */
-#define ZZ_CASE_MAX_BYTES (64 * 1024)
 
 struct jc {
         zz_arena_t *a;
