@@ -22,6 +22,28 @@ ALTER ROLE zizhu_dashboard SET statement_timeout = '30s';
 ALTER ROLE zizhu_dashboard SET idle_in_transaction_session_timeout = '60s';
 ALTER ROLE zizhu_dashboard SET idle_session_timeout = '10min';
 REVOKE ALL ON SCHEMA public FROM zizhu_dashboard;
+-- No CONNECT to the cluster's other databases: every database lets PUBLIC
+-- connect by default, and PostgreSQL has no per-role refusal short of
+-- pg_hba.conf, so the maintenance databases are closed to PUBLIC and
+-- opened to the owner of this one (the workers' role) only. The replay
+-- databases zizhu creates are closed when they are created (ops/replay.c);
+-- the dashboard keeps CONNECT on this database.
+DO $$
+DECLARE
+    owner name := (SELECT pg_get_userbyid(datdba) FROM pg_database
+                   WHERE datname = current_database());
+    db name;
+BEGIN
+    FOREACH db IN ARRAY ARRAY['postgres', 'template1'] LOOP
+        IF db <> current_database() THEN
+            EXECUTE format('REVOKE CONNECT ON DATABASE %I FROM PUBLIC', db);
+            EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', db, owner);
+        END IF;
+    END LOOP;
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO zizhu_dashboard',
+                   current_database());
+END
+$$;
 -- default_transaction_read_only is a default the role may turn off: what
 -- keeps it from creating anything is that it has no CREATE on any schema
 -- and no TEMPORARY on the database (sql/040 does the same as the owner).

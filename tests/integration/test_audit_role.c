@@ -219,3 +219,33 @@ Test(audit_role, dashboard_role_cannot_stall_the_workers_locks, .timeout = 240)
         PQfinish(dash);
         zz_test_env_drop(&env);
 }
+
+/* Issue 14: the dashboard role could connect to every database of the
+ * cluster (PUBLIC has CONNECT by default). deploy/local/roles.sql, run by
+ * the stack, closes the maintenance databases to it; the workers' role
+ * keeps them. */
+Test(audit_role, dashboard_role_cannot_connect_to_other_databases)
+{
+        const char *dbs[] = {"postgres", "template1"};
+        char conninfo[1024];
+        size_t i;
+
+        for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+                PGconn *c;
+
+                snprintf(conninfo, sizeof(conninfo),
+                         "%s dbname=%s user=zizhu_dashboard",
+                         getenv("ZIZHU_PG") != NULL ? getenv("ZIZHU_PG")
+                                                    : "host=127.0.0.1 "
+                                                      "port=15432",
+                         dbs[i]);
+                c = PQconnectdb(conninfo);
+                cr_expect(PQstatus(c) != CONNECTION_OK,
+                          "zizhu_dashboard connected to %s", dbs[i]);
+                if (PQstatus(c) != CONNECTION_OK)
+                        cr_expect(strstr(PQerrorMessage(c),
+                                         "CONNECT privilege") != NULL,
+                                  "%s", PQerrorMessage(c));
+                PQfinish(c);
+        }
+}
