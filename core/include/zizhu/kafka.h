@@ -29,9 +29,10 @@ rd_kafka_resp_err_t zz_kafka_watermarks(rd_kafka_t *rk, const char *topic,
                                         int32_t partition, int64_t *low,
                                         int64_t *high, int timeout_ms);
 
-/* The number of partitions of topic, from the broker's metadata (waiting
- * up to timeout_ms); -1 with errstr ("could not read metadata of TOPIC:
- * REASON") when the broker does not answer or has no such topic. */
+/* The number of partitions of topic, from the broker's metadata. A topic
+ * the broker does not list yet (just created) is asked for again until
+ * timeout_ms has passed. -1 with errstr ("could not read metadata of
+ * TOPIC: REASON") when the broker does not answer or has no such topic. */
 int zz_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                              char *errstr, size_t errstr_size);
 

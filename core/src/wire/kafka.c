@@ -49,13 +49,40 @@ rd_kafka_resp_err_t zz_kafka_watermarks(rd_kafka_t *rk, const char *topic,
         }
 }
 
+/* One metadata request for topic: the partition count, 0 when the broker
+ * does not know the topic (yet), -1 on another error (*err, *topic_err). */
+static int partition_count_once(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
+                                int timeout_ms, rd_kafka_resp_err_t *err,
+                                rd_kafka_resp_err_t *topic_err)
+{
+        const rd_kafka_metadata_t *md = NULL;
+        int n = -1;
+
+        *topic_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        *err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        if (*err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
+                *topic_err = md->topics[0].err;
+                if (*topic_err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        n = md->topics[0].partition_cnt;
+                else if (*topic_err ==
+                             RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                         *topic_err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE)
+                        n = 0;
+        }
+        if (md != NULL)
+                rd_kafka_metadata_destroy(md);
+        return n;
+}
+
+/* Right after a topic is created the broker may not list it for a moment
+ * (UNKNOWN_TOPIC_OR_PART, LEADER_NOT_AVAILABLE): those answers are asked
+ * again until timeout_ms has passed. */
 int zz_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                              char *errstr, size_t errstr_size)
 {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        const rd_kafka_metadata_t *md = NULL;
-        rd_kafka_resp_err_t err;
-        int n = -1;
+        rd_kafka_resp_err_t err, topic_err;
+        int n, waited = 0;
 
         if (rkt == NULL) {
                 snprintf(errstr, errstr_size,
@@ -63,21 +90,20 @@ int zz_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                          rd_kafka_err2str(rd_kafka_last_error()));
                 return -1;
         }
-        err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        while ((n = partition_count_once(rk, rkt, timeout_ms, &err,
+                                         &topic_err)) == 0 &&
+               waited < timeout_ms) {
+                nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+                waited += 100;
+        }
         rd_kafka_topic_destroy(rkt);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
-            md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            md->topics[0].partition_cnt > 0)
-                n = md->topics[0].partition_cnt;
-        else
-                snprintf(errstr, errstr_size,
-                         "could not read metadata of %s: %s", topic,
-                         err != RD_KAFKA_RESP_ERR_NO_ERROR
-                             ? rd_kafka_err2str(err)
-                         : md->topic_cnt == 1 && md->topics[0].err
-                             ? rd_kafka_err2str(md->topics[0].err)
-                             : "no partitions");
-        if (md != NULL)
-                rd_kafka_metadata_destroy(md);
-        return n;
+        if (n > 0)
+                return n;
+        snprintf(errstr, errstr_size, "could not read metadata of %s: %s",
+                 topic,
+                 err != RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_err2str(err)
+                 : topic_err != RD_KAFKA_RESP_ERR_NO_ERROR
+                     ? rd_kafka_err2str(topic_err)
+                     : "no partitions");
+        return -1;
 }
