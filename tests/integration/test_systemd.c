@@ -1,10 +1,11 @@
 /*
  * test_systemd.c — the service files of deploy/systemd/: systemd-analyze
- * verify accepts every unit (tests/systemd/units.sh verify), and a worker
- * started with exactly the command line and environment its unit gives it
- * (ExecStart=, EnvironmentFile=, Environment=, the credentials directory;
- * the example files with the test's broker, database, topics and group)
- * starts, connects, works and exits 0 with --idle-exit. The settlement
+ * verify accepts every unit and every example configuration loads
+ * (tests/systemd/units.sh verify), and a worker started with exactly the
+ * command line and environment its unit gives it (ExecStart=,
+ * EnvironmentFile=, Environment=, the credentials directory; the example
+ * files with the test's broker, database, topics and group) starts,
+ * connects, works and exits 0 with --idle-exit. The settlement
  * worker's example, whose pseudonym key is a placeholder, is refused with
  * exit 2, the status the units do not restart on.
  */

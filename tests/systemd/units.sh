@@ -5,7 +5,8 @@
 #   units.sh verify        systemd-analyze verify of every unit, its
 #                          ExecStart pointed at the built binary; any
 #                          message fails. Also: every file the units name
-#                          under /etc/zizhu has an example.
+#                          under /etc/zizhu has an example, and every
+#                          example configuration loads.
 #   units.sh start UNIT ENVFILE CONF [extra args...]
 #                          runs UNIT's ExecStart= with exactly the argv and
 #                          environment systemd would give it: the variables
@@ -51,6 +52,23 @@ verify() {
                                 fail=1
                         fi
                 done
+        done
+        # Every example configuration loads as config.c reads it: exit 1
+        # (PostgreSQL is a closed port), not 2; one with a pseudonym_key
+        # placeholder is refused with 2.
+        for c in "$units"/examples/*.conf; do
+                want=1
+                grep -q '^pseudonym_key = <replace>$' "$c" && want=2
+                rc=0
+                env -u ZIZHU_PG -u ZIZHU_PSEUDONYM_KEY "$bin/cli/zizhu" migrate \
+                        --config "$c" --dir "$src/sql" \
+                        -X pg='host=127.0.0.1 port=1 dbname=x connect_timeout=1' \
+                        >"$tmp/out" 2>&1 || rc=$?
+                if [ $rc -ne $want ]; then
+                        echo "$(basename "$c"): exit $rc, not $want:" >&2
+                        cat "$tmp/out" >&2
+                        fail=1
+                fi
         done
         return $fail
 }
