@@ -24,6 +24,9 @@ static int units_sh(const char *args)
         char cmd[1024];
         int st;
 
+        /* the programs the test library would start, also when
+         * ZZ_BIN_DIR is unset */
+        setenv("ZZ_BIN_DIR", zz_test_bin_dir(), 1);
         snprintf(cmd, sizeof(cmd), "sh '%s/tests/systemd/units.sh' %s",
                  zz_test_getenv("ZZ_SOURCE_DIR", "."), args);
         st = system(cmd);
