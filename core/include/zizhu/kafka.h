@@ -48,7 +48,10 @@ int zz_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
  * and shorter than audit_retention_ms (-1: the log must be kept for ever),
  * or when its retention.bytes is not -1. 0 when all suit the audit; 1 with
  * the operator's message and a hint line in errstr (a configuration error,
- * exit 2); -1 with errstr when the broker did not answer. */
+ * exit 2); -1 with errstr when the broker refused the request. No answer
+ * within 10 s (librdkafka's mock cluster answers no DescribeConfigs) is a
+ * warning and 0: the program's own connection then reports a broker that
+ * is down. */
 int zz_kafka_check_retention(const zz_config_t *config,
                              const char *const *streams, size_t n, char *errstr,
                              size_t errstr_size);

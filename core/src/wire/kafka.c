@@ -3,6 +3,7 @@
  * audit's retention check (see kafka.h).
  */
 #include "zizhu/kafka.h"
+#include "zizhu/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,19 @@ static int judge_all(rd_kafka_event_t *ev, long long min_ms, char *errstr,
         return 0;
 }
 
+/* No answer at all: librdkafka's mock cluster (the stack's fallback
+ * without Java) answers no DescribeConfigs, and an unreachable broker is
+ * the program's own error to report. A refusal is an answer (-1). */
+static int no_answer(const char *errstr)
+{
+        if (strstr(errstr, "no answer") == NULL)
+                return -1;
+        zz_log_warn("retention of the audited topics not checked: the broker "
+                    "did not answer DescribeConfigs (librdkafka's mock "
+                    "cluster?)");
+        return 0;
+}
+
 int zz_kafka_check_retention(const zz_config_t *config,
                              const char *const *streams, size_t n, char *errstr,
                              size_t errstr_size)
@@ -250,8 +264,8 @@ int zz_kafka_check_retention(const zz_config_t *config,
                 rd_kafka_conf_destroy(conf);
                 return -1;
         }
-        ev = describe_topics(rk, topics, n, 15000, errstr, errstr_size);
-        rc = ev == NULL ? -1
+        ev = describe_topics(rk, topics, n, 10000, errstr, errstr_size);
+        rc = ev == NULL ? no_answer(errstr)
                         : judge_all(ev, zz_config_audit_retention_ms(config),
                                     errstr, errstr_size);
         if (ev != NULL)
