@@ -2,7 +2,9 @@
  * test_topics.c — the audit's retention check: a topic that keeps its data
  * for 7 days makes the subsidy worker and `zizhu replay` refuse to start
  * (exit 2) with the message an operator sees; with audit_retention_ms set
- * to those 7 days they start.
+ * to those 7 days they start. `zizhu topics apply` makes the plan's topics
+ * on a fresh prefix, changes nothing the second time, and the broker
+ * describes the plan's configs.
  */
 #include <criterion/criterion.h>
 
@@ -93,24 +95,28 @@ static void set_retention(const zz_test_env_t *env, const char *stream,
         rd_kafka_destroy(rk);
 }
 
-/* Runs a program with its stderr in a file; the exit status, and what it
- * wrote to stderr in err (malloc'd). */
+/* Runs a program with its stdout and stderr in a file; the exit status,
+ * and what it wrote in err (malloc'd). */
 static int run_capture(const zz_test_env_t *env, const char *dir,
                        const char *name, const char *const *args, char **err)
 {
         char path[] = "/tmp/zz_test_topics_XXXXXX";
-        int fd = mkstemp(path), saved, rc;
+        int fd = mkstemp(path), saved, saved_out, rc;
         FILE *f;
         long len;
 
         cr_assert(fd >= 0);
+        fflush(stdout);
         fflush(stderr);
         saved = dup(2);
+        saved_out = dup(1);
         dup2(fd, 2);
+        dup2(fd, 1);
         rc = zz_test_run(env, dir, name, args);
-        fflush(stderr);
         dup2(saved, 2);
+        dup2(saved_out, 1);
         close(saved);
+        close(saved_out);
         close(fd);
         f = fopen(path, "r");
         cr_assert_not_null(f);
@@ -181,4 +187,63 @@ Test(topics, seven_day_retention_is_refused_unless_configured, .timeout = 120)
 
         zz_test_db_drop(&env, db);
         zz_test_env_drop(&env);
+}
+
+/* The number of times needle occurs in hay. */
+static int count(const char *hay, const char *needle)
+{
+        int n = 0;
+
+        while ((hay = strstr(hay, needle)) != NULL) {
+                n++;
+                hay += strlen(needle);
+        }
+        return n;
+}
+
+static void expect_config(const zz_test_env_t *env, const char *stream,
+                          const char *key, const char *value)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char errstr[512], topic[256], *got;
+        rd_kafka_t *rk;
+
+        cr_assert(rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap,
+                                    errstr,
+                                    sizeof(errstr)) == RD_KAFKA_CONF_OK);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        cr_assert_not_null(rk, "kafka: %s", errstr);
+        snprintf(topic, sizeof(topic), "%s%s", env->prefix, stream);
+        got = describe(rk, topic, key);
+        cr_expect_str_eq(got != NULL ? got : "(none)", value, "%s of %s", key,
+                         topic);
+        free(got);
+        rd_kafka_destroy(rk);
+}
+
+Test(topics, apply_is_idempotent_and_sets_the_plan, .timeout = 120)
+{
+        zz_test_env_t env;
+        const char *args[] = {"topics", "apply", NULL};
+        char *out;
+        int rc;
+
+        zz_test_env_init(&env, "plan");
+        zz_test_env_export(&env);
+        rc = run_capture(&env, "cli", "zizhu", args, &out);
+        cr_expect_eq(rc, 0, "first apply: exit %d", rc);
+        cr_expect_eq(count(out, " created "), 8, "first apply:\n%s", out);
+        free(out);
+        rc = run_capture(&env, "cli", "zizhu", args, &out);
+        cr_expect_eq(rc, 0, "second apply: exit %d", rc);
+        cr_expect_eq(count(out, " unchanged "), 8, "second apply:\n%s", out);
+        cr_expect_eq(count(out, " created ") + count(out, " changed "), 0,
+                     "second apply:\n%s", out);
+        free(out);
+        expect_config(&env, "identity", "retention.ms", "-1");
+        expect_config(&env, "control", "retention.ms", "-1");
+        expect_config(&env, "allocation", "retention.ms", "-1");
+        expect_config(&env, "subsidy-state", "cleanup.policy", "compact");
+        expect_config(&env, "payment", "min.insync.replicas", "1");
+        zz_test_topics_delete(&env);
 }
