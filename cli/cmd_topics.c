@@ -226,40 +226,18 @@ static const char *want(const plan_topic_t *t, size_t i, const char *isr)
         return t->value[i];
 }
 
-/* Compares the topic's configuration with the plan: the drifted keys go
- * to drift ("k=v,..."), and, when alter, a full AlterConfigs (the other
- * dynamic configs kept) sets them. 0, or -1 with errstr. */
-static int reconcile_configs(rd_kafka_t *rk, const plan_topic_t *t,
-                             const char *isr, int alter, char *drift,
-                             size_t drift_size, char *errstr,
-                             size_t errstr_size)
+/* The plan's keys that differ in the described entries go to drift
+ * ("k=v,..."); the topic's other dynamic configs go to set, which a full
+ * AlterConfigs would otherwise reset. */
+static void diff_configs(const rd_kafka_ConfigResource_t *described,
+                         const plan_topic_t *t, const char *isr,
+                         rd_kafka_ConfigResource_t *set, char *drift,
+                         size_t drift_size)
 {
-        rd_kafka_ConfigResource_t *res =
-            rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t->name);
-        rd_kafka_ConfigResource_t *set =
-            rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t->name);
-        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-        const rd_kafka_ConfigResource_t **rs;
-        const rd_kafka_ConfigEntry_t **es;
-        rd_kafka_event_t *ev;
-        size_t n = 0, ne = 0, i, j;
-        int rc = -1;
+        size_t ne, i, j;
+        const rd_kafka_ConfigEntry_t **es =
+            rd_kafka_ConfigResource_configs(described, &ne);
 
-        drift[0] = '\0';
-        rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
-        ev = await(q, errstr, errstr_size);
-        if (ev == NULL)
-                goto out;
-        rs = rd_kafka_DescribeConfigs_result_resources(
-            rd_kafka_event_DescribeConfigs_result(ev), &n);
-        if (n != 1 || rd_kafka_ConfigResource_error(rs[0])) {
-                snprintf(errstr, errstr_size, "%s",
-                         n == 1 ? rd_kafka_ConfigResource_error_string(rs[0])
-                                : "no configuration");
-                rd_kafka_event_destroy(ev);
-                goto out;
-        }
-        es = rd_kafka_ConfigResource_configs(rs[0], &ne);
         for (j = 0; j < ne; j++) {
                 const char *name = rd_kafka_ConfigEntry_name(es[j]);
                 const char *value = rd_kafka_ConfigEntry_value(es[j]);
@@ -280,28 +258,70 @@ static int reconcile_configs(rd_kafka_t *rk, const plan_topic_t *t,
                         RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG)
                         rd_kafka_ConfigResource_set_config(set, name, value);
         }
-        rd_kafka_event_destroy(ev);
-        rc = 0;
-        if (!alter || drift[0] == '\0')
-                goto out;
-        for (i = 0; i < t->n_keys; i++)
-                rd_kafka_ConfigResource_set_config(set, t->key[i],
-                                                   want(t, i, isr));
-        rd_kafka_AlterConfigs(rk, &set, 1, NULL, q);
+}
+
+/* The first resource of a DescribeConfigs or AlterConfigs result; NULL
+ * with errstr when it failed. */
+static const rd_kafka_ConfigResource_t *first_resource(rd_kafka_event_t *ev,
+                                                       int describe,
+                                                       char *errstr,
+                                                       size_t errstr_size)
+{
+        size_t n = 0;
+        const rd_kafka_ConfigResource_t **rs =
+            describe ? rd_kafka_DescribeConfigs_result_resources(
+                           rd_kafka_event_DescribeConfigs_result(ev), &n)
+                     : rd_kafka_AlterConfigs_result_resources(
+                           rd_kafka_event_AlterConfigs_result(ev), &n);
+
+        if (n == 1 && !rd_kafka_ConfigResource_error(rs[0]))
+                return rs[0];
+        snprintf(errstr, errstr_size, "%s",
+                 n == 1 ? rd_kafka_ConfigResource_error_string(rs[0])
+                        : "no configuration in the answer");
+        return NULL;
+}
+
+/* Compares the topic's configuration with the plan: the drifted keys go
+ * to drift ("k=v,..."), and, when alter, a full AlterConfigs (the other
+ * dynamic configs kept) sets them. 0, or -1 with errstr. */
+static int reconcile_configs(rd_kafka_t *rk, const plan_topic_t *t,
+                             const char *isr, int alter, char *drift,
+                             size_t drift_size, char *errstr,
+                             size_t errstr_size)
+{
+        rd_kafka_ConfigResource_t *res =
+            rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t->name);
+        rd_kafka_ConfigResource_t *set =
+            rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t->name);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        const rd_kafka_ConfigResource_t *got = NULL;
+        rd_kafka_event_t *ev;
+        size_t i;
+        int rc = -1;
+
+        drift[0] = '\0';
+        rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
         ev = await(q, errstr, errstr_size);
-        if (ev == NULL) {
-                rc = -1;
-                goto out;
+        if (ev != NULL &&
+            (got = first_resource(ev, 1, errstr, errstr_size)) != NULL) {
+                diff_configs(got, t, isr, set, drift, drift_size);
+                rc = 0;
         }
-        rs = rd_kafka_AlterConfigs_result_resources(
-            rd_kafka_event_AlterConfigs_result(ev), &n);
-        if (n == 1 && rd_kafka_ConfigResource_error(rs[0])) {
-                snprintf(errstr, errstr_size, "%s",
-                         rd_kafka_ConfigResource_error_string(rs[0]));
-                rc = -1;
+        if (ev != NULL)
+                rd_kafka_event_destroy(ev);
+        if (rc == 0 && alter && drift[0] != '\0') {
+                for (i = 0; i < t->n_keys; i++)
+                        rd_kafka_ConfigResource_set_config(set, t->key[i],
+                                                           want(t, i, isr));
+                rd_kafka_AlterConfigs(rk, &set, 1, NULL, q);
+                ev = await(q, errstr, errstr_size);
+                if (ev == NULL ||
+                    first_resource(ev, 0, errstr, errstr_size) == NULL)
+                        rc = -1;
+                if (ev != NULL)
+                        rd_kafka_event_destroy(ev);
         }
-        rd_kafka_event_destroy(ev);
-out:
         rd_kafka_queue_destroy(q);
         rd_kafka_ConfigResource_destroy(res);
         rd_kafka_ConfigResource_destroy(set);
@@ -312,17 +332,50 @@ typedef struct apply_args_s {
         int rf, min_isr, dry_run;
 } apply_args_t;
 
+/* An existing topic with have partitions: adds partitions, sets drifted
+ * configs; *action and what say what. 0, or -1 with errstr. */
+static int update_topic(rd_kafka_t *rk, const plan_topic_t *t,
+                        const apply_args_t *a, int have, const char **action,
+                        char *what, size_t what_size, char *errstr,
+                        size_t errstr_size)
+{
+        char drift[512] = "", isr[16] = "";
+        int rc = 0;
+
+        if (a->min_isr > 0)
+                snprintf(isr, sizeof(isr), "%d", a->min_isr);
+        if (have < t->partitions) {
+                *action = a->dry_run ? "would change" : "changed";
+                snprintf(what, what_size, "partitions %d -> %d ", have,
+                         t->partitions);
+                if (!a->dry_run &&
+                    add_partitions(rk, t, errstr, errstr_size) != 0)
+                        rc = -1;
+        } else if (have > t->partitions) {
+                snprintf(what, what_size,
+                         "has %d partitions, plan %d (never shrunk) ", have,
+                         t->partitions);
+        }
+        if (rc == 0 &&
+            reconcile_configs(rk, t, isr, !a->dry_run, drift, sizeof(drift),
+                              errstr, errstr_size) != 0)
+                rc = -1;
+        if (drift[0] != '\0') {
+                *action = a->dry_run ? "would change" : "changed";
+                snprintf(what + strlen(what), what_size - strlen(what),
+                         "set %s", drift);
+        }
+        return rc;
+}
+
 /* One topic: its row of the table. 0, or -1 after the row says why. */
 static int apply_topic(rd_kafka_t *rk, const plan_topic_t *t,
                        const apply_args_t *a)
 {
-        char errstr[512] = "", drift[512] = "", isr[16] = "", what[600];
+        char errstr[512] = "", what[600] = "";
         int have = partitions_of(rk, t->name), rc = 0;
         const char *action = "unchanged";
 
-        if (a->min_isr > 0)
-                snprintf(isr, sizeof(isr), "%d", a->min_isr);
-        what[0] = '\0';
         if (have < 0) {
                 action = "failed";
                 snprintf(what, sizeof(what), "no metadata from the broker");
@@ -335,27 +388,8 @@ static int apply_topic(rd_kafka_t *rk, const plan_topic_t *t,
                                                 errstr, sizeof(errstr)) != 0)
                         rc = -1;
         } else {
-                if (have < t->partitions) {
-                        action = a->dry_run ? "would change" : "changed";
-                        snprintf(what, sizeof(what), "partitions %d -> %d ",
-                                 have, t->partitions);
-                        if (!a->dry_run &&
-                            add_partitions(rk, t, errstr, sizeof(errstr)) != 0)
-                                rc = -1;
-                } else if (have > t->partitions) {
-                        snprintf(what, sizeof(what),
-                                 "has %d partitions, plan %d (never shrunk) ",
-                                 have, t->partitions);
-                }
-                if (rc == 0 && reconcile_configs(rk, t, isr, !a->dry_run, drift,
-                                                 sizeof(drift), errstr,
-                                                 sizeof(errstr)) != 0)
-                        rc = -1;
-                if (drift[0] != '\0') {
-                        action = a->dry_run ? "would change" : "changed";
-                        snprintf(what + strlen(what),
-                                 sizeof(what) - strlen(what), "set %s", drift);
-                }
+                rc = update_topic(rk, t, a, have, &action, what, sizeof(what),
+                                  errstr, sizeof(errstr));
         }
         if (rc != 0) {
                 action = "failed";

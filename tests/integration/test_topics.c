@@ -52,15 +52,29 @@ static char *describe(rd_kafka_t *rk, const char *topic, const char *key)
         return value;
 }
 
+/* One AlterConfigs of retention.ms on topic. */
+static void alter_retention(rd_kafka_t *rk, const char *topic, const char *ms)
+{
+        rd_kafka_ConfigResource_t *res =
+            rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_event_t *ev;
+
+        rd_kafka_ConfigResource_set_config(res, "retention.ms", ms);
+        rd_kafka_AlterConfigs(rk, &res, 1, NULL, q);
+        ev = rd_kafka_queue_poll(q, 20000);
+        cr_assert_not_null(ev, "alter configs: timeout");
+        rd_kafka_event_destroy(ev);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_ConfigResource_destroy(res);
+}
+
 /* Sets retention.ms on the test's topic of stream (AlterConfigs) and
  * waits until the broker describes it so. */
 static void set_retention(const zz_test_env_t *env, const char *stream,
                           const char *ms)
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_ConfigResource_t *res;
-        rd_kafka_queue_t *q;
-        rd_kafka_event_t *ev;
         rd_kafka_t *rk;
         char errstr[512], topic[256];
         int i;
@@ -71,21 +85,16 @@ static void set_retention(const zz_test_env_t *env, const char *stream,
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         cr_assert_not_null(rk, "kafka: %s", errstr);
         snprintf(topic, sizeof(topic), "%s%s", env->prefix, stream);
-        res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-        rd_kafka_ConfigResource_set_config(res, "retention.ms", ms);
-        q = rd_kafka_queue_new(rk);
-        rd_kafka_AlterConfigs(rk, &res, 1, NULL, q);
-        ev = rd_kafka_queue_poll(q, 20000);
-        cr_assert_not_null(ev, "alter configs: timeout");
-        cr_assert_eq(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR,
-                     "alter configs: %s", rd_kafka_event_error_string(ev));
-        rd_kafka_event_destroy(ev);
-        rd_kafka_queue_destroy(q);
-        rd_kafka_ConfigResource_destroy(res);
         for (i = 0; i < 100; i++) {
-                char *now = describe(rk, topic, "retention.ms");
-                int same = now != NULL && strcmp(now, ms) == 0;
+                char *now;
+                int same;
 
+                /* (again every second: a topic just created may not be
+                 * known to every part of the broker yet) */
+                if (i % 10 == 0)
+                        alter_retention(rk, topic, ms);
+                now = describe(rk, topic, "retention.ms");
+                same = now != NULL && strcmp(now, ms) == 0;
                 free(now);
                 if (same)
                         break;
