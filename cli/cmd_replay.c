@@ -11,6 +11,7 @@
 
 #include "zizhu/config.h"
 #include "zizhu/date.h"
+#include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/opts.h"
 #include "zizhu/replay.h"
@@ -104,6 +105,10 @@ static int parse_args(zz_opts_t *zo, zz_replay_opts_t *o, int argc, char **argv)
         return 0;
 }
 
+/* The topics the replay reads: their retention is checked first. */
+static const char *const audited[] = {"identity", "enrollment", "payment",
+                                      "control"};
+
 int zz_cmd_replay(int argc, char **argv)
 {
         char sql_dir[4096], errstr[1024] = "";
@@ -128,6 +133,13 @@ int zz_cmd_replay(int argc, char **argv)
                                 "bytes\n");
                 zz_config_destroy(config);
                 return ZZ_EXIT_USAGE;
+        }
+        rc = zz_kafka_check_retention(config, audited, 4, errstr,
+                                      sizeof(errstr));
+        if (rc != 0) {
+                fprintf(stderr, "zizhu replay: %s\n", errstr);
+                zz_config_destroy(config);
+                return rc > 0 ? ZZ_EXIT_USAGE : ZZ_EXIT_FAIL;
         }
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;

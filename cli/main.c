@@ -26,6 +26,7 @@ static const struct zz_cli_cmd zz_cli_cmds[] = {
     {"explain", zz_cmd_explain,
      "a person's decision at a past moment, with its trace"},
     {"report", zz_cmd_report, "settlement, backlog and progress reports"},
+    {"topics", zz_cmd_topics, "apply the topic plan to a Kafka cluster"},
 };
 
 #define ZZ_CLI_NCMDS (sizeof(zz_cli_cmds) / sizeof(zz_cli_cmds[0]))

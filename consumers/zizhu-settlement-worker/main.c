@@ -1,7 +1,7 @@
 /*
  * main.c — zizhu-settlement-worker: options and signals around the
- * settlement loop (core/src/settle/settle_worker.c): period-close commands on the
- * control topic become allocation events per payer x fund x region x kind,
+ * settlement loop (core/src/settle/settle_worker.c): period-close commands on
+ * the control topic become allocation events per payer x fund x region x kind,
  * published exactly once.
  */
 #include <limits.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "zizhu/config.h"
+#include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/opts.h"
 #include "zizhu/pg.h"
@@ -130,6 +131,10 @@ static int migrate_db(const zz_config_t *config)
         return 0;
 }
 
+/* The topics an audit replays: their retention is checked at start. */
+static const char *const audited[] = {"identity", "enrollment", "payment",
+                                      "control", "allocation"};
+
 int main(int argc, char **argv)
 {
         zz_settler_opts_t o;
@@ -162,6 +167,13 @@ int main(int argc, char **argv)
         sa.sa_handler = on_signal;
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
+        rc = zz_kafka_check_retention(config, audited, 5, errstr,
+                                      sizeof(errstr));
+        if (rc != 0) {
+                zz_log_error("%s", errstr);
+                zz_config_destroy(config);
+                return rc > 0 ? ZZ_EXIT_USAGE : ZZ_EXIT_FAIL;
+        }
         o.config = config;
         rc = zz_settler_run(&o, errstr, sizeof(errstr));
         if (rc != 0)

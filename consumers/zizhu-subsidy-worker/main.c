@@ -14,6 +14,7 @@
 
 #include "zizhu/codec.h"
 #include "zizhu/config.h"
+#include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/metrics.h"
 #include "zizhu/opts.h"
@@ -230,6 +231,10 @@ static int check_policies(const char *policies, char *errstr,
         return subsidy == NULL ? -1 : 0;
 }
 
+/* The topics an audit replays: their retention is checked at start. */
+static const char *const audited[] = {"identity", "enrollment", "payment",
+                                      "control"};
+
 /* The consumer loop on this thread. An exit status. */
 static int run_worker(const args_t *a, const char *policies,
                       const zz_config_t *config, zz_metrics_t *metrics)
@@ -252,6 +257,12 @@ static int run_worker(const args_t *a, const char *policies,
         if (check_policies(policies, errstr, sizeof(errstr)) != 0) {
                 zz_log_error("%s", errstr);
                 return ZZ_EXIT_USAGE;
+        }
+        rc = zz_kafka_check_retention(config, audited, 4, errstr,
+                                      sizeof(errstr));
+        if (rc != 0) {
+                zz_log_error("%s", errstr);
+                return rc > 0 ? ZZ_EXIT_USAGE : ZZ_EXIT_FAIL;
         }
         worker = zz_worker_new(&wo, errstr, sizeof(errstr));
         if (worker == NULL) {

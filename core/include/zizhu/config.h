@@ -15,6 +15,9 @@
  *                                 32 bytes (ZZ_PSEUDONYM_KEY_MIN): a shorter
  *                                 one is refused as an error of the file,
  *                                 the environment or the option
+ *   audit_retention_ms / ZIZHU_AUDIT_RETENTION_MS  the shortest retention
+ *                                 the audit accepts on the topics it replays:
+ *                                 -1 (default) = the log must be kept for ever
  *   kafka.<prop> in the file      a librdkafka property, as -X <prop>=...
  *
  * The file is lines of key = value; '#' starts a comment.
@@ -31,7 +34,6 @@
 #define ZIZHU_CONFIG_H
 
 #include <stddef.h>
-
 
 typedef struct zz_config_s zz_config_t;
 
@@ -57,6 +59,9 @@ const char *zz_config_bootstrap(const zz_config_t *config);
 const char *zz_config_pg(const zz_config_t *config);
 const char *zz_config_topic_prefix(const zz_config_t *config);
 const char *zz_config_pseudonym_key(const zz_config_t *config);
+/* -1 (the audited topics must keep their log for ever) or the shortest
+ * retention in milliseconds they may have. */
+long long zz_config_audit_retention_ms(const zz_config_t *config);
 
 /* Number of librdkafka properties, and the i-th key and value. */
 size_t zz_config_kafka_count(const zz_config_t *config);

@@ -36,4 +36,25 @@ rd_kafka_resp_err_t zz_kafka_watermarks(rd_kafka_t *rk, const char *topic,
 int zz_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                              char *errstr, size_t errstr_size);
 
+/* At most this many streams per zz_kafka_check_retention call. */
+#define ZZ_KAFKA_RETENTION_MAX 16
+#define ZZ_KAFKA_RETENTION_HINT                                                \
+        "hint: set retention.ms=-1 on it (zizhu topics apply), or set "        \
+        "audit_retention_ms to the retention the audit period needs"
+
+/* The start-up check of the programs whose input an audit replays (the
+ * subsidy and settlement workers, zizhu replay): reads the configuration
+ * of the topics of streams ("identity", ...) with DescribeConfigs, through
+ * a client of its own. A topic is refused when its retention.ms is not -1
+ * and shorter than audit_retention_ms (-1: the log must be kept for ever),
+ * or when its retention.bytes is not -1. 0 when all suit the audit; 1 with
+ * the operator's message and a hint line in errstr (a configuration error,
+ * exit 2); -1 with errstr when the broker refused the request. No answer
+ * within 10 s (librdkafka's mock cluster answers no DescribeConfigs) is a
+ * warning and 0: the program's own connection then reports a broker that
+ * is down. */
+int zz_kafka_check_retention(const zz_config_t *config,
+                             const char *const *streams, size_t n, char *errstr,
+                             size_t errstr_size);
+
 #endif

@@ -22,6 +22,7 @@ struct zz_config_s {
         char *pg;
         char *topic_prefix;
         char *pseudonym_key;
+        long long audit_retention_ms;
         struct zz_kv *kafka;
         size_t kafka_count;
         size_t kafka_cap;
@@ -68,6 +69,28 @@ int zz_config_set_kafka(zz_config_t *config, const char *key, const char *value)
         return 0;
 }
 
+/* audit_retention_ms: -1 (the log must be kept for ever) or a number of
+ * milliseconds > 0. */
+static int set_retention(zz_config_t *config, const char *value, char *errstr,
+                         size_t errstr_size)
+{
+        char *end;
+        long long ms;
+
+        errno = 0;
+        ms = strtoll(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' ||
+            (ms != -1 && ms <= 0)) {
+                snprintf(errstr, errstr_size,
+                         "audit_retention_ms must be -1 (keep for ever) or a "
+                         "number of milliseconds, not \"%s\"",
+                         value);
+                return -1;
+        }
+        config->audit_retention_ms = ms;
+        return 0;
+}
+
 /* Applies one setting by name; anything unknown is a librdkafka property
  * when it came from -X, an error when it came from the file without the
  * "kafka." prefix. */
@@ -91,6 +114,8 @@ static int apply(zz_config_t *config, const char *key, const char *value,
                 }
                 return replace(&config->pseudonym_key, value);
         }
+        if (strcmp(key, "audit_retention_ms") == 0)
+                return set_retention(config, value, errstr, errstr_size);
         if (strncmp(key, "kafka.", 6) == 0 && key[6] != '\0')
                 return zz_config_set_kafka(config, key + 6, value);
         if (from_file) {
@@ -196,7 +221,8 @@ zz_config_t *zz_config_load(const char *path, char *errstr, size_t errstr_size)
         } envs[] = {{"ZIZHU_BOOTSTRAP", "bootstrap"},
                     {"ZIZHU_PG", "pg"},
                     {"ZIZHU_TOPIC_PREFIX", "topic_prefix"},
-                    {"ZIZHU_PSEUDONYM_KEY", "pseudonym_key"}};
+                    {"ZIZHU_PSEUDONYM_KEY", "pseudonym_key"},
+                    {"ZIZHU_AUDIT_RETENTION_MS", "audit_retention_ms"}};
         zz_config_t *config = calloc(1, sizeof(*config));
         size_t i;
 
@@ -209,6 +235,7 @@ zz_config_t *zz_config_load(const char *path, char *errstr, size_t errstr_size)
             replace(&config->topic_prefix, ZZ_DEFAULT_TOPIC_PREFIX) != 0 ||
             replace(&config->pseudonym_key, "") != 0)
                 goto fail;
+        config->audit_retention_ms = -1;
         if (path == NULL)
                 path = getenv("ZIZHU_CONFIG");
         if (path != NULL && path[0] != '\0' &&
@@ -264,6 +291,11 @@ const char *zz_config_topic_prefix(const zz_config_t *config)
 const char *zz_config_pseudonym_key(const zz_config_t *config)
 {
         return config->pseudonym_key;
+}
+
+long long zz_config_audit_retention_ms(const zz_config_t *config)
+{
+        return config->audit_retention_ms;
 }
 
 size_t zz_config_kafka_count(const zz_config_t *config)
