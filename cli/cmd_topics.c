@@ -152,6 +152,8 @@ static rd_kafka_event_t *await(rd_kafka_queue_t *q, char *errstr,
         return ev;
 }
 
+/* Creates topic t. 0 when created, 1 when the broker already has it, -1
+ * with errstr. */
 static int create_topic(rd_kafka_t *rk, const plan_topic_t *t, int rf,
                         int min_isr, char *errstr, size_t errstr_size)
 {
@@ -176,8 +178,11 @@ static int create_topic(rd_kafka_t *rk, const plan_topic_t *t, int rf,
         if (ev != NULL) {
                 tr = rd_kafka_CreateTopics_result_topics(
                     rd_kafka_event_CreateTopics_result(ev), &n);
-                if (n == 1 && rd_kafka_topic_result_error(tr[0]) !=
-                                  RD_KAFKA_RESP_ERR_NO_ERROR)
+                if (n == 1 && rd_kafka_topic_result_error(tr[0]) ==
+                                  RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                        rc = 1;
+                else if (n == 1 && rd_kafka_topic_result_error(tr[0]) !=
+                                       RD_KAFKA_RESP_ERR_NO_ERROR)
                         snprintf(errstr, errstr_size, "%s",
                                  rd_kafka_topic_result_error_string(tr[0]));
                 else
@@ -205,8 +210,11 @@ static int add_partitions(rd_kafka_t *rk, const plan_topic_t *t, char *errstr,
         if (ev != NULL) {
                 tr = rd_kafka_CreatePartitions_result_topics(
                     rd_kafka_event_CreatePartitions_result(ev), &n);
-                if (n == 1 && rd_kafka_topic_result_error(tr[0]) !=
-                                  RD_KAFKA_RESP_ERR_NO_ERROR)
+                if (n == 1 && rd_kafka_topic_result_error(tr[0]) ==
+                                  RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                        rc = 1;
+                else if (n == 1 && rd_kafka_topic_result_error(tr[0]) !=
+                                       RD_KAFKA_RESP_ERR_NO_ERROR)
                         snprintf(errstr, errstr_size, "%s",
                                  rd_kafka_topic_result_error_string(tr[0]));
                 else
@@ -381,12 +389,30 @@ static int apply_topic(rd_kafka_t *rk, const plan_topic_t *t,
                 snprintf(what, sizeof(what), "no metadata from the broker");
                 rc = -1;
         } else if (have == 0) {
+                int created = a->dry_run
+                                  ? 0
+                                  : create_topic(rk, t, a->rf, a->min_isr,
+                                                 errstr, sizeof(errstr));
+
                 action = a->dry_run ? "would create" : "created";
                 snprintf(what, sizeof(what), "%d partitions, replication %d",
                          t->partitions, a->rf);
-                if (!a->dry_run && create_topic(rk, t, a->rf, a->min_isr,
-                                                errstr, sizeof(errstr)) != 0)
+                if (created < 0)
                         rc = -1;
+                /* The broker's metadata did not list a topic it has (just
+                 * created, e.g. by the previous run): treat it as the
+                 * existing topic it is. */
+                if (created == 1)
+                        have = zz_kafka_partition_count(rk, t->name, TIMEOUT_MS,
+                                                        errstr, sizeof(errstr));
+                if (created == 1 && have < 0)
+                        rc = -1;
+                else if (created == 1) {
+                        action = "unchanged";
+                        what[0] = '\0';
+                        rc = update_topic(rk, t, a, have, &action, what,
+                                          sizeof(what), errstr, sizeof(errstr));
+                }
         } else {
                 rc = update_topic(rk, t, a, have, &action, what, sizeof(what),
                                   errstr, sizeof(errstr));
