@@ -55,6 +55,10 @@ typedef enum zz_reason_e {
         ZZ_REASON_UNKNOWN_JURISDICTION,
         ZZ_REASON_UNKNOWN_TIER, /* the policy of the year and region has no
                                    such tier (the subsidy worker) */
+        ZZ_REASON_DEPARTMENT_MISMATCH, /* an identity record of another
+                                          department than its topic's */
+        ZZ_REASON_MISSING_ATTRIBUTE,   /* lacks an attribute its category
+                                          requires */
         ZZ_REASON__COUNT
 } zz_reason_t;
 

@@ -27,12 +27,26 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const reason_names[ZZ_REASON__COUNT] = {
-    "UNKNOWN",           "BAD_FRAMING",          "UNKNOWN_SCHEMA",
-    "WRONG_STREAM",      "UNDECODABLE",          "MISSING_FIELD",
-    "INVALID_VALUE",     "INVALID_ID_NUMBER",    "UNKNOWN_CATEGORY",
-    "INVALID_ATTRIBUTE", "NEGATIVE_AMOUNT",      "AMOUNT_MISMATCH",
-    "INVALID_DATE",      "INVALID_DATE_RANGE",   "YEAR_OUT_OF_RANGE",
-    "INVALID_REGION",    "UNKNOWN_JURISDICTION", "UNKNOWN_TIER"};
+    "UNKNOWN",
+    "BAD_FRAMING",
+    "UNKNOWN_SCHEMA",
+    "WRONG_STREAM",
+    "UNDECODABLE",
+    "MISSING_FIELD",
+    "INVALID_VALUE",
+    "INVALID_ID_NUMBER",
+    "UNKNOWN_CATEGORY",
+    "INVALID_ATTRIBUTE",
+    "NEGATIVE_AMOUNT",
+    "AMOUNT_MISMATCH",
+    "INVALID_DATE",
+    "INVALID_DATE_RANGE",
+    "YEAR_OUT_OF_RANGE",
+    "INVALID_REGION",
+    "UNKNOWN_JURISDICTION",
+    "UNKNOWN_TIER",
+    "DEPARTMENT_MISMATCH",
+    "MISSING_ATTRIBUTE"};
 
 static const char *const identity_actions[] = {"UNKNOWN", "GRANT",  "END",
                                                "CORRECT", "REVOKE", "DECEASED"};
