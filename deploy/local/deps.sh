@@ -20,6 +20,7 @@ PACKAGES=(
         clang libclang-rt-14-dev  # tests/fuzz: libFuzzer and the sanitizer runtimes
         openjdk-17-jre-headless maven
         curl iproute2 procps time
+        openssl nftables  # deploy/cluster: the CA and certificates, slow/lossy links
         chromium fonts-wqy-zenhei  # the report screenshot check (test_report), CJK glyphs
 )
 
