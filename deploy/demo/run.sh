@@ -7,6 +7,12 @@
 # Environment: ZZ_BIN_DIR (the build folder, default build/), ZIZHU_BOOTSTRAP,
 # ZIZHU_PG (default: the local stack). Every timestamp is fixed, so running it
 # twice sends the same events again, which change nothing.
+#
+# ZZ_DEMO_CLIENTS=DIR runs each program with the client settings of its own
+# role, DIR/ROLE.conf (as on a province's cluster, `./zz demo --cluster`:
+# each department's feed with its own credentials, the workers with theirs,
+# the reports, replay and audit as the auditor); the schema is then migrated
+# by the admin role first, since the workers' role may not change it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -20,6 +26,19 @@ WORKER=$B/consumers/zizhu-subsidy-worker
 SETTLE=$B/consumers/zizhu-settlement-worker
 
 step() { printf '\n--- %s\n' "$*" >&2; }
+# as ROLE CMD...: CMD with ROLE's client settings when ZZ_DEMO_CLIENTS is set
+as() {
+        local role=$1
+        shift
+        if [ -n "${ZZ_DEMO_CLIENTS:-}" ]; then
+                ZIZHU_CONFIG=$ZZ_DEMO_CLIENTS/$role.conf "$@"
+        else
+                "$@"
+        fi
+}
+if [ -n "${ZZ_DEMO_CLIENTS:-}" ]; then
+        unset ZIZHU_BOOTSTRAP ZIZHU_PG
+fi
 have() { [ -x "$1" ] && "$1" --help >/dev/null 2>&1; }
 
 # jurisdiction  policy          activation time     closes (period@issued-at)
@@ -37,13 +56,15 @@ step "checking the five policy files"
 step "feeding the demo department files (deploy/demo/) into Kafka"
 for line in "${PLAN[@]}"; do
         read -r juris policy activated _ <<<"$line"
-        "$FEED" activate -q --policy "policies/$policy.yaml" --issued-at "$activated"
+        as operator "$FEED" activate -q --policy "policies/$policy.yaml" --issued-at "$activated"
         for f in deploy/demo/"$juris"/identity-*.csv; do
                 dept=$(basename "$f" .csv)
-                "$FEED" identity -q --dept "${dept#identity-}" --reported-at "$activated" "$f"
+                dept=${dept#identity-}
+                as "feed-$(printf '%s' "$dept" | tr 'A-Z' 'a-z')" \
+                        "$FEED" identity -q --dept "$dept" --reported-at "$activated" "$f"
         done
-        "$FEED" enrollment -q --reported-at "$activated" "deploy/demo/$juris/enrollment.csv"
-        "$FEED" payment -q --reported-at "$activated" "deploy/demo/$juris/payment.csv"
+        as feed-enrollment "$FEED" enrollment -q --reported-at "$activated" "deploy/demo/$juris/enrollment.csv"
+        as feed-payment "$FEED" payment -q --reported-at "$activated" "deploy/demo/$juris/payment.csv"
         printf '  %-10s fed (%s)\n' "$juris" "$policy" >&2
 done
 
@@ -52,13 +73,18 @@ if ! have "$WORKER"; then
         exit 0
 fi
 step "zizhu-subsidy-worker: deciding every person, exactly once (exits when idle)"
-"$WORKER" -q --migrate --idle-exit 3000
+if [ -n "${ZZ_DEMO_CLIENTS:-}" ]; then
+        as admin "$ZIZHU" migrate >/dev/null
+        as subsidy "$WORKER" -q --idle-exit 3000
+else
+        "$WORKER" -q --migrate --idle-exit 3000
+fi
 
 step "closing the settlement periods"
 for line in "${PLAN[@]}"; do
         read -r juris _ _ closes <<<"$line"
         for c in $closes; do
-                "$FEED" close -q --jurisdiction "$juris" --period "${c%@*}" --issued-at "${c#*@}"
+                as operator "$FEED" close -q --jurisdiction "$juris" --period "${c%@*}" --issued-at "${c#*@}"
         done
 done
 
@@ -67,12 +93,12 @@ if ! have "$SETTLE"; then
         exit 0
 fi
 step "zizhu-settlement-worker: allocations per payer, fund and region (exits when idle)"
-"$SETTLE" -q --idle-exit 3000
+as settlement "$SETTLE" -q --idle-exit 3000
 
 step "settlement per payer, fund, region and kind; then the transfer per paying department"
-"$ZIZHU" report settlement
-"$ZIZHU" report payers
+as auditor "$ZIZHU" report settlement
+as auditor "$ZIZHU" report payers
 
 step "audit: replay the input topics into a fresh database and compare byte for byte"
-"$ZIZHU" replay -q --from-beginning --database zizhu_replay --drop
-"$ZIZHU" audit verify --replay-db zizhu_replay
+as auditor "$ZIZHU" replay -q --from-beginning --database zizhu_replay --drop
+as auditor "$ZIZHU" audit verify --replay-db zizhu_replay
