@@ -97,7 +97,10 @@ static void usage(FILE *out)
                 "exit status: 0 stopped cleanly, 1 runtime error (restart "
                 "resumes where the\n"
                 "last committed batch ended), 2 usage or configuration "
-                "error\n");
+                "error, 3 the database\n"
+                "is behind the output topics (it lost commits already "
+                "published): an operator\n"
+                "must act, a restart cannot cure it (deploy/README.md)\n");
 }
 
 /* The options of this program; the common ones are in zz_opts_t. */
@@ -109,10 +112,15 @@ typedef struct args_s {
         int no_relay, relay_only, migrate;
 } args_t;
 
+/* Exit status: the database is behind the output topics (relay.h,
+ * "Continuity"). */
+#define EXIT_BEHIND 3
+
 typedef struct relay_thread_s {
         zz_relay_opts_t opts;
         char txid[512];
         int failed;
+        int behind; /* ZZ_RELAY_BEHIND: the whole worker stops */
 } relay_thread_t;
 
 static void *relay_main(void *arg)
@@ -121,9 +129,16 @@ static void *relay_main(void *arg)
         char errstr[512];
 
         while (!*rt->opts.stop) {
-                if (zz_relay_run(&rt->opts, errstr, sizeof(errstr)) == 0)
+                int st = zz_relay_run(&rt->opts, errstr, sizeof(errstr));
+
+                if (st == 0)
                         break;
                 zz_log_error("relay: %s", errstr);
+                if (st == ZZ_RELAY_BEHIND) {
+                        rt->behind = 1;
+                        stop_flag = 1; /* the consumer loop stops too */
+                        break;
+                }
                 rt->failed = 1;
                 sleep(1); /* then take over again: fences the old one */
         }
@@ -235,6 +250,36 @@ static int check_policies(const char *policies, char *errstr,
 static const char *const audited[] = {"identity", "enrollment", "payment",
                                       "control"};
 
+/* What is checked before anything runs, in the order an operator fixes
+ * it: the policies and the retention of the audited topics (exit 2), then
+ * the continuity of the outbox with the output topics (exit 3, relay.h).
+ * ZZ_EXIT_OK, or the exit status after logging why. */
+static int preflight(const args_t *a, const char *policies,
+                     const zz_config_t *config)
+{
+        char errstr[1024];
+        int rc;
+
+        if (!a->relay_only) {
+                if (check_policies(policies, errstr, sizeof(errstr)) != 0) {
+                        zz_log_error("%s", errstr);
+                        return ZZ_EXIT_USAGE;
+                }
+                rc = zz_kafka_check_retention(config, audited, 4, errstr,
+                                              sizeof(errstr));
+                if (rc != 0) {
+                        zz_log_error("%s", errstr);
+                        return rc > 0 ? ZZ_EXIT_USAGE : ZZ_EXIT_FAIL;
+                }
+        }
+        rc = zz_relay_check(config, errstr, sizeof(errstr));
+        if (rc != 0) {
+                zz_log_error("%s", errstr);
+                return rc == ZZ_RELAY_BEHIND ? EXIT_BEHIND : ZZ_EXIT_FAIL;
+        }
+        return ZZ_EXIT_OK;
+}
+
 /* The consumer loop on this thread. An exit status. */
 static int run_worker(const args_t *a, const char *policies,
                       const zz_config_t *config, zz_metrics_t *metrics)
@@ -254,16 +299,6 @@ static int run_worker(const args_t *a, const char *policies,
         wo.idle_exit_ms = a->idle;
         wo.metrics = metrics;
         wo.stop = &stop_flag;
-        if (check_policies(policies, errstr, sizeof(errstr)) != 0) {
-                zz_log_error("%s", errstr);
-                return ZZ_EXIT_USAGE;
-        }
-        rc = zz_kafka_check_retention(config, audited, 4, errstr,
-                                      sizeof(errstr));
-        if (rc != 0) {
-                zz_log_error("%s", errstr);
-                return rc > 0 ? ZZ_EXIT_USAGE : ZZ_EXIT_FAIL;
-        }
         worker = zz_worker_new(&wo, errstr, sizeof(errstr));
         if (worker == NULL) {
                 zz_log_error("%s", errstr);
@@ -334,12 +369,20 @@ int main(int argc, char **argv)
                 return ZZ_EXIT_USAGE;
         }
         relay_setup(&rt, &a, config, metrics);
+        rc = preflight(&a, zo.policies, config);
+        if (rc != ZZ_EXIT_OK) {
+                zz_metrics_destroy(metrics);
+                zz_config_destroy(config);
+                return rc;
+        }
         if (a.relay_only) {
                 relay_main(&rt);
                 rc = rt.failed ? ZZ_EXIT_FAIL : ZZ_EXIT_OK;
         } else {
                 rc = run_with_relay(&rt, &a, zo.policies, config, metrics);
         }
+        if (rt.behind)
+                rc = EXIT_BEHIND;
         zz_metrics_destroy(metrics);
         zz_config_destroy(config);
         zz_log_info("stopped");

@@ -21,7 +21,20 @@
  * threads only opts->config (read, never changed), opts->metrics
  * (thread-safe), and *opts->stop and *opts->idle_ok, which another thread
  * or a signal handler sets: atomics, for the reason worker.h gives.
- * zz_relay_high_water: any thread.
+ * zz_relay_high_water, zz_relay_check: any thread.
+ *
+ * Continuity (the trap of a PostgreSQL failover to a standby that missed
+ * the last commits): the outbox ids come from zizhu.outbox_seq in the
+ * database, the high-water mark from Kafka. If the topics hold an id the
+ * database has not handed out (seq.last_id < high-water), the database has
+ * lost commits whose rows were already published, and the rows it commits
+ * next would get ids at or below the high-water mark, which the relay
+ * would skip for ever. So the relay refuses to run (ZZ_RELAY_BEHIND) when
+ * it becomes active, and the worker checks the same before its consumer
+ * loop writes anything (zz_relay_check): a human decides, see the
+ * runbook (deploy/README.md, "The database is behind the output topics").
+ * The cluster's synchronous replication (deploy/cluster/pg.sh) is what
+ * keeps it from happening; this makes sure it is never silent.
  */
 #ifndef ZIZHU_RELAY_H
 #define ZIZHU_RELAY_H
@@ -48,13 +61,23 @@ typedef struct zz_relay_opts_s {
         const atomic_int *stop;
 } zz_relay_opts_t;
 
+/* zz_relay_run's result when the database is behind the output topics. */
+#define ZZ_RELAY_BEHIND (-2)
+
 /* Runs the relay until *stop (or idle_exit_ms with nothing to publish, once
- * it is the active relay). 0 on a clean stop, -1 with errstr. */
+ * it is the active relay). 0 on a clean stop, -1 with errstr on an error a
+ * retry may cure, ZZ_RELAY_BEHIND with errstr when the database lost
+ * commits the topics hold (a retry cannot cure it). */
 int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size);
 
 /* The highest outbox id committed in the output topics (0 when none), as
  * the relay computes it at start; for tests and operators. -1 on error. */
 long long zz_relay_high_water(const zz_config_t *config, char *errstr,
                               size_t errstr_size);
+
+/* The continuity check on its own: 0 when the database's outbox covers
+ * every id on the output topics, ZZ_RELAY_BEHIND with errstr when not, -1
+ * with errstr when PostgreSQL or Kafka cannot be read. */
+int zz_relay_check(const zz_config_t *config, char *errstr, size_t errstr_size);
 
 #endif

@@ -212,6 +212,61 @@ static const char SQL_READ_OUTBOX[] = "SELECT id, stream, key, value\n"
                                       "ORDER BY id\n"
                                       "LIMIT $2";
 
+static const char SQL_LAST_ID[] = "SELECT last_id FROM zizhu.outbox_seq";
+
+/* 0 when the database has handed out every outbox id up to hwm (the
+ * highest on the topics), ZZ_RELAY_BEHIND with errstr when not, -1 on a
+ * query error. relay.h: "Continuity". */
+static int check_continuity(PGconn *conn, long long hwm, char *errstr,
+                            size_t errstr_size)
+{
+        PGresult *res = zz_pg_query(conn, SQL_LAST_ID, 0, NULL, NULL, NULL, 0);
+        long long last;
+
+        if (res == NULL || PQntuples(res) != 1) {
+                snprintf(errstr, errstr_size,
+                         "relay: could not read zizhu.outbox_seq: %s",
+                         PQerrorMessage(conn));
+                PQclear(res);
+                return -1;
+        }
+        last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (last >= hwm)
+                return 0;
+        snprintf(errstr, errstr_size,
+                 "the database is behind the output topics: they hold outbox "
+                 "id %lld but the database has handed out ids up to %lld "
+                 "only, so it lost %lld committed outbox row(s) that were "
+                 "already published (a PostgreSQL standby promoted without "
+                 "the last commits, or a restore from an older backup). "
+                 "Refusing to run: new rows would get ids the relay has "
+                 "already passed and would never be published. Nothing was "
+                 "written. An operator must act: deploy/README.md, \"The "
+                 "database is behind the output topics\"",
+                 hwm, last, hwm - last);
+        return ZZ_RELAY_BEHIND;
+}
+
+int zz_relay_check(const zz_config_t *config, char *errstr, size_t errstr_size)
+{
+        char err[512];
+        PGconn *conn;
+        long long hwm;
+        int rc;
+
+        conn = zz_pg_connect(zz_config_pg(config), "zizhu-subsidy-check", err,
+                             sizeof(err));
+        if (conn == NULL) {
+                snprintf(errstr, errstr_size, "continuity check %s", err);
+                return -1;
+        }
+        hwm = zz_relay_high_water(config, errstr, errstr_size);
+        rc = hwm < 0 ? -1 : check_continuity(conn, hwm, errstr, errstr_size);
+        zz_pg_finish(conn);
+        return rc;
+}
+
 /* The relay lock, polled every 500 ms: 1 when taken, 0 when stopped, -1
  * on error. Standing by is never silent: after 5 s, and every 10 s after
  * that, the log says so, and the gauge zz_lock_wait_seconds{lock="relay"}
@@ -466,6 +521,9 @@ int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
                 goto out;
         hwm = zz_relay_high_water(opts->config, errstr, errstr_size);
         if (hwm < 0)
+                goto out;
+        rc = check_continuity(conn, hwm, errstr, errstr_size);
+        if (rc != 0)
                 goto out;
         zz_log_info("relay resumes after outbox id %lld", hwm);
         rc = relay_loop(conn, rk, opts, hwm, errstr, errstr_size);
