@@ -20,10 +20,12 @@
  * attribute, three attributes), so the checks enumerate every combination,
  * absent included, and ask the engine's own condition test. A free-text
  * attribute (an institution code) takes the values the policy names plus
- * one it does not.
+ * one it does not; when a policy names more of them than there are slots,
+ * the checks say nothing about that category rather than guess.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zizhu/errstr.h"
@@ -42,7 +44,31 @@ struct combos {
         size_t n_vals[LINT_ATTRS];
         char ints[LINT_ATTRS][LINT_VALUES][12];
         size_t at[LINT_ATTRS]; /* the current combination */
+        int inexact; /* more text values than slots: no claim is made */
 };
+
+/* The combinations of each category, built once per check (building
+ * them reads every condition of the policy). */
+struct lint {
+        const zz_policy_t *p;
+        struct combos cats[ZZ_VOCAB_CATS];
+        int ready[ZZ_VOCAB_CATS];
+};
+
+static void combos_init(struct combos *k, const zz_policy_t *p, int cat);
+
+/* Category cat's combinations, at the first one. */
+static struct combos *combos_of(struct lint *lt, int cat)
+{
+        struct combos *k = &lt->cats[cat];
+
+        if (!lt->ready[cat]) {
+                combos_init(k, lt->p, cat);
+                lt->ready[cat] = 1;
+        }
+        memset(k->at, 0, sizeof(k->at));
+        return k;
+}
 
 static void add_val(struct combos *k, size_t a, const char *v)
 {
@@ -54,6 +80,8 @@ static void add_val(struct combos *k, size_t a, const char *v)
         }
         if (k->n_vals[a] < LINT_VALUES)
                 k->vals[a][k->n_vals[a]++] = v;
+        else
+                k->inexact = 1;
 }
 
 /* The text values policy p names for attribute key of category cat. */
@@ -270,10 +298,11 @@ lint_fail(char *errstr, size_t errstr_size, const char *name, int line,
 }
 
 /* A who entry no identity can meet. */
-static int check_dead_who(const zz_policy_t *p, const char *name, char *errstr,
+static int check_dead_who(struct lint *lt, const char *name, char *errstr,
                           size_t errstr_size)
 {
-        struct combos k;
+        const zz_policy_t *p = lt->p;
+        struct combos *k;
         size_t r, w;
 
         for (r = 0; r < p->n_rules; r++) {
@@ -281,10 +310,12 @@ static int check_dead_who(const zz_policy_t *p, const char *name, char *errstr,
                         const zz_pol_who_t *who = &p->rules[r].who[w];
                         int met = 0;
 
-                        combos_init(&k, p, who->cat);
+                        k = combos_of(lt, who->cat);
+                        if (k->inexact)
+                                continue;
                         do {
-                                met = who_meets(who, &k);
-                        } while (!met && combos_next(&k));
+                                met = who_meets(who, k);
+                        } while (!met && combos_next(k));
                         if (!met)
                                 return lint_fail(
                                     errstr, errstr_size, name, who->line,
@@ -299,25 +330,28 @@ static int check_dead_who(const zz_policy_t *p, const char *name, char *errstr,
 
 /* Rule j never decides: every identity it takes is taken by a rule that
  * beats it. *by receives one such rule. */
-static int shadowed(const zz_policy_t *p, size_t j, size_t *by)
+static int shadowed(struct lint *lt, size_t j, size_t *by)
 {
+        const zz_policy_t *p = lt->p;
         const zz_pol_rule_t *rj = &p->rules[j];
-        struct combos k;
+        struct combos *k;
         size_t w, i;
         int any = 0;
 
         for (w = 0; w < rj->n_who; w++) {
                 const zz_pol_who_t *who = &rj->who[w];
 
-                combos_init(&k, p, who->cat);
+                k = combos_of(lt, who->cat);
+                if (k->inexact)
+                        return 0;
                 do {
                         int covered = 0;
 
-                        if (!who_meets(who, &k))
+                        if (!who_meets(who, k))
                                 continue;
                         for (i = 0; i < p->n_rules && !covered; i++) {
                                 if (i == j || !beats(p, i, j) ||
-                                    !rule_takes(&p->rules[i], who->cat, &k))
+                                    !rule_takes(&p->rules[i], who->cat, k))
                                         continue;
                                 covered = 1;
                                 *by = i;
@@ -325,20 +359,21 @@ static int shadowed(const zz_policy_t *p, size_t j, size_t *by)
                         if (!covered)
                                 return 0;
                         any = 1;
-                } while (combos_next(&k));
+                } while (combos_next(k));
         }
         return any;
 }
 
-static int check_shadowed(const zz_policy_t *p, const char *name, char *errstr,
+static int check_shadowed(struct lint *lt, const char *name, char *errstr,
                           size_t errstr_size)
 {
+        const zz_policy_t *p = lt->p;
         size_t j, by = 0;
 
         if (p->strategy == ZZ_STRAT_TOPUP)
                 return 0; /* every stage pays: see check_same_stage */
         for (j = 0; j < p->n_rules; j++) {
-                if (!shadowed(p, j, &by))
+                if (!shadowed(lt, j, &by))
                         continue;
                 return lint_fail(
                     errstr, errstr_size, name, p->rules[j].line,
@@ -354,10 +389,10 @@ static int check_shadowed(const zz_policy_t *p, const char *name, char *errstr,
 
 /* Whether rules a and b take some identity in common (and some enrollment
  * admits both); *cat receives its category. */
-static int overlap(const zz_policy_t *p, const zz_pol_rule_t *a,
+static int overlap(struct lint *lt, const zz_pol_rule_t *a,
                    const zz_pol_rule_t *b, const char **cat)
 {
-        struct combos k;
+        struct combos *k;
         size_t w;
 
         if (!scope_meets(a->class_mask, b->class_mask) ||
@@ -366,22 +401,25 @@ static int overlap(const zz_policy_t *p, const zz_pol_rule_t *a,
         for (w = 0; w < a->n_who; w++) {
                 const zz_pol_who_t *who = &a->who[w];
 
-                combos_init(&k, p, who->cat);
+                k = combos_of(lt, who->cat);
+                if (k->inexact)
+                        continue;
                 do {
-                        if (who_meets(who, &k) && rule_takes(b, who->cat, &k)) {
+                        if (who_meets(who, k) && rule_takes(b, who->cat, k)) {
                                 *cat = who->category;
                                 return 1;
                         }
-                } while (combos_next(&k));
+                } while (combos_next(k));
         }
         return 0;
 }
 
 /* Under topup a stage is one priority: two rules of a stage with the
  * same payer that take the same identity. */
-static int check_same_stage(const zz_policy_t *p, const char *name,
-                            char *errstr, size_t errstr_size)
+static int check_same_stage(struct lint *lt, const char *name, char *errstr,
+                            size_t errstr_size)
 {
+        const zz_policy_t *p = lt->p;
         size_t i, j;
         const char *cat = NULL;
 
@@ -395,7 +433,7 @@ static int check_same_stage(const zz_policy_t *p, const char *name,
 
                         if (ri->stage != rj->stage ||
                             strcmp(ri->payer, rj->payer) != 0 ||
-                            !overlap(p, ri, rj, &cat))
+                            !overlap(lt, ri, rj, &cat))
                                 continue;
                         return lint_fail(
                             errstr, errstr_size, name, rj->line,
@@ -414,13 +452,23 @@ static int check_same_stage(const zz_policy_t *p, const char *name,
 int zz_policy_lint(const zz_policy_t *p, const char *name, char *errstr,
                    size_t errstr_size)
 {
+        struct lint *lt;
+        int rc = 0;
+
         if (p == NULL)
                 return -1;
         if (name == NULL)
                 name = "(policy)";
-        if (check_dead_who(p, name, errstr, errstr_size) != 0 ||
-            check_same_stage(p, name, errstr, errstr_size) != 0 ||
-            check_shadowed(p, name, errstr, errstr_size) != 0)
+        lt = calloc(1, sizeof(*lt));
+        if (lt == NULL) {
+                zz_errstr_set(errstr, errstr_size, "%s: out of memory", name);
                 return -1;
-        return 0;
+        }
+        lt->p = p;
+        if (check_dead_who(lt, name, errstr, errstr_size) != 0 ||
+            check_same_stage(lt, name, errstr, errstr_size) != 0 ||
+            check_shadowed(lt, name, errstr, errstr_size) != 0)
+                rc = -1;
+        free(lt);
+        return rc;
 }
