@@ -42,7 +42,7 @@ struct combos {
         size_t n_attrs;
         const char *vals[LINT_ATTRS][LINT_VALUES]; /* [a][0] is NULL: absent */
         size_t n_vals[LINT_ATTRS];
-        char ints[LINT_ATTRS][LINT_VALUES][12];
+        char ints[LINT_ATTRS][LINT_VALUES][24];
         size_t at[LINT_ATTRS]; /* the current combination */
         int inexact; /* more text values than slots: no claim is made */
 };
