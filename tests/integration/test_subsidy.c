@@ -188,6 +188,15 @@ Test(subsidy, malformed_to_dead_letter)
         snprintf(q.idents[0].event_id, sizeof(q.idents[0].event_id),
                  "bad-range");
         zz_test_person_identity(&bad, &q, &q.idents[0]);
+        /* MISSING_ATTRIBUTE (issue 15): a disability without its level
+         * would fail every rule on level and pay 0 unnoticed */
+        q.idents[0].category = "DPF.DISABLED";
+        q.idents[0].department = "DPF";
+        q.idents[0].n_attrs = 0;
+        q.idents[0].valid_to = ZZ_DATE_NONE;
+        snprintf(q.idents[0].event_id, sizeof(q.idents[0].event_id),
+                 "bad-level");
+        zz_test_person_identity(&bad, &q, &q.idents[0]);
         /* AMOUNT_MISMATCH and NEGATIVE_AMOUNT */
         q = ps[4];
         q.year = 2021;
@@ -221,7 +230,8 @@ Test(subsidy, malformed_to_dead_letter)
                     "BAD_FRAMING",      "UNKNOWN_SCHEMA",
                     "WRONG_STREAM",     "INVALID_ID_NUMBER",
                     "UNKNOWN_CATEGORY", "INVALID_DATE_RANGE",
-                    "AMOUNT_MISMATCH",  "NEGATIVE_AMOUNT"};
+                    "AMOUNT_MISMATCH",  "NEGATIVE_AMOUNT",
+                    "MISSING_ATTRIBUTE"};
                 size_t i;
                 for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
                         char sql[256];
@@ -233,6 +243,17 @@ Test(subsidy, malformed_to_dead_letter)
                                      "reason %s", reasons[i]);
                 }
         }
+        cr_expect_eq(zz_test_pg_count(
+                         env.pg, "SELECT count(*) FROM zizhu.dead_letter "
+                                 "WHERE reason = 'MISSING_ATTRIBUTE' "
+                                 "AND event_id = 'bad-level' AND reason_text = "
+                                 "'identity: category DPF.DISABLED requires "
+                                 "attribute level'"),
+                     1);
+        cr_expect_eq(
+            zz_test_pg_count(env.pg, "SELECT count(*) FROM zizhu.identity_fact "
+                                     "WHERE event_id = 'bad-level'"),
+            0);
         /* every valid event is stored */
         cr_expect_eq(zz_test_pg_count(
                          env.pg, "SELECT (SELECT count(*) FROM "

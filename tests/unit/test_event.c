@@ -527,6 +527,8 @@ Test(event, identity_reasons)
 {
         zz_event_identity_t e;
         static const zz_event_attr_t empty_value[] = {{"level", ""}};
+        static const zz_event_attr_t no_lifted[] = {
+            {"benefits_enjoyed", "true"}};
 
         e = sample_identity();
         cr_expect_eq(identity_reason(&e), ZZ_REASON_UNKNOWN, "%s", err);
@@ -591,6 +593,27 @@ Test(event, identity_reasons)
         e.attrs = empty_value;
         e.attrs_count = 1;
         cr_expect_eq(identity_reason(&e), ZZ_REASON_INVALID_ATTRIBUTE);
+
+        /* Issue 15: a record without an attribute its category requires
+         * is dead-lettered MISSING_ATTRIBUTE, the attribute named. */
+        e = sample_identity();
+        e.category = "DPF.DISABLED";
+        e.attrs = NULL;
+        e.attrs_count = 0;
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_MISSING_ATTRIBUTE);
+        cr_expect(strstr(err, "category DPF.DISABLED requires attribute "
+                              "level") != NULL,
+                  "%s", err);
+        e.category = "RRB.POOR";
+        e.attrs = no_lifted;
+        e.attrs_count = 1;
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_MISSING_ATTRIBUTE);
+        cr_expect(strstr(err, "lifted") != NULL, "%s", err);
+        e.category = "NHC.FP_SPECIAL"; /* relation is not required */
+        e.attrs_count = 0;
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_UNKNOWN, "%s", err);
+        e.category = "MCA.TEKUN"; /* nor supported */
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_UNKNOWN, "%s", err);
 
         e = sample_identity();
         e.event_id = "";

@@ -396,6 +396,35 @@ Test(feed_file, gb18030_file)
         cr_assert(strstr(errstr, "required column") != NULL, "%s", errstr);
 }
 
+/* Issue 15: a record without an attribute its category requires (the
+ * vocabulary's DPF.DISABLED level) is rejected with the attribute named,
+ * not sent on to be decided as 0. The level may come from its column or
+ * from 身份属性. */
+Test(feed_file, row_without_a_required_attribute_is_rejected)
+{
+        char *path = scratch_copy("identity_missing_attr.csv");
+        static struct collected c;
+        zz_feed_options_t opt = {
+            .kind = ZZ_FEED_IDENTITY, .department = "残联", .snapshot = 0};
+        zz_feed_stats_t st;
+        char errstr[256];
+        struct reject_line rj[4];
+
+        memset(&c, 0, sizeof(c));
+        cr_assert_eq(zz_feed_read_file(path, ZZ_FEED_ENC_AUTO, &opt, collect,
+                                       &c, NULL, NULL, &st, errstr,
+                                       sizeof(errstr)),
+                     0, "%s", errstr);
+        cr_assert_eq(c.n, 2);
+        cr_assert_str_eq(c.recs[0].u.identity.attrs, "level=1");
+        cr_assert_str_eq(c.recs[1].u.identity.attrs, "level=3");
+        cr_assert_eq(st.rejected, 1);
+        cr_assert_eq(read_rejects(st.rejects_path, rj, 4), 1);
+        cr_assert_eq(rj[0].line, 3);
+        cr_assert_str_eq(rj[0].reason,
+                         "category DPF.DISABLED requires attribute level");
+}
+
 Test(feed_file, enrollment_export)
 {
         char *path = scratch_copy("enrollment_mixed.csv");

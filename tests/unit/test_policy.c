@@ -459,3 +459,41 @@ Test(policy, explain_trace_has_notes)
         zz_arena_destroy(arena);
         zz_policy_destroy(p);
 }
+
+/* Issue 15, item 7: the decisions no clause states are decision: lines of
+ * every policy file, kept as DECISION notes that explain shows: the death
+ * day, a person outside the jurisdiction, what ENROLLED_ELSEWHERE reports.
+ * (The cases tn-32..36, pz-22..24, sh-26, sh-27 pin the behaviour they
+ * describe.) */
+Test(policy, undocumented_decisions_are_decision_notes)
+{
+        static const char *const names[] = {"tongnan-2021", "panzhihua-2022",
+                                            "huilong-2020", "yubei-2017",
+                                            "shantou-2021"};
+        static const char *const starts[] = {
+            "death day: ", "outside the jurisdiction: ",
+            "ENROLLED_ELSEWHERE: "};
+        size_t i, j, k;
+
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                zz_policy_t *p = load(names[i]);
+
+                for (j = 0; j < sizeof(starts) / sizeof(starts[0]); j++) {
+                        int found = 0;
+
+                        for (k = 0; k < zz_policy_note_count(p); k++) {
+                                const zz_policy_note_t *n =
+                                    zz_policy_note(p, k);
+
+                                if (n->kind == ZZ_NOTE_DECISION &&
+                                    strncmp(n->text, starts[j],
+                                            strlen(starts[j])) == 0 &&
+                                    n->line > 0)
+                                        found = 1;
+                        }
+                        cr_expect(found, "%s: no decision \"%s...\"", names[i],
+                                  starts[j]);
+                }
+                zz_policy_destroy(p);
+        }
+}

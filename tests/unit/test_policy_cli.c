@@ -220,6 +220,113 @@ Test(policy_cli, check_all_policies)
         cr_expect(strstr(out_buf, "shantou-2021") != NULL);
 }
 
+/* Issue 15, item 5: each authoring mistake that loads cleanly but would
+ * silently leave people with 0 is refused by `policy check` (exit 2),
+ * naming the file, the line and the mistake. One small file per mistake in
+ * tests/data/policy/bad/; the line is the one its header comment gives. */
+Test(policy_cli, check_rejects_each_authoring_mistake)
+{
+        static const struct {
+                const char *file;
+                int line;
+                const char *what;
+        } bad[] = {
+            {"all-values", 47,
+             "the condition on \"relation\" lists every value"},
+            {"never-matches", 46, "rule R-POOR can never match RRB.POOR"},
+            {"shadowed", 50,
+             "rule R-SEVERE can never apply: every identity it takes is "
+             "taken by rule R-ANY (line 43)"},
+            {"same-stage-payer", 54,
+             "rules R-DIBAO (line 46) and R-DIBAO-TOO have the same stage 1 "
+             "and payer MCA"},
+            {"tier-zero", 20, "tier 1 contributes 0 fen"},
+            {"percent-zero", 47, "\"percent\" 0 pays 0 fen"},
+            {"date-outside-year", 39,
+             "\"registered_to\" 2012-06-30 lies outside insurance year 2021"},
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                char args[256], want[512], head[256];
+                char *err;
+                FILE *f;
+
+                snprintf(args, sizeof(args),
+                         "policy check tests/data/policy/bad/%s.yaml",
+                         bad[i].file);
+                cr_expect_eq(run(args), 2, "%s", bad[i].file);
+                err = read_err();
+                snprintf(want, sizeof(want),
+                         "tests/data/policy/bad/%s.yaml:%d: %s", bad[i].file,
+                         bad[i].line, bad[i].what);
+                cr_expect(strstr(err, want) != NULL, "want \"%s\" in: %s", want,
+                          err);
+                cr_expect_eq(out_buf[0], '\0');
+                /* The line is the one the file's header comment names. */
+                snprintf(want, sizeof(want), "%s/tests/data/policy/bad/%s.yaml",
+                         src(), bad[i].file);
+                f = fopen(want, "r");
+                cr_assert_not_null(f, "%s", want);
+                cr_assert_not_null(fgets(head, sizeof(head), f));
+                cr_assert_not_null(fgets(head, sizeof(head), f));
+                fclose(f);
+                snprintf(want, sizeof(want), "naming line %d.", bad[i].line);
+                cr_expect(strstr(head, want) != NULL, "%s: %s", bad[i].file,
+                          head);
+        }
+}
+
+/* Issue 15, item 6: the reproducers S1 and S2 through eval get the full
+ * subsidy; a record without a required attribute gives an error line that
+ * names it (exit 1), and the other lines are still evaluated. */
+Test(policy_cli, missing_attribute_is_an_error_line)
+{
+        char args[512];
+        char *path = write_tmp(
+            "{\"case\":\"no-level\",\"person\":{\"id\":"
+            "\"500152197001010019\",\"region\":\"500152101001\"},"
+            "\"identities\":[{\"category\":"
+            "\"DPF.DISABLED\",\"attrs\":{},\"valid_from\":\"2015-01-01\"}]}\n"
+            "{\"case\":\"S1\",\"person\":{\"id\":\"500152197001010019\","
+            "\"region\":\"500152101001\"},\"identities\":[{\"category\":"
+            "\"NHC.FP_SPECIAL\",\"attrs\":{},\"valid_from\":\"2015-01-01\"}],"
+            "\"enrollment\":{\"year\":2021,\"tier\":1,\"class\":\"adult\","
+            "\"registered_on\":\"2020-10-01\",\"region\":\"500152101001\"},"
+            "\"payment\":{\"paid_at\":\"2020-10-01T10:00:00+08:00\","
+            "\"contribution_fen\":28000,\"subsidy_applied_fen\":28000,"
+            "\"paid_fen\":0}}\n");
+        json_t *o;
+        char *nl;
+
+        snprintf(args, sizeof(args),
+                 "policy eval --policy policies/tongnan-2021.yaml --cases %s",
+                 path);
+        cr_assert_eq(run(args), 1, "%s", read_err());
+        read_err();
+        nl = strchr(out_buf, '\n');
+        cr_assert_not_null(nl);
+        *nl = '\0';
+        o = json_loads(out_buf, 0, NULL);
+        cr_assert_not_null(o, "%s", out_buf);
+        cr_expect_str_eq(json_string_value(json_object_get(o, "case")),
+                         "no-level");
+        cr_expect_str_eq(json_string_value(json_object_get(o, "error")),
+                         "identities[0].attrs.level: missing: category "
+                         "DPF.DISABLED requires it");
+        json_decref(o);
+        o = json_loads(nl + 1, 0, NULL);
+        cr_assert_not_null(o, "%s", nl + 1);
+        cr_expect_eq(json_integer_value(json_object_get(o, "subsidy_fen")),
+                     28000);
+        cr_expect_str_eq(
+            json_string_value(json_object_get(
+                json_array_get(json_object_get(o, "funding"), 0), "payer")),
+            "NHC");
+        json_decref(o);
+        unlink(path);
+}
+
 Test(policy_cli, explain_text)
 {
         cr_assert_eq(run("policy explain --policy policies/huilong-2020.yaml "

@@ -181,3 +181,51 @@ Test(policy_limits, oversized_case_line_is_refused)
         zz_arena_destroy(arena);
         free(buf);
 }
+
+/* The authoring checks (policy_lint.c, issue 15) on the largest file the
+ * loader takes: about 1000 rules, each naming its own institution codes.
+ * More free-text values than the checks have slots must not make a rule
+ * look as if it could never match, and the checks stay fast. */
+Test(policy_limits, authoring_checks_on_a_large_file)
+{
+        static const char head[] =
+            "format: 1\npolicy: big\ntitle: t\ndocument: d\nsource: s\n"
+            "year: 2021\njurisdiction: {name: n, prefixes: [\"500152\"]}\n"
+            "window: {from: 2020-09-01, to: 2021-06-30}\n"
+            "tiers: [{tier: 1, contribution_fen: 28000}]\n"
+            "categories: [MCA.TEKUN]\nstrategy: {kind: max}\n"
+            "timing: {identity_day: payment, late_flag: via_tax}\n"
+            "allocation: {region: enrollment}\n"
+            "settlement: {periods: [{name: a, covers: [{kind: ANNUAL}], "
+            "close_after: 2021-06-30}]}\nrules:\n";
+        size_t cap = 127 * 1024, len;
+        char *buf = malloc(cap);
+        char err[512];
+        zz_policy_t *p;
+        double t0;
+        int i;
+
+        cr_assert_not_null(buf);
+        len = (size_t)snprintf(buf, cap, "%s", head);
+        for (i = 0;; i++) {
+                char rule[200];
+                int n = snprintf(rule, sizeof(rule),
+                                 "- {id: R%d, clause: c, who: [{category: "
+                                 "MCA.TEKUN, institution: [a%d, b%d]}], "
+                                 "amount: {fixed_fen: %d}, payer: MCA, "
+                                 "fund: FIN}\n",
+                                 i, i, i, 1 + i);
+
+                if (len + (size_t)n + 1 > cap)
+                        break;
+                memcpy(buf + len, rule, (size_t)n + 1);
+                len += (size_t)n;
+        }
+        cr_assert_gt(i, 900);
+        t0 = now_s();
+        p = zz_policy_load_buf("big.yaml", buf, len, err, sizeof(err));
+        cr_expect_not_null(p, "%s", err);
+        cr_expect_lt(now_s() - t0, 2.0, "took %.2f s", now_s() - t0);
+        zz_policy_destroy(p);
+        free(buf);
+}

@@ -103,8 +103,9 @@ static void gen_attrs(struct rng *r, zz_arena_t *a, zz_identity_t *id)
                                               word(r, digits, 10)};
                 at[n++] = (zz_attr_t){"old_demobilized", word(r, tf, 2)};
         } else if (strcmp(c, "RRB.POOR") == 0) {
-                if (pick(r, 6) != 0)
-                        at[n++] = (zz_attr_t){"lifted", word(r, tf, 2)};
+                /* lifted is required (vocab.c): a record without it
+                 * is an error, tested in test_policy.c */
+                at[n++] = (zz_attr_t){"lifted", word(r, tf, 2)};
                 at[n++] = (zz_attr_t){"benefits_enjoyed", word(r, tf, 2)};
         } else if (strcmp(c, "RRB.MONITORED") == 0) {
                 at[n++] = (zz_attr_t){"kind", word(r, kind, 3)};

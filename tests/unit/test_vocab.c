@@ -152,3 +152,53 @@ Test(vocab, the_feed_reads_the_same_categories)
         cr_expect(zz_vocab_cat_known(zz_feed_category_code("持证残疾人")));
         cr_expect_null(zz_feed_category_code("MCA.NOPE"));
 }
+
+static int has_in(const char *key, void *ctx)
+{
+        const char *const *keys = ctx;
+        size_t i;
+
+        for (i = 0; keys[i] != NULL; i++) {
+                if (strcmp(keys[i], key) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+/* Issue 15: the vocabulary says which attributes a category requires.
+ * Only DPF.DISABLED level and RRB.POOR lifted: the policies decide by
+ * them and their absence means nothing. An attribute whose every value
+ * the policies treat alike (relation, supported) is not required. */
+Test(vocab, required_attributes)
+{
+        static const char *const none[] = {NULL};
+        static const char *const level[] = {"level", NULL};
+        static const char *const enjoyed[] = {"benefits_enjoyed", NULL};
+        static const char *const lifted[] = {"lifted", NULL};
+        const zz_vocab_cat_t *dpf =
+            zz_vocab_cat(zz_vocab_cat_index("DPF.DISABLED"));
+        const zz_vocab_cat_t *poor =
+            zz_vocab_cat(zz_vocab_cat_index("RRB.POOR"));
+        int i, n = 0;
+
+        cr_expect_str_eq(zz_vocab_missing_attr(dpf, has_in, (void *)none),
+                         "level");
+        cr_expect_null(zz_vocab_missing_attr(dpf, has_in, (void *)level));
+        cr_expect_str_eq(zz_vocab_missing_attr(poor, has_in, (void *)enjoyed),
+                         "lifted");
+        cr_expect_null(zz_vocab_missing_attr(poor, has_in, (void *)lifted));
+        cr_expect_null(zz_vocab_missing_attr(NULL, has_in, (void *)none));
+        for (i = 0; i < ZZ_VOCAB_CATS; i++) {
+                const zz_vocab_cat_t *cat = zz_vocab_cat(i);
+
+                if (zz_vocab_missing_attr(cat, has_in, (void *)none) != NULL)
+                        n++;
+        }
+        cr_expect_eq(n, 2, "only DPF.DISABLED and RRB.POOR require one");
+        cr_expect_null(zz_vocab_missing_attr(
+            zz_vocab_cat(zz_vocab_cat_index("NHC.FP_SPECIAL")), has_in,
+            (void *)none));
+        cr_expect_null(
+            zz_vocab_missing_attr(zz_vocab_cat(zz_vocab_cat_index("MCA.TEKUN")),
+                                  has_in, (void *)none));
+}

@@ -273,8 +273,11 @@ int zz_event_control_to_value(const zz_event_control_t *event,
  * within 1990..2199 (INVALID_DATE).
  * Identity: person_id a valid ID number (INVALID_ID_NUMBER); category one
  * of POLICIES.md (UNKNOWN_CATEGORY), except for DECEASED; attribute keys and
- * values non-empty (INVALID_ATTRIBUTE); dates real and within 1900..2199
- * (INVALID_DATE); valid_to not before valid_from (INVALID_DATE_RANGE);
+ * values non-empty (INVALID_ATTRIBUTE); every attribute the category
+ * requires, except for DECEASED (MISSING_ATTRIBUTE, the text names it:
+ * zz_vocab_missing_attr, DPF.DISABLED level, RRB.POOR lifted); dates real
+ * and within 1900..2199 (INVALID_DATE); valid_to not before valid_from
+ * (INVALID_DATE_RANGE);
  * DECEASED carries deceased_on (MISSING_FIELD); regions of 6, 9 or 12
  * digits (INVALID_REGION).
  * Enrollment: person_id, household_id; year within ZZ_EVENT_YEAR_MIN..MAX

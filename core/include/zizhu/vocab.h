@@ -32,6 +32,9 @@ typedef struct zz_vocab_attr_s {
         zz_vocab_type_t type;
         int min, max;              /* ZZ_VOCAB_INT */
         const char *const *values; /* ZZ_VOCAB_ENUM, NULL-terminated */
+        /* 1: a record of the category without it is incomplete
+         * (MISSING_ATTRIBUTE); see vocab.c for which and why */
+        int required;
 } zz_vocab_attr_t;
 
 typedef struct zz_vocab_cat_s {
@@ -57,6 +60,12 @@ int zz_vocab_cat_has_attr(const char *code, const char *key);
  * carry it. */
 const zz_vocab_attr_t *zz_vocab_attr(const zz_vocab_cat_t *cat,
                                      const char *key);
+/* The first attribute the category requires that has(key, ctx) says the
+ * record lacks (has returns 0), or NULL when none is missing (or cat or
+ * has is NULL). The returned key points into the static table. */
+const char *zz_vocab_missing_attr(const zz_vocab_cat_t *cat,
+                                  int (*has)(const char *key, void *ctx),
+                                  void *ctx);
 /* 1 when value is one the attribute takes (0 when def or value is NULL). */
 int zz_vocab_attr_value_ok(const zz_vocab_attr_t *def, const char *value);
 /* Reads a decimal integer as attributes and policy files write them:

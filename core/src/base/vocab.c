@@ -16,35 +16,48 @@ static const char *const zz_v_kind[] = {"unstable_lifted", "edge",
 static const char *const zz_v_relation[] = {"self", "child", NULL};
 
 static const zz_vocab_attr_t zz_a_supported_inst[] = {
-    {"supported", ZZ_VOCAB_ENUM, 0, 0, zz_v_supported},
-    {"institution", ZZ_VOCAB_TEXT, 0, 0, NULL},
-    {"institution_level", ZZ_VOCAB_ENUM, 0, 0, zz_v_inst_level},
+    {"supported", ZZ_VOCAB_ENUM, 0, 0, zz_v_supported, 0},
+    {"institution", ZZ_VOCAB_TEXT, 0, 0, NULL, 0},
+    {"institution_level", ZZ_VOCAB_ENUM, 0, 0, zz_v_inst_level, 0},
 };
 static const zz_vocab_attr_t zz_a_low_income[] = {
-    {"subgroup", ZZ_VOCAB_ENUM, 0, 0, zz_v_subgroup},
+    {"subgroup", ZZ_VOCAB_ENUM, 0, 0, zz_v_subgroup, 0},
 };
 static const zz_vocab_attr_t zz_a_vagrant[] = {
-    {"institution", ZZ_VOCAB_TEXT, 0, 0, NULL},
-    {"institution_level", ZZ_VOCAB_ENUM, 0, 0, zz_v_inst_level},
+    {"institution", ZZ_VOCAB_TEXT, 0, 0, NULL, 0},
+    {"institution_level", ZZ_VOCAB_ENUM, 0, 0, zz_v_inst_level, 0},
 };
 static const zz_vocab_attr_t zz_a_priority_care[] = {
-    {"disabled_veteran_grade", ZZ_VOCAB_INT, 1, 10, NULL},
-    {"old_demobilized", ZZ_VOCAB_BOOL, 0, 0, NULL},
+    {"disabled_veteran_grade", ZZ_VOCAB_INT, 1, 10, NULL, 0},
+    {"old_demobilized", ZZ_VOCAB_BOOL, 0, 0, NULL, 0},
 };
 static const zz_vocab_attr_t zz_a_poor[] = {
-    {"lifted", ZZ_VOCAB_BOOL, 0, 0, NULL},
-    {"benefits_enjoyed", ZZ_VOCAB_BOOL, 0, 0, NULL},
+    {"lifted", ZZ_VOCAB_BOOL, 0, 0, NULL, 1},
+    {"benefits_enjoyed", ZZ_VOCAB_BOOL, 0, 0, NULL, 0},
 };
 static const zz_vocab_attr_t zz_a_monitored[] = {
-    {"kind", ZZ_VOCAB_ENUM, 0, 0, zz_v_kind},
+    {"kind", ZZ_VOCAB_ENUM, 0, 0, zz_v_kind, 0},
 };
 static const zz_vocab_attr_t zz_a_disabled[] = {
-    {"level", ZZ_VOCAB_INT, 1, 4, NULL},
+    {"level", ZZ_VOCAB_INT, 1, 4, NULL, 1},
 };
 static const zz_vocab_attr_t zz_a_relation[] = {
-    {"relation", ZZ_VOCAB_ENUM, 0, 0, zz_v_relation},
+    {"relation", ZZ_VOCAB_ENUM, 0, 0, zz_v_relation, 0},
 };
 
+/*
+ * Required attributes (the last field, 1): the department's record always
+ * carries them, and the shipped policies decide by them with no meaning
+ * for their absence, so a record without one is incomplete (rejected by
+ * the feed, dead-lettered MISSING_ATTRIBUTE by the worker, an error in
+ * `policy eval`) rather than decided as if it held no value. Only those
+ * two: an attribute whose absence means something is optional
+ * (disabled_veteran_grade absent = no disability grade; institution_level
+ * absent = not a city institution, shantou-2021), and one whose every
+ * value the policies treat alike is not needed, so it must not be
+ * required (relation: self and child are subsidized the same by every
+ * policy that names NHC.FP_SPECIAL, issue 15).
+ */
 #define ZZ_ATTRS(a) a, sizeof(a) / sizeof(a[0])
 
 /* In the order of POLICIES.md; zz-loadgen's category weights (loadgen.c)
@@ -183,6 +196,21 @@ int zz_vocab_payer_known(const char *code)
 int zz_vocab_cat_known(const char *code)
 {
         return zz_vocab_cat_index(code) >= 0;
+}
+
+const char *zz_vocab_missing_attr(const zz_vocab_cat_t *cat,
+                                  int (*has)(const char *key, void *ctx),
+                                  void *ctx)
+{
+        size_t i;
+
+        if (cat == NULL || has == NULL)
+                return NULL;
+        for (i = 0; i < cat->n_attrs; i++) {
+                if (cat->attrs[i].required && !has(cat->attrs[i].key, ctx))
+                        return cat->attrs[i].key;
+        }
+        return NULL;
 }
 
 int zz_vocab_cat_has_attr(const char *code, const char *key)

@@ -278,6 +278,28 @@ static int get_long(struct ld *l, const yaml_node_t *map, const char *key,
         return as_long(l, v, key, min, max, out);
 }
 
+/* Every day a policy names for its insurance year Y (window, phases,
+ * cutoffs, settlement covers and deadlines) lies in Y or in Y - 1, when
+ * contributions are collected; a date outside, such as 2012-06-30 for
+ * 2021-06-30, would silently leave people out of a window or a period
+ * (issue 15). valid_until, the last day the notice is in force, may lie
+ * years ahead; it is read before the year is known (year 0: no check). */
+static int in_policy_years(struct ld *l, const yaml_node_t *n, const char *key,
+                           zz_date_t d)
+{
+        int y = l->p->year;
+
+        if (y == 0 || strcmp(key, "valid_until") == 0)
+                return 0;
+        if (d < zz_date_from_ymd(y - 1, 1, 1) ||
+            d > zz_date_from_ymd(y, 12, 31))
+                return fail(l, n,
+                            "\"%s\" %s lies outside insurance year %d and "
+                            "the year before it (%d-01-01 to %d-12-31)",
+                            key, scalar_text(n), y, y - 1, y);
+        return 0;
+}
+
 static int as_date(struct ld *l, const yaml_node_t *n, const char *key,
                    zz_date_t *out)
 {
@@ -288,7 +310,7 @@ static int as_date(struct ld *l, const yaml_node_t *n, const char *key,
         s = scalar_text(n);
         if (zz_date_parse(s, strlen(s), out) != 0)
                 return fail(l, n, "\"%s\" is not a date (YYYY-MM-DD)", key);
-        return 0;
+        return in_policy_years(l, n, key, *out);
 }
 
 static int get_date(struct ld *l, const yaml_node_t *map, const char *key,
@@ -548,6 +570,11 @@ static int load_tiers(struct ld *l, const yaml_node_t *root)
                         return -1;
                 if (p->tier_fen[tier] >= 0)
                         return fail(l, t, "tier %ld is defined twice", tier);
+                if (fen == 0)
+                        return fail(l, get(l, t, "contribution_fen"),
+                                    "tier %ld contributes 0 fen: every "
+                                    "subsidy of that tier would be 0",
+                                    tier);
                 p->tier_fen[tier] = fen;
                 if (get_str(l, t, "clause", "a tier", 0,
                             &p->tier_clause[tier]) != 0)
@@ -1004,6 +1031,57 @@ static int load_cond(struct ld *l, const zz_vocab_attr_t *def,
         return 0;
 }
 
+/* 1 when condition c admits every value the attribute can take, so that
+ * all it does is drop identities without the attribute (issue 15: TN-T1f
+ * listed relation [self, child] and paid 0 to records that gave none). A
+ * free-text attribute has no list of values. */
+static int covers_every_value(const zz_vocab_attr_t *def,
+                              const zz_pol_cond_t *c)
+{
+        size_t i, j;
+
+        switch (c->op) {
+        case ZZ_COND_RANGE:
+                return def->type == ZZ_VOCAB_INT && c->min <= def->min &&
+                       c->max >= def->max;
+        case ZZ_COND_IN:
+                if (def->type == ZZ_VOCAB_BOOL)
+                        return c->n_values == 2 &&
+                               strcmp(c->values[0], c->values[1]) != 0;
+                if (def->type == ZZ_VOCAB_INT) {
+                        long v;
+
+                        for (v = def->min; v <= def->max; v++) {
+                                char buf[24];
+
+                                snprintf(buf, sizeof(buf), "%ld", v);
+                                for (j = 0; j < c->n_values; j++) {
+                                        if (strcmp(buf, c->values[j]) == 0)
+                                                break;
+                                }
+                                if (j == c->n_values)
+                                        return 0;
+                        }
+                        return 1;
+                }
+                if (def->type != ZZ_VOCAB_ENUM)
+                        return 0;
+                for (i = 0; def->values[i] != NULL; i++) {
+                        for (j = 0; j < c->n_values; j++) {
+                                if (strcmp(def->values[i], c->values[j]) == 0)
+                                        break;
+                        }
+                        if (j == c->n_values)
+                                return 0;
+                }
+                return 1;
+        case ZZ_COND_NOT_IN:
+        case ZZ_COND_NOT_BETWEEN:
+                break;
+        }
+        return 0;
+}
+
 /* Reads the attribute conditions of a who entry (or of its unless:). */
 static int load_conds(struct ld *l, const zz_vocab_cat_t *cat,
                       const yaml_node_t *map, int skip_fixed,
@@ -1035,6 +1113,14 @@ static int load_conds(struct ld *l, const zz_vocab_cat_t *cat,
                         return fail(l, k, "\"%s\" has no condition", ks);
                 if (load_cond(l, def, v, &conds[n]) != 0)
                         return -1;
+                conds[n].line = line_of(k);
+                if (skip_fixed && covers_every_value(def, &conds[n]))
+                        return fail(l, k,
+                                    "the condition on \"%s\" lists every "
+                                    "value %s takes: it admits every %s "
+                                    "identity that has it and drops only "
+                                    "those without it; remove the condition",
+                                    ks, ks, cat->code);
                 n++;
         }
         *out = conds;
@@ -1048,6 +1134,7 @@ static int load_who(struct ld *l, const yaml_node_t *n, zz_pol_who_t *w)
         yaml_node_t *u;
         const char *code = NULL;
 
+        w->line = line_of(n);
         if (check_map(l, n, "a who entry", NULL) != 0 ||
             get_str(l, n, "category", "a who entry", 1, &code) != 0 ||
             get_str(l, n, "label", "a who entry", 0, &w->label) != 0)
@@ -1165,6 +1252,10 @@ static int load_amount(struct ld *l, const yaml_node_t *n, zz_pol_amount_t *a,
                         return fail(l, pc,
                                     "\"percent\" must be a number from 0 to "
                                     "100 with at most two decimals");
+                if (a->bp == 0)
+                        return fail(l, pc,
+                                    "\"percent\" 0 pays 0 fen: the rule "
+                                    "would match and subsidize nothing");
         }
         return 0;
 }
@@ -1662,6 +1753,8 @@ zz_policy_t *zz_policy_load_buf(const char *name, const char *buf, size_t len,
         }
         rc = load_root(&l, yaml_document_get_root_node(&doc));
         yaml_document_delete(&doc);
+        if (rc == 0)
+                rc = zz_policy_lint(p, name, errstr, errstr_size);
         if (rc != 0) {
                 zz_policy_destroy(p);
                 return NULL;

@@ -317,9 +317,8 @@ static int among(const zz_pol_cond_t *c, const char *v)
         return 0;
 }
 
-static int cond_holds(const zz_pol_cond_t *c, const zz_identity_t *id)
+int zz_pol_cond_holds(const zz_pol_cond_t *c, const char *v)
 {
-        const char *v = attr_get(id, c->attr);
         long n;
 
         switch (c->op) {
@@ -337,6 +336,11 @@ static int cond_holds(const zz_pol_cond_t *c, const zz_identity_t *id)
                        (n < c->min || n > c->max);
         }
         return 0;
+}
+
+static int cond_holds(const zz_pol_cond_t *c, const zz_identity_t *id)
+{
+        return zz_pol_cond_holds(c, attr_get(id, c->attr));
 }
 
 static const char *cond_why(struct ev *e, const char *code,
@@ -912,6 +916,28 @@ static int eval_error(zz_decision_t *d, const char *msg)
         return -1;
 }
 
+/* zz_vocab_missing_attr's question: does the identity carry key? */
+static int identity_has_attr(const char *key, void *ctx)
+{
+        return attr_get(ctx, key) != NULL;
+}
+
+/* Issue 15: an identity without an attribute its category requires is not
+ * decided (it would fail every rule that reads the attribute, and the
+ * person would get 0 unnoticed). The message names the field, as a case
+ * line's error does (CONTRACT.md). */
+static const char *missing_attr_error(struct ev *e, size_t i, const char *key)
+{
+        char buf[160];
+        const char *s;
+
+        snprintf(buf, sizeof(buf),
+                 "identities[%zu].attrs.%s: missing: category %s requires it",
+                 i, key, e->c->identities[i].category);
+        s = zz_arena_strdup(e->a, buf);
+        return s != NULL ? s : "out of memory";
+}
+
 /* The scratch arrays of one evaluation (category per identity, state per
  * identity, a match per rule, the trace) and the category indexes. NULL,
  * or the error. */
@@ -927,9 +953,16 @@ static const char *eval_begin(struct ev *e, struct rm **rm)
         if (e->cat == NULL || e->state == NULL || *rm == NULL)
                 return "out of memory";
         for (i = 0; i < c->n_identities; i++) {
+                const char *missing;
+
                 e->cat[i] = zz_vocab_cat_index(c->identities[i].category);
                 if (e->cat[i] < 0)
                         return "identities: unknown category";
+                missing = zz_vocab_missing_attr(zz_vocab_cat(e->cat[i]),
+                                                identity_has_attr,
+                                                (void *)&c->identities[i]);
+                if (missing != NULL)
+                        return missing_attr_error(e, i, missing);
         }
         if (e->tracing) {
                 e->cap_trace =

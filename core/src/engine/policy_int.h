@@ -31,6 +31,7 @@ typedef struct zz_pol_cond_s {
         const char *values[ZZ_COND_VALUES];
         size_t n_values;
         long min, max;
+        int line; /* of the policy file */
 } zz_pol_cond_t;
 
 typedef struct zz_pol_who_s {
@@ -41,6 +42,7 @@ typedef struct zz_pol_who_s {
         size_t n_conds;
         zz_pol_cond_t *unless; /* excluded when all of these hold */
         size_t n_unless;
+        int line; /* of the policy file */
 } zz_pol_who_t;
 
 typedef enum zz_amount_kind_e {
@@ -184,5 +186,18 @@ struct zz_policy_s {
         zz_pol_note_scope_t *note_scopes;
         size_t n_notes, cap_notes;
 };
+
+/* ---- shared by the loader, the engine and the checks ---- */
+
+/* 1 when an identity whose attribute c->attr is value (NULL: absent)
+ * meets the condition (policy_eval.c). */
+int zz_pol_cond_holds(const zz_pol_cond_t *c, const char *value);
+
+/* The authoring checks of `zizhu policy check` (policy_lint.c), run by
+ * every load once the file has been read: mistakes that load cleanly but
+ * silently leave people with 0 (issue 15). 0, or -1 with errstr set to
+ * "<name>:<line>: <problem>". */
+int zz_policy_lint(const zz_policy_t *policy, const char *name, char *errstr,
+                   size_t errstr_size);
 
 #endif

@@ -798,15 +798,22 @@ static int kv_set(struct zz_kv *kvs, size_t *n, size_t max, const char *key,
         return 0;
 }
 
-/* Categories whose decisions need an attribute: a row without it is
- * rejected rather than guessed. */
-static const char *required_attr(const char *category)
+/* zz_vocab_missing_attr's question: does the row's kvs[] carry key? */
+struct zz_kv_set {
+        const struct zz_kv *kvs;
+        size_t n;
+};
+
+static int kv_has(const char *key, void *ctx)
 {
-        if (strcmp(category, "DPF.DISABLED") == 0)
-                return "level";
-        if (strcmp(category, "RRB.POOR") == 0)
-                return "lifted";
-        return NULL;
+        const struct zz_kv_set *set = ctx;
+        size_t i;
+
+        for (i = 0; i < set->n; i++) {
+                if (strcmp(set->kvs[i].key, key) == 0)
+                        return 1;
+        }
+        return 0;
 }
 
 /* Adds "key=value" (blanks around either trimmed; eq points at the '=')
@@ -916,6 +923,7 @@ static int parse_attrs(const zz_feed_t *feed, const zz_feed_row_t *row,
         size_t n = 0;
         size_t i;
         size_t len = 0;
+        struct zz_kv_set set;
         const char *need;
 
         if (parse_attr_list(fld(feed, row, COL_ATTRS), category, kvs, &n,
@@ -923,16 +931,14 @@ static int parse_attrs(const zz_feed_t *feed, const zz_feed_row_t *row,
             parse_attr_columns(feed, row, category, kvs, &n, reason,
                                reason_size))
                 return 1;
-        need = required_attr(category);
-        if (need != NULL) {
-                for (i = 0; i < n; i++) {
-                        if (strcmp(kvs[i].key, need) == 0)
-                                break;
-                }
-                if (i == n)
-                        REJECT("category %s requires attribute %s", category,
-                               need);
-        }
+        /* An attribute the vocabulary requires (vocab.c): a row without
+         * it is rejected rather than decided as if it held no value. */
+        set.kvs = kvs;
+        set.n = n;
+        need = zz_vocab_missing_attr(zz_vocab_cat(zz_vocab_cat_index(category)),
+                                     kv_has, &set);
+        if (need != NULL)
+                REJECT("category %s requires attribute %s", category, need);
         qsort(kvs, n, sizeof(kvs[0]), kv_cmp);
         out[0] = '\0';
         for (i = 0; i < n; i++) {

@@ -988,6 +988,20 @@ static void ck_common(struct check *ck, const char *event_id,
         ck_required(ck, "dept_record_id", dept_record_id);
 }
 
+/* zz_vocab_missing_attr's question: does the event carry key? */
+static int event_has_attr(const char *key, void *ctx)
+{
+        const zz_event_identity_t *e = ctx;
+        size_t i;
+
+        for (i = 0; i < e->attrs_count; i++) {
+                if (e->attrs[i].key != NULL &&
+                    strcmp(e->attrs[i].key, key) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
 int zz_event_validate_identity(const zz_event_identity_t *e,
                                zz_reason_t *reason, char *errstr,
                                size_t errstr_size)
@@ -1028,6 +1042,19 @@ int zz_event_validate_identity(const zz_event_identity_t *e,
                 if (empty(e->attrs[i].key) || empty(e->attrs[i].value))
                         ck_fail(&ck, ZZ_REASON_INVALID_ATTRIBUTE,
                                 "attribute %zu has an empty key or value", i);
+        }
+        if (e->action != ZZ_IDENTITY_ACTION_DECEASED) {
+                /* Issue 15: a record without an attribute its category
+                 * requires is not a fact; decided, it would fail every
+                 * rule that reads the attribute and pay 0 unnoticed. */
+                const char *missing = zz_vocab_missing_attr(
+                    zz_vocab_cat(zz_vocab_cat_index(e->category)),
+                    event_has_attr, (void *)e);
+
+                if (missing != NULL)
+                        ck_fail(&ck, ZZ_REASON_MISSING_ATTRIBUTE,
+                                "category %s requires attribute %s",
+                                e->category, missing);
         }
         if (e->residence_region != NULL)
                 ck_region(&ck, "residence_region", e->residence_region);

@@ -185,7 +185,51 @@ tongnan = [
        applied=28000, exp=ok(28000, 0, [f("MCA", 28000, "TN-T1")])),
     tn("tn-28", [ident("NHC.FP_REWARD")], tier=2, applied=22400,
        exp=ok(22400, 43100, [f("NHC", 22400, "TN-T2")])),
+    # issue 15: a record without an attribute its category requires
+    # (DPF.DISABLED level) is an error naming the attribute, never a 0
+    tn("tn-29", [ident("DPF.DISABLED")], applied=28000,
+       error="identities[0].attrs.level: missing"),
+    tn("tn-30", [ident("MCA.DIBAO"), ident("RRB.POOR",
+                                           {"benefits_enjoyed": "true"})],
+       applied=28000, error="identities[1].attrs.lifted: missing"),
+    # TN-T1f pays self and child alike: relation is not needed
+    tn("tn-31", [ident("NHC.FP_SPECIAL", {"relation": "self"})],
+       applied=28000, exp=ok(28000, 0, [f("NHC", 28000, "TN-T1f")])),
+    # decision: the death day still counts, inclusive like valid_to
+    tn("tn-32", [ident("MCA.DIBAO")], dead="2020-10-10", applied=28000,
+       exp=ok(28000, 0, [f("MCA", 28000, "TN-T1")])),
+    tn("tn-33", [ident("MCA.DIBAO")], dead="2020-10-09", applied=0,
+       exp={"eligible": False, "subsidy_fen": 0,
+            "reconciliation": rec("NOT_ELIGIBLE")}),
+    # decision: living outside, not enrolled, no approving region inside:
+    # NOT_ELIGIBLE with fen 0, though a rule matched
+    tn("tn-34", [ident("MCA.DIBAO")], region="500153001001", enrolled=False,
+       exp={"eligible": True, "subsidy_fen": 0,
+            "reconciliation": rec("NOT_ELIGIBLE", 0)}, matched=["TN-T1"]),
+    tn("tn-35", [ident("MCA.DIBAO", appr="500152")], region="500153001001",
+       enrolled=False,
+       exp={"eligible": True, "reconciliation": rec("NOT_ENROLLED", 28000)}),
+    # decision: ENROLLED_ELSEWHERE reports what tax applied, the
+    # enrollment's region, no funding, no period
+    tn("tn-36", [ident("MCA.DIBAO")], region="500153001001", tier=2,
+       applied=28000,
+       exp={"eligible": True, "contribution_fen": 0, "subsidy_fen": 0,
+            "individual_due_fen": 0, "funding": [], "region": "500153001001",
+            "settlement": None,
+            "reconciliation": rec("ENROLLED_ELSEWHERE", 28000)}),
 ]
+# The reproducer S1 of issue 15, verbatim: NHC.FP_SPECIAL without relation
+# gave 0 while TN-T1f listed relation [self, child].
+tongnan.append(dict(json.loads(
+    '{"case":"S1","person":{"id":"500152197001010019","region":"500152101001"},'
+    '"identities":[{"category":"NHC.FP_SPECIAL","attrs":{},'
+    '"valid_from":"2015-01-01"}],"enrollment":{"year":2021,"tier":1,'
+    '"class":"adult","registered_on":"2020-10-01","region":"500152101001"},'
+    '"payment":{"paid_at":"2020-10-01T10:00:00+08:00",'
+    '"contribution_fen":28000,"subsidy_applied_fen":28000,"paid_fen":0}}'),
+    expect=ok(28000, 0, [{"payer": "NHC", "fund": "FIN", "fen": 28000,
+                          "rule": "TN-T1f"}]),
+    matched=["TN-T1f"]))
 write("tongnan-2021", tongnan)
 
 # -------------------------------------------------------------- Panzhihua
@@ -272,6 +316,19 @@ panzhihua = [
     pz("pz-21", [ident("DPF.DISABLED", {"level": "7"})],
        error="identities[0].attrs.level"),
 ]
+panzhihua += [
+    # decision: ENROLLED_ELSEWHERE reports what tax applied and the
+    # county (first 6 digits) of the enrollment region
+    pz("pz-22", [ident("MCA.TEKUN")], region="510502001001", applied=35000,
+       exp={"eligible": True, "subsidy_fen": 0, "funding": [],
+            "region": "510502", "settlement": None,
+            "reconciliation": rec("ENROLLED_ELSEWHERE", 35000)}),
+    # decision: a death on 2021-12-31 itself removes the person
+    pz("pz-23", [ident("MCA.TEKUN")], dead="2021-12-31", applied=0,
+       exp={"eligible": False, "reconciliation": rec("NOT_ELIGIBLE")}),
+    pz("pz-24", [ident("MCA.TEKUN")], dead="2022-01-01", applied=35000,
+       exp=ok(35000, 0, [f("MAF", 35000, "PZ-P-tekun")])),
+]
 write("panzhihua-2022", panzhihua)
 
 # ---------------------------------------------------------------- Huilong
@@ -344,9 +401,10 @@ huilong = [
     hl("hl-08", [ident("NHC.FP_ONLY_CHILD_DISABLED", {"relation": "child"})],
        tier=2, applied=25000,
        exp=ok(25000, 37500, [f("NHC", 25000, "HL-FP")])),
+    # issue 15: without "lifted" neither HL-POOR nor HL-POOR-LIFTED can
+    # decide: an error naming the attribute, not NOT_ELIGIBLE
     hl("hl-09", [ident("RRB.POOR")],
-       exp={"eligible": False, "reconciliation": rec("NOT_ELIGIBLE")},
-       matched=[]),
+       error="identities[0].attrs.lifted: missing"),
     hl("hl-10", [ident("MCA.DIBAO"), ident("NHC.FP_SPECIAL",
                                            {"relation": "child"})],
        applied=25000, exp=ok(25000, 0, [f("MAF", 25000, "HL-MA-BASIC")]),
@@ -384,9 +442,10 @@ huilong = [
        paid=False,
        exp={"subsidy_fen": 25000, "individual_due_fen": 37500,
             "reconciliation": rec("PENDING")}),
-    hl("hl-19", [ident("NHC.FP_SPECIAL")],
-       exp={"eligible": False, "reconciliation": rec("NOT_ELIGIBLE")},
-       matched=[]),
+    # issue 15: self and child are subsidized alike, so a record without
+    # relation is paid too (it was NOT_ELIGIBLE while HL-FP listed both)
+    hl("hl-19", [ident("NHC.FP_SPECIAL")], applied=25000,
+       exp=ok(25000, 0, [f("NHC", 25000, "HL-FP")]), matched=["HL-FP"]),
     hl("hl-20", [ident("DPF.DISABLED", {"level": "1"}),
                  ident("RRB.POOR", {"lifted": "false"}, rep=AFTER)],
        applied=17500,
@@ -510,12 +569,12 @@ shantou = [
                  si("MCA.TEKUN", {"supported": "institution",
                                   "institution_level": "city"})],
        applied=32000, exp=ok(32000, 0, [f("WLF", 32000, "SH-WLF-INST")]),
-       matched=["SH-WLF-INST", "SH-DIBAO"]),
+       matched=["SH-WLF-INST", "SH-DIBAO", "SH-TEKUN"]),
     sh("sh-04", [si("MCA.TEKUN", {"supported": "dispersed"})], applied=32000,
        exp=ok(32000, 0, [f("MAF", 32000, "SH-TEKUN")])),
     sh("sh-05", [si("MCA.TEKUN", {"supported": "institution",
                                   "institution_level": "district"})],
-       applied=32000, exp=ok(32000, 0, [f("MAF", 32000, "SH-INST")])),
+       applied=32000, exp=ok(32000, 0, [f("MAF", 32000, "SH-TEKUN")])),
     sh("sh-06", [si("MCA.VAGRANT_SETTLED", {"institution_level": "city"})],
        applied=32000, exp=ok(32000, 0, [f("WLF", 32000, "SH-WLF-VAGRANT")])),
     sh("sh-07", [si("MCA.LOW_INCOME", {"subgroup": "college_student"})],
@@ -559,18 +618,49 @@ shantou = [
                                "owed_by": [f("MAF", 32000, "SH-DIBAO")]}}),
     sh("sh-18", [si("MCA.ORPHAN", {"supported": "institution",
                                    "institution_level": "town"})],
-       applied=32000, exp=ok(32000, 0, [f("MAF", 32000, "SH-INST")])),
+       applied=32000, exp=ok(32000, 0, [f("MAF", 32000, "SH-ORPHAN")])),
     sh("sh-19", [si("RRB.POOR", {"lifted": "true"})], applied=32000,
        exp=ok(32000, 0, [f("MAF", 32000, "SH-POOR")])),
-    sh("sh-20", [si("MCA.TEKUN")],
-       exp={"eligible": False, "reconciliation": rec("NOT_ELIGIBLE")},
-       matched=[]),
+    # issue 15: a TEKUN record without "supported" is paid in full by MAF
+    # (dispersed and district institutions are paid alike), not dropped
+    sh("sh-20", [si("MCA.TEKUN")], applied=32000,
+       exp=ok(32000, 0, [f("MAF", 32000, "SH-TEKUN")]),
+       matched=["SH-TEKUN"]),
     sh("sh-21", [si("MCA.DIBAO")], tier=2, error="enrollment.tier"),
     # institution of unknown level: not the city's, so MAF
     sh("sh-22", [si("MCA.TEKUN", {"supported": "institution"})],
-       applied=32000, exp=ok(32000, 0, [f("MAF", 32000, "SH-INST")])),
+       applied=32000, exp=ok(32000, 0, [f("MAF", 32000, "SH-TEKUN")])),
     sh("sh-23", [si("MCA.VAGRANT_SETTLED", {"institution_level": "district"})],
        applied=32000, exp=ok(32000, 0, [f("MAF", 32000, "SH-VAGRANT")]),
        matched=["SH-VAGRANT"]),
 ]
+shantou += [
+    sh("sh-24", [si("MCA.ORPHAN")], applied=32000,
+       exp=ok(32000, 0, [f("MAF", 32000, "SH-ORPHAN")])),
+    sh("sh-25", [si("DPF.DISABLED")], applied=32000,
+       error="identities[0].attrs.level: missing"),
+    # decision: ENROLLED_ELSEWHERE reports the approving region of the
+    # identity whose rule would have paid (谁审批谁负责)
+    sh("sh-26", [si("MCA.DIBAO")], region="440307001001", applied=32000,
+       exp={"eligible": True, "subsidy_fen": 0, "funding": [],
+            "region": SHA, "settlement": None,
+            "reconciliation": rec("ENROLLED_ELSEWHERE", 32000)}),
+    # decision: the death day counts (status fixed on registration)
+    sh("sh-27", [si("MCA.DIBAO")], applied=32000,
+       exp=ok(32000, 0, [f("MAF", 32000, "SH-DIBAO")])),
+]
+shantou[-1]["deceased_on"] = "2020-09-15"
+# The reproducer S2 of issue 15, verbatim: MCA.TEKUN without attributes
+# gave 0 while every TEKUN rule read "supported".
+shantou.append(dict(json.loads(
+    '{"case":"S2","person":{"id":"440507197001010012",'
+    '"region":"440507001001"},"identities":[{"category":"MCA.TEKUN",'
+    '"attrs":{},"valid_from":"2015-01-01"}],"enrollment":{"year":2021,'
+    '"tier":1,"class":"adult","registered_on":"2020-10-10",'
+    '"region":"440507001001"},"payment":{"paid_at":'
+    '"2020-10-10T10:00:00+08:00","contribution_fen":32000,'
+    '"subsidy_applied_fen":32000,"paid_fen":0}}'),
+    expect=ok(32000, 0, [{"payer": "MAF", "fund": "MAF", "fen": 32000,
+                          "rule": "SH-TEKUN"}]),
+    matched=["SH-TEKUN"]))
 write("shantou-2021", shantou)
