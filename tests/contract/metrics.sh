@@ -71,7 +71,7 @@ done
 for s in 'zz_events_total{topic="'"$tag"'.payment",outcome="dead_letter"} 0' \
         'zz_dead_letters_total{reason="UNKNOWN_CATEGORY"} 0' 'zz_batches_total 0' \
         'zz_batch_seconds_count 0' 'zz_phase_seconds_total{phase="commit"} 0' \
-        'zz_lock_wait_seconds{lock="relay"} 0'; do
+        'zz_relay_published_total 0'; do
         if grep -qxF "$s" "$tmp/metrics.txt"; then
                 echo "ok: $s"
         else

@@ -52,8 +52,9 @@ typedef struct zz_relay_opts_s {
  * it is the active relay). 0 on a clean stop, -1 with errstr. */
 int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size);
 
-/* Declares the relay's metric families (zz_relay_published_total at 0,
- * zz_lock_wait_seconds{lock="relay"} at 0) before the relay runs: call it
+/* Declares the relay's metric families (zz_relay_published_total at 0;
+ * zz_lock_wait_seconds without a sample until the relay first tries its
+ * lock, since 0 there means "holds it") before the relay runs: call it
  * once on the registry before zz_metrics_serve. Accepts NULL. */
 void zz_relay_metrics_declare(zz_metrics_t *metrics);
 

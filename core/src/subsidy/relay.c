@@ -445,10 +445,10 @@ void zz_relay_metrics_declare(zz_metrics_t *m)
                 return;
         zz_metrics_declare(m, "zz_relay_published_total", ZZ_METRIC_COUNTER,
                            H_PUBLISHED, 0);
+        /* no sample until the relay first asks for its lock: 0 means
+         * "holds it", which no instance may claim before it does */
         zz_metrics_declare(m, "zz_lock_wait_seconds", ZZ_METRIC_GAUGE,
                            H_LOCK_WAIT, 1);
-        zz_metrics_set(m, "zz_lock_wait_seconds", H_LOCK_WAIT, "lock", "relay",
-                       NULL, NULL, 0);
 }
 
 int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)
