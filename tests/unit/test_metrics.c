@@ -20,8 +20,7 @@ static zz_metrics_t *declared(void)
         zz_metrics_t *m = zz_metrics_new();
 
         cr_assert_not_null(m);
-        zz_metrics_declare(m, "zz_t_total", ZZ_METRIC_COUNTER, "a counter",
-                           0);
+        zz_metrics_declare(m, "zz_t_total", ZZ_METRIC_COUNTER, "a counter", 0);
         zz_metrics_declare(m, "zz_t_lag", ZZ_METRIC_GAUGE, "a labelled gauge",
                            1);
         zz_metrics_declare(m, "zz_t_seconds", ZZ_METRIC_HISTOGRAM,
@@ -35,9 +34,10 @@ Test(metrics, declared_families_are_served_before_any_value)
         char *text = zz_metrics_render(m);
 
         cr_assert_not_null(text);
-        cr_expect(strstr(text, "# HELP zz_t_total a counter\n"
-                               "# TYPE zz_t_total counter\nzz_t_total 0\n") !=
-                  NULL, "%s", text);
+        cr_expect(strstr(text,
+                         "# HELP zz_t_total a counter\n"
+                         "# TYPE zz_t_total counter\nzz_t_total 0\n") != NULL,
+                  "%s", text);
         cr_expect(strstr(text, "# TYPE zz_t_lag gauge\n") != NULL, "%s", text);
         cr_expect(strstr(text, "\nzz_t_lag") == NULL, "placeholder sample: %s",
                   text);
@@ -58,14 +58,27 @@ Test(metrics, first_series_of_a_declared_family_and_help_kept)
         zz_metrics_declare(m, "zz_t_total", ZZ_METRIC_COUNTER, "again", 0);
         text = zz_metrics_render(m);
         cr_assert_not_null(text);
-        cr_expect(strstr(text, "# HELP zz_t_lag a labelled gauge\n"
-                               "# TYPE zz_t_lag gauge\n"
-                               "zz_t_lag{topic=\"t\",partition=\"0\"} 7\n") !=
-                  NULL, "%s", text);
+        cr_expect(strstr(text,
+                         "# HELP zz_t_lag a labelled gauge\n"
+                         "# TYPE zz_t_lag gauge\n"
+                         "zz_t_lag{topic=\"t\",partition=\"0\"} 7\n") != NULL,
+                  "%s", text);
         cr_expect(strstr(text, "zz_t_total 2\n") != NULL, "%s", text);
         cr_expect(strstr(text, "again") == NULL, "%s", text);
         cr_expect_eq(zz_metrics_get(m, "zz_t_total", NULL, NULL, NULL, NULL),
                      2);
+        free(text);
+        /* a revoked partition's lag goes; the family stays declared */
+        zz_metrics_set(m, "zz_t_lag", NULL, "topic", "t", "partition", "1", 3);
+        zz_metrics_remove(m, "zz_t_lag", "topic", "t", "partition", "0");
+        zz_metrics_remove(m, "zz_t_lag", "topic", "t", "partition", "9");
+        text = zz_metrics_render(m);
+        cr_assert_not_null(text);
+        cr_expect(strstr(text, "partition=\"0\"") == NULL, "%s", text);
+        cr_expect(strstr(text,
+                         "# TYPE zz_t_lag gauge\n"
+                         "zz_t_lag{topic=\"t\",partition=\"1\"} 3\n") != NULL,
+                  "%s", text);
         free(text);
         zz_metrics_destroy(m);
 }
@@ -75,15 +88,15 @@ Test(metrics, worker_families_pass_promtool)
         zz_metrics_t *m = zz_metrics_new();
         char *text, cmd[] = "promtool check metrics >/dev/null 2>&1";
         char errstr[256];
-        zz_config_t *config = zz_config_load("/dev/null", errstr,
-                                             sizeof(errstr));
+        zz_config_t *config =
+            zz_config_load("/dev/null", errstr, sizeof(errstr));
         FILE *p;
         int st;
 
         cr_assert_not_null(config, "%s", errstr);
-        cr_assert_eq(zz_config_set(config, "topic_prefix=t.", errstr,
-                                   sizeof(errstr)),
-                     0, "%s", errstr);
+        cr_assert_eq(
+            zz_config_set(config, "topic_prefix=t.", errstr, sizeof(errstr)), 0,
+            "%s", errstr);
         zz_worker_metrics_declare(m, config);
         zz_relay_metrics_declare(m);
         text = zz_metrics_render(m);

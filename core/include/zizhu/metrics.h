@@ -59,6 +59,12 @@ void zz_metrics_set(zz_metrics_t *metrics, const char *name, const char *help,
 void zz_metrics_observe(zz_metrics_t *metrics, const char *name,
                         const char *help, double seconds);
 
+/* Removes the series name{...} (a gauge of something this process no
+ * longer owns, such as a revoked partition's lag); the family stays
+ * declared. Nothing happens when there is no such series. */
+void zz_metrics_remove(zz_metrics_t *metrics, const char *name, const char *l1,
+                       const char *v1, const char *l2, const char *v2);
+
 /* The exposition text (malloc'd; the caller frees it). */
 char *zz_metrics_render(zz_metrics_t *metrics);
 /* The current value of a counter or gauge series, 0 when absent (tests). */

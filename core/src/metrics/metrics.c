@@ -195,6 +195,29 @@ void zz_metrics_declare(zz_metrics_t *m, const char *name,
         pthread_mutex_unlock(&m->lock);
 }
 
+void zz_metrics_remove(zz_metrics_t *m, const char *name, const char *l1,
+                       const char *v1, const char *l2, const char *v2)
+{
+        char labels[256];
+        series_t *s;
+
+        if (m == NULL)
+                return;
+        render_labels(labels, sizeof(labels), l1, v1, l2, v2);
+        pthread_mutex_lock(&m->lock);
+        s = find(m, name, labels, KIND_GAUGE, NULL, 0);
+        if (s != NULL) {
+                size_t i = (size_t)(s - m->series);
+
+                free(s->name);
+                free(s->labels);
+                free(s->help);
+                memmove(s, s + 1, (m->n - i - 1) * sizeof(*s));
+                m->n--;
+        }
+        pthread_mutex_unlock(&m->lock);
+}
+
 double zz_metrics_get(zz_metrics_t *m, const char *name, const char *l1,
                       const char *v1, const char *l2, const char *v2)
 {

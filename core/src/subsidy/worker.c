@@ -94,7 +94,13 @@ static owned_t *find_owned(zz_worker_t *w, const char *topic, int32_t part)
 static void drop_owned(zz_worker_t *w, const char *topic, int32_t part)
 {
         size_t i, j = 0;
+        char ptext[16];
 
+        /* its lag is the new owner's to report: a stale value here would
+         * keep the lag and no-commit alerts firing */
+        snprintf(ptext, sizeof(ptext), "%d", (int)part);
+        zz_metrics_remove(w->opts.metrics, "zz_consumer_lag", "topic", topic,
+                          "partition", ptext);
         for (i = 0; i < w->n_owned; i++) {
                 if (w->owned[i].partition == part &&
                     strcmp(w->owned[i].topic, topic) == 0) {
