@@ -5,6 +5,8 @@
 #                                   build the checker if needed, then check
 #                                   (default: schemas/ and schemas/compatibility.txt)
 #   tools/avro-compat/compat.sh build   only build it
+#   tools/avro-compat/compat.sh fingerprints FILE...
+#                                   "<fingerprint hex> <file>" per schema file
 #
 # The checker is a small Java program (AvroCompat.java) on
 # org.apache.avro.SchemaCompatibility, built with Maven from Maven Central
@@ -55,14 +57,21 @@ build() {
         echo "$sum" >"$OUT/.complete"
 }
 
+run() { exec "$JAVA" -cp "$OUT/target/zizhu-avro-compat-1.jar:$OUT/lib/*" cn.zizhu.tools.AvroCompat "$@"; }
+
 case ${1:-} in
 build)
         build
+        ;;
+fingerprints)
+        shift
+        build
+        run --fingerprints "$@"
         ;;
 *)
         build
         dir=${1:-$ZZ_ROOT/schemas}
         rules=${2:-$dir/compatibility.txt}
-        exec "$JAVA" -cp "$OUT/target/zizhu-avro-compat-1.jar:$OUT/lib/*" cn.zizhu.tools.AvroCompat "$dir" "$rules"
+        run "$dir" "$rules"
         ;;
 esac

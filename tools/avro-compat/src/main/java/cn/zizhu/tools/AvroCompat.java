@@ -11,6 +11,10 @@
  * org.apache.avro.SchemaCompatibility, not our own resolution code.
  *
  * Usage: zizhu-avro-compat SCHEMA_DIR [RULES_FILE]
+ *        zizhu-avro-compat --fingerprints FILE...
+ *   (the second prints "<fingerprint hex> <file>" per schema file: the
+ *   CRC-64-AVRO of its Parsing Canonical Form, as single-object encoding
+ *   carries it, little-endian)
  *   SCHEMA_DIR   holds <stream>.avsc (current) and <stream>.v<N>.avsc
  *   RULES_FILE   default SCHEMA_DIR/compatibility.txt: one line per stream
  *                "stream role rule" (role input|output, rule BACKWARD|
@@ -37,6 +41,7 @@ import java.util.regex.Pattern;
 
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.SchemaCompatibility.Incompatibility;
 import org.apache.avro.SchemaCompatibility.SchemaCompatibilityType;
 import org.apache.avro.SchemaCompatibility.SchemaPairCompatibility;
@@ -160,7 +165,20 @@ public final class AvroCompat {
                 return sb.toString();
         }
 
+        private static int fingerprints(String[] args) throws UsageError {
+                for (int i = 1; i < args.length; i++) {
+                        long fp = SchemaNormalization.parsingFingerprint64(parse(Paths.get(args[i])));
+                        StringBuilder hex = new StringBuilder();
+                        for (int b = 0; b < 8; b++)
+                                hex.append(String.format("%02x", (fp >>> (8 * b)) & 0xff));
+                        System.out.println(hex + " " + args[i]);
+                }
+                return 0;
+        }
+
         static int run(String[] args) throws UsageError {
+                if (args.length >= 1 && args[0].equals("--fingerprints"))
+                        return fingerprints(args);
                 if (args.length < 1 || args.length > 2)
                         throw new UsageError("usage: zizhu-avro-compat SCHEMA_DIR [RULES_FILE]");
                 Path dir = Paths.get(args[0]);
