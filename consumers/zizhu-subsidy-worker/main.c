@@ -360,6 +360,12 @@ int main(int argc, char **argv)
         }
         catch_signals();
         metrics = zz_metrics_new();
+        /* every family listed from the first scrape on, not from the first
+         * input */
+        if (!a.relay_only)
+                zz_worker_metrics_declare(metrics, config);
+        if (!a.no_relay)
+                zz_relay_metrics_declare(metrics);
         if (a.metrics_port > 0 &&
             zz_metrics_serve(metrics, a.metrics_port, a.metrics_any, errstr,
                              sizeof(errstr)) != 0) {

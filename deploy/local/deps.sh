@@ -19,6 +19,9 @@ PACKAGES=(
         kcat valgrind clang-format
         clang libclang-rt-14-dev  # tests/fuzz: libFuzzer and the sanitizer runtimes
         openjdk-17-jre-headless maven
+        openjdk-17-jdk-headless  # javac: tools/avro-compat (schema compatibility) and the Java consumer example
+        python3-venv  # the venv of the Python consumer example (docs/consumers.md)
+        prometheus  # promtool: the /metrics lint and the alert rules (tests/contract/)
         curl iproute2 procps time
         openssl nftables  # deploy/cluster: the CA and certificates, slow/lossy links
         chromium fonts-wqy-zenhei  # the report screenshot check (test_report), CJK glyphs

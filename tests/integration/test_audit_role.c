@@ -249,3 +249,103 @@ Test(audit_role, dashboard_role_cannot_connect_to_other_databases)
                 PQfinish(c);
         }
 }
+
+/* Issue 16: the dashboard views give their times as timestamptz (the
+ * milliseconds stay as closed_at_ms / decided_at_ms for older consumers),
+ * and TEMPORARY is closed to PUBLIC by the migrations alone and to the
+ * dashboard role after roles.sql. */
+Test(audit_role, dashboard_times_are_timestamptz_and_no_temp, .timeout = 240)
+{
+        static const char *const types[][3] = {
+            {"settlement", "closed_at", "timestamp with time zone"},
+            {"settlement", "closed_at_ms", "bigint"},
+            {"backlog", "decided_at", "timestamp with time zone"},
+            {"backlog", "decided_at_ms", "bigint"},
+        };
+        zz_test_env_t env;
+        zz_test_msgs_t ms = {0};
+        char a[19], cmd[2048], conninfo[1024], *v = NULL;
+        const char *su = zz_test_getenv("ZIZHU_PG_SUPERUSER", "postgres");
+        size_t i;
+
+        cr_assert(zz_test_env_new(&env, "rts") == 0);
+        zz_test_db_conninfo(&env, env.db, conninfo, sizeof(conninfo));
+        /* the migrations alone, before roles.sql */
+        cr_expect_eq(zz_test_pg_count(conninfo,
+                                      "SELECT count(*) WHERE "
+                                      "has_database_privilege('public', "
+                                      "current_database(), 'TEMP')"),
+                     0, "PUBLIC may create temporary tables");
+        zz_test_idno("500228", "19900101", 52, a);
+        zz_test_identity(&ms, a, "MCA", "MCA-T", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
+        zz_test_enrollment(&ms, a, 2020, 1, "ANNUAL", "2019-10-15",
+                           "500155107001");
+        zz_test_payment(&ms, a, 2020, 25000, 0, 0, "2019-10-15T10:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        zz_test_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
+        snprintf(cmd, sizeof(cmd),
+                 "psql -q -v ON_ERROR_STOP=1 '%s dbname=%s user=%s' -f "
+                 "%s/deploy/local/roles.sql >/dev/null",
+                 env.pg_base, env.db, su, ZZ_SOURCE_DIR);
+        cr_assert_eq(system(cmd), 0, "roles.sql failed (superuser %s)", su);
+
+        for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+                char sql[512];
+
+                snprintf(sql, sizeof(sql),
+                         "SELECT data_type FROM information_schema.columns "
+                         "WHERE table_schema = 'zizhu_dash' AND table_name = "
+                         "'%s' AND column_name = '%s'",
+                         types[i][0], types[i][1]);
+                cr_expect(as_role(&env, "zizhu_dashboard", sql, &v));
+                cr_expect_str_eq(v != NULL ? v : "(none)", types[i][2],
+                                 "zizhu_dash.%s.%s", types[i][0], types[i][1]);
+                free(v);
+                v = NULL;
+        }
+        /* no bigint time left in any dashboard view but the _ms ones */
+        cr_expect_eq(zz_test_pg_count(conninfo,
+                                      "SELECT count(*) FROM "
+                                      "information_schema.columns WHERE "
+                                      "table_schema = 'zizhu_dash' AND "
+                                      "column_name LIKE '%\\_at' AND "
+                                      "data_type <> 'timestamp with time "
+                                      "zone'"),
+                     0);
+        /* the same instants: the close was issued at 09:00 China time */
+        cr_expect(as_role(&env, "zizhu_dashboard",
+                          "SELECT bool_and(closed_at = "
+                          "'2019-12-20T09:00:00+08:00'::timestamptz AND "
+                          "closed_at = to_timestamp(closed_at_ms / 1000.0))"
+                          "::text FROM zizhu_dash.settlement",
+                          &v));
+        cr_expect_str_eq(v != NULL ? v : "(none)", "true");
+        free(v);
+        v = NULL;
+        cr_expect(as_role(&env, "zizhu_dashboard",
+                          "SELECT (count(*) > 0 AND bool_and(decided_at = "
+                          "to_timestamp(decided_at_ms / 1000.0)))::text "
+                          "FROM zizhu_dash.backlog",
+                          &v));
+        cr_expect_str_eq(v != NULL ? v : "(none)", "true");
+        free(v);
+        v = NULL;
+        /* TEMPORARY: not the dashboard's, neither granted nor by PUBLIC */
+        cr_expect_eq(zz_test_pg_count(conninfo,
+                                      "SELECT count(*) WHERE "
+                                      "has_database_privilege("
+                                      "'zizhu_dashboard', current_database(), "
+                                      "'TEMP')"),
+                     0, "the dashboard role may create temporary tables");
+        cr_expect(!as_role(&env, "zizhu_dashboard",
+                           "CREATE TEMPORARY TABLE t (a int)", NULL));
+        cr_expect(!as_role(&env, "zizhu_dashboard",
+                           "SET default_transaction_read_only = off; CREATE "
+                           "TEMPORARY TABLE t (a int)",
+                           NULL));
+        zz_test_env_drop(&env);
+}

@@ -70,6 +70,12 @@ typedef struct zz_relay_opts_s {
  * commits the topics hold (a retry cannot cure it). */
 int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size);
 
+/* Declares the relay's metric families (zz_relay_published_total at 0;
+ * zz_lock_wait_seconds without a sample until the relay first tries its
+ * lock, since 0 there means "holds it") before the relay runs: call it
+ * once on the registry before zz_metrics_serve. Accepts NULL. */
+void zz_relay_metrics_declare(zz_metrics_t *metrics);
+
 /* The highest outbox id committed in the output topics (0 when none), as
  * the relay computes it at start; for tests and operators. -1 on error. */
 long long zz_relay_high_water(const zz_config_t *config, char *errstr,

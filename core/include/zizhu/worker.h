@@ -71,4 +71,11 @@ int zz_worker_run(zz_worker_t *worker, char *errstr, size_t errstr_size);
 /* Accepts NULL. */
 void zz_worker_destroy(zz_worker_t *worker);
 
+/* Declares every metric family the worker updates, with the label sets
+ * known before any input (each input topic of config x outcome, each
+ * dead-letter reason, each phase) at 0: call it once on the registry
+ * before zz_metrics_serve. metrics may be NULL (nothing to do). */
+void zz_worker_metrics_declare(zz_metrics_t *metrics,
+                               const zz_config_t *config);
+
 #endif

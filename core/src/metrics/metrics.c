@@ -29,6 +29,7 @@ typedef struct series_s {
         unsigned long long buckets[N_BUCKETS];
         unsigned long long count;
         double sum;
+        int placeholder; /* a declared labelled family: HELP and TYPE only */
 } series_t;
 
 struct zz_metrics_s {
@@ -86,7 +87,8 @@ static series_t *find(zz_metrics_t *m, const char *name, const char *labels,
         series_t *s;
 
         for (i = 0; i < m->n; i++)
-                if (strcmp(m->series[i].name, name) == 0 &&
+                if (!m->series[i].placeholder &&
+                    strcmp(m->series[i].name, name) == 0 &&
                     strcmp(m->series[i].labels, labels) == 0)
                         return &m->series[i];
         if (!create)
@@ -169,6 +171,53 @@ void zz_metrics_observe(zz_metrics_t *m, const char *name, const char *help,
         pthread_mutex_unlock(&m->lock);
 }
 
+void zz_metrics_declare(zz_metrics_t *m, const char *name,
+                        zz_metric_type_t type, const char *help, int labelled)
+{
+        static const kind_t kinds[] = {KIND_COUNTER, KIND_GAUGE,
+                                       KIND_HISTOGRAM};
+        series_t *s;
+        size_t i;
+
+        if (m == NULL)
+                return;
+        pthread_mutex_lock(&m->lock);
+        for (i = 0; i < m->n; i++)
+                if (strcmp(m->series[i].name, name) == 0)
+                        break;
+        if (i == m->n) {
+                /* an unlabelled family gets its one sample at 0 now; a
+                 * histogram never has labels here */
+                s = find(m, name, "", kinds[type], help, 1);
+                if (s != NULL && labelled && type != ZZ_METRIC_HISTOGRAM)
+                        s->placeholder = 1;
+        }
+        pthread_mutex_unlock(&m->lock);
+}
+
+void zz_metrics_remove(zz_metrics_t *m, const char *name, const char *l1,
+                       const char *v1, const char *l2, const char *v2)
+{
+        char labels[256];
+        series_t *s;
+
+        if (m == NULL)
+                return;
+        render_labels(labels, sizeof(labels), l1, v1, l2, v2);
+        pthread_mutex_lock(&m->lock);
+        s = find(m, name, labels, KIND_GAUGE, NULL, 0);
+        if (s != NULL) {
+                size_t i = (size_t)(s - m->series);
+
+                free(s->name);
+                free(s->labels);
+                free(s->help);
+                memmove(s, s + 1, (m->n - i - 1) * sizeof(*s));
+                m->n--;
+        }
+        pthread_mutex_unlock(&m->lock);
+}
+
 double zz_metrics_get(zz_metrics_t *m, const char *name, const char *l1,
                       const char *v1, const char *l2, const char *v2)
 {
@@ -243,7 +292,7 @@ char *zz_metrics_render(zz_metrics_t *m)
                 for (j = i; j < m->n; j++) {
                         series_t *x = &m->series[j];
 
-                        if (strcmp(x->name, s->name) != 0)
+                        if (x->placeholder || strcmp(x->name, s->name) != 0)
                                 continue;
                         if (x->kind != KIND_HISTOGRAM) {
                                 if (x->labels[0] != '\0')

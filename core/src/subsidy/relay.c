@@ -20,6 +20,11 @@
 /* "zzRE": one active relay per database. */
 #define RELAY_LOCK_KEY "2054842949"
 
+#define H_PUBLISHED "outbox rows the relay published"
+#define H_LOCK_WAIT                                                            \
+        "seconds this instance's relay has waited for its coordination lock; " \
+        "0 on the instance holding it"
+
 static const char *const outputs[] = {"subsidy-state", "reconciliation",
                                       "dead-letter"};
 #define N_OUTPUTS 3
@@ -286,9 +291,7 @@ static int take_lock(PGconn *conn, const zz_relay_opts_t *opts)
                 PQclear(res);
                 if (opts->metrics != NULL)
                         zz_metrics_set(opts->metrics, "zz_lock_wait_seconds",
-                                       "how long a worker has waited for its "
-                                       "coordination lock",
-                                       "lock", "relay", NULL, NULL,
+                                       H_LOCK_WAIT, "lock", "relay", NULL, NULL,
                                        got ? 0.0 : polls / 2.0);
                 if (got)
                         return 1;
@@ -480,16 +483,27 @@ static int relay_loop(PGconn *conn, rd_kafka_t *rk, const zz_relay_opts_t *opts,
                         hwm = be64(PQgetvalue(res, n - 1, 0));
                         idle_since = now_s();
                         if (opts->metrics != NULL)
-                                zz_metrics_add(opts->metrics,
-                                               "zz_relay_published_total",
-                                               "outbox rows published", NULL,
-                                               NULL, NULL, NULL, n);
+                                zz_metrics_add(
+                                    opts->metrics, "zz_relay_published_total",
+                                    H_PUBLISHED, NULL, NULL, NULL, NULL, n);
                 }
                 PQclear(res);
                 if (st < 0)
                         return -1;
         }
         return 0;
+}
+
+void zz_relay_metrics_declare(zz_metrics_t *m)
+{
+        if (m == NULL)
+                return;
+        zz_metrics_declare(m, "zz_relay_published_total", ZZ_METRIC_COUNTER,
+                           H_PUBLISHED, 0);
+        /* no sample until the relay first asks for its lock: 0 means
+         * "holds it", which no instance may claim before it does */
+        zz_metrics_declare(m, "zz_lock_wait_seconds", ZZ_METRIC_GAUGE,
+                           H_LOCK_WAIT, 1);
 }
 
 int zz_relay_run(const zz_relay_opts_t *opts, char *errstr, size_t errstr_size)

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "zizhu/codec.h"
+#include "zizhu/event.h"
 #include "zizhu/facts.h"
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
@@ -22,6 +23,23 @@
 static const zz_stream_t inputs[N_INPUTS] = {
     ZZ_STREAM_IDENTITY, ZZ_STREAM_ENROLLMENT, ZZ_STREAM_PAYMENT,
     ZZ_STREAM_CONTROL};
+
+/* HELP texts of the worker's metric families: declared at start-up
+ * (zz_worker_metrics_declare) and used at every update. */
+#define H_EVENTS  "input events committed, by topic and outcome"
+#define H_DEAD    "events refused and written to the dead-letter topic, by reason"
+#define H_CHANGED "decisions written because they changed"
+#define H_BATCHES "batches committed"
+#define H_FENCED                                                               \
+        "batches (or parts) dropped because another instance claimed the "     \
+        "partition"
+#define H_BATCH_S "time to apply and commit one batch"
+#define H_PHASE                                                                \
+        "seconds spent per phase of the batches: waiting for input, writing "  \
+        "facts, deciding, committing"
+#define H_LAG "messages between the stored position and the partition end"
+
+static const char *const phases[] = {"input", "facts", "decisions", "commit"};
 
 typedef struct owned_s {
         char *topic;
@@ -50,6 +68,7 @@ struct zz_worker_s {
         /* where the time went (seconds), logged when the worker stops and
          * exported as zz_phase_seconds_total{phase} */
         double t_input, t_facts, t_decide, t_commit;
+        double t_exported[4]; /* of each phase, already added to the counter */
         size_t n_batches, n_events;
 };
 
@@ -75,7 +94,13 @@ static owned_t *find_owned(zz_worker_t *w, const char *topic, int32_t part)
 static void drop_owned(zz_worker_t *w, const char *topic, int32_t part)
 {
         size_t i, j = 0;
+        char ptext[16];
 
+        /* its lag is the new owner's to report: a stale value here would
+         * keep the lag and no-commit alerts firing */
+        snprintf(ptext, sizeof(ptext), "%d", (int)part);
+        zz_metrics_remove(w->opts.metrics, "zz_consumer_lag", "topic", topic,
+                          "partition", ptext);
         for (i = 0; i < w->n_owned; i++) {
                 if (w->owned[i].partition == part &&
                     strcmp(w->owned[i].topic, topic) == 0) {
@@ -507,10 +532,7 @@ static int fence_parts(zz_worker_t *w, const part_t *parts, size_t n_parts,
                             parts[i].topic, (int)parts[i].partition);
                 if (w->opts.metrics != NULL)
                         zz_metrics_add(w->opts.metrics,
-                                       "zz_batches_fenced_total",
-                                       "batches (or parts) dropped "
-                                       "because another instance "
-                                       "claimed the partition",
+                                       "zz_batches_fenced_total", H_FENCED,
                                        NULL, NULL, NULL, NULL, 1);
                 /* the topic name belongs to a message drop_owned frees */
                 t = strdup(parts[i].topic);
@@ -691,9 +713,7 @@ static void update_lag(zz_worker_t *w)
                     w->owned[i].committed < 0)
                         continue;
                 snprintf(part, sizeof(part), "%d", (int)w->owned[i].partition);
-                zz_metrics_set(w->opts.metrics, "zz_consumer_lag",
-                               "messages between the stored position and "
-                               "the partition end",
+                zz_metrics_set(w->opts.metrics, "zz_consumer_lag", H_LAG,
                                "topic", w->owned[i].topic, "partition", part,
                                (double)(hi > w->owned[i].committed
                                             ? hi - w->owned[i].committed
@@ -701,12 +721,64 @@ static void update_lag(zz_worker_t *w)
         }
 }
 
-static void phase_metric(zz_metrics_t *m, const char *phase, double total)
+/* zz_phase_seconds_total is a counter: it is given what each phase's
+ * running total grew by since the last batch. */
+static void phase_metrics(zz_worker_t *w)
 {
-        zz_metrics_set(m, "zz_phase_seconds",
-                       "seconds spent per phase of a batch: waiting for "
-                       "input, writing facts, deciding, committing",
-                       "phase", phase, NULL, NULL, total);
+        const double totals[4] = {w->t_input, w->t_facts, w->t_decide,
+                                  w->t_commit};
+        size_t i;
+
+        for (i = 0; i < 4; i++) {
+                double by = totals[i] - w->t_exported[i];
+
+                if (by <= 0)
+                        continue;
+                zz_metrics_add(w->opts.metrics, "zz_phase_seconds_total",
+                               H_PHASE, "phase", phases[i], NULL, NULL, by);
+                w->t_exported[i] = totals[i];
+        }
+}
+
+void zz_worker_metrics_declare(zz_metrics_t *m, const zz_config_t *config)
+{
+        static const zz_fact_outcome_t outcomes[] = {
+            ZZ_FACT_APPLIED, ZZ_FACT_DUPLICATE, ZZ_FACT_DEAD_LETTER};
+        char topic[256];
+        size_t i, j;
+
+        if (m == NULL)
+                return;
+        zz_metrics_declare(m, "zz_events_total", ZZ_METRIC_COUNTER, H_EVENTS,
+                           1);
+        for (i = 0; i < N_INPUTS; i++) {
+                zz_config_topic(config, zz_stream_name(inputs[i]), topic,
+                                sizeof(topic));
+                for (j = 0; j < sizeof(outcomes) / sizeof(outcomes[0]); j++)
+                        zz_metrics_add(m, "zz_events_total", H_EVENTS, "topic",
+                                       topic, "outcome",
+                                       zz_fact_outcome_name(outcomes[j]), 0);
+        }
+        zz_metrics_declare(m, "zz_dead_letters_total", ZZ_METRIC_COUNTER,
+                           H_DEAD, 1);
+        for (i = 0; i < ZZ_REASON__COUNT; i++)
+                zz_metrics_add(m, "zz_dead_letters_total", H_DEAD, "reason",
+                               zz_reason_name((zz_reason_t)i), NULL, NULL, 0);
+        zz_metrics_declare(m, "zz_decisions_changed_total", ZZ_METRIC_COUNTER,
+                           H_CHANGED, 0);
+        zz_metrics_declare(m, "zz_batches_total", ZZ_METRIC_COUNTER, H_BATCHES,
+                           0);
+        zz_metrics_declare(m, "zz_batches_fenced_total", ZZ_METRIC_COUNTER,
+                           H_FENCED, 0);
+        zz_metrics_declare(m, "zz_batch_seconds", ZZ_METRIC_HISTOGRAM,
+                           H_BATCH_S, 0);
+        zz_metrics_declare(m, "zz_phase_seconds_total", ZZ_METRIC_COUNTER,
+                           H_PHASE, 1);
+        for (i = 0; i < 4; i++)
+                zz_metrics_add(m, "zz_phase_seconds_total", H_PHASE, "phase",
+                               phases[i], NULL, NULL, 0);
+        /* one series per owned partition, known only once assigned */
+        zz_metrics_declare(m, "zz_consumer_lag", ZZ_METRIC_GAUGE, H_LAG, 1);
 }
 
 static int process_batch(zz_worker_t *w, char *errstr, size_t errstr_size)
@@ -742,27 +814,20 @@ static int process_batch(zz_worker_t *w, char *errstr, size_t errstr_size)
                 zz_metrics_t *m = w->opts.metrics;
                 for (i = 0; i < w->n_batch; i++) {
                         zz_metrics_add(
-                            m, "zz_events_total",
-                            "input events by topic and outcome", "topic",
+                            m, "zz_events_total", H_EVENTS, "topic",
                             rd_kafka_topic_name(w->batch[i]->rkt), "outcome",
                             zz_fact_outcome_name(results[i].outcome), 1);
                         if (results[i].outcome == ZZ_FACT_DEAD_LETTER)
-                                zz_metrics_add(m, "zz_dead_letters_total",
-                                               "dead letters by reason",
-                                               "reason", results[i].reason,
-                                               NULL, NULL, 1);
+                                zz_metrics_add(
+                                    m, "zz_dead_letters_total", H_DEAD,
+                                    "reason", results[i].reason, NULL, NULL, 1);
                 }
-                zz_metrics_add(m, "zz_decisions_changed_total",
-                               "decisions written because they changed", NULL,
+                zz_metrics_add(m, "zz_decisions_changed_total", H_CHANGED, NULL,
                                NULL, NULL, NULL, (double)changed);
-                zz_metrics_add(m, "zz_batches_total", "batches committed", NULL,
-                               NULL, NULL, NULL, 1);
-                phase_metric(m, "input", w->t_input);
-                phase_metric(m, "facts", w->t_facts);
-                phase_metric(m, "decisions", w->t_decide);
-                phase_metric(m, "commit", w->t_commit);
-                zz_metrics_observe(m, "zz_batch_seconds",
-                                   "time to apply and commit one batch",
+                zz_metrics_add(m, "zz_batches_total", H_BATCHES, NULL, NULL,
+                               NULL, NULL, 1);
+                phase_metrics(w);
+                zz_metrics_observe(m, "zz_batch_seconds", H_BATCH_S,
                                    now_s() - t0);
                 update_lag(w);
         }
