@@ -2,6 +2,7 @@
  * audit.c — replayed allocations against the published ones, byte for
  * byte, and money conservation (see audit.h).
  */
+#include "zizhu/registry.h"
 #include "zizhu/audit.h"
 
 #include <stdlib.h>
@@ -305,7 +306,8 @@ int zz_audit_verify(const zz_config_t *config, const char *replay_pg,
 
         memset(result, 0, sizeof(*result));
         codec = zz_codec_new(errstr, errstr_size);
-        if (codec == NULL)
+        if (codec == NULL ||
+            zz_registry_attach(config, codec, errstr, errstr_size) != 0)
                 goto out;
         if (read_topic(config, &pub, errstr, errstr_size) != 0)
                 goto out;

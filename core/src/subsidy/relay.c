@@ -2,6 +2,7 @@
  * relay.c — the outbox relay: PostgreSQL rows to Kafka in transactions,
  * resuming after the highest outbox id committed in Kafka (see relay.h).
  */
+#include "zizhu/catalog.h"
 #include "zizhu/relay.h"
 
 #include <inttypes.h>
@@ -359,6 +360,12 @@ static rd_kafka_t *producer_new(const zz_relay_opts_t *opts, char *errstr,
         rd_kafka_error_t *error;
         rd_kafka_t *rk;
 
+        /* The outbox rows are encoded already; their schemas go to the
+         * catalog before the first of them is published. */
+        if (zz_catalog_publish(opts->config, NULL, errstr, errstr_size) != 0) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
         if (zz_config_apply_kafka(opts->config, conf, errstr, errstr_size) !=
                 0 ||
             rd_kafka_conf_set(conf, "transactional.id", opts->transactional_id,
