@@ -5,9 +5,11 @@
  * A single-object-encoded message names its writer schema only by the
  * 64-bit CRC-64-AVRO fingerprint of its Parsing Canonical Form. An external
  * reader finds that schema in the catalog: the compacted topic
- * <prefix>schema-catalog, whose key is the fingerprint as 16 lower-case hex
- * digits (the 64-bit number, most significant digit first: the 8 bytes
- * after C3 01 read as a little-endian integer) and whose value is the
+ * <prefix>schema-catalog, whose key is the fingerprint's 8 bytes as 16
+ * lower-case hex digits, in the order they have on the wire (the 8 bytes
+ * after C3 01: little-endian, as Avro's SchemaNormalization and fastavro's
+ * fingerprint give them; codec messages print the 64-bit number instead,
+ * the same bytes reversed) and whose value is the
  * schema's JSON text, with the headers zz-stream, zz-schema-file and
  * zz-schema-version. Every producing program writes every schema it knows
  * (all streams, all versions) there at start-up, before its first message,
@@ -29,7 +31,8 @@
 /* The stream name of the catalog topic (the prefix is added). */
 #define ZZ_CATALOG_STREAM "schema-catalog"
 
-/* The key of a fingerprint: 16 hex digits and a NUL into buf[17]. */
+/* The key of a fingerprint (the 64-bit value zz_codec_rabin64 returns):
+ * 16 hex digits, little-endian byte order, and a NUL into buf[17]. */
 char *zz_catalog_key(uint64_t fingerprint, char buf[17]);
 
 /* Produces every schema of codec (NULL: of a codec made for the call) to

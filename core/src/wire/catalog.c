@@ -4,7 +4,6 @@
  */
 #include "zizhu/catalog.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,16 @@
 
 char *zz_catalog_key(uint64_t fingerprint, char buf[17])
 {
-        snprintf(buf, 17, "%016" PRIx64, fingerprint);
+        static const char hex[] = "0123456789abcdef";
+        int i;
+
+        /* byte i of the little-endian fingerprint, as on the wire */
+        for (i = 0; i < 8; i++) {
+                unsigned b = (unsigned)(fingerprint >> (8 * i)) & 0xffu;
+                buf[2 * i] = hex[b >> 4];
+                buf[2 * i + 1] = hex[b & 0xfu];
+        }
+        buf[16] = '\0';
         return buf;
 }
 
