@@ -19,10 +19,10 @@
 #include <librdkafka/rdkafka.h>
 
 #include "zizhu/catalog.h"
-#include "zizhu/registry.h"
 #include "zizhu/config.h"
 #include "zizhu/csvcell.h"
 #include "zizhu/kafka.h"
+#include "zizhu/registry.h"
 
 enum zz_sink_type { SINK_KAFKA, SINK_JSONL, SINK_CSV, SINK_NULL };
 

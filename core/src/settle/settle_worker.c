@@ -3,8 +3,6 @@
  * closed periods (boundary, wait, close, position in one transaction) and
  * the transactional relay of the allocation rows (see settle_worker.h).
  */
-#include "zizhu/registry.h"
-#include "zizhu/catalog.h"
 #include "zizhu/settle_worker.h"
 
 #include <dirent.h>
@@ -16,11 +14,13 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "zizhu/catalog.h"
 #include "zizhu/codec.h"
 #include "zizhu/event.h"
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
+#include "zizhu/registry.h"
 #include "zizhu/settle_run.h"
 #include "settle_int.h"
 

@@ -2,7 +2,6 @@
  * relay.c — the outbox relay: PostgreSQL rows to Kafka in transactions,
  * resuming after the highest outbox id committed in Kafka (see relay.h).
  */
-#include "zizhu/catalog.h"
 #include "zizhu/relay.h"
 
 #include <inttypes.h>
@@ -14,6 +13,7 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "zizhu/catalog.h"
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"

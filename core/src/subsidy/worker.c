@@ -1,7 +1,6 @@
 /*
  * worker.c — the subsidy worker's consumer loop (see worker.h).
  */
-#include "zizhu/registry.h"
 #include "zizhu/worker.h"
 
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
+#include "zizhu/registry.h"
 #include "zizhu/store.h"
 #include "zizhu/subsidy.h"
 
