@@ -9,15 +9,19 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "zizhu/audit.h"
 #include "zizhu/catalog.h"
 #include "zizhu/config.h"
 #include "zizhu/registry.h"
+#include "zizhu/replay.h"
+#include "zizhu/settle_worker.h"
 
 #include "zz_test.h"
 
@@ -195,5 +199,114 @@ Test(registry, catalog_holds_every_fingerprint_on_the_outputs, .timeout = 600)
                      0, "a fingerprint on the outputs is not in the catalog");
         zz_test_msgs_free(&ms);
         free(ps);
+        zz_test_env_drop(&env);
+}
+
+/* Huilong persons for 2020, as test_replay makes them. */
+static void people(zz_test_msgs_t *ms, int from, int to)
+{
+        int i;
+
+        for (i = from; i < to; i++) {
+                char id[19], rec[16], village[16];
+
+                zz_test_idno("500228", "19900101", i, id);
+                snprintf(rec, sizeof(rec), "R-%d", i);
+                snprintf(village, sizeof(village), "5001551070%02d",
+                         1 + i % 16);
+                zz_test_identity(ms, id, i % 3 ? "MCA" : "DPF", rec, "GRANT",
+                                 i % 3 ? "MCA.DIBAO" : "DPF.DISABLED",
+                                 i % 3 ? NULL : "level=2", "2015-01-01",
+                                 "500155", "2019-09-20T08:00:00+08:00");
+                zz_test_enrollment(ms, id, 2020, 1 + i % 2, "ANNUAL",
+                                   "2019-10-20", village);
+                zz_test_payment(ms, id, 2020, i % 2 ? 62500 : 25000,
+                                i % 4 == 0 ? 0 : (i % 3 ? 25000 : 17500), 0,
+                                "2019-10-20T10:00:00+08:00");
+        }
+}
+
+/* The settlement worker publishes allocations registry framed; Confluent's
+ * deserializer reads them, and a replay with the same settings audits
+ * byte-identical (the audit compares schema and datum). */
+Test(registry, allocations_registry_framed_read_and_audited, .timeout = 600)
+{
+        zz_test_env_t env;
+        zz_test_msgs_t ms = {0};
+        zz_test_allocs_t pub;
+        const char *url = registry_up();
+        char conf_path[256], errstr[1024], args[512], rdb[96], rpg[1024];
+        zz_replay_opts_t ro;
+        zz_config_t *config;
+        zz_audit_result_t res;
+        zz_policy_t *pol[16];
+        static atomic_int stop = 0;
+        size_t i;
+        int n;
+        FILE *fp;
+
+        cr_assert_eq(zz_test_env_new(&env, "rgs"), 0);
+        snprintf(conf_path, sizeof(conf_path), "/tmp/zzt_%d_registry.conf",
+                 (int)getpid());
+        fp = fopen(conf_path, "w");
+        cr_assert_not_null(fp);
+        fprintf(fp,
+                "schema_registry_url = %s\n"
+                "wire.allocation = registry\n"
+                "wire.dead-letter = registry\n",
+                url);
+        cr_assert_eq(fclose(fp), 0);
+        setenv("ZIZHU_CONFIG", conf_path, 1);
+
+        people(&ms, 1, 40);
+        cr_assert_eq(zz_test_send(&env, &ms), 0);
+        zz_test_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
+        cr_assert_eq(zz_test_send(&env, &ms), 0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
+        cr_assert_eq(zz_test_allocs_read(&env, &pub), 0);
+        cr_assert_gt(pub.n, 0);
+        for (i = 0; i < pub.n; i++)
+                cr_expect_eq(pub.a[i].value[0], 0x00,
+                             "allocation %zu is not registry framed", i);
+        snprintf(args, sizeof(args),
+                 "registry --registry '%s' --expect allocation=%zu", url,
+                 pub.n);
+        cr_expect_eq(read_with_python(&env, args), 0,
+                     "Confluent's AvroDeserializer did not read every "
+                     "allocation");
+
+        snprintf(rdb, sizeof(rdb), "%s_r", env.db);
+        config = zz_config_load(NULL, errstr, sizeof(errstr));
+        cr_assert_not_null(config, "%s", errstr);
+        memset(&ro, 0, sizeof(ro));
+        ro.config = config;
+        ro.database = rdb;
+        ro.policy_dir = ZZ_SOURCE_DIR "/policies";
+        ro.sql_dir = ZZ_SOURCE_DIR "/sql";
+        ro.from_ms = -1;
+        ro.drop = 1;
+        ro.stop = &stop;
+        cr_assert_eq(zz_replay_run(&ro, errstr, sizeof(errstr)), 0, "%s",
+                     errstr);
+        zz_replay_conninfo(env.pg_base, rdb, rpg, sizeof(rpg));
+        n = zz_settle_load_policies(ZZ_SOURCE_DIR "/policies", pol, 16, errstr,
+                                    sizeof(errstr));
+        cr_assert_gt(n, 0);
+        cr_assert_eq(zz_audit_verify(config, rpg,
+                                     (const zz_policy_t *const *)pol, (size_t)n,
+                                     0, stderr, &res, errstr, sizeof(errstr)),
+                     0, "%s", errstr);
+        cr_expect(res.ok);
+        cr_expect_eq(res.allocations, pub.n);
+        cr_expect_eq(res.differences, 0);
+        for (n = n - 1; n >= 0; n--)
+                zz_policy_destroy(pol[n]);
+        zz_config_destroy(config);
+        unsetenv("ZIZHU_CONFIG");
+        unlink(conf_path);
+        zz_test_allocs_free(&pub);
+        zz_test_msgs_free(&ms);
+        zz_test_db_drop(&env, rdb);
         zz_test_env_drop(&env);
 }
