@@ -27,6 +27,8 @@ static const struct zz_cli_cmd zz_cli_cmds[] = {
      "a person's decision at a past moment, with its trace"},
     {"report", zz_cmd_report, "settlement, backlog and progress reports"},
     {"topics", zz_cmd_topics, "apply the topic plan to a Kafka cluster"},
+    {"schemas", zz_cmd_schemas,
+     "the schema catalog, as a file or on its topic"},
 };
 
 #define ZZ_CLI_NCMDS (sizeof(zz_cli_cmds) / sizeof(zz_cli_cmds[0]))

@@ -17,5 +17,6 @@ int zz_cmd_audit(int argc, char **argv);
 int zz_cmd_explain(int argc, char **argv);
 int zz_cmd_report(int argc, char **argv);
 int zz_cmd_topics(int argc, char **argv);
+int zz_cmd_schemas(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ PACKAGES=(
         build-essential cmake pkg-config
         librdkafka-dev libavro-dev libpq-dev libcriterion-dev libjansson-dev
         libyaml-dev libcsv-dev libssl-dev libmicrohttpd-dev
+        libcurl4-openssl-dev  # the schema registry client (HTTP, TLS, basic auth)
         postgresql-15 postgresql-client-15
         kcat valgrind clang-format
         clang libclang-rt-14-dev  # tests/fuzz: libFuzzer and the sanitizer runtimes

@@ -241,11 +241,11 @@ Test(topics, apply_is_idempotent_and_sets_the_plan, .timeout = 120)
         zz_test_env_export(&env);
         rc = run_capture(&env, "cli", "zizhu", args, &out);
         cr_expect_eq(rc, 0, "first apply: exit %d", rc);
-        cr_expect_eq(count(out, " created "), 8, "first apply:\n%s", out);
+        cr_expect_eq(count(out, " created "), 9, "first apply:\n%s", out);
         free(out);
         rc = run_capture(&env, "cli", "zizhu", args, &out);
         cr_expect_eq(rc, 0, "second apply: exit %d", rc);
-        cr_expect_eq(count(out, " unchanged "), 8, "second apply:\n%s", out);
+        cr_expect_eq(count(out, " unchanged "), 9, "second apply:\n%s", out);
         cr_expect_eq(count(out, " created ") + count(out, " changed "), 0,
                      "second apply:\n%s", out);
         free(out);
@@ -253,6 +253,7 @@ Test(topics, apply_is_idempotent_and_sets_the_plan, .timeout = 120)
         expect_config(&env, "control", "retention.ms", "-1");
         expect_config(&env, "allocation", "retention.ms", "-1");
         expect_config(&env, "subsidy-state", "cleanup.policy", "compact");
+        expect_config(&env, "schema-catalog", "cleanup.policy", "compact");
         expect_config(&env, "payment", "min.insync.replicas", "1");
         zz_test_topics_delete(&env);
 }

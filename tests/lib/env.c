@@ -27,7 +27,7 @@ static const struct {
         int parts;
 } topics[] = {{"identity", 4},   {"enrollment", 4},    {"payment", 4},
               {"control", 1},    {"subsidy-state", 4}, {"reconciliation", 4},
-              {"allocation", 1}, {"dead-letter", 4}};
+              {"allocation", 1}, {"dead-letter", 4},   {"schema-catalog", 1}};
 #define N_TOPICS (sizeof(topics) / sizeof(topics[0]))
 
 /* Kafka admin requests wait this long for the broker. */
@@ -148,7 +148,8 @@ int zz_test_topics_create(const zz_test_env_t *env)
                          topics[i].name);
                 nt[i] = rd_kafka_NewTopic_new(name, topics[i].parts, 1, errstr,
                                               sizeof(errstr));
-                if (strcmp(topics[i].name, "subsidy-state") == 0)
+                if (strcmp(topics[i].name, "subsidy-state") == 0 ||
+                    strcmp(topics[i].name, "schema-catalog") == 0)
                         rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy",
                                                      "compact");
         }

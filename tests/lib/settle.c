@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 
+#include "zizhu/registry.h"
 #include "zizhu/codec.h"
 #include "zizhu/config.h"
 #include "zizhu/settle_worker.h"
@@ -169,6 +170,17 @@ int zz_test_allocs_read(const zz_test_env_t *env, zz_test_allocs_t *out)
 
         memset(out, 0, sizeof(*out));
         cr_assert_not_null(codec, "codec: %s", errstr);
+        {
+                /* registry-framed allocations (ZIZHU_CONFIG with a
+                 * schema_registry_url) decode through the registry */
+                zz_config_t *config =
+                    zz_config_load(NULL, errstr, sizeof(errstr));
+                cr_assert_not_null(config, "config: %s", errstr);
+                cr_assert_eq(
+                    zz_registry_attach(config, codec, errstr, sizeof(errstr)),
+                    0, "registry: %s", errstr);
+                zz_config_destroy(config);
+        }
         rk =
             zz_test_reader_new(env, "allocation", NULL, errstr, sizeof(errstr));
         if (rk == NULL) {

@@ -1,7 +1,8 @@
 /*
  * codec.h — Avro single-object encoding of every zizhu stream.
  *
- * Every message on a zizhu topic is Avro single-object encoded: the two
+ * A message on a zizhu topic is Avro single-object encoded (the default;
+ * see ZZ_CODEC_REGISTRY_MAGIC below for the other framing): the two
  * bytes C3 01, the 8-byte little-endian CRC-64-AVRO (Rabin) fingerprint of
  * the writer schema's Parsing Canonical Form, then the binary datum. The
  * schemas are the files in schemas/, compiled into the library: the current
@@ -59,9 +60,10 @@ int zz_stream_from_name(const char *name, size_t len, zz_stream_t *out);
 /* Why a message did not decode. */
 typedef enum zz_codec_err_e {
         ZZ_CODEC_OK = 0,
-        ZZ_CODEC_ERR_FRAMING,        /* shorter than the 10-byte header, or
-                                      * not starting with C3 01 */
-        ZZ_CODEC_ERR_UNKNOWN_SCHEMA, /* fingerprint of no known schema */
+        ZZ_CODEC_ERR_FRAMING,        /* shorter than its header, or starting
+                                      * with neither C3 01 nor 00 */
+        ZZ_CODEC_ERR_UNKNOWN_SCHEMA, /* fingerprint or registry id of no
+                                      * known schema */
         ZZ_CODEC_ERR_WRONG_STREAM,   /* a known schema of another stream */
         ZZ_CODEC_ERR_DATUM,          /* bytes do not match the writer schema */
         ZZ_CODEC_ERR_TRAILING,       /* bytes left after a complete datum */
@@ -77,6 +79,15 @@ const char *zz_codec_err_name(zz_codec_err_t err);
 #define ZZ_CODEC_MAGIC_0     0xC3
 #define ZZ_CODEC_MAGIC_1     0x01
 #define ZZ_CODEC_HEADER_SIZE 10
+
+/* Schema registry framing (Confluent's wire format): the byte 00, the
+ * 4-byte big-endian id the registry gave the writer schema, then the binary
+ * datum. Decode accepts both framings (the first byte tells); encode writes
+ * registry framing for a stream once zz_codec_set_registry_output named its
+ * id. The ids come from a registry (see registry.h): the codec only maps
+ * them to its schemas. */
+#define ZZ_CODEC_REGISTRY_MAGIC       0x00
+#define ZZ_CODEC_REGISTRY_HEADER_SIZE 5
 
 /* Upper bound on array and map items in one datum (all blocks, all levels):
  * caps memory when items can encode in zero bytes (e.g. arrays of null). */
@@ -151,10 +162,37 @@ typedef struct zz_codec_buf_s {
                 NULL, 0, 0                                                     \
         }
 
+/* Binds the registry id to the known schema with that fingerprint, for
+ * decoding messages framed with it. 0 (also when already bound to it), or
+ * -1: no schema of this codec has that fingerprint, the id is <= 0 or
+ * bound to another schema, out of memory. */
+int zz_codec_registry_bind(zz_codec_t *codec, int32_t id, uint64_t fingerprint);
+
+/* From now on zz_codec_encode frames the stream's messages with registry id
+ * id (which must be bound to the stream's current schema: -1 otherwise), or
+ * with single-object encoding again when id is 0. Older versions of the
+ * stream's schema are then refused by encode (only the current schema is
+ * registered). */
+int zz_codec_set_registry_output(zz_codec_t *codec, zz_stream_t stream,
+                                 int32_t id);
+
+/* Called by zz_codec_decode for a registry id not bound yet: sets
+ * *fingerprint to the fingerprint of the schema the registry has under that
+ * id and returns 0 (the codec then binds it), or -1 (the message is then
+ * UNKNOWN_SCHEMA). Called on the decoding thread. */
+typedef int (*zz_codec_resolve_fn)(void *opaque, int32_t id,
+                                   uint64_t *fingerprint);
+/* Installs the resolver (NULL: none; unknown ids are UNKNOWN_SCHEMA). The
+ * codec takes opaque: opaque_free(opaque), when not NULL, is called when
+ * the resolver is replaced and by zz_codec_destroy. */
+void zz_codec_set_resolver(zz_codec_t *codec, zz_codec_resolve_fn fn,
+                           void *opaque, void (*opaque_free)(void *opaque));
+
 /* Frees the bytes and resets the buffer to empty. Accepts NULL. */
 void zz_codec_buf_free(zz_codec_buf_t *buf);
 
-/* Encodes value as one single-object-encoded message of stream into out,
+/* Encodes value as one message of stream into out (single-object encoded,
+ * or registry framed after zz_codec_set_registry_output),
  * replacing its content (out->len is the message size). The value must be of
  * a schema of that stream (the current one, from zz_codec_value_new, or an
  * older version from zz_codec_schema_version: the message then carries that

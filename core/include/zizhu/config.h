@@ -18,6 +18,19 @@
  *   audit_retention_ms / ZIZHU_AUDIT_RETENTION_MS  the shortest retention
  *                                 the audit accepts on the topics it replays:
  *                                 -1 (default) = the log must be kept for ever
+ *   schema_registry_url / ZIZHU_SCHEMA_REGISTRY_URL  a Confluent-compatible
+ *                                 schema registry (http://127.0.0.1:18081/
+ *                                 apis/ccompat/v7 for Apicurio): where the
+ *                                 streams with wire.<stream> = registry
+ *                                 register their schemas, and where the
+ *                                 inputs' registry ids are looked up
+ *   schema_registry_auth_file / ZIZHU_SCHEMA_REGISTRY_AUTH_FILE  a file whose
+ *                                 first line is user:password, for HTTP basic
+ *                                 authentication to the registry (never the
+ *                                 password itself in the configuration)
+ *   wire.<stream> in the file     registry | single-object (the default):
+ *                                 how the messages of that stream's topic are
+ *                                 framed (see codec.h)
  *   kafka.<prop> in the file      a librdkafka property, as -X <prop>=...
  *
  * The file is lines of key = value; '#' starts a comment.
@@ -62,6 +75,15 @@ const char *zz_config_pseudonym_key(const zz_config_t *config);
 /* -1 (the audited topics must keep their log for ever) or the shortest
  * retention in milliseconds they may have. */
 long long zz_config_audit_retention_ms(const zz_config_t *config);
+
+/* The registry's URL and the basic-auth file, or NULL when not set. */
+const char *zz_config_registry_url(const zz_config_t *config);
+const char *zz_config_registry_auth_file(const zz_config_t *config);
+/* "registry" or "single-object" for wire.<stream>, NULL when not set. */
+const char *zz_config_wire(const zz_config_t *config, const char *stream);
+/* The streams named in wire.<stream> settings, i < zz_config_wire_count. */
+size_t zz_config_wire_count(const zz_config_t *config);
+const char *zz_config_wire_stream(const zz_config_t *config, size_t i);
 
 /* Number of librdkafka properties, and the i-th key and value. */
 size_t zz_config_kafka_count(const zz_config_t *config);

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "zizhu/codec.h"
 #include "zizhu/date.h"
 #include "zizhu/money.h"
 
@@ -355,6 +356,8 @@ typedef struct zz_feed_encoder_s zz_feed_encoder_t;
 
 zz_feed_encoder_t *zz_feed_encoder_new(char *errstr, size_t errstr_size);
 void zz_feed_encoder_destroy(zz_feed_encoder_t *enc); /* accepts NULL */
+/* The encoder's codec (borrowed), for zz_registry_attach. */
+zz_codec_t *zz_feed_encoder_codec(zz_feed_encoder_t *enc);
 /* Encodes rec. *data (owned by the encoder, valid until the next call)
  * and *len receive the message. -1 with errstr when the record does not
  * pass the event's validation or cannot be encoded. */

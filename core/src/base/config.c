@@ -23,6 +23,11 @@ struct zz_config_s {
         char *topic_prefix;
         char *pseudonym_key;
         long long audit_retention_ms;
+        char *registry_url;
+        char *registry_auth_file;
+        struct zz_kv *wire; /* stream -> "registry" | "single-object" */
+        size_t wire_count;
+        size_t wire_cap;
         struct zz_kv *kafka;
         size_t kafka_count;
         size_t kafka_cap;
@@ -39,34 +44,57 @@ static int replace(char **slot, const char *value)
         return 0;
 }
 
-int zz_config_set_kafka(zz_config_t *config, const char *key, const char *value)
+/* Sets key to value in the list *kv (replacing an earlier value). */
+static int kv_set(struct zz_kv **kv, size_t *count, size_t *cap,
+                  const char *key, const char *value)
 {
         size_t i;
 
-        for (i = 0; i < config->kafka_count; i++) {
-                if (strcmp(config->kafka[i].key, key) == 0)
-                        return replace(&config->kafka[i].value, value);
+        for (i = 0; i < *count; i++) {
+                if (strcmp((*kv)[i].key, key) == 0)
+                        return replace(&(*kv)[i].value, value);
         }
-        if (config->kafka_count == config->kafka_cap) {
-                size_t cap = config->kafka_cap ? config->kafka_cap * 2 : 8;
-                struct zz_kv *grown =
-                    realloc(config->kafka, cap * sizeof(*grown));
+        if (*count == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 8;
+                struct zz_kv *grown = realloc(*kv, ncap * sizeof(*grown));
 
                 if (grown == NULL)
                         return -1;
-                config->kafka = grown;
-                config->kafka_cap = cap;
+                *kv = grown;
+                *cap = ncap;
         }
-        config->kafka[config->kafka_count].key = strdup(key);
-        config->kafka[config->kafka_count].value = strdup(value);
-        if (config->kafka[config->kafka_count].key == NULL ||
-            config->kafka[config->kafka_count].value == NULL) {
-                free(config->kafka[config->kafka_count].key);
-                free(config->kafka[config->kafka_count].value);
+        (*kv)[*count].key = strdup(key);
+        (*kv)[*count].value = strdup(value);
+        if ((*kv)[*count].key == NULL || (*kv)[*count].value == NULL) {
+                free((*kv)[*count].key);
+                free((*kv)[*count].value);
                 return -1;
         }
-        config->kafka_count++;
+        (*count)++;
         return 0;
+}
+
+int zz_config_set_kafka(zz_config_t *config, const char *key, const char *value)
+{
+        return kv_set(&config->kafka, &config->kafka_count, &config->kafka_cap,
+                      key, value);
+}
+
+/* wire.<stream> = registry | single-object. The stream name is checked by
+ * the wire layer (zz_registry_attach), which knows the streams. */
+static int set_wire(zz_config_t *config, const char *stream, const char *value,
+                    char *errstr, size_t errstr_size)
+{
+        if (strcmp(value, "registry") != 0 &&
+            strcmp(value, "single-object") != 0) {
+                snprintf(errstr, errstr_size,
+                         "wire.%s must be \"registry\" or \"single-object\", "
+                         "not \"%s\"",
+                         stream, value);
+                return -1;
+        }
+        return kv_set(&config->wire, &config->wire_count, &config->wire_cap,
+                      stream, value);
 }
 
 /* audit_retention_ms: -1 (the log must be kept for ever) or a number of
@@ -116,6 +144,12 @@ static int apply(zz_config_t *config, const char *key, const char *value,
         }
         if (strcmp(key, "audit_retention_ms") == 0)
                 return set_retention(config, value, errstr, errstr_size);
+        if (strcmp(key, "schema_registry_url") == 0)
+                return replace(&config->registry_url, value);
+        if (strcmp(key, "schema_registry_auth_file") == 0)
+                return replace(&config->registry_auth_file, value);
+        if (strncmp(key, "wire.", 5) == 0 && key[5] != '\0')
+                return set_wire(config, key + 5, value, errstr, errstr_size);
         if (strncmp(key, "kafka.", 6) == 0 && key[6] != '\0')
                 return zz_config_set_kafka(config, key + 6, value);
         if (from_file) {
@@ -218,11 +252,14 @@ zz_config_t *zz_config_load(const char *path, char *errstr, size_t errstr_size)
         static const struct {
                 const char *env;
                 const char *key;
-        } envs[] = {{"ZIZHU_BOOTSTRAP", "bootstrap"},
-                    {"ZIZHU_PG", "pg"},
-                    {"ZIZHU_TOPIC_PREFIX", "topic_prefix"},
-                    {"ZIZHU_PSEUDONYM_KEY", "pseudonym_key"},
-                    {"ZIZHU_AUDIT_RETENTION_MS", "audit_retention_ms"}};
+        } envs[] = {
+            {"ZIZHU_BOOTSTRAP", "bootstrap"},
+            {"ZIZHU_PG", "pg"},
+            {"ZIZHU_TOPIC_PREFIX", "topic_prefix"},
+            {"ZIZHU_PSEUDONYM_KEY", "pseudonym_key"},
+            {"ZIZHU_AUDIT_RETENTION_MS", "audit_retention_ms"},
+            {"ZIZHU_SCHEMA_REGISTRY_URL", "schema_registry_url"},
+            {"ZIZHU_SCHEMA_REGISTRY_AUTH_FILE", "schema_registry_auth_file"}};
         zz_config_t *config = calloc(1, sizeof(*config));
         size_t i;
 
@@ -266,6 +303,13 @@ void zz_config_destroy(zz_config_t *config)
                 free(config->kafka[i].value);
         }
         free(config->kafka);
+        for (i = 0; i < config->wire_count; i++) {
+                free(config->wire[i].key);
+                free(config->wire[i].value);
+        }
+        free(config->wire);
+        free(config->registry_url);
+        free(config->registry_auth_file);
         free(config->bootstrap);
         free(config->pg);
         free(config->topic_prefix);
@@ -296,6 +340,37 @@ const char *zz_config_pseudonym_key(const zz_config_t *config)
 long long zz_config_audit_retention_ms(const zz_config_t *config)
 {
         return config->audit_retention_ms;
+}
+
+const char *zz_config_registry_url(const zz_config_t *config)
+{
+        return config->registry_url;
+}
+
+const char *zz_config_registry_auth_file(const zz_config_t *config)
+{
+        return config->registry_auth_file;
+}
+
+const char *zz_config_wire(const zz_config_t *config, const char *stream)
+{
+        size_t i;
+
+        for (i = 0; i < config->wire_count; i++) {
+                if (strcmp(config->wire[i].key, stream) == 0)
+                        return config->wire[i].value;
+        }
+        return NULL;
+}
+
+size_t zz_config_wire_count(const zz_config_t *config)
+{
+        return config->wire_count;
+}
+
+const char *zz_config_wire_stream(const zz_config_t *config, size_t i)
+{
+        return i < config->wire_count ? config->wire[i].key : NULL;
 }
 
 size_t zz_config_kafka_count(const zz_config_t *config)

@@ -49,6 +49,11 @@ zz_feed_encoder_t *zz_feed_encoder_new(char *errstr, size_t errstr_size)
         return enc;
 }
 
+zz_codec_t *zz_feed_encoder_codec(zz_feed_encoder_t *enc)
+{
+        return enc->codec;
+}
+
 void zz_feed_encoder_destroy(zz_feed_encoder_t *enc)
 {
         int i;

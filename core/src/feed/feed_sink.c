@@ -18,9 +18,11 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "zizhu/catalog.h"
 #include "zizhu/config.h"
 #include "zizhu/csvcell.h"
 #include "zizhu/kafka.h"
+#include "zizhu/registry.h"
 
 enum zz_sink_type { SINK_KAFKA, SINK_JSONL, SINK_CSV, SINK_NULL };
 
@@ -111,6 +113,16 @@ zz_feed_sink_t *zz_feed_sink_kafka(const zz_config_t *config, char *errstr,
                 return NULL;
         s->enc = zz_feed_encoder_new(errstr, errstr_size);
         if (s->enc == NULL) {
+                free(s);
+                return NULL;
+        }
+        /* The topics' framing, and the schemas in the catalog before the
+         * first message. */
+        if (zz_registry_attach(config, zz_feed_encoder_codec(s->enc), errstr,
+                               errstr_size) != 0 ||
+            zz_catalog_publish(config, zz_feed_encoder_codec(s->enc), errstr,
+                               errstr_size) != 0) {
+                zz_feed_encoder_destroy(s->enc);
                 free(s);
                 return NULL;
         }

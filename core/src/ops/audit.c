@@ -1,6 +1,7 @@
 /*
  * audit.c — replayed allocations against the published ones, byte for
- * byte, and money conservation (see audit.h).
+ * byte (the datum, whichever framing each side has), and money
+ * conservation (see audit.h).
  */
 #include "zizhu/audit.h"
 
@@ -14,6 +15,7 @@
 #include "zizhu/codec.h"
 #include "zizhu/kafka.h"
 #include "zizhu/pg.h"
+#include "zizhu/registry.h"
 #include "zizhu/settle_run.h"
 
 typedef struct msg_s {
@@ -22,6 +24,8 @@ typedef struct msg_s {
         size_t len;
         char id[40]; /* allocation_id */
         size_t seq;  /* order of arrival */
+        int version; /* of the writer schema, -1 when unknown */
+        size_t hdr;  /* bytes of framing before the datum */
 } msg_t;
 
 typedef struct msgs_s {
@@ -92,6 +96,40 @@ static void set_id(zz_codec_t *codec, msg_t *m)
             avro_value_get_by_name(&v, "allocation_id", &f, NULL) == 0 &&
             avro_value_get_string(&f, &s, &len) == 0)
                 snprintf(m->id, sizeof(m->id), "%s", s);
+}
+
+/* The writer schema's version and where the datum starts: a message framed
+ * for a schema registry (00 + id) and one single-object encoded (C3 01 +
+ * fingerprint) with the same schema and datum are the same allocation. */
+static void set_writer(zz_codec_t *codec, msg_t *m)
+{
+        avro_value_t v;
+        char err[128];
+
+        m->version = -1;
+        m->hdr = 0;
+        if (zz_codec_decode(codec, ZZ_STREAM_ALLOCATION, m->value, m->len, &v,
+                            NULL, err, sizeof(err)) != 0 ||
+            zz_codec_peek(codec, m->value, m->len, NULL, &m->version, NULL) !=
+                0) {
+                m->version = -1;
+                return;
+        }
+        m->hdr = m->value[0] == ZZ_CODEC_REGISTRY_MAGIC
+                     ? ZZ_CODEC_REGISTRY_HEADER_SIZE
+                     : ZZ_CODEC_HEADER_SIZE;
+}
+
+/* Same writer schema and same datum, whatever the framing; the whole bytes
+ * when a schema is unknown. */
+static int same_message(const msg_t *a, const msg_t *b)
+{
+        if (a->version < 0 || b->version < 0)
+                return a->len == b->len &&
+                       memcmp(a->value, b->value, a->len) == 0;
+        return a->version == b->version && a->len - a->hdr == b->len - b->hdr &&
+               memcmp(a->value + a->hdr, b->value + b->hdr, a->len - a->hdr) ==
+                   0;
 }
 
 static long long now_ms(void)
@@ -218,7 +256,8 @@ static void find_duplicates(zz_codec_t *codec, msgs_t *pub, FILE *out,
 }
 
 /* One period (key) both published, pub[0..n_pub), and replayed,
- * rep[0..n_rep): the same bytes in the same order, or not. */
+ * rep[0..n_rep): the same messages (schema and datum bytes) in the same
+ * order, or not. */
 static void compare_period(const char *key, const msg_t *pub, size_t n_pub,
                            const msg_t *rep, size_t n_rep, FILE *out,
                            zz_audit_result_t *result)
@@ -228,8 +267,7 @@ static void compare_period(const char *key, const msg_t *pub, size_t n_pub,
 
         result->periods++;
         for (k = 0; same && k < n_pub; k++)
-                if (pub[k].len != rep[k].len ||
-                    memcmp(pub[k].value, rep[k].value, pub[k].len) != 0)
+                if (!same_message(&pub[k], &rep[k]))
                         same = 0;
         if (same) {
                 result->allocations += n_pub;
@@ -305,7 +343,8 @@ int zz_audit_verify(const zz_config_t *config, const char *replay_pg,
 
         memset(result, 0, sizeof(*result));
         codec = zz_codec_new(errstr, errstr_size);
-        if (codec == NULL)
+        if (codec == NULL ||
+            zz_registry_attach(config, codec, errstr, errstr_size) != 0)
                 goto out;
         if (read_topic(config, &pub, errstr, errstr_size) != 0)
                 goto out;
@@ -313,6 +352,13 @@ int zz_audit_verify(const zz_config_t *config, const char *replay_pg,
         if (conn == NULL || read_replayed(conn, &rep, errstr, errstr_size) != 0)
                 goto out;
         find_duplicates(codec, &pub, out, result);
+        {
+                size_t i;
+                for (i = 0; i < pub.n; i++)
+                        set_writer(codec, &pub.v[i]);
+                for (i = 0; i < rep.n; i++)
+                        set_writer(codec, &rep.v[i]);
+        }
         compare_all(&pub, &rep, out, result);
         if (out != NULL)
                 fprintf(out, "\nmoney conservation (replay):\n");

@@ -14,11 +14,13 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "zizhu/catalog.h"
 #include "zizhu/codec.h"
 #include "zizhu/event.h"
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
+#include "zizhu/registry.h"
 #include "zizhu/settle_run.h"
 #include "settle_int.h"
 
@@ -505,6 +507,10 @@ static int relay_open(relay_t *r, const zz_settler_opts_t *o, char *errstr,
         char tid[300];
 
         memset(r, 0, sizeof(*r));
+        if (zz_catalog_publish(o->config, NULL, errstr, errstr_size) != 0) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
         if (o->transactional_id != NULL)
                 snprintf(tid, sizeof(tid), "%s", o->transactional_id);
         else
@@ -920,7 +926,8 @@ static int settler_open(settler_t *st, char *errstr, size_t errstr_size)
                 return -1;
         }
         st->codec = zz_codec_new(errstr, errstr_size);
-        if (st->codec == NULL)
+        if (st->codec == NULL ||
+            zz_registry_attach(o->config, st->codec, errstr, errstr_size) != 0)
                 return -1;
         st->conn =
             zz_pg_connect(zz_config_pg(o->config), "zizhu-settlement-worker",

@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "zizhu/catalog.h"
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
@@ -417,6 +418,12 @@ static rd_kafka_t *producer_new(const zz_relay_opts_t *opts, char *errstr,
         rd_kafka_error_t *error;
         rd_kafka_t *rk;
 
+        /* The outbox rows are encoded already; their schemas go to the
+         * catalog before the first of them is published. */
+        if (zz_catalog_publish(opts->config, NULL, errstr, errstr_size) != 0) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
         if (zz_config_apply_kafka(opts->config, conf, errstr, errstr_size) !=
                 0 ||
             rd_kafka_conf_set(conf, "transactional.id", opts->transactional_id,

@@ -16,6 +16,7 @@
 #include "zizhu/kafka.h"
 #include "zizhu/log.h"
 #include "zizhu/pg.h"
+#include "zizhu/registry.h"
 #include "zizhu/store.h"
 #include "zizhu/subsidy.h"
 
@@ -405,7 +406,8 @@ zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
                 goto fail;
         stats_session(w);
         w->codec = zz_codec_new(errstr, errstr_size);
-        if (w->codec == NULL)
+        if (w->codec == NULL || zz_registry_attach(opts->config, w->codec,
+                                                   errstr, errstr_size) != 0)
                 goto fail;
         w->facts = zz_facts_batch_new();
         if (w->facts == NULL) {

@@ -1721,7 +1721,23 @@ struct zz_codec_s {
         avro_reader_t reader;
         avro_writer_t writer;
         zz_arena_t *arena; /* nodes and plans */
+        /* Schema registry framing: ids bound to entries (an entry may have
+         * several: a registry may give one canonical form several ids),
+         * the id each stream's output is framed with (0: single-object),
+         * and the callback that finds an id not bound yet. */
+        struct zz_reg_id *ids;
+        size_t nids;
+        size_t ids_cap;
+        int32_t out_id[ZZ_STREAM__COUNT];
+        zz_codec_resolve_fn resolve;
+        void *resolve_opaque;
+        void (*resolve_free)(void *opaque);
         char dummy[1];
+};
+
+struct zz_reg_id {
+        int32_t id;
+        size_t entry;
 };
 
 /* "identity.avsc" -> identity, current; "identity.v1.avsc" -> version 1. */
@@ -1995,6 +2011,9 @@ void zz_codec_destroy(zz_codec_t *codec)
                 free(e->own_json);
         }
         free(codec->entries);
+        free(codec->ids);
+        if (codec->resolve_free != NULL)
+                codec->resolve_free(codec->resolve_opaque);
         if (codec->reader != NULL)
                 avro_reader_free(codec->reader);
         if (codec->writer != NULL)
@@ -2125,7 +2144,7 @@ int zz_codec_encode(zz_codec_t *codec, zz_stream_t stream, avro_value_t *value,
 {
         const struct zz_entry *e;
         avro_schema_t schema;
-        size_t size, need;
+        size_t size, need, hsize;
         int trailing;
         char err[256];
 
@@ -2152,7 +2171,20 @@ int zz_codec_encode(zz_codec_t *codec, zz_stream_t stream, avro_value_t *value,
                               zz_stream_name(stream), avro_strerror());
                 return -1;
         }
-        need = ZZ_CODEC_HEADER_SIZE + size;
+        hsize = ZZ_CODEC_HEADER_SIZE;
+        if (codec->out_id[stream] > 0) {
+                if (e != codec->current[stream]) {
+                        zz_errstr_set(
+                            errstr, errstr_size,
+                            "could not encode %s message: its topic uses "
+                            "schema registry framing and %s is not the "
+                            "registered schema",
+                            zz_stream_name(stream), e->file);
+                        return -1;
+                }
+                hsize = ZZ_CODEC_REGISTRY_HEADER_SIZE;
+        }
+        need = hsize + size;
         if (need > out->cap) {
                 size_t cap = out->cap ? out->cap : 256;
                 unsigned char *data;
@@ -2166,12 +2198,21 @@ int zz_codec_encode(zz_codec_t *codec, zz_stream_t stream, avro_value_t *value,
                 out->data = data;
                 out->cap = cap;
         }
-        out->data[0] = ZZ_CODEC_MAGIC_0;
-        out->data[1] = ZZ_CODEC_MAGIC_1;
-        put_le64(out->data + 2, e->fingerprint);
+        if (hsize == ZZ_CODEC_REGISTRY_HEADER_SIZE) {
+                uint32_t id = (uint32_t)codec->out_id[stream];
+
+                out->data[0] = ZZ_CODEC_REGISTRY_MAGIC;
+                out->data[1] = (unsigned char)(id >> 24);
+                out->data[2] = (unsigned char)(id >> 16);
+                out->data[3] = (unsigned char)(id >> 8);
+                out->data[4] = (unsigned char)id;
+        } else {
+                out->data[0] = ZZ_CODEC_MAGIC_0;
+                out->data[1] = ZZ_CODEC_MAGIC_1;
+                put_le64(out->data + 2, e->fingerprint);
+        }
         avro_writer_memory_set_dest(
-            codec->writer, (const char *)out->data + ZZ_CODEC_HEADER_SIZE,
-            (int64_t)size);
+            codec->writer, (const char *)out->data + hsize, (int64_t)size);
         if (avro_value_write(codec->writer, value) != 0 ||
             avro_writer_tell(codec->writer) != (int64_t)size) {
                 zz_errstr_set(errstr, errstr_size,
@@ -2179,8 +2220,8 @@ int zz_codec_encode(zz_codec_t *codec, zz_stream_t stream, avro_value_t *value,
                               zz_stream_name(stream), avro_strerror());
                 return -1;
         }
-        if (validate_datum(e->node, out->data + ZZ_CODEC_HEADER_SIZE, size,
-                           &trailing, err, sizeof(err)) != 0) {
+        if (validate_datum(e->node, out->data + hsize, size, &trailing, err,
+                           sizeof(err)) != 0) {
                 zz_errstr_set(errstr, errstr_size,
                               "could not encode %s message: invalid value %s",
                               zz_stream_name(stream), err);
@@ -2201,14 +2242,110 @@ static const struct zz_entry *lookup(const zz_codec_t *codec, uint64_t fp)
         return NULL;
 }
 
+static const struct zz_entry *lookup_id(const zz_codec_t *codec, int32_t id)
+{
+        size_t i;
+
+        for (i = 0; i < codec->nids; i++) {
+                if (codec->ids[i].id == id)
+                        return &codec->entries[codec->ids[i].entry];
+        }
+        return NULL;
+}
+
+int zz_codec_registry_bind(zz_codec_t *codec, int32_t id, uint64_t fingerprint)
+{
+        const struct zz_entry *e;
+        const struct zz_entry *bound;
+
+        if (codec == NULL || id <= 0)
+                return -1;
+        e = lookup(codec, fingerprint);
+        if (e == NULL)
+                return -1;
+        bound = lookup_id(codec, id);
+        if (bound != NULL)
+                return bound == e ? 0 : -1;
+        if (codec->nids == codec->ids_cap) {
+                size_t cap = codec->ids_cap ? codec->ids_cap * 2 : 16;
+                struct zz_reg_id *grown =
+                    realloc(codec->ids, cap * sizeof(*grown));
+
+                if (grown == NULL)
+                        return -1;
+                codec->ids = grown;
+                codec->ids_cap = cap;
+        }
+        codec->ids[codec->nids].id = id;
+        codec->ids[codec->nids].entry = (size_t)(e - codec->entries);
+        codec->nids++;
+        return 0;
+}
+
+int zz_codec_set_registry_output(zz_codec_t *codec, zz_stream_t stream,
+                                 int32_t id)
+{
+        if (codec == NULL || !stream_ok(stream) || id < 0)
+                return -1;
+        if (id > 0 && lookup_id(codec, id) != codec->current[stream])
+                return -1;
+        codec->out_id[stream] = id;
+        return 0;
+}
+
+void zz_codec_set_resolver(zz_codec_t *codec, zz_codec_resolve_fn fn,
+                           void *opaque, void (*opaque_free)(void *opaque))
+{
+        if (codec == NULL)
+                return;
+        if (codec->resolve_free != NULL)
+                codec->resolve_free(codec->resolve_opaque);
+        codec->resolve = fn;
+        codec->resolve_opaque = opaque;
+        codec->resolve_free = opaque_free;
+}
+
+/* The writer schema of a message and the size of its header, from either
+ * framing. A registry id not bound yet is UNKNOWN_SCHEMA with *reg_id set
+ * (zz_codec_decode then asks the resolver; zz_codec_peek only knows the ids
+ * bound already). */
 static const struct zz_entry *header(const zz_codec_t *codec, const void *buf,
-                                     size_t len, zz_codec_err_t *err,
-                                     char *errstr, size_t errstr_size)
+                                     size_t len, size_t *hsize, int32_t *reg_id,
+                                     zz_codec_err_t *err, char *errstr,
+                                     size_t errstr_size)
 {
         const unsigned char *p = buf;
         const struct zz_entry *e;
         uint64_t fp;
 
+        if (buf != NULL && len >= 1 && p[0] == ZZ_CODEC_REGISTRY_MAGIC) {
+                int32_t id;
+
+                if (len < ZZ_CODEC_REGISTRY_HEADER_SIZE) {
+                        *err = ZZ_CODEC_ERR_FRAMING;
+                        zz_errstr_set(errstr, errstr_size,
+                                      "message of %zu bytes is shorter than "
+                                      "the %d-byte schema registry header",
+                                      len, ZZ_CODEC_REGISTRY_HEADER_SIZE);
+                        return NULL;
+                }
+                id = (int32_t)(((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) |
+                               ((uint32_t)p[3] << 8) | (uint32_t)p[4]);
+                e = id > 0 ? lookup_id(codec, id) : NULL;
+                *reg_id = id;
+                if (e == NULL) {
+                        *err = ZZ_CODEC_ERR_UNKNOWN_SCHEMA;
+                        zz_errstr_set(
+                            errstr, errstr_size,
+                            "unknown schema registry id %" PRId32 "%s", id,
+                            codec->resolve ? ""
+                                           : " (no schema registry "
+                                             "configured)");
+                        return NULL;
+                }
+                *hsize = ZZ_CODEC_REGISTRY_HEADER_SIZE;
+                return e;
+        }
         if (buf == NULL || len < ZZ_CODEC_HEADER_SIZE) {
                 *err = ZZ_CODEC_ERR_FRAMING;
                 zz_errstr_set(
@@ -2221,8 +2358,9 @@ static const struct zz_entry *header(const zz_codec_t *codec, const void *buf,
         if (p[0] != ZZ_CODEC_MAGIC_0 || p[1] != ZZ_CODEC_MAGIC_1) {
                 *err = ZZ_CODEC_ERR_FRAMING;
                 zz_errstr_set(errstr, errstr_size,
-                              "message does not start with C3 01 (Avro "
-                              "single-object encoding)");
+                              "message starts with neither C3 01 (Avro "
+                              "single-object encoding) nor 00 (schema "
+                              "registry framing)");
                 return NULL;
         }
         fp = get_le64(p + 2);
@@ -2233,6 +2371,7 @@ static const struct zz_entry *header(const zz_codec_t *codec, const void *buf,
                               "unknown schema fingerprint %016" PRIx64, fp);
                 return NULL;
         }
+        *hsize = ZZ_CODEC_HEADER_SIZE;
         return e;
 }
 
@@ -2241,6 +2380,8 @@ int zz_codec_peek(const zz_codec_t *codec, const void *buf, size_t len,
 {
         zz_codec_err_t dummy;
         const struct zz_entry *e;
+        size_t hsize;
+        int32_t reg_id = 0;
 
         if (err == NULL)
                 err = &dummy;
@@ -2249,7 +2390,7 @@ int zz_codec_peek(const zz_codec_t *codec, const void *buf, size_t len,
                 *err = ZZ_CODEC_ERR_INTERNAL;
                 return -1;
         }
-        e = header(codec, buf, len, err, NULL, 0);
+        e = header(codec, buf, len, &hsize, &reg_id, err, NULL, 0);
         if (e == NULL)
                 return -1;
         if (stream != NULL)
@@ -2267,7 +2408,8 @@ int zz_codec_decode(zz_codec_t *codec, zz_stream_t expected, const void *buf,
         const struct zz_entry *e;
         struct zz_entry *cur;
         const unsigned char *datum;
-        size_t dlen;
+        size_t dlen, hsize = 0;
+        int32_t reg_id = 0;
         int trailing;
         char msg[320];
 
@@ -2282,7 +2424,18 @@ int zz_codec_decode(zz_codec_t *codec, zz_stream_t expected, const void *buf,
                               "could not decode: bad argument");
                 return -1;
         }
-        e = header(codec, buf, len, err, msg, sizeof(msg));
+        e = header(codec, buf, len, &hsize, &reg_id, err, msg, sizeof(msg));
+        if (e == NULL && *err == ZZ_CODEC_ERR_UNKNOWN_SCHEMA && reg_id > 0 &&
+            codec->resolve != NULL) {
+                uint64_t fp;
+
+                if (codec->resolve(codec->resolve_opaque, reg_id, &fp) == 0 &&
+                    zz_codec_registry_bind(codec, reg_id, fp) == 0) {
+                        *err = ZZ_CODEC_OK;
+                        e = header(codec, buf, len, &hsize, &reg_id, err, msg,
+                                   sizeof(msg));
+                }
+        }
         if (e == NULL)
                 goto fail;
         if (e->stream != expected) {
@@ -2292,8 +2445,8 @@ int zz_codec_decode(zz_codec_t *codec, zz_stream_t expected, const void *buf,
                          zz_stream_name(e->stream));
                 goto fail;
         }
-        datum = (const unsigned char *)buf + ZZ_CODEC_HEADER_SIZE;
-        dlen = len - ZZ_CODEC_HEADER_SIZE;
+        datum = (const unsigned char *)buf + hsize;
+        dlen = len - hsize;
         if (validate_datum(e->node, datum, dlen, &trailing, msg, sizeof(msg)) !=
             0) {
                 *err = trailing ? ZZ_CODEC_ERR_TRAILING : ZZ_CODEC_ERR_DATUM;
