@@ -375,7 +375,7 @@ init_standby() {
 
 # clients: ROLE.pg.conf and ROLE.pgpass for every cluster role with a PostgreSQL role.
 clients() {
-        local role pgrole hosts="" ports="" node
+        local role pgrole hosts="" ports="" node tsa
         zz_private "$CLIENTS"
         for node in $PG_NODES; do
                 hosts=${hosts:+$hosts,}$(zzc_addr "$node")
@@ -387,9 +387,14 @@ clients() {
                 pgrole=$(role_map "$role")
                 [[ -n $pgrole ]] || continue
                 passfile "$CLIENTS/$role.pgpass" "$pgrole"
+                # read-write finds the primary; the dashboard's sessions are
+                # read only (roles.sql), which read-write would refuse on
+                # every node, so it asks for the primary as such
+                tsa=read-write
+                [[ $pgrole == zizhu_dashboard ]] && tsa=primary
                 {
                         echo "# PostgreSQL for the cluster role '$role' (pg.sh): the primary of pg1/pg2, TLS verified"
-                        echo "pg = host=$hosts port=$ports dbname=$DB user=$pgrole sslmode=verify-full sslrootcert=$ZZC_CA/ca.crt target_session_attrs=read-write passfile=$CLIENTS/$role.pgpass"
+                        echo "pg = host=$hosts port=$ports dbname=$DB user=$pgrole sslmode=verify-full sslrootcert=$ZZC_CA/ca.crt target_session_attrs=$tsa passfile=$CLIENTS/$role.pgpass"
                 } >"$CLIENTS/$role.pg.conf.new"
                 chmod 600 "$CLIENTS/$role.pg.conf.new"
                 mv "$CLIENTS/$role.pg.conf.new" "$CLIENTS/$role.pg.conf"

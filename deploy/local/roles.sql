@@ -35,7 +35,6 @@ $$;
 -- replay's CREATE DATABASE runs on a connection to this database and a
 -- read-only transaction refuses it. Such a default is one the role could
 -- turn off anyway: what keeps it from writing is the privileges below.
-REVOKE ALL ON SCHEMA public FROM zizhu_auditor;
 ALTER ROLE zizhu_dashboard SET default_transaction_read_only = on;
 -- A dashboard query or a forgotten session cannot hold locks or a
 -- connection for long.
