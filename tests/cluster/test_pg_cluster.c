@@ -413,8 +413,7 @@ Test(pg_cluster, commit_on_primary_visible_on_standby, .timeout = 120)
 
         snprintf(table, sizeof(table), "public.zz_cluster_sync_%d",
                  (int)getpid());
-        snprintf(drop, sizeof(drop), "DROP TABLE IF EXISTS %s", table);
-        free(query1(pri, drop, 0, NULL));
+        snprintf(drop, sizeof(drop), "DROP TABLE %s", table);
         snprintf(cmd, sizeof(cmd), "CREATE TABLE %s (k text PRIMARY KEY)",
                  table);
         free(query1(pri, cmd, 0, NULL));
