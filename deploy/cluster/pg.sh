@@ -88,14 +88,20 @@ as_pg_on() {
 
 # The postgres user must pass through .zz and .zz/cluster (0711: it can
 # reach its own directories, not list or read anything else there; net.sh
-# and ca.sh keep the rest 0700/0600). Called by every command, since
-# zz_private elsewhere takes the x bit away again.
+# and ca.sh keep the rest 0700/0600) for pg_ctl and psql here. Called by
+# every command, since zz_private elsewhere (net.sh up) takes the x bit
+# away again; a running server does not need it: its paths are relative to
+# its data directory, inside .zz/cluster/pg, which the postgres user owns.
 reach() {
         [[ -x $PGBIN/pg_ctl ]] || zz_die "$PGBIN/pg_ctl not found: run deploy/local/deps.sh first"
         mkdir -p "$PG_BASE"
         if ((EUID == 0)); then
                 id "$PG_OS_USER" >/dev/null 2>&1 || zz_die "no $PG_OS_USER system user: run deploy/local/deps.sh first"
-                chmod 711 "$ZZ_STATE" "$ZZC_STATE" "$PG_BASE"
+                chmod 711 "$ZZ_STATE" "$ZZC_STATE"
+                # the postgres user's own: the server finds its files from its
+                # data directory (../NODE.d/...), whatever the modes above
+                chown "$PG_OS_USER:$PG_OS_USER" "$PG_BASE"
+                chmod 700 "$PG_BASE"
                 runuser -u "$PG_OS_USER" -- test -x "$PG_BASE" ||
                         zz_die "$PG_BASE is not reachable by the $PG_OS_USER user (a parent directory closed to it?)"
         else
@@ -189,8 +195,8 @@ max_connections = 100
 password_encryption = 'scram-sha-256'
 
 ssl = on
-ssl_cert_file = '$d/server.crt'
-ssl_key_file = '$d/server.key'
+ssl_cert_file = '../$node.d/server.crt'
+ssl_key_file = '../$node.d/server.key'
 ssl_min_protocol_version = 'TLSv1.2'
 
 shared_buffers = 128MB
@@ -211,7 +217,7 @@ synchronous_standby_names = $sync
 synchronous_commit = remote_apply
 
 # the standby's side (read only in standby mode)
-primary_conninfo = 'host=$(zzc_addr "$(other_node "$node")") port=$(node_port "$(other_node "$node")") user=$REPL_ROLE passfile=$d/replication.pgpass sslmode=verify-full sslrootcert=$d/root.crt application_name=$node'
+primary_conninfo = 'host=$(zzc_addr "$(other_node "$node")") port=$(node_port "$(other_node "$node")") user=$REPL_ROLE passfile=../$node.d/replication.pgpass sslmode=verify-full sslrootcert=../$node.d/root.crt application_name=$node'
 primary_slot_name = '$SLOT'
 
 logging_collector = off
