@@ -197,8 +197,7 @@ static int run_sql(PGconn *c, const char *sql, char *err, size_t err_size)
 }
 
 /* Tries op as the cluster role role: 1 allowed, 0 denied, -1 neither. */
-static int try_op(const op_t *op, const char *role, char *err,
-                  size_t err_size)
+static int try_op(const op_t *op, const char *role, char *err, size_t err_size)
 {
         char base[CONNINFO_MAX], extra[128];
         PGconn *c;
@@ -282,12 +281,11 @@ Test(pg_cluster, role_x_operation_table, .timeout = 180)
                                   "want of a privilege: %s",
                                   ops[i].name, roles[r].pg_role, err);
                         if (got >= 0)
-                                cr_expect_eq(got, want,
-                                             "%s as %s: %s, expected %s%s%s",
-                                             ops[i].name, roles[r].pg_role,
-                                             got ? "allowed" : "denied",
-                                             ops[i].expect[r],
-                                             got ? "" : ": ", err);
+                                cr_expect_eq(
+                                    got, want, "%s as %s: %s, expected %s%s%s",
+                                    ops[i].name, roles[r].pg_role,
+                                    got ? "allowed" : "denied",
+                                    ops[i].expect[r], got ? "" : ": ", err);
                         checked++;
                 }
         }
@@ -328,7 +326,8 @@ Test(pg_cluster, wrong_password_refused)
 
 Test(pg_cluster, superuser_over_tcp_refused)
 {
-        expect_refused("user=postgres password=x", "pg_hba.conf rejects connection");
+        expect_refused("user=postgres password=x",
+                       "pg_hba.conf rejects connection");
 }
 
 Test(pg_cluster, client_trusting_another_ca_refused)
@@ -362,12 +361,12 @@ Test(pg_cluster, clients_verify_the_server)
                           base);
                 /* read-write for the roles that write; the dashboard's
                  * sessions are read only, so it asks for the primary */
-                cr_expect(strstr(base, strcmp(roles[i].pg_role,
-                                              "zizhu_dashboard") == 0
-                                           ? "target_session_attrs=primary"
-                                           : "target_session_attrs=read-write") !=
-                              NULL,
-                          "%s", base);
+                cr_expect(
+                    strstr(base,
+                           strcmp(roles[i].pg_role, "zizhu_dashboard") == 0
+                               ? "target_session_attrs=primary"
+                               : "target_session_attrs=read-write") != NULL,
+                    "%s", base);
                 cr_expect(strstr(base, "password=") == NULL,
                           "a password in the conninfo of %s",
                           roles[i].cluster_role);
@@ -377,8 +376,8 @@ Test(pg_cluster, clients_verify_the_server)
 static char *query1(PGconn *c, const char *sql, int nparams,
                     const char *const *params)
 {
-        PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL,
-                                   0);
+        PGresult *r =
+            PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
         char *v = NULL;
 
         cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK ||
@@ -479,9 +478,8 @@ static void reversed_hosts(const char *base, char *out, size_t size)
                         char *comma = strchr(o->val, ',');
 
                         if (comma != NULL)
-                                snprintf(val, sizeof(val), "%s,%.*s",
-                                         comma + 1, (int)(comma - o->val),
-                                         o->val);
+                                snprintf(val, sizeof(val), "%s,%.*s", comma + 1,
+                                         (int)(comma - o->val), o->val);
                 }
                 n += (size_t)snprintf(out + n, size - n, "%s=%s ", o->keyword,
                                       val);
@@ -507,8 +505,9 @@ Test(pg_cluster, read_write_finds_the_primary_listed_second)
         orders[1] = rev;
         c = connect_with(base, "target_session_attrs=primary");
         cr_assert(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
-        primary = query1(c, "SELECT host(inet_server_addr()) || ':' || "
-                            "inet_server_port()",
+        primary = query1(c,
+                         "SELECT host(inet_server_addr()) || ':' || "
+                         "inet_server_port()",
                          0, NULL);
         PQfinish(c);
         for (i = 0; i < 2; i++) {
@@ -528,8 +527,9 @@ Test(pg_cluster, read_write_finds_the_primary_listed_second)
                 v = query1(c, "SELECT pg_is_in_recovery()::text", 0, NULL);
                 cr_expect_str_eq(v, "false");
                 free(v);
-                v = query1(c, "SELECT host(inet_server_addr()) || ':' || "
-                              "inet_server_port()",
+                v = query1(c,
+                           "SELECT host(inet_server_addr()) || ':' || "
+                           "inet_server_port()",
                            0, NULL);
                 cr_expect_str_eq(v, primary, "order %d", i);
                 free(v);

@@ -283,7 +283,7 @@ Test(audit_role, auditor_reads_all_writes_nothing_and_replays, .timeout = 300)
         zz_test_msgs_t ms = {0};
         char a[19], cmd[2048], auditor[1024], rdb[96], sql[256];
         const char *su = zz_test_getenv("ZIZHU_PG_SUPERUSER", "postgres");
-        const char *replay[] = {"replay",   "-q",   "--from-beginning",
+        const char *replay[] = {"replay",     "-q", "--from-beginning",
                                 "--database", NULL, "--drop",
                                 NULL};
         const char *verify[] = {"audit", "verify", "--replay-db", NULL, NULL};
@@ -309,11 +309,10 @@ Test(audit_role, auditor_reads_all_writes_nothing_and_replays, .timeout = 300)
         cr_assert_eq(system(cmd), 0, "roles.sql failed (superuser %s)", su);
 
         for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-                cr_expect_eq(as_role_after(&env, "zizhu_auditor", NULL,
-                                           ops[i].sql),
-                             ops[i].allowed, "the auditor %s %s",
-                             ops[i].allowed ? "may not run" : "may run",
-                             ops[i].sql);
+                cr_expect_eq(
+                    as_role_after(&env, "zizhu_auditor", NULL, ops[i].sql),
+                    ops[i].allowed, "the auditor %s %s",
+                    ops[i].allowed ? "may not run" : "may run", ops[i].sql);
         snprintf(auditor, sizeof(auditor), "%s dbname=postgres user=%s",
                  env.pg_base, "zizhu_auditor");
         c = PQconnectdb(auditor);
@@ -323,8 +322,8 @@ Test(audit_role, auditor_reads_all_writes_nothing_and_replays, .timeout = 300)
 
         /* replay and verify as the auditor */
         snprintf(rdb, sizeof(rdb), "%s_replay", env.db);
-        snprintf(auditor, sizeof(auditor), "%s dbname=%s user=%s",
-                 env.pg_base, env.db, "zizhu_auditor");
+        snprintf(auditor, sizeof(auditor), "%s dbname=%s user=%s", env.pg_base,
+                 env.db, "zizhu_auditor");
         setenv("ZIZHU_PG", auditor, 1);
         replay[4] = rdb;
         verify[3] = rdb;
@@ -338,8 +337,8 @@ Test(audit_role, auditor_reads_all_writes_nothing_and_replays, .timeout = 300)
                  "datdba = 'zizhu_auditor'::regrole",
                  rdb);
         cr_expect_eq(zz_test_pg_count(auditor, sql), 1);
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)",
-                 rdb);
+        snprintf(sql, sizeof(sql),
+                 "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", rdb);
         cr_expect_eq(zz_test_pg_exec(auditor, sql), 0);
         zz_test_msgs_free(&ms);
         zz_test_env_drop(&env);
