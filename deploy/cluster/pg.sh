@@ -599,7 +599,7 @@ rejoin)
         cmd_rejoin "$@"
         ;;
 *)
-        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
