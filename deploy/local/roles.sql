@@ -1,4 +1,4 @@
--- roles.sql — the read-only dashboard role (DOMAIN.md promise 7). Run as the
+-- roles.sql — the read-only roles (DOMAIN.md promise 7). Run as the
 -- PostgreSQL superuser, in each zizhu database, after or before
 -- `zizhu migrate` (030_settlement.sql grants too when the role exists):
 --
@@ -7,6 +7,14 @@
 -- zizhu_dashboard may log in and read the views of schema zizhu_dash only:
 -- pseudonyms and masked numbers, never an ID number or a name. It has no
 -- USAGE on schema zizhu, so every table there is out of its reach.
+--
+-- zizhu_auditor may log in and read every table and view of this database
+-- (ID numbers included: it checks the decisions), and write nothing here:
+-- no INSERT/UPDATE/DELETE, no CREATE on any schema, no TEMP, no advisory
+-- lock. It has CREATEDB for one purpose: `zizhu replay` makes a fresh
+-- database of its own and replays the input topics into it, and as that
+-- database's owner it runs the migrations and takes the workers' advisory
+-- locks there (sql/040 gives them to the owner), apart from production.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'zizhu_dashboard') THEN
@@ -15,6 +23,18 @@ BEGIN
     END IF;
 END
 $$;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'zizhu_auditor') THEN
+        CREATE ROLE zizhu_auditor LOGIN NOSUPERUSER CREATEDB NOCREATEROLE
+            NOINHERIT;
+    END IF;
+END
+$$;
+-- No default_transaction_read_only for it (unlike the dashboard): the
+-- replay's CREATE DATABASE runs on a connection to this database and a
+-- read-only transaction refuses it. Such a default is one the role could
+-- turn off anyway: what keeps it from writing is the privileges below.
 ALTER ROLE zizhu_dashboard SET default_transaction_read_only = on;
 -- A dashboard query or a forgotten session cannot hold locks or a
 -- connection for long.
@@ -40,7 +60,7 @@ BEGIN
             EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', db, owner);
         END IF;
     END LOOP;
-    EXECUTE format('GRANT CONNECT ON DATABASE %I TO zizhu_dashboard',
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO zizhu_dashboard, zizhu_auditor',
                    current_database());
 END
 $$;
@@ -77,5 +97,23 @@ BEGIN
         EXECUTE 'GRANT USAGE ON SCHEMA zizhu_dash TO zizhu_dashboard';
         EXECUTE 'GRANT SELECT ON ALL TABLES IN SCHEMA zizhu_dash TO zizhu_dashboard';
     END IF;
+END
+$$;
+-- The auditor reads every table and view the owner has made or will make
+-- (default privileges: the migrations that come later need no grant of
+-- their own), SELECT only.
+DO $$
+DECLARE
+    owner name := (SELECT pg_get_userbyid(datdba) FROM pg_database
+                   WHERE datname = current_database());
+    s name;
+BEGIN
+    FOR s IN SELECT nspname FROM pg_namespace
+             WHERE nspname IN ('zizhu', 'zizhu_dash') LOOP
+        EXECUTE format('GRANT USAGE ON SCHEMA %I TO zizhu_auditor', s);
+        EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO zizhu_auditor', s);
+    END LOOP;
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT USAGE ON SCHEMAS TO zizhu_auditor', owner);
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT SELECT ON TABLES TO zizhu_auditor', owner);
 END
 $$;

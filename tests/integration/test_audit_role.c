@@ -349,3 +349,97 @@ Test(audit_role, dashboard_times_are_timestamptz_and_no_temp, .timeout = 240)
                            NULL));
         zz_test_env_drop(&env);
 }
+
+/* Issue 12: zizhu_auditor reads every table and view of the production
+ * database, ID numbers included, and writes nothing there (no DML, no
+ * TEMP, no CREATE, no advisory lock, no other database); its CREATEDB
+ * serves `zizhu replay`, which makes a database of the auditor's own, and
+ * `zizhu audit verify` then passes as the auditor. */
+Test(audit_role, auditor_reads_all_writes_nothing_and_replays, .timeout = 300)
+{
+        static const struct {
+                const char *sql;
+                int allowed;
+        } ops[] = {
+            {"SELECT person_id FROM zizhu.identity_fact", 1},
+            {"SELECT person_id FROM zizhu.decision", 1},
+            {"SELECT person_id FROM zizhu.person_pseudonym", 1},
+            {"SELECT value FROM zizhu.settle_allocation", 1},
+            {"SELECT masked_id FROM zizhu_dash.settlement_line", 1},
+            {"INSERT INTO zizhu.consumer_position (group_id, topic, "
+             "partition, next_offset, epoch) VALUES ('x', 'x', 0, 0, 0)",
+             0},
+            {"UPDATE zizhu.decision SET person_id = person_id", 0},
+            {"DELETE FROM zizhu.settle_allocation", 0},
+            {"TRUNCATE zizhu.outbox", 0},
+            {"CREATE TEMPORARY TABLE x (a int)", 0},
+            {"CREATE TABLE zizhu.x (a int)", 0},
+            {"CREATE TABLE public.x (a int)", 0},
+            {"CREATE SCHEMA x", 0},
+            {"SELECT pg_try_advisory_lock(2054837076)", 0},
+            {"SELECT pg_try_advisory_xact_lock(1515870810, 1)", 0},
+        };
+        zz_test_env_t env;
+        zz_test_msgs_t ms = {0};
+        char a[19], cmd[2048], auditor[1024], rdb[96], sql[256];
+        const char *su = zz_test_getenv("ZIZHU_PG_SUPERUSER", "postgres");
+        const char *replay[] = {"replay",     "-q", "--from-beginning",
+                                "--database", NULL, "--drop",
+                                NULL};
+        const char *verify[] = {"audit", "verify", "--replay-db", NULL, NULL};
+        PGconn *c;
+        size_t i;
+
+        cr_assert(zz_test_env_new(&env, "aud") == 0);
+        zz_test_idno("500228", "19900101", 51, a);
+        zz_test_identity(&ms, a, "MCA", "MCA-A", "GRANT", "MCA.DIBAO", NULL,
+                         "2015-01-01", "500155", "2019-09-20T08:00:00+08:00");
+        zz_test_enrollment(&ms, a, 2020, 1, "ANNUAL", "2019-10-15",
+                           "500155107001");
+        zz_test_payment(&ms, a, 2020, 25000, 0, 0, "2019-10-15T10:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        zz_test_close(&ms, "huilong", "2020", "2019-12-20T09:00:00+08:00");
+        cr_assert(zz_test_send(&env, &ms) == 0);
+        cr_assert_eq(zz_test_subsidy_load(&env), 0);
+        cr_assert_eq(zz_test_settle_run(&env), 0);
+        snprintf(cmd, sizeof(cmd),
+                 "psql -q -v ON_ERROR_STOP=1 '%s dbname=%s user=%s' -f "
+                 "%s/deploy/local/roles.sql >/dev/null",
+                 env.pg_base, env.db, su, ZZ_SOURCE_DIR);
+        cr_assert_eq(system(cmd), 0, "roles.sql failed (superuser %s)", su);
+
+        for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+                cr_expect_eq(
+                    as_role_after(&env, "zizhu_auditor", NULL, ops[i].sql),
+                    ops[i].allowed, "the auditor %s %s",
+                    ops[i].allowed ? "may not run" : "may run", ops[i].sql);
+        snprintf(auditor, sizeof(auditor), "%s dbname=postgres user=%s",
+                 env.pg_base, "zizhu_auditor");
+        c = PQconnectdb(auditor);
+        cr_expect(PQstatus(c) != CONNECTION_OK,
+                  "the auditor connected to database postgres");
+        PQfinish(c);
+
+        /* replay and verify as the auditor */
+        snprintf(rdb, sizeof(rdb), "%s_replay", env.db);
+        snprintf(auditor, sizeof(auditor), "%s dbname=%s user=%s", env.pg_base,
+                 env.db, "zizhu_auditor");
+        setenv("ZIZHU_PG", auditor, 1);
+        replay[4] = rdb;
+        verify[3] = rdb;
+        cr_expect_eq(zz_test_run(NULL, "cli", "zizhu", replay), 0,
+                     "zizhu replay as the auditor failed");
+        cr_expect_eq(zz_test_run(NULL, "cli", "zizhu", verify), 0,
+                     "zizhu audit verify as the auditor failed");
+        /* the replay's database is the auditor's own */
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM pg_database WHERE datname = '%s' AND "
+                 "datdba = 'zizhu_auditor'::regrole",
+                 rdb);
+        cr_expect_eq(zz_test_pg_count(auditor, sql), 1);
+        snprintf(sql, sizeof(sql),
+                 "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", rdb);
+        cr_expect_eq(zz_test_pg_exec(auditor, sql), 0);
+        zz_test_msgs_free(&ms);
+        zz_test_env_drop(&env);
+}
