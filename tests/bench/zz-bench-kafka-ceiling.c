@@ -100,9 +100,8 @@ int main(int argc, char **argv)
         }
         parts = rd_kafka_topic_partition_list_new(16);
         /* identity: every department's topic */
-        zz_config_topic_streams(zz_inputs,
-                                sizeof(zz_inputs) / sizeof(zz_inputs[0]),
-                                &streams);
+        zz_config_topic_streams(
+            zz_inputs, sizeof(zz_inputs) / sizeof(zz_inputs[0]), &streams);
         for (i = 0; i < streams.n; i++) {
                 char name[256];
                 int t, p;

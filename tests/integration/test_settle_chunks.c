@@ -50,7 +50,7 @@ static void ch_topics(zz_config_streams_t *ts, const char *table[CH_TOPICS])
 
         cr_assert_eq(zz_config_topic_streams(ch_inputs, 3, ts), CH_TOPICS);
         for (i = 0; i < CH_TOPICS; i++)
-                table[i] = i < ZZ_CONFIG_IDENTITY_TOPICS ? "identity"
+                table[i] = i < ZZ_CONFIG_IDENTITY_TOPICS    ? "identity"
                            : i == ZZ_CONFIG_IDENTITY_TOPICS ? "enrollment"
                                                             : "payment";
 }

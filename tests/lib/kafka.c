@@ -59,6 +59,13 @@ void zz_test_msgs_add(zz_test_msgs_t *ms, zz_stream_t stream, const char *key,
         ms->n++;
 }
 
+void zz_test_msgs_copy(zz_test_msgs_t *ms, const zz_test_msg_t *m)
+{
+        zz_test_msgs_add(ms, m->stream, m->key, m->value, m->len);
+        snprintf(ms->m[ms->n - 1].topic, sizeof(ms->m[ms->n - 1].topic), "%s",
+                 m->topic);
+}
+
 /* Encodes v (a value of ms's codec for stream) and appends it. */
 static void add_value(zz_test_msgs_t *ms, zz_stream_t stream, const char *key,
                       avro_value_t *v)
@@ -196,8 +203,7 @@ int zz_test_produce(const zz_test_env_t *env, const zz_test_msgs_t *ms,
                 char topic[256];
                 rd_kafka_resp_err_t err;
 
-                snprintf(topic, sizeof(topic), "%s%s", env->prefix,
-                         m->topic);
+                snprintf(topic, sizeof(topic), "%s%s", env->prefix, m->topic);
                 do {
                         err = rd_kafka_producev(
                             rk, RD_KAFKA_V_TOPIC(topic),

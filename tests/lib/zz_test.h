@@ -151,6 +151,9 @@ zz_codec_t *zz_test_msgs_codec(zz_test_msgs_t *ms);
 void zz_test_msgs_add(zz_test_msgs_t *ms, zz_stream_t stream, const char *key,
                       const void *value, size_t len);
 
+/* Appends a copy of m (its topic included). */
+void zz_test_msgs_copy(zz_test_msgs_t *ms, const zz_test_msg_t *m);
+
 /* Encode an event (not validated: a test may send an invalid one on
  * purpose) and append it, keyed by the person (the jurisdiction for a
  * control command). Fail the test when the event does not encode. */

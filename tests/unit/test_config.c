@@ -54,9 +54,9 @@ Test(config, topic_streams_expand_identity_in_department_order)
         static const char *const in[] = {"identity", "enrollment", "payment",
                                          "control"};
         static const char *const want[] = {
-            "identity.mca", "identity.mva", "identity.rrb", "identity.dpf",
-            "identity.nhc", "identity.edu", "enrollment",   "payment",
-            "control"};
+            "identity.mca", "identity.mva", "identity.rrb",
+            "identity.dpf", "identity.nhc", "identity.edu",
+            "enrollment",   "payment",      "control"};
         zz_config_streams_t ts;
         size_t i;
 
@@ -69,9 +69,9 @@ Test(config, topic_streams_expand_identity_in_department_order)
         for (i = 0; i < ZZ_VOCAB_DEPTS; i++) {
                 char buf[ZZ_CONFIG_STREAM_SIZE];
 
-                cr_expect_str_eq(ts.name[i],
-                                 zz_config_identity_stream(
-                                     zz_vocab_dept((int)i), buf, sizeof(buf)));
+                cr_expect_str_eq(
+                    ts.name[i], zz_config_identity_stream(zz_vocab_dept((int)i),
+                                                          buf, sizeof(buf)));
         }
         cr_expect_eq(zz_config_topic_streams(in + 1, 2, &ts), 2);
         cr_expect_str_eq(ts.name[0], "enrollment");
@@ -87,11 +87,10 @@ Test(config, the_department_of_an_identity_topic)
                          "DPF");
         cr_expect_str_eq(zz_config_identity_dept(config, "zz.identity.mca"),
                          "MCA");
-        cr_expect_str_eq(
-            zz_config_identity_dept(
-                config, zz_config_topic(config, "identity.edu", topic,
-                                        sizeof(topic))),
-            "EDU");
+        cr_expect_str_eq(zz_config_identity_dept(
+                             config, zz_config_topic(config, "identity.edu",
+                                                     topic, sizeof(topic))),
+                         "EDU");
         /* the old single topic, other streams, other prefixes: none */
         cr_expect_null(zz_config_identity_dept(config, "zz.identity"));
         cr_expect_null(zz_config_identity_dept(config, "zz.enrollment"));

@@ -378,9 +378,9 @@ size_t zz_config_topic_streams(const char *const *streams, size_t n,
                         continue;
                 }
                 for (d = 0; d < ZZ_VOCAB_DEPTS; d++)
-                        streams_add(out, zz_config_identity_stream(
-                                             zz_vocab_dept(d), name,
-                                             sizeof(name)));
+                        streams_add(
+                            out, zz_config_identity_stream(zz_vocab_dept(d),
+                                                           name, sizeof(name)));
         }
         return out->n;
 }

@@ -195,9 +195,9 @@ int zz_feed_positions_query(const zz_config_t *config, int timeout_ms,
                          rd_kafka_err2str(err));
                 goto done;
         }
-        zz_config_topic_streams(input_streams,
-                                sizeof(input_streams) / sizeof(input_streams[0]),
-                                &ts);
+        zz_config_topic_streams(
+            input_streams, sizeof(input_streams) / sizeof(input_streams[0]),
+            &ts);
         for (s = 0; s < ts.n; s++) {
                 const rd_kafka_metadata_topic_t *mt = NULL;
                 char topic[ZZ_FEED_TOPIC_SIZE];

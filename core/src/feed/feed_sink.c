@@ -430,8 +430,7 @@ int zz_feed_sink_put(zz_feed_sink_t *s, const zz_feed_record_t *rec,
                                                   errstr, errstr_size) != 0)
                         return -1;
                 for (;;) {
-                        if (rd_kafka_produce(rkt,
-                                             RD_KAFKA_PARTITION_UA,
+                        if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA,
                                              RD_KAFKA_MSG_F_COPY, (void *)data,
                                              len, key, strlen(key), NULL) == 0)
                                 break;
