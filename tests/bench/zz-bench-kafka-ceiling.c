@@ -19,6 +19,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "bench_common.h"
+#include "zizhu/config.h"
 
 static const char *const zz_inputs[] = {"identity", "enrollment", "payment",
                                         "control"};
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
         long long msgs = 0, bytes = 0;
         int eofs = 0;
         double t0, t_end, t_report;
+        zz_config_streams_t streams;
         size_t i;
         int a;
 
@@ -97,11 +99,14 @@ int main(int argc, char **argv)
                 return 1;
         }
         parts = rd_kafka_topic_partition_list_new(16);
-        for (i = 0; i < sizeof(zz_inputs) / sizeof(zz_inputs[0]); i++) {
+        /* identity: every department's topic */
+        zz_config_topic_streams(
+            zz_inputs, sizeof(zz_inputs) / sizeof(zz_inputs[0]), &streams);
+        for (i = 0; i < streams.n; i++) {
                 char name[256];
                 int t, p;
 
-                snprintf(name, sizeof(name), "%s%s", prefix, zz_inputs[i]);
+                snprintf(name, sizeof(name), "%s%s", prefix, streams.name[i]);
                 for (t = 0; t < md->topic_cnt; t++) {
                         if (strcmp(md->topics[t].topic, name) != 0)
                                 continue;

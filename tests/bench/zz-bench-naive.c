@@ -24,6 +24,7 @@
 
 #include "bench_common.h"
 #include "zizhu/codec.h"
+#include "zizhu/config.h"
 #include "zizhu/date.h"
 #include "zizhu/event.h"
 
@@ -416,6 +417,9 @@ int main(int argc, char **argv)
         static const zz_stream_t streams[] = {
             ZZ_STREAM_IDENTITY, ZZ_STREAM_ENROLLMENT, ZZ_STREAM_PAYMENT,
             ZZ_STREAM_CONTROL};
+        char topic_names[ZZ_CONFIG_STREAMS_MAX][ZZ_CONFIG_STREAM_SIZE];
+        zz_stream_t topic_streams[ZZ_CONFIG_STREAMS_MAX];
+        size_t n_topics = 0;
         const char *bootstrap = getenv("ZIZHU_BOOTSTRAP");
         const char *conninfo = getenv("ZIZHU_PG");
         const char *prefix = NULL;
@@ -490,12 +494,26 @@ int main(int argc, char **argv)
                 fprintf(stderr, "zz-bench-naive: no metadata\n");
                 return 1;
         }
-        parts = rd_kafka_topic_partition_list_new(16);
+        /* identity: every department's topic */
         for (i = 0; i < 4; i++) {
+                zz_config_streams_t ts;
+                size_t j;
+
+                zz_config_topic_streams(&inputs[i], 1, &ts);
+                for (j = 0; j < ts.n && n_topics < ZZ_CONFIG_STREAMS_MAX;
+                     j++, n_topics++) {
+                        snprintf(topic_names[n_topics],
+                                 sizeof(topic_names[n_topics]), "%s",
+                                 ts.name[j]);
+                        topic_streams[n_topics] = streams[i];
+                }
+        }
+        parts = rd_kafka_topic_partition_list_new(16);
+        for (i = 0; i < n_topics; i++) {
                 char name[256];
                 int t, p;
 
-                snprintf(name, sizeof(name), "%s%s", prefix, inputs[i]);
+                snprintf(name, sizeof(name), "%s%s", prefix, topic_names[i]);
                 for (t = 0; t < md->topic_cnt; t++) {
                         if (strcmp(md->topics[t].topic, name) != 0)
                                 continue;
@@ -553,9 +571,9 @@ int main(int argc, char **argv)
                 if (t0 == 0)
                         t0 = zz_bench_now(); /* from the first message */
                 topic = rd_kafka_topic_name(m->rkt);
-                for (i = 0; i < 4; i++) {
-                        if (strcmp(topic + plen, inputs[i]) == 0)
-                                stream = streams[i];
+                for (i = 0; i < n_topics; i++) {
+                        if (strcmp(topic + plen, topic_names[i]) == 0)
+                                stream = topic_streams[i];
                 }
                 rc = handle(&nv, stream, m);
                 rd_kafka_message_destroy(m);

@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "bench_common.h"
+#include "zizhu/config.h"
 #include "zizhu/date.h"
 #include "zizhu/feed.h"
 #include "zizhu/loadgen.h"
@@ -150,6 +151,7 @@ static int on_record(const zz_feed_record_t *rec, void *opaque)
         case ZZ_FEED_IDENTITY: {
                 const zz_feed_identity_t *r = &rec->u.identity;
                 struct buf *b = &g->b[0];
+                char stream[ZZ_CONFIG_STREAM_SIZE];
 
                 field(b, rec->event_id, 0, '\t');
                 field(b, r->person_id, 0, '\t');
@@ -164,7 +166,11 @@ static int on_record(const zz_feed_record_t *rec, void *opaque)
                 field(b, r->residence_region, 1, '\t');
                 field_ll(b, r->reported_at, '\t');
                 field_date(b, r->deceased_on, '\t');
-                source(g, "identity");
+                /* its department's identity topic, as the worker stores */
+                source(g, zz_config_identity_stream(r->department, stream,
+                                                    sizeof(stream)) != NULL
+                              ? stream
+                              : "identity.mca");
                 break;
         }
         case ZZ_FEED_ENROLLMENT: {

@@ -10,8 +10,10 @@
  * The rows are what sql/020_subsidy.sql's tables receive from facts.c
  * (the feed record turned into an event as feed_event.c does, then stored
  * as facts.c stores it): the same values, only the source position
- * differs. Each input's events get partition 0 of its topic and offsets
- * 0, 1, ... in generation order; the close boundary is <topic>:0:<count>.
+ * differs. Each input's events get partition 0 of its topic (an identity
+ * record its department's topic, zz_config_identity_stream) and offsets
+ * 0, 1, ... in generation order; the close boundary is <topic>:0:<count>
+ * for each of the eight topics.
  * Decisions are not written: a close re-evaluates every person from the
  * facts (settle_facts.h) and reads no decision.
  *
@@ -29,7 +31,7 @@
  *       --persons 1000000 --prefix bench1. --group zizhu-bench-1
  *
  * stdout: settle_load_rows N, settle_load_seconds S and
- * "positions T:0:N,T:0:N,T:0:N" for zizhu-feed close --positions.
+ * "positions T:0:N,T:0:N,..." for zizhu-feed close --positions.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +41,13 @@
 #include <libpq-fe.h>
 
 #include "bench_common.h"
+#include "zizhu/config.h"
 #include "zizhu/copy.h"
 #include "zizhu/date.h"
 #include "zizhu/event.h"
 #include "zizhu/feed.h"
 #include "zizhu/loadgen.h"
+#include "zizhu/vocab.h"
 
 /* feed_event.c keeps at most this many attributes of a record */
 #define MAX_ATTRS 16
@@ -71,12 +75,19 @@ struct sink {
         PGconn *conn;
         PGresult *ddl; /* per index: (drop, create) statements */
         zz_copy_t copy;
-        long long rows; /* = the next offset */
+        long long rows; /* = the next offset (not identity's: by_dept) */
+        char topic[256];
+};
+
+/* The identity sink's rows, by department topic (zz_vocab_dept order). */
+struct dept_topic {
+        long long rows;
         char topic[256];
 };
 
 struct load {
         struct sink s[N_TABLES];
+        struct dept_topic by_dept[ZZ_VOCAB_DEPTS];
         unsigned long long persons, total;
         char last_person[19];
         double t0, last_progress;
@@ -145,6 +156,19 @@ static void source(struct sink *s)
         field(s, s->topic, '\t');
         field(s, "0", '\t');
         field_ll(s, s->rows++, '\n');
+}
+
+/* An identity row's source position: its department's topic. */
+static void source_identity(struct load *l, const char *dept)
+{
+        struct sink *s = &l->s[T_IDENTITY];
+        int d = zz_vocab_dept_index(dept);
+        struct dept_topic *t = &l->by_dept[d < 0 ? 0 : d];
+
+        field(s, t->topic, '\t');
+        field(s, "0", '\t');
+        field_ll(s, t->rows++, '\n');
+        s->rows++;
 }
 
 static void progress(struct load *l)
@@ -240,7 +264,10 @@ static int on_record(const zz_feed_record_t *rec, void *opaque)
         default:
                 return 0; /* control records: not read by a close */
         }
-        source(s);
+        if (rec->kind == ZZ_FEED_IDENTITY)
+                source_identity(l, rec->u.identity.department);
+        else
+                source(s);
         /* a person's events come one after the other */
         if (strcmp(person, l->last_person) != 0) {
                 snprintf(l->last_person, sizeof(l->last_person), "%s", person);
@@ -350,20 +377,34 @@ static int indexes_wait(struct sink *s)
         return rc;
 }
 
+/* The i-th input topic of l (ZZ_VOCAB_DEPTS identity topics, then
+ * enrollment and payment) and its row count. */
+#define N_POSITIONS (ZZ_VOCAB_DEPTS + N_TABLES - 1)
+static const char *position_of(const struct load *l, int i, long long *rows)
+{
+        if (i < ZZ_VOCAB_DEPTS) {
+                *rows = l->by_dept[i].rows;
+                return l->by_dept[i].topic;
+        }
+        *rows = l->s[i - ZZ_VOCAB_DEPTS + 1].rows;
+        return l->s[i - ZZ_VOCAB_DEPTS + 1].topic;
+}
+
 /* The subsidy worker's positions: every input read to its end. */
 static int positions(PGconn *conn, const char *group, const struct load *l)
 {
         int i;
 
-        for (i = 0; i < N_TABLES; i++) {
+        for (i = 0; i < N_POSITIONS; i++) {
                 char next[24];
                 const char *p[3];
                 PGresult *res;
+                long long rows;
                 int ok;
 
-                snprintf(next, sizeof(next), "%lld", l->s[i].rows);
+                p[1] = position_of(l, i, &rows);
+                snprintf(next, sizeof(next), "%lld", rows);
                 p[0] = group;
-                p[1] = l->s[i].topic;
                 p[2] = next;
                 res = PQexecParams(
                     conn,
@@ -445,6 +486,19 @@ int main(int argc, char **argv)
 
                 snprintf(s->topic, sizeof(s->topic), "%s%s", prefix,
                          streams[i]);
+                if (i == T_IDENTITY) {
+                        int d;
+
+                        for (d = 0; d < ZZ_VOCAB_DEPTS; d++) {
+                                char name[ZZ_CONFIG_STREAM_SIZE];
+
+                                zz_config_identity_stream(zz_vocab_dept(d),
+                                                          name, sizeof(name));
+                                snprintf(l.by_dept[d].topic,
+                                         sizeof(l.by_dept[d].topic), "%s%s",
+                                         prefix, name);
+                        }
+                }
                 s->conn = PQconnectdb(conninfo);
                 if (PQstatus(s->conn) != CONNECTION_OK) {
                         fprintf(stderr, "zz-bench-settle-load: %s",
@@ -506,8 +560,12 @@ int main(int argc, char **argv)
                l.s[0].rows + l.s[1].rows + l.s[2].rows);
         printf("settle_load_seconds %.3f\n", zz_bench_now() - l.t0);
         printf("positions");
-        for (i = 0; i < N_TABLES; i++)
-                printf("%s%s:0:%lld", i ? "," : " ", l.s[i].topic, l.s[i].rows);
+        for (i = 0; i < N_POSITIONS; i++) {
+                long long rows;
+                const char *topic = position_of(&l, i, &rows);
+
+                printf("%s%s:0:%lld", i ? "," : " ", topic, rows);
+        }
         printf("\n");
         for (i = 0; i < N_TABLES; i++) {
                 PQfinish(l.s[i].conn);

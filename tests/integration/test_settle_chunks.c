@@ -40,6 +40,20 @@
 #define CH_SEED    "20251126"
 
 static const char *const ch_inputs[3] = {"identity", "enrollment", "payment"};
+/* The input topics: identity's of each department, enrollment, payment. */
+#define CH_TOPICS (ZZ_CONFIG_IDENTITY_TOPICS + 2)
+
+/* The topic streams of the inputs into ts, with the fact table of each. */
+static void ch_topics(zz_config_streams_t *ts, const char *table[CH_TOPICS])
+{
+        size_t i;
+
+        cr_assert_eq(zz_config_topic_streams(ch_inputs, 3, ts), CH_TOPICS);
+        for (i = 0; i < CH_TOPICS; i++)
+                table[i] = i < ZZ_CONFIG_IDENTITY_TOPICS    ? "identity"
+                           : i == ZZ_CONFIG_IDENTITY_TOPICS ? "enrollment"
+                                                            : "payment";
+}
 
 /* Every row of sql as text (see zz_test_pg_dump); fails the test when sql
  * fails. */
@@ -65,7 +79,9 @@ static void close_period(const zz_test_env_t *env, const char *pg,
 {
         PGconn *c = PQconnectdb(pg);
         zz_codec_t *codec;
-        zz_settle_pos_t b[3];
+        zz_settle_pos_t b[CH_TOPICS];
+        zz_config_streams_t ts;
+        const char *table[CH_TOPICS];
         zz_settle_cmd_t cmd;
         zz_settle_result_t result;
         char errstr[512], event[64];
@@ -74,9 +90,10 @@ static void close_period(const zz_test_env_t *env, const char *pg,
         cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
         codec = zz_codec_new(errstr, sizeof(errstr));
         cr_assert(codec != NULL, "%s", errstr);
-        for (i = 0; i < 3; i++) {
+        ch_topics(&ts, table);
+        for (i = 0; i < CH_TOPICS; i++) {
                 snprintf(b[i].topic, sizeof(b[i].topic), "%s%s", env->prefix,
-                         ch_inputs[i]);
+                         ts.name[i]);
                 b[i].partition = 0;
                 b[i].end = half ? rows[i] / 2 : rows[i];
         }
@@ -87,7 +104,7 @@ static void close_period(const zz_test_env_t *env, const char *pg,
         cmd.period = period;
         cmd.issued_at = 1700000000000LL + seq;
         cmd.boundary = b;
-        cmd.n_boundary = 3;
+        cmd.n_boundary = CH_TOPICS;
         cmd.src_partition = 0;
         cmd.src_offset = seq;
         cmd.chunk = chunk;
@@ -157,7 +174,9 @@ Test(settle_chunks, any_chunk_settles_the_same, .timeout = 600)
         zz_test_env_t env;
         zz_policy_t *policies[16];
         char pg[3][1024], db[3][96], sql[256], errstr[512];
-        long long rows[3];
+        long long rows[CH_TOPICS], identity_rows = 0;
+        zz_config_streams_t ts;
+        const char *table[CH_TOPICS];
         int n_policies, d, t;
         size_t p;
 
@@ -173,20 +192,25 @@ Test(settle_chunks, any_chunk_settles_the_same, .timeout = 600)
                                          "zz-bench-settle-load", args),
                              0, "zz-bench-settle-load failed");
         }
-        for (t = 0; t < 3; t++) {
+        ch_topics(&ts, table);
+        for (t = 0; t < CH_TOPICS; t++) {
                 char *n;
 
                 snprintf(sql, sizeof(sql),
                          "SELECT count(*) FROM zizhu.%s_fact WHERE src_topic "
                          "= '%s%s'",
-                         ch_inputs[t], env.prefix, ch_inputs[t]);
+                         table[t], env.prefix, ts.name[t]);
                 n = zz_test_pg_text(env.pg, sql);
                 cr_assert(n != NULL);
                 rows[t] = strtoll(n, NULL, 10);
                 free(n);
-                cr_assert_gt(rows[t], 10, "%s: %lld rows", ch_inputs[t],
-                             rows[t]);
+                if (t < ZZ_CONFIG_IDENTITY_TOPICS)
+                        identity_rows += rows[t];
+                else
+                        cr_assert_gt(rows[t], 10, "%s: %lld rows", ts.name[t],
+                                     rows[t]);
         }
+        cr_assert_gt(identity_rows, 10, "identity: %lld rows", identity_rows);
         /* three copies of the loaded database */
         for (d = 0; d < 3; d++) {
                 snprintf(db[d], sizeof(db[d]), "%s_%d", env.db, d);

@@ -214,8 +214,7 @@ Test(subsidy, malformed_to_dead_letter)
         {
                 size_t i;
                 for (i = 0; i < bad.n; i++)
-                        zz_test_msgs_add(&ms, bad.m[i].stream, bad.m[i].key,
-                                         bad.m[i].value, bad.m[i].len);
+                        zz_test_msgs_copy(&ms, &bad.m[i]);
         }
         cr_assert_eq(zz_test_produce(&env, &ms, 0, valid_msgs / 2), 0);
         cr_assert_eq(zz_test_produce(&env, &ms, valid_msgs, ms.n), 0);
@@ -354,8 +353,7 @@ Test(subsidy, duplicates_and_reordering)
         zz_test_persons_msgs(&ms, ps, n);
         /* payments first, then enrollments, then identities, backwards */
         for (i = ms.n; i > 0; i--)
-                zz_test_msgs_add(&rev, ms.m[i - 1].stream, ms.m[i - 1].key,
-                                 ms.m[i - 1].value, ms.m[i - 1].len);
+                zz_test_msgs_copy(&rev, &ms.m[i - 1]);
 
         cr_assert_eq(zz_test_env_new(&a, "orda"), 0);
         cr_assert_eq(zz_test_produce(&a, &ms, 0, ms.n), 0);

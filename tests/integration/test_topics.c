@@ -149,7 +149,7 @@ static void expect_refusal(int rc, const char *err, const char *prefix)
         char want[512];
 
         snprintf(want, sizeof(want),
-                 "topic %sidentity keeps data for 7 days "
+                 "topic %sidentity.dpf keeps data for 7 days "
                  "(retention.ms=" WEEK_MS
                  "): an audit replay needs the whole log",
                  prefix);
@@ -173,7 +173,8 @@ Test(topics, seven_day_retention_is_refused_unless_configured, .timeout = 120)
 
         cr_assert_eq(zz_test_env_new(&env, "ret"), 0);
         snprintf(db, sizeof(db), "%s_replay", env.db);
-        set_retention(&env, "identity", WEEK_MS);
+        /* one department's identity topic is enough to refuse */
+        set_retention(&env, "identity.dpf", WEEK_MS);
 
         rc = run_capture(&env, "consumers", "zizhu-subsidy-worker", worker_args,
                          &err);
@@ -241,15 +242,27 @@ Test(topics, apply_is_idempotent_and_sets_the_plan, .timeout = 120)
         zz_test_env_export(&env);
         rc = run_capture(&env, "cli", "zizhu", args, &out);
         cr_expect_eq(rc, 0, "first apply: exit %d", rc);
-        cr_expect_eq(count(out, " created "), 9, "first apply:\n%s", out);
+        /* six identity topics (one per department) and eight others */
+        cr_expect_eq(count(out, " created "), 14, "first apply:\n%s", out);
         free(out);
         rc = run_capture(&env, "cli", "zizhu", args, &out);
         cr_expect_eq(rc, 0, "second apply: exit %d", rc);
-        cr_expect_eq(count(out, " unchanged "), 9, "second apply:\n%s", out);
+        cr_expect_eq(count(out, " unchanged "), 14, "second apply:\n%s", out);
         cr_expect_eq(count(out, " created ") + count(out, " changed "), 0,
                      "second apply:\n%s", out);
         free(out);
-        expect_config(&env, "identity", "retention.ms", "-1");
+        {
+                zz_config_streams_t ts;
+                const char *identity = "identity";
+                size_t i;
+
+                cr_assert_eq(zz_config_topic_streams(&identity, 1, &ts), 6);
+                for (i = 0; i < ts.n; i++) {
+                        expect_config(&env, ts.name[i], "retention.ms", "-1");
+                        expect_config(&env, ts.name[i], "retention.bytes",
+                                      "-1");
+                }
+        }
         expect_config(&env, "control", "retention.ms", "-1");
         expect_config(&env, "allocation", "retention.ms", "-1");
         expect_config(&env, "subsidy-state", "cleanup.policy", "compact");

@@ -21,14 +21,38 @@
 #define ZZ_SOURCE_DIR "."
 #endif
 
-/* The topics of a run, with their partition counts. */
+/* The streams of a run, with their partition counts; identity is one
+ * topic per department (run_topics). */
 static const struct {
         const char *name;
         int parts;
-} topics[] = {{"identity", 4},   {"enrollment", 4},    {"payment", 4},
-              {"control", 1},    {"subsidy-state", 4}, {"reconciliation", 4},
-              {"allocation", 1}, {"dead-letter", 4},   {"schema-catalog", 1}};
-#define N_TOPICS (sizeof(topics) / sizeof(topics[0]))
+} streams[] = {{"identity", 4},   {"enrollment", 4},    {"payment", 4},
+               {"control", 1},    {"subsidy-state", 4}, {"reconciliation", 4},
+               {"allocation", 1}, {"dead-letter", 4},   {"schema-catalog", 1}};
+#define N_STREAMS (sizeof(streams) / sizeof(streams[0]))
+#define N_TOPICS  (N_STREAMS - 1 + ZZ_CONFIG_IDENTITY_TOPICS)
+
+typedef struct run_topic_s {
+        char name[ZZ_CONFIG_STREAM_SIZE];
+        int parts;
+} run_topic_t;
+
+/* The topic streams of a run, N_TOPICS of them, into topics. */
+static void run_topics(run_topic_t topics[N_TOPICS])
+{
+        size_t s, i, n = 0;
+
+        for (s = 0; s < N_STREAMS; s++) {
+                zz_config_streams_t ts;
+
+                zz_config_topic_streams(&streams[s].name, 1, &ts);
+                for (i = 0; i < ts.n && n < N_TOPICS; i++, n++) {
+                        snprintf(topics[n].name, sizeof(topics[n].name), "%s",
+                                 ts.name[i]);
+                        topics[n].parts = streams[s].parts;
+                }
+        }
+}
 
 /* Kafka admin requests wait this long for the broker. */
 #define ADMIN_TIMEOUT_MS 30000
@@ -135,6 +159,7 @@ int zz_test_topics_create(const zz_test_env_t *env)
 {
         rd_kafka_t *rk = admin_new(env);
         rd_kafka_NewTopic_t *nt[N_TOPICS];
+        run_topic_t topics[N_TOPICS];
         rd_kafka_queue_t *q;
         rd_kafka_event_t *ev;
         char errstr[512], name[256];
@@ -143,6 +168,7 @@ int zz_test_topics_create(const zz_test_env_t *env)
 
         if (rk == NULL)
                 return -1;
+        run_topics(topics);
         for (i = 0; i < N_TOPICS; i++) {
                 snprintf(name, sizeof(name), "%s%s", env->prefix,
                          topics[i].name);
@@ -177,6 +203,7 @@ int zz_test_topics_delete(const zz_test_env_t *env)
 {
         rd_kafka_t *rk = admin_new(env);
         rd_kafka_DeleteTopic_t *dt[N_TOPICS];
+        run_topic_t topics[N_TOPICS];
         rd_kafka_queue_t *q;
         rd_kafka_event_t *ev;
         char name[256];
@@ -185,6 +212,7 @@ int zz_test_topics_delete(const zz_test_env_t *env)
 
         if (rk == NULL)
                 return -1;
+        run_topics(topics);
         for (i = 0; i < N_TOPICS; i++) {
                 snprintf(name, sizeof(name), "%s%s", env->prefix,
                          topics[i].name);

@@ -11,7 +11,9 @@
 #include <criterion/criterion.h>
 
 #include "zizhu/codec.h"
+#include "zizhu/config.h"
 #include "zizhu/event.h"
+#include "zizhu/vocab.h"
 
 #include "zz_test.h"
 
@@ -44,12 +46,24 @@ void zz_test_msgs_add(zz_test_msgs_t *ms, zz_stream_t stream, const char *key,
         }
         m = &ms->m[ms->n];
         m->stream = stream;
+        if (stream == ZZ_STREAM_IDENTITY)
+                zz_config_identity_stream("MCA", m->topic, sizeof(m->topic));
+        else
+                snprintf(m->topic, sizeof(m->topic), "%s",
+                         zz_stream_name(stream));
         snprintf(m->key, sizeof(m->key), "%s", key);
         m->value = malloc(len ? len : 1);
         cr_assert_not_null(m->value, "out of memory");
         memcpy(m->value, value, len);
         m->len = len;
         ms->n++;
+}
+
+void zz_test_msgs_copy(zz_test_msgs_t *ms, const zz_test_msg_t *m)
+{
+        zz_test_msgs_add(ms, m->stream, m->key, m->value, m->len);
+        snprintf(ms->m[ms->n - 1].topic, sizeof(ms->m[ms->n - 1].topic), "%s",
+                 m->topic);
 }
 
 /* Encodes v (a value of ms's codec for stream) and appends it. */
@@ -73,7 +87,8 @@ static void new_value(zz_test_msgs_t *ms, zz_stream_t stream, avro_value_t *v)
                      "no value for %s", zz_stream_name(stream));
 }
 
-void zz_test_msgs_identity(zz_test_msgs_t *ms, const zz_event_identity_t *e)
+void zz_test_msgs_identity_on(zz_test_msgs_t *ms, const zz_event_identity_t *e,
+                              const char *topic_dept)
 {
         avro_value_t v;
         char errstr[256];
@@ -83,6 +98,14 @@ void zz_test_msgs_identity(zz_test_msgs_t *ms, const zz_event_identity_t *e)
                      0, "%s", errstr);
         add_value(ms, ZZ_STREAM_IDENTITY, e->person_id, &v);
         avro_value_decref(&v);
+        if (zz_vocab_dept_index(topic_dept) >= 0)
+                zz_config_identity_stream(topic_dept, ms->m[ms->n - 1].topic,
+                                          sizeof(ms->m[ms->n - 1].topic));
+}
+
+void zz_test_msgs_identity(zz_test_msgs_t *ms, const zz_event_identity_t *e)
+{
+        zz_test_msgs_identity_on(ms, e, e->department);
 }
 
 void zz_test_msgs_enrollment(zz_test_msgs_t *ms, const zz_event_enrollment_t *e)
@@ -180,8 +203,7 @@ int zz_test_produce(const zz_test_env_t *env, const zz_test_msgs_t *ms,
                 char topic[256];
                 rd_kafka_resp_err_t err;
 
-                snprintf(topic, sizeof(topic), "%s%s", env->prefix,
-                         zz_stream_name(m->stream));
+                snprintf(topic, sizeof(topic), "%s%s", env->prefix, m->topic);
                 do {
                         err = rd_kafka_producev(
                             rk, RD_KAFKA_V_TOPIC(topic),

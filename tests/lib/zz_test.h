@@ -29,6 +29,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "zizhu/codec.h"
+#include "zizhu/config.h"
 #include "zizhu/date.h"
 #include "zizhu/event.h"
 #include "zizhu/money.h"
@@ -76,7 +77,8 @@ int zz_test_env_new(zz_test_env_t *env, const char *tag);
  * test made besides env->db are its own to drop (zz_test_db_drop). */
 void zz_test_env_drop(const zz_test_env_t *env);
 
-/* The topics of a run under env->prefix: identity, enrollment, payment
+/* The topics of a run under env->prefix: identity (one topic per
+ * department, zz_config_topic_streams), enrollment, payment
  * (4 partitions each), control (1), subsidy-state (4, compacted),
  * reconciliation (4), allocation (1), dead-letter (4). An existing topic
  * is no error. */
@@ -122,6 +124,10 @@ char *zz_test_decisions_dump(const zz_test_env_t *env, size_t *rows);
 
 typedef struct zz_test_msg_s {
         zz_stream_t stream;
+        /* the topic stream it goes to: the stream's name, for identity its
+         * department's topic (identity.mca for a department that has
+         * none, or a raw message) */
+        char topic[ZZ_CONFIG_STREAM_SIZE];
         char key[64];
         unsigned char *value; /* owned by the list */
         size_t len;
@@ -145,10 +151,18 @@ zz_codec_t *zz_test_msgs_codec(zz_test_msgs_t *ms);
 void zz_test_msgs_add(zz_test_msgs_t *ms, zz_stream_t stream, const char *key,
                       const void *value, size_t len);
 
+/* Appends a copy of m (its topic included). */
+void zz_test_msgs_copy(zz_test_msgs_t *ms, const zz_test_msg_t *m);
+
 /* Encode an event (not validated: a test may send an invalid one on
  * purpose) and append it, keyed by the person (the jurisdiction for a
  * control command). Fail the test when the event does not encode. */
 void zz_test_msgs_identity(zz_test_msgs_t *ms, const zz_event_identity_t *e);
+/* The identity event e onto department topic_dept's identity topic,
+ * whatever its own department (what a department's credentials could
+ * write on their topic). */
+void zz_test_msgs_identity_on(zz_test_msgs_t *ms, const zz_event_identity_t *e,
+                              const char *topic_dept);
 void zz_test_msgs_enrollment(zz_test_msgs_t *ms,
                              const zz_event_enrollment_t *e);
 void zz_test_msgs_payment(zz_test_msgs_t *ms, const zz_event_payment_t *e);
@@ -160,7 +174,8 @@ void zz_test_msgs_clear(zz_test_msgs_t *ms);
 void zz_test_msgs_free(zz_test_msgs_t *ms);
 
 /* Produces messages [from, to) of ms (clamped to the list) to
- * "<prefix><stream>", with an idempotent producer, and flushes. */
+ * "<prefix><topic>" (zz_test_msg_t.topic), with an idempotent producer,
+ * and flushes. */
 int zz_test_produce(const zz_test_env_t *env, const zz_test_msgs_t *ms,
                     size_t from, size_t to);
 

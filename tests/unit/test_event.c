@@ -634,6 +634,62 @@ Test(event, identity_reasons)
         cr_expect_eq(identity_reason(&e), ZZ_REASON_INVALID_DATE);
 }
 
+/* Issue 12: a category is certified by one department (vocab.h), and a
+ * record of one department never becomes another's fact. */
+Test(event, identity_of_another_department_is_a_department_mismatch)
+{
+        static const zz_event_attr_t level[] = {{"level", "1"}};
+        zz_event_identity_t e = sample_identity();
+        zz_reason_t reason = ZZ_REASON__COUNT;
+
+        /* DPF.DISABLED reported by MCA */
+        e.category = "DPF.DISABLED";
+        e.attrs = level;
+        e.attrs_count = 1;
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_DEPARTMENT_MISMATCH);
+        cr_expect_str_eq(err, "identity: category DPF.DISABLED is certified "
+                              "by DPF, not by the record's department");
+        e.department = "DPF";
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_UNKNOWN, "%s", err);
+        /* a department that is none of the six */
+        e.department = "DPF440507";
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_DEPARTMENT_MISMATCH);
+        e.department = "dpf";
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_DEPARTMENT_MISMATCH);
+        /* an empty department stays a missing field */
+        e.department = "";
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_MISSING_FIELD);
+        /* a death names no category: any department may report it */
+        e = sample_identity();
+        e.action = ZZ_IDENTITY_ACTION_DECEASED;
+        e.category = "";
+        e.attrs_count = 0;
+        e.deceased_on = zz_date_from_ymd(2021, 3, 4);
+        e.department = "NHC";
+        cr_expect_eq(identity_reason(&e), ZZ_REASON_UNKNOWN, "%s", err);
+
+        /* the topic's department against the record's */
+        e = sample_identity(); /* MCA.TEKUN from MCA */
+        cr_expect_eq(zz_event_validate_identity_source(&e, "MCA", &reason, err,
+                                                       sizeof(err)),
+                     0);
+        cr_expect_eq(reason, ZZ_REASON_UNKNOWN);
+        cr_expect_eq(zz_event_validate_identity_source(&e, "DPF", &reason, err,
+                                                       sizeof(err)),
+                     -1);
+        cr_expect_eq(reason, ZZ_REASON_DEPARTMENT_MISMATCH);
+        cr_expect_str_eq(err, "identity: the record's department is not DPF, "
+                              "whose identity topic it was read from");
+        cr_expect_eq(zz_event_validate_identity_source(&e, NULL, &reason, err,
+                                                       sizeof(err)),
+                     -1);
+        cr_expect_eq(reason, ZZ_REASON_DEPARTMENT_MISMATCH);
+        e.department = NULL;
+        cr_expect_eq(zz_event_validate_identity_source(&e, "MCA", NULL, err,
+                                                       sizeof(err)),
+                     -1);
+}
+
 static zz_reason_t enrollment_reason(const zz_event_enrollment_t *e)
 {
         zz_reason_t reason = ZZ_REASON__COUNT;

@@ -50,6 +50,39 @@ Test(vocab, a_category_is_certified_by_the_department_of_its_prefix)
         }
 }
 
+Test(vocab, departments_and_the_categories_they_certify)
+{
+        static const char *const want[ZZ_VOCAB_DEPTS] = {"MCA", "MVA", "RRB",
+                                                         "DPF", "NHC", "EDU"};
+        int i, n[ZZ_VOCAB_DEPTS] = {0};
+
+        for (i = 0; i < ZZ_VOCAB_DEPTS; i++) {
+                cr_expect_str_eq(zz_vocab_dept(i), want[i]);
+                cr_expect_eq(zz_vocab_dept_index(want[i]), i);
+        }
+        cr_expect_null(zz_vocab_dept(-1));
+        cr_expect_null(zz_vocab_dept(ZZ_VOCAB_DEPTS));
+        cr_expect_eq(zz_vocab_dept_index("dpf"), -1);
+        cr_expect_eq(zz_vocab_dept_index("NHSA"), -1);
+        cr_expect_eq(zz_vocab_dept_index(NULL), -1);
+        /* every category's department is one of them, and each certifies
+         * at least one category */
+        for (i = 0; i < ZZ_VOCAB_CATS; i++) {
+                const zz_vocab_cat_t *cat = zz_vocab_cat(i);
+                int d = zz_vocab_dept_index(cat->dept);
+
+                cr_expect_geq(d, 0, "%s", cat->code);
+                cr_expect_str_eq(zz_vocab_cat_dept(cat->code), cat->dept);
+                if (d >= 0)
+                        n[d]++;
+        }
+        for (i = 0; i < ZZ_VOCAB_DEPTS; i++)
+                cr_expect_gt(n[i], 0, "%s certifies nothing", want[i]);
+        cr_expect_str_eq(zz_vocab_cat_dept("DPF.DISABLED"), "DPF");
+        cr_expect_null(zz_vocab_cat_dept("DPF.DISABLE"));
+        cr_expect_null(zz_vocab_cat_dept(NULL));
+}
+
 Test(vocab, attributes_and_their_values)
 {
         const zz_vocab_cat_t *dpf =

@@ -48,6 +48,8 @@
 
 #include <stddef.h>
 
+#include "zizhu/vocab.h"
+
 typedef struct zz_config_s zz_config_t;
 
 #define ZZ_DEFAULT_BOOTSTRAP    "127.0.0.1:19092"
@@ -90,9 +92,60 @@ size_t zz_config_kafka_count(const zz_config_t *config);
 void zz_config_kafka_get(const zz_config_t *config, size_t i, const char **key,
                          const char **value);
 
-/* The full topic name for a stream ("identity" -> "zz.identity") into buf.
+/* The full topic name for a topic stream ("enrollment" ->
+ * "zz.enrollment", "identity.dpf" -> "zz.identity.dpf") into buf.
  * Returns buf. */
 char *zz_config_topic(const zz_config_t *config, const char *stream, char *buf,
                       size_t buf_size);
+
+/*
+ * Topic streams. Every stream is one topic named after it, except the
+ * identity stream: it is one topic per certifying department
+ * (zz_vocab_dept, in that order), named "identity." and the department's
+ * code in lower case: identity.mca, identity.mva, identity.rrb,
+ * identity.dpf, identity.nhc, identity.edu. A broker's ACL then lets each
+ * department's credentials write its own records only, and the subsidy
+ * worker dead-letters an identity record whose department is not its
+ * topic's (DEPARTMENT_MISMATCH). These functions are the one place that
+ * knows those names: producers pick a record's topic with
+ * zz_config_identity_stream, readers expand their list of streams with
+ * zz_config_topic_streams. All of them only read and may run on any
+ * thread.
+ */
+
+/* Longest topic stream name, NUL included ("reconciliation",
+ * "identity.dpf"), and most names one expansion gives. */
+#define ZZ_CONFIG_STREAM_SIZE 32
+#define ZZ_CONFIG_STREAMS_MAX 32
+
+/* Stream "identity": this many topics. */
+#define ZZ_CONFIG_IDENTITY_TOPICS ZZ_VOCAB_DEPTS
+
+/* The topic stream of department dept's identity records ("DPF" ->
+ * "identity.dpf") into buf; returns buf, or NULL (buf "") when dept is not
+ * a certifying department or buf is too small. */
+char *zz_config_identity_stream(const char *dept, char *buf, size_t buf_size);
+
+/* The certifying department whose identity topic topic is, the full name
+ * with config's prefix ("zz.identity.dpf" -> "DPF", a static string);
+ * NULL for any other topic (the old single "zz.identity" among them). */
+const char *zz_config_identity_dept(const zz_config_t *config,
+                                    const char *topic);
+
+/* Topic stream names, filled by zz_config_topic_streams: name[0..n) point
+ * into buf (so do not copy the struct; pass a pointer). */
+typedef struct zz_config_streams_s {
+        size_t n;
+        const char *name[ZZ_CONFIG_STREAMS_MAX];
+        char buf[ZZ_CONFIG_STREAMS_MAX][ZZ_CONFIG_STREAM_SIZE];
+} zz_config_streams_t;
+
+/* The topic streams of streams[0..n) into *out, in that order, with
+ * "identity" expanded into its ZZ_CONFIG_IDENTITY_TOPICS department
+ * topics: {"identity", "enrollment"} -> identity.mca, identity.mva,
+ * identity.rrb, identity.dpf, identity.nhc, identity.edu, enrollment.
+ * Names beyond ZZ_CONFIG_STREAMS_MAX are left out. Returns out->n. */
+size_t zz_config_topic_streams(const char *const *streams, size_t n,
+                               zz_config_streams_t *out);
 
 #endif

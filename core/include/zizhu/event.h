@@ -272,12 +272,13 @@ int zz_event_control_to_value(const zz_event_control_t *event,
  * (MISSING_FIELD); enum symbols not UNKNOWN (INVALID_VALUE); timestamps
  * within 1990..2199 (INVALID_DATE).
  * Identity: person_id a valid ID number (INVALID_ID_NUMBER); category one
- * of POLICIES.md (UNKNOWN_CATEGORY), except for DECEASED; attribute keys and
- * values non-empty (INVALID_ATTRIBUTE); every attribute the category
- * requires, except for DECEASED (MISSING_ATTRIBUTE, the text names it:
- * zz_vocab_missing_attr, DPF.DISABLED level, RRB.POOR lifted); dates real
- * and within 1900..2199 (INVALID_DATE); valid_to not before valid_from
- * (INVALID_DATE_RANGE);
+ * of POLICIES.md (UNKNOWN_CATEGORY), except for DECEASED, and certified by
+ * the record's department (DEPARTMENT_MISMATCH: "DPF.DISABLED" only from
+ * DPF, vocab.h); attribute keys and values non-empty (INVALID_ATTRIBUTE);
+ * every attribute the category requires, except for DECEASED
+ * (MISSING_ATTRIBUTE, the text names it: zz_vocab_missing_attr,
+ * DPF.DISABLED level, RRB.POOR lifted); dates real and within 1900..2199
+ * (INVALID_DATE); valid_to not before valid_from (INVALID_DATE_RANGE);
  * DECEASED carries deceased_on (MISSING_FIELD); regions of 6, 9 or 12
  * digits (INVALID_REGION).
  * Enrollment: person_id, household_id; year within ZZ_EVENT_YEAR_MIN..MAX
@@ -295,6 +296,17 @@ int zz_event_control_to_value(const zz_event_control_t *event,
 int zz_event_validate_identity(const zz_event_identity_t *event,
                                zz_reason_t *reason, char *errstr,
                                size_t errstr_size);
+/* The identity record read from department topic_dept's identity topic
+ * (zz_config_identity_dept; NULL when the topic is no department's) must be
+ * that department's: its department field equal to topic_dept. 0 when it
+ * is; else -1, *reason DEPARTMENT_MISMATCH (reason may be NULL) and errstr.
+ * With zz_event_validate_identity's check of the category's department,
+ * a record one department's credentials wrote never becomes another
+ * department's fact, whatever topic it reached. */
+int zz_event_validate_identity_source(const zz_event_identity_t *event,
+                                      const char *topic_dept,
+                                      zz_reason_t *reason, char *errstr,
+                                      size_t errstr_size);
 int zz_event_validate_enrollment(const zz_event_enrollment_t *event,
                                  zz_reason_t *reason, char *errstr,
                                  size_t errstr_size);

@@ -38,6 +38,11 @@ typedef struct zz_fact_source_s {
         const void *key;   /* may be NULL */
         size_t key_len;
         const char *worker; /* name written into dead letters */
+        /* Identity: the certifying department whose topic the message was
+         * read from (zz_config_identity_dept). A record of another
+         * department, or any record when NULL (a topic that is no
+         * department's), is dead-lettered DEPARTMENT_MISMATCH. */
+        const char *dept;
 } zz_fact_source_t;
 
 /* The valid facts of one batch, inserted together by zz_facts_flush. */

@@ -366,7 +366,8 @@ int zz_feed_encode(zz_feed_encoder_t *enc, const zz_feed_record_t *rec,
                    size_t errstr_size);
 
 /* Where records go: Kafka (the stream's topic, keyed by
- * zz_feed_record_key), JSON lines, CSV files in the templates' format
+ * zz_feed_record_key; an identity record goes to its department's topic,
+ * zz_config_identity_stream), JSON lines, CSV files in the templates' format
  * (one per department, enrollment, payment and control, so that
  * zizhu-feed can read them back), or nowhere (counting only). */
 typedef struct zz_feed_sink_s zz_feed_sink_t;
@@ -405,7 +406,8 @@ int zz_feed_positions_parse(const char *s, zz_feed_position_t **out, size_t *n,
                             char *errstr, size_t errstr_size);
 
 /* The current end (high watermark, i.e. the offset the next message will
- * get) of every partition of the input topics <prefix>identity,
+ * get) of every partition of the input topics: each department's identity
+ * topic (<prefix>identity.mca ... <prefix>identity.edu, config.h),
  * <prefix>enrollment and <prefix>payment, from the cluster's metadata and
  * ListOffsets: what a CLOSE_PERIOD sent now carries as its positions.
  * *out is malloc'd (free() it), ordered by topic then partition. -1 with

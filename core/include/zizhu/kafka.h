@@ -44,9 +44,10 @@ int zz_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
 
 /* The start-up check of the programs whose input an audit replays (the
  * subsidy and settlement workers, zizhu replay): reads the configuration
- * of the topics of streams ("identity", ...) with DescribeConfigs, through
- * a client of its own. A topic is refused when its retention.ms is not -1
- * and shorter than audit_retention_ms (-1: the log must be kept for ever),
+ * of the topics of streams ("identity", ...: identity is every
+ * department's topic, zz_config_topic_streams) with DescribeConfigs,
+ * through a client of its own. A topic is refused when its retention.ms is not
+ * -1 and shorter than audit_retention_ms (-1: the log must be kept for ever),
  * or when its retention.bytes is not -1. 0 when all suit the audit; 1 with
  * the operator's message and a hint line in errstr (a configuration error,
  * exit 2); -1 with errstr when the broker refused the request. No answer

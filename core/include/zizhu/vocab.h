@@ -18,7 +18,8 @@
 
 #include <stddef.h>
 
-#define ZZ_VOCAB_CATS 19 /* number of identity categories */
+#define ZZ_VOCAB_CATS  19 /* number of identity categories */
+#define ZZ_VOCAB_DEPTS 6  /* number of certifying departments */
 
 typedef enum zz_vocab_type_e {
         ZZ_VOCAB_ENUM = 0, /* one of a list of words */
@@ -55,6 +56,20 @@ int zz_vocab_cat_known(const char *code);
 /* 1 when the category code carries the attribute key (0 when either is
  * unknown). */
 int zz_vocab_cat_has_attr(const char *code, const char *key);
+
+/* The department that certifies category code ("DPF" for
+ * "DPF.DISABLED"); NULL when code is NULL or not a category. */
+const char *zz_vocab_cat_dept(const char *code);
+
+/* The certifying departments, in the order of POLICIES.md: MCA, MVA, RRB,
+ * DPF, NHC, EDU. Each publishes its identity records on a topic of its own
+ * (config.h, zz_config_identity_stream), so that the broker can keep one
+ * department's credentials off another's records. The code at index
+ * 0 .. ZZ_VOCAB_DEPTS - 1; NULL when index is out of range. */
+const char *zz_vocab_dept(int index);
+/* Index of a department code ("DPF" -> 3); -1 when code is NULL or not a
+ * certifying department (exact, upper-case). */
+int zz_vocab_dept_index(const char *code);
 
 /* The attribute key of category cat; NULL when cat is NULL or does not
  * carry it. */

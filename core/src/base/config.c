@@ -4,6 +4,7 @@
  */
 #include "zizhu/config.h"
 #include "zizhu/pseudonym.h"
+#include "zizhu/vocab.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -390,4 +391,71 @@ char *zz_config_topic(const zz_config_t *config, const char *stream, char *buf,
 {
         snprintf(buf, buf_size, "%s%s", config->topic_prefix, stream);
         return buf;
+}
+
+#define IDENTITY_STREAM "identity"
+
+char *zz_config_identity_stream(const char *dept, char *buf, size_t buf_size)
+{
+        size_t i, n = sizeof(IDENTITY_STREAM);
+
+        if (buf_size > 0)
+                buf[0] = '\0';
+        if (zz_vocab_dept_index(dept) < 0 || n + strlen(dept) + 1 > buf_size)
+                return NULL;
+        memcpy(buf, IDENTITY_STREAM ".", n);
+        for (i = 0; dept[i] != '\0'; i++)
+                buf[n + i] = (char)tolower((unsigned char)dept[i]);
+        buf[n + i] = '\0';
+        return buf;
+}
+
+const char *zz_config_identity_dept(const zz_config_t *config,
+                                    const char *topic)
+{
+        size_t plen = strlen(config->topic_prefix);
+        char want[ZZ_CONFIG_STREAM_SIZE];
+        int i;
+
+        if (topic == NULL || strncmp(topic, config->topic_prefix, plen) != 0)
+                return NULL;
+        for (i = 0; i < ZZ_VOCAB_DEPTS; i++) {
+                const char *dept = zz_vocab_dept(i);
+
+                if (zz_config_identity_stream(dept, want, sizeof(want)) !=
+                        NULL &&
+                    strcmp(topic + plen, want) == 0)
+                        return dept;
+        }
+        return NULL;
+}
+
+static void streams_add(zz_config_streams_t *out, const char *name)
+{
+        if (out->n >= ZZ_CONFIG_STREAMS_MAX)
+                return;
+        snprintf(out->buf[out->n], sizeof(out->buf[out->n]), "%s", name);
+        out->name[out->n] = out->buf[out->n];
+        out->n++;
+}
+
+size_t zz_config_topic_streams(const char *const *streams, size_t n,
+                               zz_config_streams_t *out)
+{
+        char name[ZZ_CONFIG_STREAM_SIZE];
+        size_t i;
+        int d;
+
+        out->n = 0;
+        for (i = 0; i < n; i++) {
+                if (strcmp(streams[i], IDENTITY_STREAM) != 0) {
+                        streams_add(out, streams[i]);
+                        continue;
+                }
+                for (d = 0; d < ZZ_VOCAB_DEPTS; d++)
+                        streams_add(
+                            out, zz_config_identity_stream(zz_vocab_dept(d),
+                                                           name, sizeof(name)));
+        }
+        return out->n;
 }

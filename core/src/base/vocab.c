@@ -88,6 +88,11 @@ static const zz_vocab_cat_t zz_cats[ZZ_VOCAB_CATS] = {
     {"EDU.GRANT_STUDENT", "享受国家助学金的在校大学生", "EDU", NULL, 0},
 };
 
+/* The certifying departments, in the order of POLICIES.md; every
+ * category's dept above is one of them (a unit test checks). */
+static const char *const zz_depts[ZZ_VOCAB_DEPTS] = {"MCA", "MVA", "RRB",
+                                                     "DPF", "NHC", "EDU"};
+
 static const char *const zz_payers[] = {"MCA", "MVA", "RRB", "DPF",
                                         "NHC", "MAF", "FIN", "WLF"};
 
@@ -217,4 +222,31 @@ int zz_vocab_cat_has_attr(const char *code, const char *key)
 {
         return zz_vocab_attr(zz_vocab_cat(zz_vocab_cat_index(code)), key) !=
                NULL;
+}
+
+const char *zz_vocab_cat_dept(const char *code)
+{
+        const zz_vocab_cat_t *cat = zz_vocab_cat(zz_vocab_cat_index(code));
+
+        return cat != NULL ? cat->dept : NULL;
+}
+
+const char *zz_vocab_dept(int index)
+{
+        if (index < 0 || index >= ZZ_VOCAB_DEPTS)
+                return NULL;
+        return zz_depts[index];
+}
+
+int zz_vocab_dept_index(const char *code)
+{
+        int i;
+
+        if (code == NULL)
+                return -1;
+        for (i = 0; i < ZZ_VOCAB_DEPTS; i++) {
+                if (strcmp(zz_depts[i], code) == 0)
+                        return i;
+        }
+        return -1;
 }

@@ -179,6 +179,7 @@ int zz_feed_positions_query(const zz_config_t *config, int timeout_ms,
         rd_kafka_resp_err_t err;
         zz_feed_position_t *pos = NULL;
         size_t count = 0, cap = 0, s;
+        zz_config_streams_t ts;
         int rc = -1, t, p;
 
         *out = NULL;
@@ -194,11 +195,14 @@ int zz_feed_positions_query(const zz_config_t *config, int timeout_ms,
                          rd_kafka_err2str(err));
                 goto done;
         }
-        for (s = 0; s < sizeof(input_streams) / sizeof(input_streams[0]); s++) {
+        zz_config_topic_streams(
+            input_streams, sizeof(input_streams) / sizeof(input_streams[0]),
+            &ts);
+        for (s = 0; s < ts.n; s++) {
                 const rd_kafka_metadata_topic_t *mt = NULL;
                 char topic[ZZ_FEED_TOPIC_SIZE];
 
-                zz_config_topic(config, input_streams[s], topic, sizeof(topic));
+                zz_config_topic(config, ts.name[s], topic, sizeof(topic));
                 for (t = 0; t < md->topic_cnt; t++) {
                         if (strcmp(md->topics[t].topic, topic) == 0)
                                 mt = &md->topics[t];

@@ -1146,14 +1146,15 @@ static int parse_category(const zz_feed_t *feed, const zz_feed_row_t *row,
 {
         const char *s = fld(feed, row, COL_CATEGORY);
         const char *code;
-        size_t dl = strlen(r->department);
 
         if (s[0] == '\0')
                 REJECT("人员身份标识: missing");
         code = zz_feed_category_code(s);
         if (code == NULL || !zz_vocab_cat_known(code))
                 REJECT("人员身份标识: unknown category");
-        if (strncmp(code, r->department, dl) != 0 || code[dl] != '.')
+        /* the worker would dead-letter it (DEPARTMENT_MISMATCH): refused
+         * here, where the clerk can fix it */
+        if (strcmp(zz_vocab_cat_dept(code), r->department) != 0)
                 REJECT("人员身份标识: category %s is not certified by %s", code,
                        r->department);
         snprintf(r->category, sizeof(r->category), "%s", code);

@@ -23,6 +23,7 @@
 #include "zizhu/csvcell.h"
 #include "zizhu/kafka.h"
 #include "zizhu/registry.h"
+#include "zizhu/vocab.h"
 
 enum zz_sink_type { SINK_KAFKA, SINK_JSONL, SINK_CSV, SINK_NULL };
 
@@ -37,7 +38,9 @@ struct zz_feed_sink_s {
         enum zz_sink_type type;
         zz_feed_encoder_t *enc;
         rd_kafka_t *rk;
+        /* by kind; identity by department (zz_vocab_dept index) */
         rd_kafka_topic_t *topics[4];
+        rd_kafka_topic_t *identity[ZZ_VOCAB_DEPTS];
         FILE *fp;
         char *dir;
         struct zz_csv_file files[ZZ_SINK_MAX_FILES];
@@ -102,8 +105,9 @@ zz_feed_sink_t *zz_feed_sink_kafka(const zz_config_t *config, char *errstr,
             {"queue.buffering.max.kbytes", "1048576"},
             {"message.timeout.ms", "120000"},
         };
-        static const char *const streams[4] = {"identity", "enrollment",
-                                               "payment", "control"};
+        /* by kind; identity is one topic per department, not one */
+        static const char *const streams[4] = {NULL, "enrollment", "payment",
+                                               "control"};
         zz_feed_sink_t *s = sink_new(SINK_KAFKA, errstr, errstr_size);
         rd_kafka_conf_t *conf;
         char err[512];
@@ -142,12 +146,23 @@ zz_feed_sink_t *zz_feed_sink_kafka(const zz_config_t *config, char *errstr,
                          err);
                 goto fail_conf;
         }
-        for (i = 0; i < 4; i++) {
-                char name[256];
+        for (i = 0; i < 4 + ZZ_VOCAB_DEPTS; i++) {
+                char name[256], stream[ZZ_CONFIG_STREAM_SIZE];
+                rd_kafka_topic_t **slot;
 
-                zz_config_topic(config, streams[i], name, sizeof(name));
-                s->topics[i] = rd_kafka_topic_new(s->rk, name, NULL);
-                if (s->topics[i] == NULL) {
+                if (i == ZZ_FEED_IDENTITY)
+                        continue; /* one topic per department, below */
+                if (i < 4) {
+                        snprintf(stream, sizeof(stream), "%s", streams[i]);
+                        slot = &s->topics[i];
+                } else {
+                        zz_config_identity_stream(zz_vocab_dept((int)i - 4),
+                                                  stream, sizeof(stream));
+                        slot = &s->identity[i - 4];
+                }
+                zz_config_topic(config, stream, name, sizeof(name));
+                *slot = rd_kafka_topic_new(s->rk, name, NULL);
+                if (*slot == NULL) {
                         snprintf(errstr, errstr_size,
                                  "could not create topic handle %s", name);
                         zz_feed_sink_destroy(s);
@@ -392,6 +407,27 @@ static FILE *csv_file(zz_feed_sink_t *s, const zz_feed_record_t *rec,
 
 /* ------------------------------------------------------------------ */
 
+/* The Kafka topic of rec: its kind's, or its department's identity
+ * topic. NULL with errstr for a department that has none (it is no
+ * certifying department). */
+static rd_kafka_topic_t *topic_of(zz_feed_sink_t *s,
+                                  const zz_feed_record_t *rec, char *errstr,
+                                  size_t errstr_size)
+{
+        int d;
+
+        if (rec->kind != ZZ_FEED_IDENTITY)
+                return s->topics[rec->kind];
+        d = zz_vocab_dept_index(rec->u.identity.department);
+        if (d < 0) {
+                snprintf(errstr, errstr_size,
+                         "no identity topic for department \"%.16s\"",
+                         rec->u.identity.department);
+                return NULL;
+        }
+        return s->identity[d];
+}
+
 int zz_feed_sink_put(zz_feed_sink_t *s, const zz_feed_record_t *rec,
                      char *errstr, size_t errstr_size)
 {
@@ -400,13 +436,13 @@ int zz_feed_sink_put(zz_feed_sink_t *s, const zz_feed_record_t *rec,
                 const void *data;
                 size_t len;
                 const char *key = zz_feed_record_key(rec);
+                rd_kafka_topic_t *rkt = topic_of(s, rec, errstr, errstr_size);
 
-                if (zz_feed_encode(s->enc, rec, &data, &len, errstr,
-                                   errstr_size) != 0)
+                if (rkt == NULL || zz_feed_encode(s->enc, rec, &data, &len,
+                                                  errstr, errstr_size) != 0)
                         return -1;
                 for (;;) {
-                        if (rd_kafka_produce(s->topics[rec->kind],
-                                             RD_KAFKA_PARTITION_UA,
+                        if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA,
                                              RD_KAFKA_MSG_F_COPY, (void *)data,
                                              len, key, strlen(key), NULL) == 0)
                                 break;
@@ -544,6 +580,10 @@ void zz_feed_sink_destroy(zz_feed_sink_t *s)
         for (i = 0; i < 4; i++) {
                 if (s->topics[i] != NULL)
                         rd_kafka_topic_destroy(s->topics[i]);
+        }
+        for (i = 0; i < ZZ_VOCAB_DEPTS; i++) {
+                if (s->identity[i] != NULL)
+                        rd_kafka_topic_destroy(s->identity[i]);
         }
         if (s->rk != NULL)
                 rd_kafka_destroy(s->rk);

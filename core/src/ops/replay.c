@@ -157,6 +157,7 @@ static int input_partitions(const zz_config_t *config, long long from_ms,
                             size_t errstr_size)
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        zz_config_streams_t ts;
         rd_kafka_t *rk;
         size_t t, n = 0;
         int rc = 0;
@@ -170,11 +171,14 @@ static int input_partitions(const zz_config_t *config, long long from_ms,
                 rd_kafka_conf_destroy(conf);
                 return -1;
         }
-        for (t = 0; rc == 0 && t < sizeof(inputs) / sizeof(inputs[0]); t++) {
+        /* identity: every department's topic */
+        zz_config_topic_streams(inputs, sizeof(inputs) / sizeof(inputs[0]),
+                                &ts);
+        for (t = 0; rc == 0 && t < ts.n; t++) {
                 char topic[256];
                 int p, parts = 0;
 
-                zz_config_topic(config, inputs[t], topic, sizeof(topic));
+                zz_config_topic(config, ts.name[t], topic, sizeof(topic));
                 parts = zz_kafka_partition_count(rk, topic, 10000, errstr,
                                                  errstr_size);
                 if (parts < 0)

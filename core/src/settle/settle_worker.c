@@ -204,14 +204,18 @@ static int boundary_by_time(rd_kafka_t *rk, const zz_config_t *config,
         rd_kafka_topic_partition_list_t *list =
             rd_kafka_topic_partition_list_new(16);
         rd_kafka_resp_err_t err;
+        zz_config_streams_t streams;
         size_t t, n = 0;
         int i, p;
 
-        for (t = 0; t < sizeof(inputs) / sizeof(inputs[0]); t++) {
+        /* identity: every department's topic */
+        zz_config_topic_streams(inputs, sizeof(inputs) / sizeof(inputs[0]),
+                                &streams);
+        for (t = 0; t < streams.n; t++) {
                 char topic[256];
                 int parts;
 
-                zz_config_topic(config, inputs[t], topic, sizeof(topic));
+                zz_config_topic(config, streams.name[t], topic, sizeof(topic));
                 parts = zz_kafka_partition_count(rk, topic, 10000, errstr,
                                                  errstr_size);
                 if (parts < 0) {

@@ -507,7 +507,10 @@ static int decode_and_add(zz_facts_batch_t *batch, zz_stream_t stream,
                                                    &ev, inv->text,
                                                    sizeof(inv->text)) != 0 ||
                       zz_event_validate_identity(&ev, &reason, inv->text,
-                                                 sizeof(inv->text)) != 0;
+                                                 sizeof(inv->text)) != 0 ||
+                      zz_event_validate_identity_source(&ev, src->dept, &reason,
+                                                        inv->text,
+                                                        sizeof(inv->text)) != 0;
                 *event_id = ev.event_id;
                 person_id = ev.person_id;
                 if (!bad)

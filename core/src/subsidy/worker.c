@@ -20,6 +20,8 @@
 #include "zizhu/store.h"
 #include "zizhu/subsidy.h"
 
+/* The input streams; identity is one topic per department
+ * (zz_config_topic_streams). */
 #define N_INPUTS 4
 static const zz_stream_t inputs[N_INPUTS] = {
     ZZ_STREAM_IDENTITY, ZZ_STREAM_ENROLLMENT, ZZ_STREAM_PAYMENT,
@@ -42,6 +44,14 @@ static const zz_stream_t inputs[N_INPUTS] = {
 
 static const char *const phases[] = {"input", "facts", "decisions", "commit"};
 
+/* One subscribed input topic: its full name, its stream, and for an
+ * identity topic the department it belongs to. */
+typedef struct input_topic_s {
+        char name[256];
+        zz_stream_t stream;
+        const char *dept;
+} input_topic_t;
+
 typedef struct owned_s {
         char *topic;
         int32_t partition;
@@ -52,7 +62,8 @@ typedef struct owned_s {
 
 struct zz_worker_s {
         zz_worker_opts_t opts;
-        char topics[N_INPUTS][256];
+        input_topic_t topics[ZZ_CONFIG_STREAMS_MAX];
+        size_t n_topics;
         rd_kafka_t *rk;
         zz_store_t *store;
         zz_codec_t *codec;
@@ -316,6 +327,42 @@ static void stats_check(zz_worker_t *w)
         PQclear(res);
 }
 
+/* w->topics: every topic of the input streams, identity expanded into
+ * its department topics. */
+static void input_topics(zz_worker_t *w)
+{
+        size_t i, j;
+
+        w->n_topics = 0;
+        for (i = 0; i < N_INPUTS; i++) {
+                const char *stream = zz_stream_name(inputs[i]);
+                zz_config_streams_t ts;
+
+                zz_config_topic_streams(&stream, 1, &ts);
+                for (j = 0; j < ts.n && w->n_topics < ZZ_CONFIG_STREAMS_MAX;
+                     j++) {
+                        input_topic_t *t = &w->topics[w->n_topics++];
+
+                        zz_config_topic(w->opts.config, ts.name[j], t->name,
+                                        sizeof(t->name));
+                        t->stream = inputs[i];
+                        t->dept =
+                            zz_config_identity_dept(w->opts.config, t->name);
+                }
+        }
+}
+
+/* The department of an identity topic of w (see input_topic_t). */
+static const char *dept_of(const zz_worker_t *w, const char *topic)
+{
+        size_t i;
+
+        for (i = 0; i < w->n_topics; i++)
+                if (strcmp(w->topics[i].name, topic) == 0)
+                        return w->topics[i].dept;
+        return NULL;
+}
+
 /* The consumer of the input topics, subscribed, its rebalances handled
  * by rebalance_cb. */
 static int consumer_new(zz_worker_t *w, char *errstr, size_t errstr_size)
@@ -366,13 +413,10 @@ static int consumer_new(zz_worker_t *w, char *errstr, size_t errstr_size)
                 return -1;
         }
         rd_kafka_poll_set_consumer(w->rk);
-        subs = rd_kafka_topic_partition_list_new(N_INPUTS);
-        for (i = 0; i < N_INPUTS; i++) {
-                zz_config_topic(w->opts.config, zz_stream_name(inputs[i]),
-                                w->topics[i], sizeof(w->topics[i]));
-                rd_kafka_topic_partition_list_add(subs, w->topics[i],
+        subs = rd_kafka_topic_partition_list_new((int)w->n_topics);
+        for (i = 0; i < w->n_topics; i++)
+                rd_kafka_topic_partition_list_add(subs, w->topics[i].name,
                                                   RD_KAFKA_PARTITION_UA);
-        }
         err = rd_kafka_subscribe(w->rk, subs);
         rd_kafka_topic_partition_list_destroy(subs);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -420,6 +464,7 @@ zz_worker_t *zz_worker_new(const zz_worker_opts_t *opts, char *errstr,
                 goto fail;
         zz_facts_batch_set_subsidy(w->facts, w->subsidy);
 
+        input_topics(w);
         if (consumer_new(w, errstr, errstr_size) != 0)
                 goto fail;
         return w;
@@ -453,9 +498,9 @@ static zz_stream_t stream_of(zz_worker_t *w, const char *topic)
 {
         size_t i;
 
-        for (i = 0; i < N_INPUTS; i++)
-                if (strcmp(w->topics[i], topic) == 0)
-                        return inputs[i];
+        for (i = 0; i < w->n_topics; i++)
+                if (strcmp(w->topics[i].name, topic) == 0)
+                        return w->topics[i].stream;
         return ZZ_STREAM__COUNT;
 }
 
@@ -577,6 +622,7 @@ static int apply_facts(zz_worker_t *w, attempt_t *a, result_t *results,
                 src.key = m->key;
                 src.key_len = m->key_len;
                 src.worker = w->opts.name;
+                src.dept = dept_of(w, src.topic);
                 if (zz_facts_apply(w->facts, w->store, w->codec,
                                    stream_of(w, src.topic), &src, i, m->payload,
                                    m->len, &a->outcomes[i], results[i].reason,
@@ -746,6 +792,8 @@ void zz_worker_metrics_declare(zz_metrics_t *m, const zz_config_t *config)
 {
         static const zz_fact_outcome_t outcomes[] = {
             ZZ_FACT_APPLIED, ZZ_FACT_DUPLICATE, ZZ_FACT_DEAD_LETTER};
+        const char *names[N_INPUTS];
+        zz_config_streams_t ts;
         char topic[256];
         size_t i, j;
 
@@ -753,9 +801,12 @@ void zz_worker_metrics_declare(zz_metrics_t *m, const zz_config_t *config)
                 return;
         zz_metrics_declare(m, "zz_events_total", ZZ_METRIC_COUNTER, H_EVENTS,
                            1);
-        for (i = 0; i < N_INPUTS; i++) {
-                zz_config_topic(config, zz_stream_name(inputs[i]), topic,
-                                sizeof(topic));
+        for (i = 0; i < N_INPUTS; i++)
+                names[i] = zz_stream_name(inputs[i]);
+        /* "identity" is one topic per department */
+        zz_config_topic_streams(names, N_INPUTS, &ts);
+        for (i = 0; i < ts.n; i++) {
+                zz_config_topic(config, ts.name[i], topic, sizeof(topic));
                 for (j = 0; j < sizeof(outcomes) / sizeof(outcomes[0]); j++)
                         zz_metrics_add(m, "zz_events_total", H_EVENTS, "topic",
                                        topic, "outcome",

@@ -1027,6 +1027,13 @@ int zz_event_validate_identity(const zz_event_identity_t *e,
                 else if (!zz_vocab_cat_known(e->category))
                         ck_fail(&ck, ZZ_REASON_UNKNOWN_CATEGORY,
                                 "category is not one of POLICIES.md");
+                else if (!empty(e->department) &&
+                         strcmp(zz_vocab_cat_dept(e->category),
+                                e->department) != 0)
+                        ck_fail(&ck, ZZ_REASON_DEPARTMENT_MISMATCH,
+                                "category %s is certified by %s, not by the "
+                                "record's department",
+                                e->category, zz_vocab_cat_dept(e->category));
                 ck_date(&ck, "valid_from", e->valid_from);
                 if (e->valid_to != ZZ_DATE_NONE) {
                         ck_date(&ck, "valid_to", e->valid_to);
@@ -1059,6 +1066,26 @@ int zz_event_validate_identity(const zz_event_identity_t *e,
         if (e->residence_region != NULL)
                 ck_region(&ck, "residence_region", e->residence_region);
         ck_ts(&ck, "reported_at", e->reported_at);
+        return ck.failed ? -1 : 0;
+}
+
+int zz_event_validate_identity_source(const zz_event_identity_t *e,
+                                      const char *topic_dept,
+                                      zz_reason_t *reason, char *errstr,
+                                      size_t errstr_size)
+{
+        struct check ck;
+
+        ck_begin(&ck, "identity", reason, errstr, errstr_size);
+        if (topic_dept == NULL)
+                ck_fail(&ck, ZZ_REASON_DEPARTMENT_MISMATCH,
+                        "read from a topic that is no department's");
+        else if (e->department == NULL ||
+                 strcmp(e->department, topic_dept) != 0)
+                ck_fail(&ck, ZZ_REASON_DEPARTMENT_MISMATCH,
+                        "the record's department is not %s, whose identity "
+                        "topic it was read from",
+                        topic_dept);
         return ck.failed ? -1 : 0;
 }
 

@@ -196,10 +196,13 @@ static rd_kafka_event_t *describe_topics(rd_kafka_t *rk,
                                          int timeout_ms, char *errstr,
                                          size_t errstr_size)
 {
-        rd_kafka_ConfigResource_t *res[16];
+        rd_kafka_ConfigResource_t *res[ZZ_CONFIG_STREAMS_MAX];
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         rd_kafka_event_t *ev;
         size_t i;
+
+        if (n > ZZ_CONFIG_STREAMS_MAX)
+                n = ZZ_CONFIG_STREAMS_MAX;
 
         for (i = 0; i < n; i++)
                 res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC,
@@ -268,8 +271,9 @@ int zz_kafka_check_retention(const zz_config_t *config,
                              const char *const *streams, size_t n, char *errstr,
                              size_t errstr_size)
 {
-        char names[ZZ_KAFKA_RETENTION_MAX][256];
-        const char *topics[ZZ_KAFKA_RETENTION_MAX];
+        char names[ZZ_CONFIG_STREAMS_MAX][256];
+        const char *topics[ZZ_CONFIG_STREAMS_MAX];
+        zz_config_streams_t ts;
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_event_t *ev;
         rd_kafka_t *rk;
@@ -278,8 +282,10 @@ int zz_kafka_check_retention(const zz_config_t *config,
 
         if (n > ZZ_KAFKA_RETENTION_MAX)
                 n = ZZ_KAFKA_RETENTION_MAX;
+        /* identity: every department's topic */
+        n = zz_config_topic_streams(streams, n, &ts);
         for (i = 0; i < n; i++)
-                topics[i] = zz_config_topic(config, streams[i], names[i],
+                topics[i] = zz_config_topic(config, ts.name[i], names[i],
                                             sizeof(names[i]));
         if (zz_config_apply_kafka(config, conf, errstr, errstr_size) != 0) {
                 rd_kafka_conf_destroy(conf);
