@@ -116,6 +116,10 @@ typedef struct args_s {
  * "Continuity"). */
 #define EXIT_BEHIND 3
 
+/* How long the start-up continuity check retries an unreachable broker or
+ * database before the worker exits 1. */
+#define PREFLIGHT_RETRY_MS 6000
+
 typedef struct relay_thread_s {
         zz_relay_opts_t opts;
         char txid[512];
@@ -258,7 +262,7 @@ static int preflight(const args_t *a, const char *policies,
                      const zz_config_t *config)
 {
         char errstr[1024];
-        int rc;
+        int rc, waited, delay;
 
         if (!a->relay_only) {
                 if (check_policies(policies, errstr, sizeof(errstr)) != 0) {
@@ -272,7 +276,17 @@ static int preflight(const args_t *a, const char *policies,
                         return rc > 0 ? ZZ_EXIT_USAGE : ZZ_EXIT_FAIL;
                 }
         }
-        rc = zz_relay_check(config, errstr, sizeof(errstr));
+        /* A broker that just created the topics, or lost a leader, may not
+         * answer yet: retried with backoff for PREFLIGHT_RETRY_MS. */
+        for (waited = 0, delay = 200;; waited += delay, delay *= 2) {
+                rc = zz_relay_check(config, errstr, sizeof(errstr));
+                if (rc != -1 || waited >= PREFLIGHT_RETRY_MS || stop_flag)
+                        break;
+                zz_log_warn("continuity check: %s; retrying in %d ms (gives "
+                            "up after %d s)",
+                            errstr, delay, PREFLIGHT_RETRY_MS / 1000);
+                usleep((useconds_t)delay * 1000);
+        }
         if (rc != 0) {
                 zz_log_error("%s", errstr);
                 return rc == ZZ_RELAY_BEHIND ? EXIT_BEHIND : ZZ_EXIT_FAIL;

@@ -174,6 +174,9 @@ Test(config, the_plan_has_every_topic_and_identity_as_enrollment)
                                          p->name);
                 }
         }
+        /* and the schema catalog, which is no stream of events */
+        cr_expect_not_null(planned(plan, n, "schema-catalog"));
+        want++;
         cr_expect_eq(n, want, "the plan has %zu topics, the streams %zu", n,
                      want);
         cr_expect_null(planned(plan, n, "identity"),

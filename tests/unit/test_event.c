@@ -597,6 +597,7 @@ Test(event, identity_reasons)
         /* Issue 15: a record without an attribute its category requires
          * is dead-lettered MISSING_ATTRIBUTE, the attribute named. */
         e = sample_identity();
+        e.department = "DPF";
         e.category = "DPF.DISABLED";
         e.attrs = NULL;
         e.attrs_count = 0;
@@ -604,14 +605,17 @@ Test(event, identity_reasons)
         cr_expect(strstr(err, "category DPF.DISABLED requires attribute "
                               "level") != NULL,
                   "%s", err);
+        e.department = "RRB";
         e.category = "RRB.POOR";
         e.attrs = no_lifted;
         e.attrs_count = 1;
         cr_expect_eq(identity_reason(&e), ZZ_REASON_MISSING_ATTRIBUTE);
         cr_expect(strstr(err, "lifted") != NULL, "%s", err);
+        e.department = "NHC";
         e.category = "NHC.FP_SPECIAL"; /* relation is not required */
         e.attrs_count = 0;
         cr_expect_eq(identity_reason(&e), ZZ_REASON_UNKNOWN, "%s", err);
+        e.department = "MCA";
         e.category = "MCA.TEKUN"; /* nor supported */
         cr_expect_eq(identity_reason(&e), ZZ_REASON_UNKNOWN, "%s", err);
 

@@ -125,6 +125,13 @@ static int topic_high_water(rd_kafka_t *rk, const char *topic, long long *hwm,
 
         err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
         rd_kafka_topic_destroy(rkt);
+        /* A topic that does not exist holds no outbox id (publishing to
+         * it fails later, and is retried, with its own message). */
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+            md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+                rd_kafka_metadata_destroy(md);
+                return 0;
+        }
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
             md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 snprintf(errstr, errstr_size,
