@@ -45,7 +45,7 @@ for role in $(grep -v '^#' deploy/cluster/acls.txt | awk 'NF { print $1 }' | sor
 done
 
 pass=0 fail=0
-printf '%-16s %-17s %-56s %-8s %-8s %s\n' role operation target expected got result
+printf '%-16s %-17s %-56s %-8s %-8s %-5s %s\n' role operation target expected got result 'probe says'
 while read -r role op rest; do
         [[ -z $role || $role == \#* ]] && continue
         read -ra args <<<"${rest//\{P\}/$prefix}"
@@ -65,10 +65,10 @@ while read -r role op rest; do
                 res=PASS
                 pass=$((pass + 1))
         else
-                res="FAIL ($out)"
+                res=FAIL
                 fail=$((fail + 1))
         fi
-        printf '%-16s %-17s %-56s %-8s %-8s %s\n' "$role" "$op" "${args[*]}" "$expect" "$got" "$res"
+        printf '%-16s %-17s %-56s %-8s %-8s %-5s %s\n' "$role" "$op" "${args[*]}" "$expect" "$got" "$res" "$out"
 done <"$cases"
 
 if [[ -n $missing ]]; then

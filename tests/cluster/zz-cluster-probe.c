@@ -38,7 +38,8 @@
 #include "zizhu/config.h"
 #include "zizhu/kafka.h"
 
-#define TIMEOUT_MS 20000
+#define TIMEOUT_MS  20000
+#define METADATA_MS 10000
 
 enum { ALLOWED = 0, DENIED = 1, ERROR = 2, REFUSED = 3 };
 
@@ -148,16 +149,28 @@ static int op_metadata(probe_t *p)
         static const char *const extra[] = {"log_level", "0", NULL};
         rd_kafka_t *rk = client(p, RD_KAFKA_PRODUCER, extra);
         const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err;
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+        int waited;
 
         if (rk == NULL)
                 return ERROR;
-        err = rd_kafka_metadata(rk, 0, NULL, &md, TIMEOUT_MS);
-        if (md != NULL)
-                rd_kafka_metadata_destroy(md);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
-            p->first_err != RD_KAFKA_RESP_ERR_NO_ERROR)
-                err = p->first_err;
+        /* a second at a time, serving the error callback in between: an
+         * authentication or TLS failure is reported there, and the
+         * metadata request would only time out */
+        for (waited = 0; waited < METADATA_MS; waited += 1000) {
+                err = rd_kafka_metadata(rk, 0, NULL, &md, 1000);
+                if (md != NULL)
+                        rd_kafka_metadata_destroy(md);
+                md = NULL;
+                rd_kafka_poll(rk, 0);
+                if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        break;
+                if (p->first_err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    p->first_err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+                        err = p->first_err;
+                        break;
+                }
+        }
         rd_kafka_destroy(rk);
         return verdict(err, "metadata");
 }
