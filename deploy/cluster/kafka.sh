@@ -218,10 +218,27 @@ EOF
         zz_log "client settings of $(wc -w <<<"$ROLES") roles in ${CLIENTS#"$ZZ_ROOT"/}/ROLE.kafka.conf"
 }
 
-admin_java() { # admin_java PROPS ARGS...: ClusterAdmin.java in one JVM
-        local props=$1
+# admin_java PROPS ARGS...: ClusterAdmin.java in one JVM, compiled once
+# into $KC/classes (javac beside java; a source-file launch compiles it on
+# every run, seconds each time on two busy cores).
+admin_java() {
+        local props=$1 javac classes=$KC/classes
         shift
-        zz_kafka_tool "$TOOLS_LOG4J" "$ADMIN_JAVA" "$props" "$@"
+        javac=$(dirname "$JAVA")/javac
+        [[ -x $javac ]] || javac=$(command -v javac || true)
+        if [[ -z $javac ]]; then
+                zz_kafka_tool "$TOOLS_LOG4J" "$ADMIN_JAVA" "$props" "$@"
+                return
+        fi
+        if [[ ! $classes/ClusterAdmin.class -nt $ADMIN_JAVA ]]; then
+                rm -rf "$classes"
+                mkdir -p "$classes"
+                "$javac" -nowarn -encoding UTF-8 -cp "$ZZ_KAFKA_LIBS/*" -d "$classes" "$ADMIN_JAVA" ||
+                        zz_die "could not compile ${ADMIN_JAVA#"$ZZ_ROOT"/}"
+        fi
+        "$JAVA" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
+                -Dlog4j2.configurationFile="$TOOLS_LOG4J" \
+                -cp "$classes:$ZZ_KAFKA_LIBS/*" ClusterAdmin "$props" "$@"
 }
 
 read_pid() {

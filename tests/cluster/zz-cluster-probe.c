@@ -432,10 +432,9 @@ static int op_create(probe_t *p, const char *topic, int partitions,
  * the group and the topic, as a consumer's commit): a consumer's own commit
  * to a group it may not describe only waits for a coordinator, for 45 s,
  * before the refusal shows. */
-static int op_commit(probe_t *p, const char *group, const char *topic)
+static rd_kafka_resp_err_t commit_once(probe_t *p, rd_kafka_t *rk,
+                                       const char *group, const char *topic)
 {
-        static const char *const extra[] = {"log_level", "0", NULL};
-        rd_kafka_t *rk = client(p, RD_KAFKA_PRODUCER, extra);
         rd_kafka_topic_partition_list_t *list;
         rd_kafka_AlterConsumerGroupOffsets_t *alter;
         rd_kafka_AdminOptions_t *o;
@@ -443,8 +442,7 @@ static int op_commit(probe_t *p, const char *group, const char *topic)
         rd_kafka_event_t *ev;
         rd_kafka_resp_err_t err;
 
-        if (rk == NULL)
-                return ERROR;
+        (void)p;
         q = rd_kafka_queue_new(rk);
         list = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(list, topic, 0)->offset = 0;
@@ -482,6 +480,29 @@ static int op_commit(probe_t *p, const char *group, const char *topic)
         if (ev != NULL)
                 rd_kafka_event_destroy(ev);
         rd_kafka_queue_destroy(q);
+        return err;
+}
+
+static int op_commit(probe_t *p, const char *group, const char *topic)
+{
+        static const char *const extra[] = {"log_level", "0", NULL};
+        rd_kafka_t *rk = client(p, RD_KAFKA_PRODUCER, extra);
+        rd_kafka_resp_err_t err;
+        int tries;
+
+        if (rk == NULL)
+                return ERROR;
+        /* a group's coordinator moves while the offsets topic is new (a
+         * fresh cluster): asked again, as a consumer would */
+        for (tries = 0;; tries++) {
+                err = commit_once(p, rk, group, topic);
+                if (tries >= 20 ||
+                    (err != RD_KAFKA_RESP_ERR_NOT_COORDINATOR &&
+                     err != RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE &&
+                     err != RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS))
+                        break;
+                rd_kafka_poll(rk, 500);
+        }
         rd_kafka_destroy(rk);
         return verdict(err, "commit");
 }
