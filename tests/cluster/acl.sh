@@ -31,6 +31,10 @@ if ! bash deploy/cluster/kafka.sh status; then
 fi
 [[ -s $clients/admin.kafka.conf ]] || zz_die "no $clients/admin.kafka.conf: run deploy/cluster/kafka.sh up"
 
+# the probe's diagnostics, for sanitizer reports (shown at the end)
+errlog=$(mktemp)
+trap 'rm -f "$errlog"' EXIT
+
 t0=$SECONDS
 for t in $topics; do
         out=$("$probe" --config "$clients/admin.kafka.conf" ensure-topic "$prefix$t" 1 2>&1) ||
@@ -55,7 +59,7 @@ while read -r role op rest; do
         conf=$clients/$role.kafka.conf
         [[ -s $conf ]] || zz_die "no client settings for the role $role ($conf)"
         rc=0
-        out=$("$probe" --config "$conf" "$op" "${args[@]}" 2>/dev/null) || rc=$?
+        out=$("$probe" --config "$conf" "$op" "${args[@]}" 2>>"$errlog") || rc=$?
         case $rc in
         0) got=allowed ;;
         1) got=denied ;;
@@ -76,5 +80,10 @@ if [[ -n $missing ]]; then
         fail=$((fail + 1))
 fi
 echo "acl cases took $((SECONDS - t0)) s"
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$errlog" 2>/dev/null; then
+        grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$errlog"
+        echo "FAIL: sanitizer reports from zz-cluster-probe (above)"
+        fail=$((fail + 1))
+fi
 echo "$pass passed, $fail failed"
 ((fail == 0))

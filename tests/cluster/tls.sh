@@ -117,7 +117,7 @@ while read -r name op expect; do
         produce-denied) args=(produce "$topic") ;;
         esac
         rc=0
-        out=$(timeout 60 "$probe" --config "$tmp/$name.conf" "${args[@]}" 2>/dev/null) || rc=$?
+        out=$(timeout 60 "$probe" --config "$tmp/$name.conf" "${args[@]}" 2>>"$tmp/probe.err") || rc=$?
         case $rc in
         0) got=allowed ;;
         1) got=denied ;;
@@ -137,5 +137,11 @@ while read -r name op expect; do
         fi
         printf '%-22s %-16s %-9s %-9s %-5s %s\n' "$name" "$op" "$expect" "$got" "$res" "$out"
 done <<<"$cases"
+errlog=$tmp/probe.err
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$errlog" 2>/dev/null; then
+        grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$errlog"
+        echo "FAIL: sanitizer reports from zz-cluster-probe (above)"
+        fail=$((fail + 1))
+fi
 echo "$pass passed, $fail failed"
 ((fail == 0))
