@@ -33,7 +33,8 @@
 # .zz/cluster/kafka/kN (0700; the log holds ID numbers).
 #
 # Environment: ZIZHU_TOPIC_PREFIX (default "zz.", the ACLs `up` applies),
-# ZIZHU_JAVA, ZZC_KAFKA_HEAP (default 512m per node).
+# ZIZHU_JAVA, ZZC_KAFKA_HEAP (default 512m per node), ZZ_QUIET_ACLS=1 (acls
+# prints only its summary, not the table).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ZZ_COMPONENT=kafka-cluster
@@ -370,7 +371,8 @@ cmd_up() {
         wait_ready "$t0"
         zz_log "3 brokers answer ($((SECONDS - t0)) s)"
         cmd_users
-        cmd_acls "$PREFIX"
+        # the table itself: kafka.sh acls PREFIX
+        ZZ_QUIET_ACLS=1 cmd_acls "$PREFIX"
         zz_log "kafka cluster up in $((SECONDS - t0)) s"
 }
 
