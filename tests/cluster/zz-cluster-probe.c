@@ -55,8 +55,7 @@ static int is_authz(rd_kafka_resp_err_t err)
         return err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
                err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
-               err ==
-                   RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+               err == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 }
 
 static int is_authn(rd_kafka_resp_err_t err)
@@ -123,8 +122,7 @@ static rd_kafka_t *client(probe_t *p, rd_kafka_type_t type,
         char errstr[512];
         size_t i;
 
-        if (zz_config_apply_kafka(p->config, conf, errstr, sizeof(errstr)) !=
-            0)
+        if (zz_config_apply_kafka(p->config, conf, errstr, sizeof(errstr)) != 0)
                 goto fail;
         for (i = 0; extra != NULL && extra[i] != NULL; i += 2) {
                 if (rd_kafka_conf_set(conf, extra[i], extra[i + 1], errstr,
@@ -189,10 +187,9 @@ static int op_produce(probe_t *p, const char *topic)
 
         if (rk == NULL)
                 return ERROR;
-        err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                RD_KAFKA_V_PARTITION(0),
-                                RD_KAFKA_V_VALUE("zz-cluster-probe", 16),
-                                RD_KAFKA_V_END);
+        err = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+            RD_KAFKA_V_VALUE("zz-cluster-probe", 16), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
                 rd_kafka_flush(rk, TIMEOUT_MS);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR && p->delivered != 1)
@@ -237,8 +234,8 @@ static rd_kafka_resp_err_t topic_metadata(probe_t *p, rd_kafka_t *rk,
  * denied topic). */
 static int op_consume(probe_t *p, const char *topic)
 {
-        static const char *const extra[] = {
-            "enable.partition.eof", "true", "log_level", "0", NULL};
+        static const char *const extra[] = {"enable.partition.eof", "true",
+                                            "log_level", "0", NULL};
         rd_kafka_t *rk = client(p, RD_KAFKA_CONSUMER, extra);
         rd_kafka_topic_t *rkt;
         rd_kafka_resp_err_t err;
@@ -315,9 +312,8 @@ static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, int evtype)
         return NULL;
 }
 
-static rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk,
-                                              rd_kafka_admin_op_t op,
-                                              int validate_only)
+static rd_kafka_AdminOptions_t *
+admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op, int validate_only)
 {
         rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
         char errstr[256];
@@ -366,8 +362,7 @@ static int op_configs(probe_t *p, const char *topic, int alter)
                 rs = alter ? rd_kafka_AlterConfigs_result_resources(
                                  rd_kafka_event_AlterConfigs_result(ev), &n)
                            : rd_kafka_DescribeConfigs_result_resources(
-                                 rd_kafka_event_DescribeConfigs_result(ev),
-                                 &n);
+                                 rd_kafka_event_DescribeConfigs_result(ev), &n);
                 err = n == 1 ? rd_kafka_ConfigResource_error(rs[0])
                              : RD_KAFKA_RESP_ERR__BAD_MSG;
         }
@@ -393,8 +388,8 @@ static int op_create(probe_t *p, const char *topic, int partitions,
         if (rk == NULL)
                 return ERROR;
         q = rd_kafka_queue_new(rk);
-        nt = rd_kafka_NewTopic_new(topic, partitions, 3, errstr,
-                                   sizeof(errstr));
+        nt =
+            rd_kafka_NewTopic_new(topic, partitions, 3, errstr, sizeof(errstr));
         if (nt == NULL) {
                 printf("error: %s\n", errstr);
                 rd_kafka_queue_destroy(q);
@@ -509,8 +504,8 @@ static int op_commit(probe_t *p, const char *group, const char *topic)
 
 static int op_txn(probe_t *p, const char *txid, const char *topic)
 {
-        const char *const extra[] = {"transactional.id", txid, "log_level",
-                                     "0", NULL};
+        const char *const extra[] = {"transactional.id", txid, "log_level", "0",
+                                     NULL};
         rd_kafka_t *rk = client(p, RD_KAFKA_PRODUCER, extra);
         rd_kafka_error_t *error;
         rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
