@@ -18,7 +18,7 @@ PACKAGES=(
         postgresql-15 postgresql-client-15
         kcat valgrind clang-format
         clang libclang-rt-14-dev  # tests/fuzz: libFuzzer and the sanitizer runtimes
-        openjdk-17-jdk-headless maven  # jdk: deploy/cluster/ClusterAdmin.java runs as a source file
+        openjdk-17-jre-headless maven
         curl iproute2 procps time
         openssl nftables  # deploy/cluster: the CA and certificates, slow/lossy links
         chromium fonts-wqy-zenhei  # the report screenshot check (test_report), CJK glyphs
