@@ -456,11 +456,13 @@ status) cmd_status ;;
 acls)
         shift
         [[ $# == 1 ]] || zz_die "usage: kafka.sh acls PREFIX"
+        cmd_status >/dev/null || zz_die "the cluster's Kafka is not up (kafka.sh status): run kafka.sh up"
         cmd_acls "$1"
         ;;
 users)
         zz_private "$KC"
         zz_lock "$KC/.lock"
+        cmd_status >/dev/null || zz_die "the cluster's Kafka is not up (kafka.sh status): run kafka.sh up"
         cmd_users
         ;;
 *)
