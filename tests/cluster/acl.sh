@@ -21,7 +21,8 @@ clients=$ZZ_STATE/cluster/clients
 cases=tests/cluster/acl-cases.txt
 prefix=zzacltest.
 topics="identity.mca identity.mva identity.rrb identity.dpf identity.nhc identity.edu
-enrollment payment control subsidy-state reconciliation allocation dead-letter"
+enrollment payment control subsidy-state reconciliation allocation dead-letter
+schema-catalog"
 # the probe reads only the file it is given
 unset ZIZHU_CONFIG ZIZHU_BOOTSTRAP ZIZHU_PG ZIZHU_TOPIC_PREFIX
 
@@ -41,6 +42,15 @@ for t in $topics; do
                 zz_die "could not create the test topic $prefix$t: $out"
 done
 ZZ_QUIET_ACLS=1 bash deploy/cluster/kafka.sh acls "$prefix"
+# Each broker's authorizer applies new ACLs when it replays the metadata
+# log: wait (at most 30 s) until a grant just made answers on every node,
+# so the table does not race the propagation.
+for _ in $(seq 1 30); do
+        if "$probe" --config "$clients/feed-mca.kafka.conf" produce "${prefix}identity.mca" >/dev/null 2>>"$errlog"; then
+                break
+        fi
+        sleep 1
+done
 
 # every role of the ACL table is tried at least once
 missing=
