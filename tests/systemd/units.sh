@@ -16,7 +16,11 @@
 #                          unit's Environment= lines, CREDENTIALS_DIRECTORY
 #                          and PATH; %d is a directory holding CONF as
 #                          zizhu.conf and an empty pgpass (the test stack
-#                          trusts). Extra args are appended (--idle-exit).
+#                          trusts), or the file ZZ_UNITS_PGPASS names (the
+#                          cluster's). CONF is an example's name (its
+#                          SASL_SSL keys left out: the stack is
+#                          PLAINTEXT) or an absolute path (used as it is).
+#                          Extra args are appended (--idle-exit).
 #                          Exits with the program's status.
 # Needs ZZ_SOURCE_DIR and ZZ_BIN_DIR.
 set -eu
@@ -80,11 +84,23 @@ value() {
 
 start() {
         unit=$units/$1 envsrc=$units/examples/$2 conf=$units/examples/$3
+        case $3 in /*) conf=$3 ;; esac
         shift 3
         creds=$tmp/credentials
         mkdir -m 0700 "$creds"
-        cp "$conf" "$creds/zizhu.conf"
-        : >"$creds/pgpass"
+        case $conf in
+        "$units"/examples/*)
+                # the dev stack is PLAINTEXT: an example's secured-cluster
+                # keys (tests/cluster/units.sh runs them on the cluster)
+                # are left out
+                grep -Ev '^kafka\.(security\.protocol|sasl\.|ssl\.)' "$conf" >"$creds/zizhu.conf" ;;
+        *) cp "$conf" "$creds/zizhu.conf" ;;
+        esac
+        if [ -n "${ZZ_UNITS_PGPASS:-}" ]; then
+                cp "$ZZ_UNITS_PGPASS" "$creds/pgpass"
+        else
+                : >"$creds/pgpass"
+        fi
         chmod 0400 "$creds/zizhu.conf" "$creds/pgpass"
         # the example environment file with the test's values
         sed -e "s|^ZIZHU_BOOTSTRAP=.*|ZIZHU_BOOTSTRAP=${ZIZHU_BOOTSTRAP:?}|" \
