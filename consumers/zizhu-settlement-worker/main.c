@@ -151,6 +151,9 @@ int main(int argc, char **argv)
         config = zz_opts_config(&zo);
         if (config == NULL)
                 return ZZ_EXIT_USAGE;
+        /* an unreachable PostgreSQL is retried with backoff before the
+         * worker gives up (connect_retry_ms) */
+        zz_pg_set_connect_retry(zz_config_connect_retry_ms(config));
         if (zz_config_pseudonym_key(config) == NULL ||
             zz_config_pseudonym_key(config)[0] == '\0') {
                 fprintf(stderr, "zizhu-settlement-worker: no pseudonym key\n"

@@ -368,6 +368,9 @@ int main(int argc, char **argv)
         config = zz_opts_config(&zo);
         if (config == NULL)
                 return ZZ_EXIT_USAGE;
+        /* an unreachable PostgreSQL is retried with backoff before the
+         * worker gives up (connect_retry_ms) */
+        zz_pg_set_connect_retry(zz_config_connect_retry_ms(config));
         if (a.migrate && migrate(config) != 0) {
                 zz_config_destroy(config);
                 return ZZ_EXIT_FAIL;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zz_test.h"
@@ -46,6 +47,8 @@ static void pg_down(zz_test_env_t *env)
                  "connect_timeout=2",
                  closed_port());
         setenv("ZIZHU_PG", pg, 1);
+        /* the workers retry an unreachable PostgreSQL for this long */
+        setenv("ZIZHU_CONNECT_RETRY_MS", "1000", 1);
 }
 
 static void expect_runtime_failure(const char *dir, const char *name,
@@ -117,4 +120,39 @@ Test(exit_status, subsidy_worker_with_bad_policies_exits_2, .timeout = 60)
         pg_down(&env);
         cr_expect_eq(
             zz_test_run(NULL, "consumers", "zizhu-subsidy-worker", args), 2);
+}
+
+/* Issue 13: a worker that cannot reach PostgreSQL retries with backoff for
+ * connect_retry_ms and only then exits 1 (never at once, never for ever). */
+Test(exit_status, workers_retry_postgresql_for_the_configured_time,
+     .timeout = 90)
+{
+        zz_test_env_t env;
+        const char *const subsidy[] = {"-q", "--no-relay", "--idle-exit",
+                                       "1000", NULL};
+        const char *const settle[] = {"-q", "--idle-exit", "1000", NULL};
+        struct timespec t0, t1;
+        double secs;
+        int rc;
+
+        pg_down(&env);
+        setenv("ZIZHU_CONNECT_RETRY_MS", "4000", 1);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = zz_test_run(NULL, "consumers", "zizhu-subsidy-worker", subsidy);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        secs = (double)(t1.tv_sec - t0.tv_sec) +
+               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        cr_expect_eq(rc, 1, "subsidy worker: exit %d", rc);
+        cr_expect_geq(secs, 2.5, "the subsidy worker gave up after %.1f s",
+                      secs);
+        cr_expect_leq(secs, 40.0, "the subsidy worker retried %.1f s", secs);
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = zz_test_run(NULL, "consumers", "zizhu-settlement-worker", settle);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        secs = (double)(t1.tv_sec - t0.tv_sec) +
+               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        cr_expect_eq(rc, 1, "settlement worker: exit %d", rc);
+        cr_expect_geq(secs, 2.5, "the settlement worker gave up after %.1f s",
+                      secs);
 }

@@ -15,6 +15,11 @@
  *                                 32 bytes (ZZ_PSEUDONYM_KEY_MIN): a shorter
  *                                 one is refused as an error of the file,
  *                                 the environment or the option
+ *   connect_retry_ms / ZIZHU_CONNECT_RETRY_MS  how long a long-running
+ *                                 worker retries an unreachable PostgreSQL
+ *                                 (with backoff) before it gives up and
+ *                                 exits 1: 60000 by default, 0 = no retry
+ *                                 (zz_pg_set_connect_retry)
  *   audit_retention_ms / ZIZHU_AUDIT_RETENTION_MS  the shortest retention
  *                                 the audit accepts on the topics it replays:
  *                                 -1 (default) = the log must be kept for ever
@@ -52,9 +57,10 @@
 
 typedef struct zz_config_s zz_config_t;
 
-#define ZZ_DEFAULT_BOOTSTRAP    "127.0.0.1:19092"
-#define ZZ_DEFAULT_PG           "host=127.0.0.1 port=15432 dbname=zizhu user=zizhu"
-#define ZZ_DEFAULT_TOPIC_PREFIX "zz."
+#define ZZ_DEFAULT_BOOTSTRAP        "127.0.0.1:19092"
+#define ZZ_DEFAULT_PG               "host=127.0.0.1 port=15432 dbname=zizhu user=zizhu"
+#define ZZ_DEFAULT_TOPIC_PREFIX     "zz."
+#define ZZ_DEFAULT_CONNECT_RETRY_MS 60000
 
 /* Defaults, then the file (path, or $ZIZHU_CONFIG when path is NULL), then
  * the environment. NULL with errstr filled on a bad file. */
@@ -77,6 +83,8 @@ const char *zz_config_pseudonym_key(const zz_config_t *config);
 /* -1 (the audited topics must keep their log for ever) or the shortest
  * retention in milliseconds they may have. */
 long long zz_config_audit_retention_ms(const zz_config_t *config);
+/* Milliseconds a worker retries an unreachable PostgreSQL (0: none). */
+long long zz_config_connect_retry_ms(const zz_config_t *config);
 
 /* The registry's URL and the basic-auth file, or NULL when not set. */
 const char *zz_config_registry_url(const zz_config_t *config);

@@ -31,9 +31,19 @@
 
 /* Connects, sets application_name and plan_cache_mode. NULL with errstr
  * on failure (the message never includes the password). The caller closes
- * it with zz_pg_finish(). */
+ * it with zz_pg_finish(). When the process set a retry time
+ * (zz_pg_set_connect_retry), a server that cannot be reached is tried
+ * again with backoff (0.2 s doubling to 5 s, a warning each time saying
+ * what failed and when it gives up) until that time has passed; only then
+ * NULL. Other failures (authentication, a missing database) are not
+ * retried: waiting cannot cure them. */
 PGconn *zz_pg_connect(const char *conninfo, const char *application_name,
                       char *errstr, size_t errstr_size);
+
+/* The retry time of zz_pg_connect in this process, in milliseconds (0,
+ * the default: none). For the long-running workers (connect_retry_ms);
+ * set once on the main thread before other threads connect. */
+void zz_pg_set_connect_retry(long long ms);
 
 /* Forgets the statements prepared on conn and PQfinish()es it. Accepts
  * NULL. */

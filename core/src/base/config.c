@@ -24,6 +24,7 @@ struct zz_config_s {
         char *topic_prefix;
         char *pseudonym_key;
         long long audit_retention_ms;
+        long long connect_retry_ms;
         char *registry_url;
         char *registry_auth_file;
         struct zz_kv *wire; /* stream -> "registry" | "single-object" */
@@ -120,6 +121,26 @@ static int set_retention(zz_config_t *config, const char *value, char *errstr,
         return 0;
 }
 
+/* connect_retry_ms: 0 (no retry) or more milliseconds. */
+static int set_connect_retry(zz_config_t *config, const char *value,
+                             char *errstr, size_t errstr_size)
+{
+        char *end;
+        long long ms;
+
+        errno = 0;
+        ms = strtoll(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' || ms < 0) {
+                snprintf(errstr, errstr_size,
+                         "connect_retry_ms must be 0 (no retry) or a number of "
+                         "milliseconds, not \"%s\"",
+                         value);
+                return -1;
+        }
+        config->connect_retry_ms = ms;
+        return 0;
+}
+
 /* Applies one setting by name; anything unknown is a librdkafka property
  * when it came from -X, an error when it came from the file without the
  * "kafka." prefix. */
@@ -145,6 +166,8 @@ static int apply(zz_config_t *config, const char *key, const char *value,
         }
         if (strcmp(key, "audit_retention_ms") == 0)
                 return set_retention(config, value, errstr, errstr_size);
+        if (strcmp(key, "connect_retry_ms") == 0)
+                return set_connect_retry(config, value, errstr, errstr_size);
         if (strcmp(key, "schema_registry_url") == 0)
                 return replace(&config->registry_url, value);
         if (strcmp(key, "schema_registry_auth_file") == 0)
@@ -259,6 +282,7 @@ zz_config_t *zz_config_load(const char *path, char *errstr, size_t errstr_size)
             {"ZIZHU_TOPIC_PREFIX", "topic_prefix"},
             {"ZIZHU_PSEUDONYM_KEY", "pseudonym_key"},
             {"ZIZHU_AUDIT_RETENTION_MS", "audit_retention_ms"},
+            {"ZIZHU_CONNECT_RETRY_MS", "connect_retry_ms"},
             {"ZIZHU_SCHEMA_REGISTRY_URL", "schema_registry_url"},
             {"ZIZHU_SCHEMA_REGISTRY_AUTH_FILE", "schema_registry_auth_file"}};
         zz_config_t *config = calloc(1, sizeof(*config));
@@ -274,6 +298,7 @@ zz_config_t *zz_config_load(const char *path, char *errstr, size_t errstr_size)
             replace(&config->pseudonym_key, "") != 0)
                 goto fail;
         config->audit_retention_ms = -1;
+        config->connect_retry_ms = ZZ_DEFAULT_CONNECT_RETRY_MS;
         if (path == NULL)
                 path = getenv("ZIZHU_CONFIG");
         if (path != NULL && path[0] != '\0' &&
@@ -336,6 +361,11 @@ const char *zz_config_topic_prefix(const zz_config_t *config)
 const char *zz_config_pseudonym_key(const zz_config_t *config)
 {
         return config->pseudonym_key;
+}
+
+long long zz_config_connect_retry_ms(const zz_config_t *config)
+{
+        return config->connect_retry_ms;
 }
 
 long long zz_config_audit_retention_ms(const zz_config_t *config)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "zizhu/log.h"
 
@@ -45,13 +46,31 @@ static const char SQL_RECORD_MIGRATION[] =
     "INSERT INTO zizhu.schema_migrations (name)\n"
     "VALUES ($1)";
 
-PGconn *zz_pg_connect(const char *conninfo, const char *application_name,
-                      char *errstr, size_t errstr_size)
+static long long connect_retry_ms;
+
+void zz_pg_set_connect_retry(long long ms)
+{
+        connect_retry_ms = ms > 0 ? ms : 0;
+}
+
+static double mono_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One attempt: a connection, or NULL with errstr and *unreachable set
+ * when the server could not be reached at all (worth a retry). */
+static PGconn *connect_once(const char *conninfo, const char *application_name,
+                            int *unreachable, char *errstr, size_t errstr_size)
 {
         const char *keys[] = {"dbname", "application_name", NULL};
         const char *values[] = {conninfo, application_name, NULL};
         PGconn *conn;
 
+        *unreachable = 0;
         /* expand_dbname=1: the conninfo string is parsed as such, and the
          * application_name given here overrides none that it sets. */
         conn = PQconnectdbParams(keys, values, 1);
@@ -60,12 +79,66 @@ PGconn *zz_pg_connect(const char *conninfo, const char *application_name,
                 return NULL;
         }
         if (PQstatus(conn) != CONNECTION_OK) {
+                const char *msg = PQerrorMessage(conn);
+
+                /* libpq's own words for a server it could not reach or
+                 * that is not ready: refused, timed out, no route, still
+                 * starting or shutting down, or only standbys listed */
+                *unreachable =
+                    strstr(msg, "Connection refused") != NULL ||
+                    strstr(msg, "timeout expired") != NULL ||
+                    strstr(msg, "No route to host") != NULL ||
+                    strstr(msg, "Network is unreachable") != NULL ||
+                    strstr(msg, "the database system is") != NULL ||
+                    strstr(msg, "server is in hot standby mode") != NULL ||
+                    strstr(msg, "session is read-only") != NULL ||
+                    strstr(msg, "server closed the connection") != NULL;
                 snprintf(errstr, errstr_size,
-                         "could not connect to PostgreSQL: %s",
-                         PQerrorMessage(conn));
+                         "could not connect to PostgreSQL: %s", msg);
                 PQfinish(conn);
                 return NULL;
         }
+        return conn;
+}
+
+PGconn *zz_pg_connect(const char *conninfo, const char *application_name,
+                      char *errstr, size_t errstr_size)
+{
+        PGconn *conn;
+        double t0 = mono_s();
+        int unreachable, delay_ms = 200;
+
+        for (;;) {
+                double waited_ms;
+
+                conn = connect_once(conninfo, application_name, &unreachable,
+                                    errstr, errstr_size);
+                if (conn != NULL || !unreachable || connect_retry_ms == 0)
+                        break;
+                waited_ms = (mono_s() - t0) * 1000.0;
+                if (waited_ms + delay_ms > (double)connect_retry_ms) {
+                        size_t n = strlen(errstr);
+
+                        snprintf(errstr + n,
+                                 errstr_size > n ? errstr_size - n : 0,
+                                 " (gave up after %.0f s of retries)",
+                                 waited_ms / 1000.0);
+                        return NULL;
+                }
+                zz_log_warn("PostgreSQL cannot be reached (%s); retrying in "
+                            "%d ms, giving up after %lld s",
+                            errstr, delay_ms, connect_retry_ms / 1000);
+                {
+                        struct timespec ts = {delay_ms / 1000,
+                                              (long)(delay_ms % 1000) *
+                                                  1000000L};
+                        nanosleep(&ts, NULL);
+                }
+                if (delay_ms < 5000)
+                        delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
+        }
+        if (conn == NULL)
+                return NULL;
         /* Prepared statements are planned on every execution, with the
          * table sizes of the moment: a plan cached while a table was small
          * (a sequential scan) would otherwise stay while it grows; parsing
