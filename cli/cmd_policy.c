@@ -29,6 +29,7 @@
 #include "zizhu/pg.h"
 #include "zizhu/policy.h"
 #include "zizhu/policy_diff.h"
+#include "zizhu/settle_facts.h"
 #include "zizhu/policy_json.h"
 #include "zizhu/policy_text.h"
 #include "zz_cli.h"
@@ -46,9 +47,11 @@ static void usage(FILE *out)
                 "       zizhu policy explain --policy FILE [--cases FILE|-] "
                 "[--case NAME]\n"
                 "       zizhu policy diff --from OLD.yaml --to NEW.yaml "
-                "[--format table|csv|html]\n"
-                "                         [--out FILE] [--top N] [--config "
-                "FILE] [-X pg=CONNINFO]\n"
+                "[--as-of TIME]\n"
+                "                         [--format table|csv|html] [--out "
+                "FILE] [--top N]\n"
+                "                         [--config FILE] [-X "
+                "pg=CONNINFO]\n"
                 "\n"
                 "check    loads each policy file and reports its name, year "
                 "and version\n"
@@ -143,9 +146,11 @@ static void usage_diff(FILE *out)
 {
         fprintf(out,
                 "usage: zizhu policy diff --from OLD.yaml --to NEW.yaml "
-                "[--format table|csv|html]\n"
-                "                         [--out FILE] [--top N] [--config "
-                "FILE] [-X pg=CONNINFO]\n"
+                "[--as-of TIME]\n"
+                "                         [--format table|csv|html] [--out "
+                "FILE] [--top N]\n"
+                "                         [--config FILE] [-X "
+                "pg=CONNINFO]\n"
                 "\n"
                 "Decides every person-year either version governs twice, "
                 "from the facts in\n"
@@ -165,7 +170,12 @@ static void usage_diff(FILE *out)
                 "memory), and runs as the\n"
                 "role zizhu_auditor. Progress goes to stderr (-q: none). "
                 "--format html writes\n"
-                "a self-contained page with charts.\n"
+                "a self-contained page with charts. --as-of counts only the "
+                "facts known at TIME\n"
+                "(identity reported_at, payment paid_at, enrollment "
+                "registration day on or\n"
+                "before it): 2017-03-31 (end of that day, China time) or "
+                "an ISO time.\n"
                 "\n"
                 "example:\n"
                 "  zizhu policy diff --from policies/yubei-2017.yaml --to "
@@ -251,12 +261,13 @@ done:
 
 static int cmd_diff(int argc, char **argv)
 {
-        const char *from = NULL, *to = NULL, *outpath = NULL;
+        const char *from = NULL, *to = NULL, *outpath = NULL, *as_of = NULL;
         int format = ZZ_REPORT_TABLE, top = ZZ_PDIFF_TOP_DEFAULT;
         const zz_opt_t table[] = {
             ZZ_OPT_STRING("from", &from),
             ZZ_OPT_STRING("to", &to),
             ZZ_OPT_STRING("out", &outpath),
+            ZZ_OPT_STRING("as-of", &as_of),
             ZZ_OPT_INT("top", &top, 1, 100000),
             ZZ_OPT_CALL("format", parse_diff_format, &format, 1),
             ZZ_OPT_END};
@@ -274,11 +285,17 @@ static int cmd_diff(int argc, char **argv)
                 usage_diff(stderr);
                 return ZZ_POLICY_EXIT_USAGE;
         }
+        memset(&po, 0, sizeof(po));
+        po.as_of = ZZ_AS_OF_NONE;
+        if (as_of != NULL && zz_cli_parse_as_of(as_of, &po.as_of) != 0) {
+                fprintf(stderr, "zizhu policy diff: --as-of: not a date or a "
+                                "time\n");
+                return ZZ_POLICY_EXIT_USAGE;
+        }
         zz_log_set_component("policy-diff");
         config = zz_opts_config(&zo);
         if (config == NULL)
                 return ZZ_EXIT_USAGE;
-        memset(&po, 0, sizeof(po));
         po.format = (zz_report_format_t)format;
         po.top = (size_t)top;
         po.pseudonym_key = zz_config_pseudonym_key(config);

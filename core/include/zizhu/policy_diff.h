@@ -13,6 +13,10 @@
  * readers run in READ ONLY transactions, so the role zizhu_auditor is
  * enough.
  *
+ * With as_of, only the facts known by then count (identity reported_at,
+ * payment paid_at, enrollment registration day on or before it), as
+ * `zizhu explain --as-of` reads them.
+ *
  * A person-year counts when the version governs it (its jurisdiction and
  * year, as the worker chooses the policy) under either version; "from"
  * decides the year of from, "to" the year of to. A case a version cannot
@@ -39,6 +43,8 @@ typedef struct zz_pdiff_opts_s {
         size_t top;                /* largest changes listed; 0: default */
         const char *pseudonym_key; /* NULL: masked numbers only */
         size_t chunk;              /* rows per fetch; 0: the cursor's */
+        long long as_of; /* only facts known by then (ms, business time, as
+                          * zz_factset_load); ZZ_AS_OF_NONE: all */
         FILE *progress;            /* a line per chunk; NULL: none */
 } zz_pdiff_opts_t;
 

@@ -89,6 +89,11 @@ zz_factset_cursor_t *zz_factset_open(PGconn *conn,
                                      size_t n_boundary,
                                      const char *ledger_policy, size_t chunk,
                                      char *errstr, size_t errstr_size);
+/* Every person, only the facts known by as_of in business time (as
+ * zz_factset_load; ZZ_AS_OF_NONE: all), no boundary, no ledger. */
+zz_factset_cursor_t *zz_factset_open_as_of(PGconn *conn, int64_t as_of,
+                                           size_t chunk, char *errstr,
+                                           size_t errstr_size);
 /* Sets *fs to the next chunk, or to NULL after the last. The factset
  * belongs to the cursor and is valid until the next call. -1 with errstr
  * on a database error. */

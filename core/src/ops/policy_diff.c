@@ -12,6 +12,7 @@
 
 #include "zizhu/arena.h"
 #include "zizhu/csvcell.h"
+#include "zizhu/date.h"
 #include "zizhu/idno.h"
 #include "zizhu/pg.h"
 #include "zizhu/pseudonym.h"
@@ -381,6 +382,13 @@ static void yuan(zz_fen_t fen, char *buf, size_t size)
 
 static void write_summary(const diff_t *df, FILE *out)
 {
+        char when[40];
+
+        if (df->o->as_of != ZZ_AS_OF_NONE)
+                fprintf(out, "facts known by %s\n",
+                        zz_ts_format(df->o->as_of, when, sizeof(when)));
+        else
+                fprintf(out, "all facts\n");
         fprintf(out,
                 "policy diff: %s (version %.12s) -> %s (version %.12s)\n"
                 "person-years governed: %lld; amount changed: %lld; "
@@ -604,8 +612,8 @@ static int run(diff_t *df, PGconn *conn, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        cur = zz_factset_open(conn, NULL, 0, NULL, df->o->chunk, errstr,
-                              errstr_size);
+        cur = zz_factset_open_as_of(conn, df->o->as_of, df->o->chunk, errstr,
+                                    errstr_size);
         if (cur == NULL) {
                 zz_arena_destroy(arena);
                 return -1;
