@@ -227,8 +227,8 @@ static void diff_as_of(const zz_test_env_t *env, const char *from,
                  "ZIZHU_PG='%s dbname=%s user=zizhu_auditor' "
                  "ZIZHU_PSEUDONYM_KEY='%s' %s/cli/zizhu policy diff --from %s "
                  "--to %s --format %s --out %s --top 5%s 2>%s.err",
-                 env->pg_base, env->db, ZZ_TEST_PSEUDONYM_KEY, ZZ_BIN_DIR,
-                 from, to, format, out, opt, out);
+                 env->pg_base, env->db, ZZ_TEST_PSEUDONYM_KEY, ZZ_BIN_DIR, from,
+                 to, format, out, opt, out);
         cr_assert_eq(system(cmd), 0, "%s failed", cmd);
 }
 
@@ -251,10 +251,11 @@ static size_t expect_groups(const char *csv, const zz_policy_t *pf,
                      want->n);
         for (i = 0; i < want->n; i++) {
                 const group_t *w = &want->g[i];
-                const group_t *g = group_find(got, w->payer, w->fund, w->region,
-                                              w->kind);
+                const group_t *g =
+                    group_find(got, w->payer, w->fund, w->region, w->kind);
 
-                cr_expect(g->persons == w->persons && g->changed == w->changed &&
+                cr_expect(g->persons == w->persons &&
+                              g->changed == w->changed &&
                               g->before == w->before && g->after == w->after,
                           "%s %s %s %s: diff %lld/%lld %lld -> %lld, engine "
                           "%lld/%lld %lld -> %lld",

@@ -45,7 +45,7 @@ typedef struct zz_pdiff_opts_s {
         size_t chunk;              /* rows per fetch; 0: the cursor's */
         long long as_of; /* only facts known by then (ms, business time, as
                           * zz_factset_load); ZZ_AS_OF_NONE: all */
-        FILE *progress;            /* a line per chunk; NULL: none */
+        FILE *progress;  /* a line per chunk; NULL: none */
 } zz_pdiff_opts_t;
 
 /* Reads every person through conn's parameters, writes the report to out.

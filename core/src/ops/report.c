@@ -335,10 +335,11 @@ static void charts_fill(zz_report_kind_t kind, PGresult *res, chart_t *c1,
                 c2->unit = "";
                 for (r = 0; r < rows; r++) {
                         zz_ops_chart_add(c1, PQgetvalue(res, r, 2),
-                                  strtod(PQgetvalue(res, r, 3), NULL), -1);
-                        zz_ops_chart_add(c2, PQgetvalue(res, r, 2),
-                                  strtod(PQgetvalue(res, r, 4), NULL) / 100,
-                                  -1);
+                                         strtod(PQgetvalue(res, r, 3), NULL),
+                                         -1);
+                        zz_ops_chart_add(
+                            c2, PQgetvalue(res, r, 2),
+                            strtod(PQgetvalue(res, r, 4), NULL) / 100, -1);
                 }
         } else {
                 c1->title = "参保人数与目标 / enrolled against target (dashed)";
@@ -352,10 +353,10 @@ static void charts_fill(zz_report_kind_t kind, PGresult *res, chart_t *c1,
                         snprintf(label, sizeof(label), "%s %s",
                                  PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
                         zz_ops_chart_add(c1, label,
-                                  strtod(PQgetvalue(res, r, 4), NULL),
-                                  strtod(PQgetvalue(res, r, 3), NULL));
-                        zz_ops_chart_add(c2, label,
-                                  strtod(PQgetvalue(res, r, 6), NULL), -1);
+                                         strtod(PQgetvalue(res, r, 4), NULL),
+                                         strtod(PQgetvalue(res, r, 3), NULL));
+                        zz_ops_chart_add(
+                            c2, label, strtod(PQgetvalue(res, r, 6), NULL), -1);
                 }
         }
 }

@@ -67,7 +67,8 @@ struct zz_factset_s {
  * its China date. */
 #define IDENTITY_KNOWN(P) "f.reported_at <= " P "::bigint"
 #define ENROLLMENT_KNOWN(P)                                                    \
-        "f.registered_on <= (to_timestamp(" P "::bigint / 1000.0) AT TIME ZONE 'Asia/Shanghai')::date"
+        "f.registered_on <= (to_timestamp(" P                                  \
+        "::bigint / 1000.0) AT TIME ZONE 'Asia/Shanghai')::date"
 #define PAYMENT_KNOWN(P) "f.paid_at <= " P "::bigint"
 
 /* zz_factset_load: one person ($1) or everyone, known by then in
@@ -78,19 +79,19 @@ static const char SQL_LOAD_IDENTITY[] =
     "FROM zizhu.identity_fact f\n"
     "WHERE ($1::text IS NULL OR f.person_id = $1)\n"
     "AND ($2::bigint IS NULL OR " IDENTITY_KNOWN("$2") ")\n"
-    "AND ";
+                                                       "AND ";
 static const char SQL_LOAD_ENROLLMENT[] =
     "SELECT " ENROLLMENT_COLS "\n"
     "FROM zizhu.enrollment_fact f\n"
     "WHERE ($1::text IS NULL OR f.person_id = $1)\n"
     "AND ($2::bigint IS NULL OR " ENROLLMENT_KNOWN("$2") ")\n"
-    "AND ";
+                                                         "AND ";
 static const char SQL_LOAD_PAYMENT[] =
     "SELECT " PAYMENT_COLS "\n"
     "FROM zizhu.payment_fact f\n"
     "WHERE ($1::text IS NULL OR f.person_id = $1)\n"
     "AND ($2::bigint IS NULL OR " PAYMENT_KNOWN("$2") ")\n"
-    "AND ";
+                                                      "AND ";
 #define LOAD_ORDER "\nORDER BY f.person_id COLLATE \"C\", "
 static const char SQL_LOAD_IDENTITY_ORDER[] = LOAD_ORDER IDENTITY_ORDER;
 static const char SQL_LOAD_EVENT_ORDER[] = LOAD_ORDER EVENT_ORDER;
@@ -157,14 +158,13 @@ static const struct fact_sql_s {
         int ncols; /* columns before the cursor's hash */
 } fact_sql[3] = {
     {SQL_LOAD_IDENTITY, SQL_LOAD_IDENTITY_ORDER, SQL_CURSOR_IDENTITY,
-     SQL_CURSOR_IDENTITY_ORDER, IDENTITY_KNOWN("$1") "\nAND ",
-     IDENTITY_CURSOR, 13},
+     SQL_CURSOR_IDENTITY_ORDER, IDENTITY_KNOWN("$1") "\nAND ", IDENTITY_CURSOR,
+     13},
     {SQL_LOAD_ENROLLMENT, SQL_LOAD_EVENT_ORDER, SQL_CURSOR_ENROLLMENT,
-     SQL_CURSOR_EVENT_ORDER, ENROLLMENT_KNOWN("$1") "\nAND ",
-     ENROLLMENT_CURSOR, 13},
+     SQL_CURSOR_EVENT_ORDER, ENROLLMENT_KNOWN("$1") "\nAND ", ENROLLMENT_CURSOR,
+     13},
     {SQL_LOAD_PAYMENT, SQL_LOAD_EVENT_ORDER, SQL_CURSOR_PAYMENT,
-     SQL_CURSOR_EVENT_ORDER, PAYMENT_KNOWN("$1") "\nAND ", PAYMENT_CURSOR,
-     8},
+     SQL_CURSOR_EVENT_ORDER, PAYMENT_KNOWN("$1") "\nAND ", PAYMENT_CURSOR, 8},
 };
 
 /* ------------------------------------------------------------------ */
@@ -800,8 +800,7 @@ static int stream_head(const fs_stream_t *s, fs_key_t *k)
 
 /* The cursor statement of fact table t: known by $1 when known, then
  * the boundary's condition (from $1 or $2 on), then the order. */
-static char *known_statement(int t, int known, const fs_bound_t *b,
-                             int bounded)
+static char *known_statement(int t, int known, const fs_bound_t *b, int bounded)
 {
         fs_sql_t q = {NULL, 0, 0, 0};
         char *sql;
@@ -823,8 +822,8 @@ static char *known_statement(int t, int known, const fs_bound_t *b,
  * FETCH. */
 static int stream_open(zz_factset_cursor_t *cur, int t, PGconn *conn,
                        const fs_bound_t *b, int bounded,
-                       const char *ledger_policy, int64_t as_of,
-                       char *errstr, size_t errstr_size)
+                       const char *ledger_policy, int64_t as_of, char *errstr,
+                       size_t errstr_size)
 {
         static const Oid types[1] = {25};
         static const Oid known_types[1] = {20}; /* int8 */
@@ -896,8 +895,7 @@ cursor_open(PGconn *conn, const zz_settle_pos_t *boundary, size_t n_boundary,
                 goto fail;
         for (t = 0; t < cur->n_streams; t++)
                 if (stream_open(cur, t, conn, &b, boundary != NULL,
-                                ledger_policy, as_of, errstr,
-                                errstr_size) != 0)
+                                ledger_policy, as_of, errstr, errstr_size) != 0)
                         goto fail;
         bound_free(&b);
         return cur;
