@@ -149,7 +149,7 @@ static void usage_diff(FILE *out)
                 "[--as-of TIME]\n"
                 "                         [--format table|csv|html] [--out "
                 "FILE] [--top N]\n"
-                "                         [--config FILE] [-X "
+                "                         [--chunk ROWS] [--config FILE] [-X "
                 "pg=CONNINFO]\n"
                 "\n"
                 "Decides every person-year either version governs twice, "
@@ -176,6 +176,9 @@ static void usage_diff(FILE *out)
                 "registration day on or\n"
                 "before it): 2017-03-31 (end of that day, China time) or "
                 "an ISO time.\n"
+                "--chunk: rows of each fact table fetched at a time "
+                "(default 20000); memory\n"
+                "grows with it, not with the persons.\n"
                 "\n"
                 "example:\n"
                 "  zizhu policy diff --from policies/yubei-2017.yaml --to "
@@ -262,13 +265,14 @@ done:
 static int cmd_diff(int argc, char **argv)
 {
         const char *from = NULL, *to = NULL, *outpath = NULL, *as_of = NULL;
-        int format = ZZ_REPORT_TABLE, top = ZZ_PDIFF_TOP_DEFAULT;
+        int format = ZZ_REPORT_TABLE, top = ZZ_PDIFF_TOP_DEFAULT, chunk = 0;
         const zz_opt_t table[] = {
             ZZ_OPT_STRING("from", &from),
             ZZ_OPT_STRING("to", &to),
             ZZ_OPT_STRING("out", &outpath),
             ZZ_OPT_STRING("as-of", &as_of),
             ZZ_OPT_INT("top", &top, 1, 100000),
+            ZZ_OPT_INT("chunk", &chunk, 1, 10000000),
             ZZ_OPT_CALL("format", parse_diff_format, &format, 1),
             ZZ_OPT_END};
         zz_pdiff_opts_t po;
@@ -298,6 +302,7 @@ static int cmd_diff(int argc, char **argv)
                 return ZZ_EXIT_USAGE;
         po.format = (zz_report_format_t)format;
         po.top = (size_t)top;
+        po.chunk = (size_t)chunk;
         po.pseudonym_key = zz_config_pseudonym_key(config);
         po.progress = zo.verbosity < 0 ? NULL : stderr;
         rc = diff_run(from, to, &po, outpath, config);

@@ -17,6 +17,11 @@
  * payment paid_at, enrollment registration day on or before it), as
  * `zizhu explain --as-of` reads them.
  *
+ * Per group: persons (person-years with an amount in the group under
+ * either version), changed (those whose amount there differs), fen before
+ * and after. The summary line counts every person-year governed, those
+ * whose amount changed in any group, and the undecidable.
+ *
  * A person-year counts when the version governs it (its jurisdiction and
  * year, as the worker chooses the policy) under either version; "from"
  * decides the year of from, "to" the year of to. A case a version cannot
