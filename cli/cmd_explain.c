@@ -67,7 +67,7 @@ static void usage(FILE *out)
                 "year, 2 usage\n");
 }
 
-static int parse_as_of(const char *s, long long *out)
+int zz_cli_parse_as_of(const char *s, long long *out)
 {
         zz_ts_t ts;
         zz_date_t d;
@@ -205,7 +205,8 @@ static int parse_args(zz_opts_t *zo, struct args *a, int argc, char **argv)
                                 "number\n");
                 return -1;
         }
-        if (a->as_of_arg != NULL && parse_as_of(a->as_of_arg, &a->as_of) != 0) {
+        if (a->as_of_arg != NULL &&
+            zz_cli_parse_as_of(a->as_of_arg, &a->as_of) != 0) {
                 fprintf(stderr, "zizhu explain: --as-of: not a date or a "
                                 "time\n");
                 return -1;

@@ -7,9 +7,13 @@
  * decision for a person to read, in Chinese and English, with the clause
  * behind each rule and the ASSUMED / DECISION notes that applied.
  *
+ * diff evaluates two versions of a policy over the facts in the database
+ * (read only) and reports what changes (ops/policy_diff.c).
+ *
  * Exit status: 0 every line evaluated; 1 some case line invalid (its
  * output object has "error"); 2 usage error, unreadable input, or an
  * invalid policy file (the message names the file, line and problem).
+ * diff: 0 written, 1 a database error, 2 usage or an invalid policy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +22,14 @@
 #include <jansson.h>
 
 #include "zizhu/arena.h"
+#include "zizhu/config.h"
+#include "zizhu/log.h"
 #include "zizhu/money.h"
 #include "zizhu/opts.h"
+#include "zizhu/pg.h"
 #include "zizhu/policy.h"
+#include "zizhu/policy_diff.h"
+#include "zizhu/settle_facts.h"
 #include "zizhu/policy_json.h"
 #include "zizhu/policy_text.h"
 #include "zz_cli.h"
@@ -37,6 +46,12 @@ static void usage(FILE *out)
                 "[--explain]\n"
                 "       zizhu policy explain --policy FILE [--cases FILE|-] "
                 "[--case NAME]\n"
+                "       zizhu policy diff --from OLD.yaml --to NEW.yaml "
+                "[--as-of TIME]\n"
+                "                         [--format table|csv|html] [--out "
+                "FILE] [--top N]\n"
+                "                         [--config FILE] [-X "
+                "pg=CONNINFO]\n"
                 "\n"
                 "check    loads each policy file and reports its name, year "
                 "and version\n"
@@ -44,6 +59,8 @@ static void usage(FILE *out)
                 "one decision per line\n"
                 "explain  prints each case's decision for a person to read, "
                 "with the rule trace\n"
+                "diff     what a new version would change over the facts in "
+                "the database\n"
                 "\n"
                 "'zizhu policy <command> --help' describes one command.\n");
 }
@@ -123,6 +140,174 @@ static void usage_explain(FILE *out)
                 "exit status: 0 explained; 1 a case line was invalid or "
                 "NAME not found; 2 the\n"
                 "policy file is invalid, or a usage error\n");
+}
+
+static void usage_diff(FILE *out)
+{
+        fprintf(out,
+                "usage: zizhu policy diff --from OLD.yaml --to NEW.yaml "
+                "[--as-of TIME]\n"
+                "                         [--format table|csv|html] [--out "
+                "FILE] [--top N]\n"
+                "                         [--chunk ROWS] [--config FILE] [-X "
+                "pg=CONNINFO]\n"
+                "\n"
+                "Decides every person-year either version governs twice, "
+                "from the facts in\n"
+                "the database (the worker's folding and the engine), and "
+                "reports per payer,\n"
+                "fund, region and kind what the settlement would allocate "
+                "before and after\n"
+                "(fen), how many person-years change, and the --top N "
+                "(default %d) largest\n"
+                "individual changes with the rules that decided them before "
+                "and after.\n"
+                "Persons appear as pseudonym (with pseudonym_key / "
+                "ZIZHU_PSEUDONYM_KEY) and\n"
+                "masked ID number only. Nothing is written: it reads in READ "
+                "ONLY\n"
+                "transactions, a chunk of persons at a time (bounded "
+                "memory), and runs as the\n"
+                "role zizhu_auditor. Progress goes to stderr (-q: none). "
+                "--format html writes\n"
+                "a self-contained page with charts. --as-of counts only the "
+                "facts known at TIME\n"
+                "(identity reported_at, payment paid_at, enrollment "
+                "registration day on or\n"
+                "before it): 2017-03-31 (end of that day, China time) or "
+                "an ISO time.\n"
+                "--chunk: rows of each fact table fetched at a time "
+                "(default 20000); memory\n"
+                "grows with it, not with the persons.\n"
+                "\n"
+                "example:\n"
+                "  zizhu policy diff --from policies/yubei-2017.yaml --to "
+                "yubei-2017-amended.yaml \\\n"
+                "      --format html --out diff.html\n"
+                "\n"
+                "exit status: 0 written; 1 a database error or an unwritable "
+                "--out; 2 usage,\n"
+                "or an invalid policy file\n",
+                ZZ_PDIFF_TOP_DEFAULT);
+}
+
+static int parse_diff_format(const char *option, const char *value,
+                             void *target, char *errstr, size_t errstr_size)
+{
+        int *format = target;
+
+        *format = zz_report_format_from_name(value);
+        if (*format < 0) {
+                snprintf(errstr, errstr_size,
+                         "%s: unknown format \"%s\" (table, csv or html)",
+                         option, value);
+                return -1;
+        }
+        return 0;
+}
+
+/* Loads the two versions, connects and writes the diff. */
+static int diff_run(const char *from, const char *to, zz_pdiff_opts_t *po,
+                    const char *outpath, zz_config_t *config)
+{
+        char err[1024] = "";
+        zz_policy_t *pf = NULL, *pt = NULL;
+        PGconn *conn = NULL;
+        FILE *out = stdout;
+        int rc = ZZ_POLICY_EXIT_USAGE;
+
+        pf = zz_policy_load_file(from, err, sizeof(err));
+        if (pf == NULL)
+                goto done;
+        pt = zz_policy_load_file(to, err, sizeof(err));
+        if (pt == NULL)
+                goto done;
+        rc = ZZ_EXIT_FAIL;
+        conn = zz_pg_connect(zz_config_pg(config), "zizhu-policy-diff", err,
+                             sizeof(err));
+        if (conn == NULL)
+                goto done;
+        if (outpath != NULL) {
+                out = fopen(outpath, "w");
+                if (out == NULL) {
+                        snprintf(err, sizeof(err), "could not write %s",
+                                 outpath);
+                        goto done;
+                }
+        }
+        po->from = pf;
+        po->to = pt;
+        if (zz_policy_diff(conn, po, out, err, sizeof(err)) != 0)
+                goto done;
+        if (out != stdout) {
+                int bad = fclose(out) != 0;
+
+                out = stdout;
+                if (bad) {
+                        snprintf(err, sizeof(err), "could not write %s",
+                                 outpath);
+                        goto done;
+                }
+        }
+        fflush(stdout);
+        rc = ZZ_POLICY_EXIT_OK;
+done:
+        if (rc != ZZ_POLICY_EXIT_OK)
+                fprintf(stderr, "zizhu policy diff: %s\n", err);
+        if (out != stdout)
+                fclose(out);
+        zz_pg_finish(conn);
+        zz_policy_destroy(pf);
+        zz_policy_destroy(pt);
+        return rc;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+        const char *from = NULL, *to = NULL, *outpath = NULL, *as_of = NULL;
+        int format = ZZ_REPORT_TABLE, top = ZZ_PDIFF_TOP_DEFAULT, chunk = 0;
+        const zz_opt_t table[] = {
+            ZZ_OPT_STRING("from", &from),
+            ZZ_OPT_STRING("to", &to),
+            ZZ_OPT_STRING("out", &outpath),
+            ZZ_OPT_STRING("as-of", &as_of),
+            ZZ_OPT_INT("top", &top, 1, 100000),
+            ZZ_OPT_INT("chunk", &chunk, 1, 10000000),
+            ZZ_OPT_CALL("format", parse_diff_format, &format, 1),
+            ZZ_OPT_END};
+        zz_pdiff_opts_t po;
+        zz_config_t *config;
+        zz_opts_t zo;
+        int rc;
+
+        zz_opts_init(&zo, "zizhu policy diff", usage_diff, ZZ_OPTS_CONFIG);
+        if (zz_opts_parse(&zo, table, argc, argv) != 0)
+                return zo.exit_status;
+        if (from == NULL || to == NULL) {
+                fprintf(stderr,
+                        "zizhu policy diff: --from and --to are required\n");
+                usage_diff(stderr);
+                return ZZ_POLICY_EXIT_USAGE;
+        }
+        memset(&po, 0, sizeof(po));
+        po.as_of = ZZ_AS_OF_NONE;
+        if (as_of != NULL && zz_cli_parse_as_of(as_of, &po.as_of) != 0) {
+                fprintf(stderr, "zizhu policy diff: --as-of: not a date or a "
+                                "time\n");
+                return ZZ_POLICY_EXIT_USAGE;
+        }
+        zz_log_set_component("policy-diff");
+        config = zz_opts_config(&zo);
+        if (config == NULL)
+                return ZZ_EXIT_USAGE;
+        po.format = (zz_report_format_t)format;
+        po.top = (size_t)top;
+        po.chunk = (size_t)chunk;
+        po.pseudonym_key = zz_config_pseudonym_key(config);
+        po.progress = zo.verbosity < 0 ? NULL : stderr;
+        rc = diff_run(from, to, &po, outpath, config);
+        zz_config_destroy(config);
+        return rc;
 }
 
 static int is_help(const char *s)
@@ -397,6 +582,8 @@ int zz_cmd_policy(int argc, char **argv)
         }
         if (strcmp(argv[1], "check") == 0)
                 return cmd_check(argc - 1, argv + 1);
+        if (strcmp(argv[1], "diff") == 0)
+                return cmd_diff(argc - 1, argv + 1);
         if (strcmp(argv[1], "eval") == 0) {
                 if (parse_opts(&zo, argc - 1, argv + 1, &o, "zizhu policy eval",
                                usage_eval) != 0)

@@ -19,4 +19,9 @@ int zz_cmd_report(int argc, char **argv);
 int zz_cmd_topics(int argc, char **argv);
 int zz_cmd_schemas(int argc, char **argv);
 
+/* A moment given as a time (2019-11-30T18:00:00+08:00) or a date (the end
+ * of that day, China time), in ms since the epoch: 0, or -1 when s is
+ * neither (cmd_explain.c; explain and policy diff take --as-of so). */
+int zz_cli_parse_as_of(const char *s, long long *out);
+
 #endif

@@ -96,6 +96,14 @@ END {
                 else missing("settlement", "no period closed")
         } else
                 row("settlement", "not built", "", "", "", "", "", "zizhu-settlement-worker missing")
+        if (has("diff_seconds") && v["diff_persons"] > 0)
+                row("policy diff", sprintf("%.1f s per million persons", v["diff_seconds"] * 1e6 / v["diff_persons"]),
+                    v["diff_seconds"], "s", "", "", "",
+                    sprintf("zizhu policy diff over %s persons (%s person-years changed) in %.1f s, read only%s",
+                            num(v["diff_persons"]), num(v["diff_changed"]), v["diff_seconds"],
+                            has("diff_rss_kb") ? ", peak RSS " mib(v["diff_rss_kb"]) : ""))
+        else if (has("settle_built"))
+                missing("policy diff", "no diff measured")
         mem = ""
         if (has("w1_rss_kb")) mem = mem "1 worker " mib(v["w1_rss_kb"])
         if (has("w2_rss_kb_1")) mem = mem "; 2 workers " mib(v["w2_rss_kb_1"]) " + " mib(v["w2_rss_kb_2"])

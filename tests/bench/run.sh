@@ -463,6 +463,27 @@ if [[ -x $SETTLER && -x $FEED && ( -x $WORKER || $SETTLE_PERSONS != "$PERSONS" )
         put settle_lines "$(scalar "$SDB" "SELECT coalesce(sum(lines), 0) FROM zizhu.settle_period")"
         rss=$(tail -n1 "$LOG/settle.rss" 2>/dev/null || true)
         [[ $rss =~ ^[0-9]+$ ]] && put settle_rss_kb "$rss"
+
+        # What-if over the same facts (issue 15 item 4): the jurisdiction's
+        # policy against a copy whose tier amounts are 30 yuan higher, read
+        # only, a chunk of persons at a time.
+        DIFF_POL=$(ls "$ROOT"/policies/"$JURISDICTION"-*.yaml 2>/dev/null | head -n1 || true)
+        [[ -n $DIFF_POL ]] || DIFF_POL=$ROOT/policies/yubei-2017.yaml
+        awk '/contribution_fen:/ { sub(/[0-9]+/, $2 + 3000) } { print }' "$DIFF_POL" >"$OUT/policy-amended.yaml"
+        say "policy diff: $(basename "$DIFF_POL") against higher tiers over $SETTLE_PERSONS persons"
+        t0=$(now)
+        if ZIZHU_PG=$(conn "$SDB") /usr/bin/time -f '%M' -o "$LOG/diff.rss" \
+                "$BUILD/cli/zizhu" policy diff --from "$DIFF_POL" --to "$OUT/policy-amended.yaml" \
+                --out "$OUT/policy-diff.txt" 2>"$LOG/diff.log"; then
+                t1=$(now)
+                put diff_seconds "$(fsub "$t1" "$t0")"
+                put diff_persons "$(awk '/persons read/ { n = $4 } END { print n }' "$LOG/diff.log")"
+                put diff_changed "$(awk -F'[:;] ' '/amount changed/ { print $4 }' "$OUT/policy-diff.txt")"
+                rss=$(tail -n1 "$LOG/diff.rss" 2>/dev/null || true)
+                [[ $rss =~ ^[0-9]+$ ]] && put diff_rss_kb "$rss"
+        else
+                say "policy diff failed (see $LOG/diff.log)"
+        fi
 else
         say "settlement: zizhu-settlement-worker is not built"
 fi

@@ -70,4 +70,42 @@ const zz_policy_t *zz_factset_case(zz_factset_t *fs, size_t i, int year,
  * no name). */
 void zz_factset_print(const zz_factset_t *fs, size_t i, int year, FILE *out);
 
+/* ------------------------------------------------------------------ */
+/* Everyone, a chunk of whole persons at a time                        */
+
+/* Every person of a boundary (NULL: all facts), a chunk at a time, for the
+ * close (settle_run.c) and for `zizhu policy diff` (ops/policy_diff.c):
+ * memory holds one chunk, whatever the number of persons. What the cursors
+ * see, how they are read and the ledger stream (ledger_policy not NULL,
+ * settlement only) are described in settle/settle_int.h. */
+#define ZZ_FACTSET_CHUNK 20000
+
+typedef struct zz_factset_cursor_s zz_factset_cursor_t;
+
+/* NULL with errstr on a database error. boundary and ledger_policy are
+ * read during the call only. */
+zz_factset_cursor_t *zz_factset_open(PGconn *conn,
+                                     const zz_settle_pos_t *boundary,
+                                     size_t n_boundary,
+                                     const char *ledger_policy, size_t chunk,
+                                     char *errstr, size_t errstr_size);
+/* Every person, only the facts known by as_of in business time (as
+ * zz_factset_load; ZZ_AS_OF_NONE: all), no boundary, no ledger. */
+zz_factset_cursor_t *zz_factset_open_as_of(PGconn *conn, int64_t as_of,
+                                           size_t chunk, char *errstr,
+                                           size_t errstr_size);
+/* Sets *fs to the next chunk, or to NULL after the last. The factset
+ * belongs to the cursor and is valid until the next call. -1 with errstr
+ * on a database error. */
+int zz_factset_next(zz_factset_cursor_t *cur, zz_factset_t **fs, char *errstr,
+                    size_t errstr_size);
+/* Reads what the readers have sent so far, without waiting: called now
+ * and then while the caller works on a chunk, it keeps the database
+ * sending the next one. */
+void zz_factset_poll(zz_factset_cursor_t *cur);
+/* Seconds spent waiting for fetched rows so far (for diagnostics). */
+double zz_factset_fetch_seconds(const zz_factset_cursor_t *cur);
+/* Closes the readers. Accepts NULL. */
+void zz_factset_cursor_destroy(zz_factset_cursor_t *cur);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "zizhu/csvcell.h"
 #include "zizhu/pg.h"
+#include "ops_int.h"
 
 /* The reports' statements: $1 is the filter (NULL: all). */
 static const char SQL_REPORT_SETTLEMENT[] =
@@ -78,7 +79,7 @@ int zz_report_format_from_name(const char *name)
 }
 
 /* Display width: CJK and other wide characters count 2. */
-static size_t width(const char *s)
+size_t zz_ops_width(const char *s)
 {
         size_t w = 0;
         const unsigned char *p = (const unsigned char *)s;
@@ -117,10 +118,10 @@ static void write_table(const spec_t *sp, PGresult *res, FILE *out)
         char y[32];
 
         for (c = 0; c < cols && c < 16; c++) {
-                w[c] = width(PQfname(res, c));
+                w[c] = zz_ops_width(PQfname(res, c));
                 for (r = 0; r < rows; r++)
-                        if (width(PQgetvalue(res, r, c)) > w[c])
-                                w[c] = width(PQgetvalue(res, r, c));
+                        if (zz_ops_width(PQgetvalue(res, r, c)) > w[c])
+                                w[c] = zz_ops_width(PQgetvalue(res, r, c));
         }
         for (r = 0; sp->money_col >= 0 && r < rows; r++) {
                 yuan(PQgetvalue(res, r, sp->money_col), y, sizeof(y));
@@ -131,7 +132,7 @@ static void write_table(const spec_t *sp, PGresult *res, FILE *out)
         for (c = 0; c < cols && c < 16; c++)
                 fprintf(out, "%s%-*s", c ? "  " : "",
                         (int)(w[c] + strlen(PQfname(res, c)) -
-                              width(PQfname(res, c))),
+                              zz_ops_width(PQfname(res, c))),
                         PQfname(res, c));
         if (sp->money_col >= 0)
                 fprintf(out, "  %*s", (int)wy, "yuan");
@@ -139,7 +140,7 @@ static void write_table(const spec_t *sp, PGresult *res, FILE *out)
         for (r = 0; r < rows; r++) {
                 for (c = 0; c < cols && c < 16; c++) {
                         const char *v = PQgetvalue(res, r, c);
-                        int pad = (int)(w[c] + strlen(v) - width(v));
+                        int pad = (int)(w[c] + strlen(v) - zz_ops_width(v));
                         int numeric = PQftype(res, c) == 20 ||
                                       PQftype(res, c) == 23 ||
                                       PQftype(res, c) == 1700;
@@ -184,7 +185,7 @@ static void write_csv(PGresult *res, FILE *out)
         }
 }
 
-static void html_text(const char *s, FILE *out)
+void zz_ops_html_text(const char *s, FILE *out)
 {
         for (; *s != '\0'; s++) {
                 switch (*s) {
@@ -209,23 +210,12 @@ static void html_text(const char *s, FILE *out)
 /* ------------------------------------------------------------------ */
 /* SVG bar charts                                                      */
 
-#define MAX_BARS 40
+#define MAX_BARS ZZ_OPS_MAX_BARS
 
-typedef struct bar_s {
-        char label[96];
-        double a, b; /* value, and a second value (target) or -1 */
-} bar_t;
+typedef zz_ops_bar_t bar_t;
+typedef zz_ops_chart_t chart_t;
 
-typedef struct chart_s {
-        const char *title;
-        const char *unit;
-        bar_t bars[MAX_BARS];
-        int n;
-        int two;    /* draw b as an outline (target) */
-        int counts; /* whole numbers (persons), not yuan */
-} chart_t;
-
-static void chart_add(chart_t *ch, const char *label, double a, double b)
+void zz_ops_chart_add(chart_t *ch, const char *label, double a, double b)
 {
         int i;
 
@@ -243,7 +233,7 @@ static void chart_add(chart_t *ch, const char *label, double a, double b)
         ch->n++;
 }
 
-static void svg_chart(const chart_t *ch, FILE *out)
+void zz_ops_svg_chart(const chart_t *ch, FILE *out)
 {
         static const char *const colors[] = {"#2f6db5", "#d9822b", "#3a9a5b",
                                              "#b5402f", "#7a4fb5", "#2fa3b5",
@@ -264,7 +254,7 @@ static void svg_chart(const chart_t *ch, FILE *out)
         span = max - min > 0 ? max - min : 1;
         zero = label_w + (-min / span) * bar_w;
         fprintf(out, "<figure><figcaption>");
-        html_text(ch->title, out);
+        zz_ops_html_text(ch->title, out);
         fprintf(out,
                 "</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
                 "class=\"chart\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d "
@@ -280,7 +270,7 @@ static void svg_chart(const chart_t *ch, FILE *out)
                         "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" "
                         "class=\"l\">",
                         label_w - 6, y + 14);
-                html_text(b->label, out);
+                zz_ops_html_text(b->label, out);
                 fprintf(out, "</text>\n");
                 if (ch->two && b->b > 0)
                         fprintf(out,
@@ -293,7 +283,7 @@ static void svg_chart(const chart_t *ch, FILE *out)
                         "height=\"16\" fill=\"%s\"><title>",
                         x0, y + 2, wd < 0.5 ? 0.5 : wd,
                         colors[i % (int)(sizeof(colors) / sizeof(colors[0]))]);
-                html_text(b->label, out);
+                zz_ops_html_text(b->label, out);
                 fprintf(out, ": %.2f %s</title></rect>\n", b->a, ch->unit);
                 fprintf(out, "<text x=\"%.1f\" y=\"%d\" class=\"v\">%.*f%s%s",
                         (b->a >= 0 ? x0 + wd : zero) + 4, y + 14,
@@ -324,8 +314,8 @@ static void charts_fill(zz_report_kind_t kind, PGresult *res, chart_t *c1,
                 c2->unit = "";
                 for (r = 0; r < rows; r++) {
                         double y = strtod(PQgetvalue(res, r, 7), NULL) / 100;
-                        chart_add(c1, PQgetvalue(res, r, 2), y, -1);
-                        chart_add(c2, PQgetvalue(res, r, 4), y, -1);
+                        zz_ops_chart_add(c1, PQgetvalue(res, r, 2), y, -1);
+                        zz_ops_chart_add(c2, PQgetvalue(res, r, 4), y, -1);
                 }
         } else if (kind == ZZ_REPORT_PAYERS) {
                 c1->title = "金额按出资方 / amount per payer (yuan)";
@@ -334,8 +324,8 @@ static void charts_fill(zz_report_kind_t kind, PGresult *res, chart_t *c1,
                 c2->unit = "";
                 for (r = 0; r < rows; r++) {
                         double y = strtod(PQgetvalue(res, r, 5), NULL) / 100;
-                        chart_add(c1, PQgetvalue(res, r, 2), y, -1);
-                        chart_add(c2, PQgetvalue(res, r, 3), y, -1);
+                        zz_ops_chart_add(c1, PQgetvalue(res, r, 2), y, -1);
+                        zz_ops_chart_add(c2, PQgetvalue(res, r, 3), y, -1);
                 }
         } else if (kind == ZZ_REPORT_BACKLOG) {
                 c1->title = "人数按状态 / persons per status";
@@ -344,11 +334,12 @@ static void charts_fill(zz_report_kind_t kind, PGresult *res, chart_t *c1,
                 c2->title = "金额按状态 / amount per status (yuan)";
                 c2->unit = "";
                 for (r = 0; r < rows; r++) {
-                        chart_add(c1, PQgetvalue(res, r, 2),
-                                  strtod(PQgetvalue(res, r, 3), NULL), -1);
-                        chart_add(c2, PQgetvalue(res, r, 2),
-                                  strtod(PQgetvalue(res, r, 4), NULL) / 100,
-                                  -1);
+                        zz_ops_chart_add(c1, PQgetvalue(res, r, 2),
+                                         strtod(PQgetvalue(res, r, 3), NULL),
+                                         -1);
+                        zz_ops_chart_add(
+                            c2, PQgetvalue(res, r, 2),
+                            strtod(PQgetvalue(res, r, 4), NULL) / 100, -1);
                 }
         } else {
                 c1->title = "参保人数与目标 / enrolled against target (dashed)";
@@ -361,11 +352,11 @@ static void charts_fill(zz_report_kind_t kind, PGresult *res, chart_t *c1,
                         char label[96];
                         snprintf(label, sizeof(label), "%s %s",
                                  PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
-                        chart_add(c1, label,
-                                  strtod(PQgetvalue(res, r, 4), NULL),
-                                  strtod(PQgetvalue(res, r, 3), NULL));
-                        chart_add(c2, label,
-                                  strtod(PQgetvalue(res, r, 6), NULL), -1);
+                        zz_ops_chart_add(c1, label,
+                                         strtod(PQgetvalue(res, r, 4), NULL),
+                                         strtod(PQgetvalue(res, r, 3), NULL));
+                        zz_ops_chart_add(
+                            c2, label, strtod(PQgetvalue(res, r, 6), NULL), -1);
                 }
         }
 }
@@ -378,7 +369,7 @@ static void html_table(const spec_t *sp, PGresult *res, FILE *out)
         fprintf(out, "<table>\n<tr>");
         for (c = 0; c < cols; c++) {
                 fprintf(out, "<th>");
-                html_text(PQfname(res, c), out);
+                zz_ops_html_text(PQfname(res, c), out);
                 fprintf(out, "</th>");
         }
         if (sp->money_col >= 0)
@@ -391,7 +382,7 @@ static void html_table(const spec_t *sp, PGresult *res, FILE *out)
                                       PQftype(res, c) == 23 ||
                                       PQftype(res, c) == 1700;
                         fprintf(out, "<td%s>", numeric ? " class=\"n\"" : "");
-                        html_text(PQgetvalue(res, r, c), out);
+                        zz_ops_html_text(PQgetvalue(res, r, c), out);
                         fprintf(out, "</td>");
                 }
                 if (sp->money_col >= 0) {
@@ -413,7 +404,7 @@ static void write_html(zz_report_kind_t kind, const spec_t *sp,
         charts_fill(kind, res, &ch1, &ch2);
         fprintf(out, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta "
                      "charset=\"utf-8\">\n<title>zizhu — ");
-        html_text(sp->title, out);
+        zz_ops_html_text(sp->title, out);
         fprintf(out, "</title>\n<style>\nbody{font-family:\"Noto Sans CJK SC\","
                      "\"Microsoft YaHei\",sans-serif;margin:2em;color:#222}\n"
                      "table{border-collapse:collapse;margin-top:1em}\n"
@@ -422,11 +413,11 @@ static void write_html(zz_report_kind_t kind, const spec_t *sp,
                      "figure{margin:1em 0}\nfigcaption{font-weight:bold}\n"
                      ".l{font-size:12px}\n.v{font-size:11px;fill:#333}\n"
                      "</style>\n</head>\n<body>\n<h1>");
-        html_text(sp->title, out);
+        zz_ops_html_text(sp->title, out);
         fprintf(out, "</h1>\n<p>");
         if (period != NULL) {
                 fprintf(out, "Filter: ");
-                html_text(period, out);
+                zz_ops_html_text(period, out);
                 fprintf(out, ". ");
         }
         fprintf(out,
@@ -434,8 +425,8 @@ static void write_html(zz_report_kind_t kind, const spec_t *sp,
                 "underlying views.</p>\n",
                 rows, rows == 1 ? "" : "s");
         if (rows > 0) {
-                svg_chart(&ch1, out);
-                svg_chart(&ch2, out);
+                zz_ops_svg_chart(&ch1, out);
+                zz_ops_svg_chart(&ch2, out);
         }
         html_table(sp, res, out);
         fprintf(out, "</body>\n</html>\n");

@@ -62,6 +62,15 @@ struct zz_factset_s {
         "f.department COLLATE \"C\", f.dept_record_id COLLATE \"C\", f.reported_at, f.event_id COLLATE \"C\""
 #define EVENT_ORDER "f.event_id COLLATE \"C\""
 
+/* Known by then in business time (parameter P, ms): identity reported_at,
+ * payment paid_at on or before it, enrollment registered_on on or before
+ * its China date. */
+#define IDENTITY_KNOWN(P) "f.reported_at <= " P "::bigint"
+#define ENROLLMENT_KNOWN(P)                                                    \
+        "f.registered_on <= (to_timestamp(" P                                  \
+        "::bigint / 1000.0) AT TIME ZONE 'Asia/Shanghai')::date"
+#define PAYMENT_KNOWN(P) "f.paid_at <= " P "::bigint"
+
 /* zz_factset_load: one person ($1) or everyone, known by then in
  * business time ($2: ms, or NULL for all), then the boundary's condition
  * (parameters from $3 on, or "true"), then the order. */
@@ -69,20 +78,20 @@ static const char SQL_LOAD_IDENTITY[] =
     "SELECT " IDENTITY_COLS "\n"
     "FROM zizhu.identity_fact f\n"
     "WHERE ($1::text IS NULL OR f.person_id = $1)\n"
-    "AND ($2::bigint IS NULL OR f.reported_at <= $2::bigint)\n"
-    "AND ";
+    "AND ($2::bigint IS NULL OR " IDENTITY_KNOWN("$2") ")\n"
+                                                       "AND ";
 static const char SQL_LOAD_ENROLLMENT[] =
     "SELECT " ENROLLMENT_COLS "\n"
     "FROM zizhu.enrollment_fact f\n"
     "WHERE ($1::text IS NULL OR f.person_id = $1)\n"
-    "AND ($2::bigint IS NULL OR f.registered_on <= (to_timestamp($2::bigint / 1000.0) AT TIME ZONE 'Asia/Shanghai')::date)\n"
-    "AND ";
+    "AND ($2::bigint IS NULL OR " ENROLLMENT_KNOWN("$2") ")\n"
+                                                         "AND ";
 static const char SQL_LOAD_PAYMENT[] =
     "SELECT " PAYMENT_COLS "\n"
     "FROM zizhu.payment_fact f\n"
     "WHERE ($1::text IS NULL OR f.person_id = $1)\n"
-    "AND ($2::bigint IS NULL OR f.paid_at <= $2::bigint)\n"
-    "AND ";
+    "AND ($2::bigint IS NULL OR " PAYMENT_KNOWN("$2") ")\n"
+                                                      "AND ";
 #define LOAD_ORDER "\nORDER BY f.person_id COLLATE \"C\", "
 static const char SQL_LOAD_IDENTITY_ORDER[] = LOAD_ORDER IDENTITY_ORDER;
 static const char SQL_LOAD_EVENT_ORDER[] = LOAD_ORDER EVENT_ORDER;
@@ -144,15 +153,18 @@ static const char SQL_READER_BEGIN[] =
 static const struct fact_sql_s {
         const char *load, *load_order;     /* zz_factset_load */
         const char *cursor, *cursor_order; /* zz_factset_open */
+        const char *cursor_known; /* zz_factset_open_as_of: after cursor */
         const char *cursor_name;
         int ncols; /* columns before the cursor's hash */
 } fact_sql[3] = {
     {SQL_LOAD_IDENTITY, SQL_LOAD_IDENTITY_ORDER, SQL_CURSOR_IDENTITY,
-     SQL_CURSOR_IDENTITY_ORDER, IDENTITY_CURSOR, 13},
+     SQL_CURSOR_IDENTITY_ORDER, IDENTITY_KNOWN("$1") "\nAND ", IDENTITY_CURSOR,
+     13},
     {SQL_LOAD_ENROLLMENT, SQL_LOAD_EVENT_ORDER, SQL_CURSOR_ENROLLMENT,
-     SQL_CURSOR_EVENT_ORDER, ENROLLMENT_CURSOR, 13},
+     SQL_CURSOR_EVENT_ORDER, ENROLLMENT_KNOWN("$1") "\nAND ", ENROLLMENT_CURSOR,
+     13},
     {SQL_LOAD_PAYMENT, SQL_LOAD_EVENT_ORDER, SQL_CURSOR_PAYMENT,
-     SQL_CURSOR_EVENT_ORDER, PAYMENT_CURSOR, 8},
+     SQL_CURSOR_EVENT_ORDER, PAYMENT_KNOWN("$1") "\nAND ", PAYMENT_CURSOR, 8},
 };
 
 /* ------------------------------------------------------------------ */
@@ -786,16 +798,40 @@ static int stream_head(const fs_stream_t *s, fs_key_t *k)
         return 0;
 }
 
+/* The cursor statement of fact table t: known by $1 when known, then
+ * the boundary's condition (from $1 or $2 on), then the order. */
+static char *known_statement(int t, int known, const fs_bound_t *b, int bounded)
+{
+        fs_sql_t q = {NULL, 0, 0, 0};
+        char *sql;
+
+        sql_add(&q, "%s", fact_sql[t].cursor);
+        if (known)
+                sql_add(&q, "%s", fact_sql[t].cursor_known);
+        if (q.failed) {
+                free(q.text);
+                return NULL;
+        }
+        sql = bound_statement(q.text, b, bounded, 1 + known,
+                              fact_sql[t].cursor_order);
+        free(q.text);
+        return sql;
+}
+
 /* Stream t's reader, its transaction and its cursor; sends its first
  * FETCH. */
 static int stream_open(zz_factset_cursor_t *cur, int t, PGconn *conn,
                        const fs_bound_t *b, int bounded,
-                       const char *ledger_policy, char *errstr,
+                       const char *ledger_policy, int64_t as_of, char *errstr,
                        size_t errstr_size)
 {
         static const Oid types[1] = {25};
+        static const Oid known_types[1] = {20}; /* int8 */
         fs_stream_t *s = &cur->s[t];
         const char *p[1] = {ledger_policy};
+        char asof[32];
+        const char *known[1] = {asof};
+        int n_known = as_of != ZZ_AS_OF_NONE;
         PGresult *res;
         char *sql;
 
@@ -821,14 +857,14 @@ static int stream_open(zz_factset_cursor_t *cur, int t, PGconn *conn,
                 s->key_col = fact_sql[t].ncols;
                 snprintf(s->fetch, sizeof(s->fetch), SQL_FETCH, cur->chunk,
                          fact_sql[t].cursor_name);
-                sql = bound_statement(fact_sql[t].cursor, b, bounded, 1,
-                                      fact_sql[t].cursor_order);
+                snprintf(asof, sizeof(asof), "%lld", (long long)as_of);
+                sql = known_statement(t, n_known, b, bounded);
                 if (sql == NULL) {
                         snprintf(errstr, errstr_size, "out of memory");
                         return -1;
                 }
-                res = bound_exec(s->conn, sql, b, 0, NULL, NULL, errstr,
-                                 errstr_size);
+                res = bound_exec(s->conn, sql, b, n_known, known_types, known,
+                                 errstr, errstr_size);
                 free(sql);
                 if (res == NULL)
                         return -1;
@@ -838,11 +874,10 @@ static int stream_open(zz_factset_cursor_t *cur, int t, PGconn *conn,
         return stream_send(s, errstr, errstr_size);
 }
 
-zz_factset_cursor_t *zz_factset_open(PGconn *conn,
-                                     const zz_settle_pos_t *boundary,
-                                     size_t n_boundary,
-                                     const char *ledger_policy, size_t chunk,
-                                     char *errstr, size_t errstr_size)
+static zz_factset_cursor_t *
+cursor_open(PGconn *conn, const zz_settle_pos_t *boundary, size_t n_boundary,
+            const char *ledger_policy, int64_t as_of, size_t chunk,
+            char *errstr, size_t errstr_size)
 {
         zz_factset_cursor_t *cur = calloc(1, sizeof(*cur));
         fs_bound_t b;
@@ -860,7 +895,7 @@ zz_factset_cursor_t *zz_factset_open(PGconn *conn,
                 goto fail;
         for (t = 0; t < cur->n_streams; t++)
                 if (stream_open(cur, t, conn, &b, boundary != NULL,
-                                ledger_policy, errstr, errstr_size) != 0)
+                                ledger_policy, as_of, errstr, errstr_size) != 0)
                         goto fail;
         bound_free(&b);
         return cur;
@@ -868,6 +903,24 @@ fail:
         bound_free(&b);
         zz_factset_cursor_destroy(cur);
         return NULL;
+}
+
+zz_factset_cursor_t *zz_factset_open(PGconn *conn,
+                                     const zz_settle_pos_t *boundary,
+                                     size_t n_boundary,
+                                     const char *ledger_policy, size_t chunk,
+                                     char *errstr, size_t errstr_size)
+{
+        return cursor_open(conn, boundary, n_boundary, ledger_policy,
+                           ZZ_AS_OF_NONE, chunk, errstr, errstr_size);
+}
+
+zz_factset_cursor_t *zz_factset_open_as_of(PGconn *conn, int64_t as_of,
+                                           size_t chunk, char *errstr,
+                                           size_t errstr_size)
+{
+        return cursor_open(conn, NULL, 0, NULL, as_of, chunk, errstr,
+                           errstr_size);
 }
 
 void zz_factset_poll(zz_factset_cursor_t *cur)

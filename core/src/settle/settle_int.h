@@ -3,10 +3,8 @@
  * core/src/settle/ may include it (it is on that layer's private include
  * path), never a public header, cli/, consumers/ or tests/.
  *
- * Every person of a boundary, a chunk at a time (settle_facts.c), for the
- * close (settle_run.c): memory holds one chunk, whatever the number of
- * persons (a close of 10 million persons would otherwise hold all their
- * facts at once).
+ * The ledger rows of a chunk's persons, for the close (settle_run.c). The
+ * cursors of settle_facts.h hand them out:
  *
  * zz_factset_open declares cursors over the facts inside the boundary
  * and, when ledger_policy is not NULL, over that policy's rows of
@@ -47,31 +45,6 @@ static inline void settle_failed(const char *what, char *errstr,
                  detail != NULL ? detail : "out of memory");
         free(detail);
 }
-
-#define ZZ_FACTSET_CHUNK 20000
-
-typedef struct zz_factset_cursor_s zz_factset_cursor_t;
-
-/* NULL with errstr on a database error. boundary and ledger_policy are
- * read during the call only. */
-zz_factset_cursor_t *zz_factset_open(PGconn *conn,
-                                     const zz_settle_pos_t *boundary,
-                                     size_t n_boundary,
-                                     const char *ledger_policy, size_t chunk,
-                                     char *errstr, size_t errstr_size);
-/* Sets *fs to the next chunk, or to NULL after the last. The factset
- * belongs to the cursor and is valid until the next call. -1 with errstr
- * on a database error. */
-int zz_factset_next(zz_factset_cursor_t *cur, zz_factset_t **fs, char *errstr,
-                    size_t errstr_size);
-/* Reads what the readers have sent so far, without waiting: called now
- * and then while the caller works on a chunk, it keeps the database
- * sending the next one. */
-void zz_factset_poll(zz_factset_cursor_t *cur);
-/* Seconds spent waiting for fetched rows so far (for diagnostics). */
-double zz_factset_fetch_seconds(const zz_factset_cursor_t *cur);
-/* Closes the readers. Accepts NULL. */
-void zz_factset_cursor_destroy(zz_factset_cursor_t *cur);
 
 /* Columns of the ledger rows of a chunk's person. */
 enum {
