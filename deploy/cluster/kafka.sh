@@ -10,6 +10,9 @@
 #   deploy/cluster/kafka.sh status        one line per node (exit 0 if all up, 3 if not)
 #   deploy/cluster/kafka.sh acls PREFIX   apply deploy/cluster/acls.txt for topics PREFIX...
 #   deploy/cluster/kafka.sh users         (re)create every role's SCRAM credentials and client files
+#   deploy/cluster/kafka.sh kill|stop|start NODE
+#                                         one node: SIGKILL, clean stop, start (waits for 3 brokers)
+#   deploy/cluster/kafka.sh leader TOPIC PARTITION   the node leading it (k1..k3)
 #
 # Listeners of node kN (address zzc_addr kN):
 #   CLIENT      :9094  SASL_SSL, SCRAM-SHA-512: every program, one principal per role
@@ -330,6 +333,72 @@ wait_ready() {
         done
 }
 
+# start_node NODE: launches NODE's JVM in its namespace (formatted already).
+start_node() {
+        local n=$1
+        rm -f "$(node_dir "$n")/kafka.pid"
+        zz_log "starting $n: Kafka $KAFKA_VERSION on $(endpoint "$n" $CLIENT_PORT) (log ${KC#"$ZZ_ROOT"/}/$n/logs/server.log)"
+        ZZ_KAFKA_JVM_EXTRA=("-Djdk.net.hosts.file=$KC/hosts")
+        zz_kafka_launch "$(node_dir "$n")/kafka.pid" "$(node_dir "$n")/logs" \
+                "$(node_dir "$n")/config/log4j2.properties" "$(node_props "$n")" "$HEAP" zzc_exec "$n" ||
+                zz_die "$n did not start (no pid file)"
+}
+
+node_arg() { # node_arg NODE: NODE if it is one of ours, else die
+        [[ " $NODES " == *" ${1:-} "* ]] || zz_die "usage: kafka.sh ${2:-kill} NODE (one of: $NODES)"
+}
+
+# For the failure tests (issue 13): one node killed (-9, no shutdown),
+# stopped cleanly (a rolling restart), or started again; start waits until
+# all three brokers answer again.
+cmd_kill() {
+        local n=$1 pid
+        node_arg "$n" kill
+        pid=$(node_pid "$n") || { zz_log "$n is not running"; return 0; }
+        zz_log "killing $n (pid $pid, SIGKILL)"
+        kill -9 "$pid"
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        rm -f "$(node_dir "$n")/kafka.pid"
+}
+
+cmd_stop() {
+        local n=$1 pid t0=$SECONDS
+        node_arg "$n" stop
+        pid=$(node_pid "$n") || { zz_log "$n is not running"; return 0; }
+        zz_log "stopping $n (pid $pid)"
+        zz_kafka_stop_pid "$pid"
+        rm -f "$(node_dir "$n")/kafka.pid"
+        zz_log "$n stopped in $((SECONDS - t0)) s"
+}
+
+cmd_start() {
+        local n=$1 t0=$SECONDS
+        node_arg "$n" start
+        zz_kafka_pick_java
+        if node_pid "$n" >/dev/null; then
+                zz_log "$n already running"
+        else
+                start_node "$n"
+        fi
+        wait_ready "$t0"
+        zz_log "$n up, 3 brokers answer ($((SECONDS - t0)) s)"
+}
+
+# leader TOPIC PARTITION: the node that leads it (k1..k3), from metadata.
+cmd_leader() {
+        local topic=${1:?usage: kafka.sh leader TOPIC PARTITION} part=${2:?usage: kafka.sh leader TOPIC PARTITION}
+        local n id
+        for n in $NODES; do
+                id=$(kcat_broker "$n" -L -t "$topic" -m 5 2>/dev/null |
+                        sed -n "s/^ *partition $part, leader \([0-9]*\),.*/\1/p" | head -n1) || true
+                if [[ -n $id ]]; then
+                        echo "k$id"
+                        return 0
+                fi
+        done
+        zz_die "no node answered for $topic [$part]"
+}
+
 cmd_up() {
         local t0=$SECONDS n pid fail=0 pids=()
         zz_need kcat openssl
@@ -361,12 +430,7 @@ cmd_up() {
                         zz_log "$n already running (pid $pid)"
                         continue
                 fi
-                rm -f "$(node_dir "$n")/kafka.pid"
-                zz_log "starting $n: Kafka $KAFKA_VERSION on $(endpoint "$n" $CLIENT_PORT) (log ${KC#"$ZZ_ROOT"/}/$n/logs/server.log)"
-                ZZ_KAFKA_JVM_EXTRA=("-Djdk.net.hosts.file=$KC/hosts")
-                zz_kafka_launch "$(node_dir "$n")/kafka.pid" "$(node_dir "$n")/logs" \
-                        "$(node_dir "$n")/config/log4j2.properties" "$(node_props "$n")" "$HEAP" zzc_exec "$n" ||
-                        zz_die "$n did not start (no pid file)"
+                start_node "$n"
         done
         wait_ready "$t0"
         zz_log "3 brokers answer ($((SECONDS - t0)) s)"
@@ -453,6 +517,11 @@ down)
         cmd_down
         ;;
 status) cmd_status ;;
+kill | stop | start)
+        zz_private "$KC"
+        "cmd_$1" "${2:-}"
+        ;;
+leader) shift; cmd_leader "$@" ;;
 acls)
         shift
         [[ $# == 1 ]] || zz_die "usage: kafka.sh acls PREFIX"
@@ -466,7 +535,7 @@ users)
         cmd_users
         ;;
 *)
-        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac

@@ -42,6 +42,15 @@ for t in $topics; do
                 zz_die "could not create the test topic $prefix$t: $out"
 done
 ZZ_QUIET_ACLS=1 bash deploy/cluster/kafka.sh acls "$prefix"
+# On a fresh cluster the first group commit creates __consumer_offsets
+# (8 partitions x 3 replicas), which may outlast one probe's timeout: the
+# admin makes it exist first (at most 90 s).
+for _ in $(seq 1 9); do
+        if "$probe" --config "$clients/admin.kafka.conf" commit zizhu-acl-warmup "${prefix}identity.mca" >/dev/null 2>>"$errlog"; then
+                break
+        fi
+        sleep 1
+done
 # Each broker's authorizer applies new ACLs when it replays the metadata
 # log: wait (at most 30 s) until a grant just made answers on every node,
 # so the table does not race the propagation.

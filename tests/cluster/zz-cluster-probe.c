@@ -488,13 +488,16 @@ static int op_commit(probe_t *p, const char *group, const char *topic)
         if (rk == NULL)
                 return ERROR;
         /* a group's coordinator moves while the offsets topic is new (a
-         * fresh cluster): asked again, as a consumer would */
+         * fresh cluster): asked again, as a consumer would; a timeout
+         * (the offsets topic still being created) twice more */
         for (tries = 0;; tries++) {
                 err = commit_once(p, rk, group, topic);
                 if (tries >= 20 ||
+                    (err == RD_KAFKA_RESP_ERR__TIMED_OUT && tries >= 2) ||
                     (err != RD_KAFKA_RESP_ERR_NOT_COORDINATOR &&
                      err != RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE &&
-                     err != RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS))
+                     err != RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS &&
+                     err != RD_KAFKA_RESP_ERR__TIMED_OUT))
                         break;
                 rd_kafka_poll(rk, 500);
         }
