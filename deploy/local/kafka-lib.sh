@@ -14,23 +14,8 @@ ZZ_KAFKA_STOP_TIMEOUT=${ZZ_KAFKA_STOP_TIMEOUT:-30}
 # More JVM options for zz_kafka_launch (the cluster's nodes add a hosts file).
 ZZ_KAFKA_JVM_EXTRA=()
 
-# zz_kafka_pick_java: sets JAVA.
-zz_kafka_pick_java() {
-        if [[ -n ${ZIZHU_JAVA:-} ]]; then
-                JAVA=$ZIZHU_JAVA
-                return
-        fi
-        # Kafka 3.9 supports Java 11-23; prefer Debian's 17 over whatever is on PATH.
-        local j
-        for j in /usr/lib/jvm/java-17-openjdk-*/bin/java; do
-                if [[ -x $j ]]; then
-                        JAVA=$j
-                        return
-                fi
-        done
-        zz_need java
-        JAVA=java
-}
+# zz_kafka_pick_java: sets JAVA (deploy/local/lib.sh).
+zz_kafka_pick_java() { zz_pick_java; }
 
 # zz_kafka_jars_ready: the cache holds a complete fetch.
 zz_kafka_jars_ready() {

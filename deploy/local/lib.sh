@@ -49,6 +49,24 @@ zz_need() {
         done
 }
 
+# zz_pick_java: sets JAVA for the Java services (Kafka 3.9: Java 11-23;
+# Apicurio 3.0: 17): $ZIZHU_JAVA, else Debian's 17 over whatever is on PATH.
+zz_pick_java() {
+        if [[ -n ${ZIZHU_JAVA:-} ]]; then
+                JAVA=$ZIZHU_JAVA
+                return
+        fi
+        local j
+        for j in /usr/lib/jvm/java-17-openjdk-*/bin/java; do
+                if [[ -x $j ]]; then
+                        JAVA=$j
+                        return
+                fi
+        done
+        zz_need java
+        JAVA=java
+}
+
 # zz_pid_alive PID [PATTERN]: the process exists, is not a zombie (and its command line
 # contains PATTERN, which guards against a recycled pid).
 zz_pid_alive() {

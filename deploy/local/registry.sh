@@ -45,21 +45,7 @@ VENV=$ZZ_STATE/venv-registry
 READY_TIMEOUT=120
 STOP_TIMEOUT=30
 
-pick_java() {
-        if [[ -n ${ZIZHU_JAVA:-} ]]; then
-                JAVA=$ZIZHU_JAVA
-                return
-        fi
-        local j
-        for j in /usr/lib/jvm/java-17-openjdk-*/bin/java; do
-                if [[ -x $j ]]; then
-                        JAVA=$j
-                        return
-                fi
-        done
-        zz_need java
-        JAVA=java
-}
+pick_java() { zz_pick_java; }
 
 fetch() {
         if [[ -f $CACHE/dist/.complete && -f $RUNNER ]]; then

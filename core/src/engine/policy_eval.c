@@ -380,12 +380,8 @@ static const char *class_name(zz_enroll_class_t c)
         return zz_vocab_enroll_classes[c];
 }
 
-static zz_fen_t rule_amount(const struct ev *e, const zz_pol_rule_t *r,
-                            const zz_pol_amount_t **used, zz_fen_t *raw_out)
+zz_fen_t zz_pol_amount_raw(const zz_policy_t *p, const zz_pol_amount_t *a)
 {
-        const zz_policy_t *p = e->p;
-        const zz_pol_amount_t *a =
-            r->has_by_tier ? &r->by_tier[e->tier] : &r->amount;
         zz_fen_t raw = 0;
 
         switch (a->kind) {
@@ -402,6 +398,16 @@ static zz_fen_t rule_amount(const struct ev *e, const zz_pol_rule_t *r,
         case ZZ_AMT_NONE:
                 break;
         }
+        return raw;
+}
+
+static zz_fen_t rule_amount(const struct ev *e, const zz_pol_rule_t *r,
+                            const zz_pol_amount_t **used, zz_fen_t *raw_out)
+{
+        const zz_pol_amount_t *a =
+            r->has_by_tier ? &r->by_tier[e->tier] : &r->amount;
+        zz_fen_t raw = zz_pol_amount_raw(e->p, a);
+
         *used = a;
         *raw_out = raw;
         return raw < e->cap ? raw : e->cap;

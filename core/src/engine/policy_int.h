@@ -193,6 +193,11 @@ struct zz_policy_s {
  * meets the condition (policy_eval.c). */
 int zz_pol_cond_holds(const zz_pol_cond_t *c, const char *value);
 
+/* The amount a rule's amount names for policy p, before any cap: its tier's
+ * full contribution, a percentage of one, a fixed sum, or 0 (policy_eval.c;
+ * the authoring checks of policy_lint.c compare rules by it too). */
+zz_fen_t zz_pol_amount_raw(const zz_policy_t *p, const zz_pol_amount_t *a);
+
 /* The authoring checks of `zizhu policy check` (policy_lint.c), run by
  * every load once the file has been read: mistakes that load cleanly but
  * silently leave people with 0 (issue 15). 0, or -1 with errstr set to

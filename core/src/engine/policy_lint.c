@@ -230,23 +230,9 @@ static int scope_meets(unsigned a, unsigned b)
 /* What rule r pays an enrollment in tier t, capped at its contribution. */
 static zz_fen_t rule_fen(const zz_policy_t *p, const zz_pol_rule_t *r, int t)
 {
-        const zz_pol_amount_t *a = r->has_by_tier ? &r->by_tier[t] : &r->amount;
-        zz_fen_t raw = 0;
+        zz_fen_t raw =
+            zz_pol_amount_raw(p, r->has_by_tier ? &r->by_tier[t] : &r->amount);
 
-        switch (a->kind) {
-        case ZZ_AMT_FULL_TIER:
-                raw = p->tier_fen[a->tier];
-                break;
-        case ZZ_AMT_PCT:
-                if (zz_money_pct(p->tier_fen[a->tier], a->bp, &raw) != 0)
-                        raw = 0;
-                break;
-        case ZZ_AMT_FIXED:
-                raw = a->fen;
-                break;
-        case ZZ_AMT_NONE:
-                break;
-        }
         return raw < p->tier_fen[t] ? raw : p->tier_fen[t];
 }
 
